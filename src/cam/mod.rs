@@ -1,0 +1,150 @@
+//! Class activation maps: where in the image the classifier found evidence for *tumour*.
+//!
+//! Every method here works on the same two tensors of a conv block, its activations `A`
+//! [N,C,h,w] and the gradient `G = d y_tumour / d A` of the tumour logit (pre-softmax, as
+//! Selvaraju et al. define it), and differs only in how it weighs them:
+//!
+//! | method | map |
+//! |---|---|
+//! | Grad-CAM (Selvaraju 2017) | ReLU(sum_c mean_ij(G_c) A_c) |
+//! | Grad-CAM++ (Chattopadhay 2018) | ReLU(sum_c w_c A_c), w_c = sum_ij a_ij ReLU(G_cij) |
+//! | HiResCAM (Draelos 2020) | ReLU(sum_c G_c * A_c) |
+//! | LayerCAM (Jiang 2021) | ReLU(sum_c ReLU(G_c) * A_c) |
+//!
+//! The low-resolution map is then bilinearly upsampled to the image and min-max normalised
+//! (see [`Plane::resize_bilinear`], [`Plane::normalised`]). Adding a method means adding a
+//! variant and its line in [`CamMethod::combine`].
+
+use crate::model::{Classifier, TUMOUR};
+use crate::plane::Plane;
+use crate::{Error, Result};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// A way of turning activations and gradients into a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CamMethod {
+    #[serde(rename = "gradcam")]
+    GradCam,
+    #[serde(rename = "gradcam++")]
+    GradCamPlusPlus,
+    #[serde(rename = "hirescam")]
+    HiResCam,
+    #[serde(rename = "layercam")]
+    LayerCam,
+}
+
+impl CamMethod {
+    pub const ALL: [CamMethod; 4] =
+        [CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam];
+
+    /// The name the CLI, the card and the page use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CamMethod::GradCam => "gradcam",
+            CamMethod::GradCamPlusPlus => "gradcam++",
+            CamMethod::HiResCam => "hirescam",
+            CamMethod::LayerCam => "layercam",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CamMethod::GradCam => "Grad-CAM",
+            CamMethod::GradCamPlusPlus => "Grad-CAM++",
+            CamMethod::HiResCam => "HiResCAM",
+            CamMethod::LayerCam => "LayerCAM",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<CamMethod> {
+        CamMethod::ALL.into_iter().find(|m| m.name() == name.to_ascii_lowercase()).ok_or_else(|| {
+            let names: Vec<_> = CamMethod::ALL.iter().map(|m| m.name()).collect();
+            Error::Invalid(format!("unknown CAM method `{name}`; choose one of {}", names.join(", ")))
+        })
+    }
+
+    /// The map [N,1,h,w] (before upsampling) from activations and gradients [N,C,h,w].
+    pub fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
+        let weighted = match self {
+            CamMethod::GradCam => a * g.mean_dim(3).mean_dim(2),
+            CamMethod::GradCamPlusPlus => {
+                let g2 = g.clone().powi_scalar(2);
+                let g3 = g.clone().powi_scalar(3);
+                let sum_a = a.clone().sum_dim(3).sum_dim(2);
+                let alpha = g2.clone() / (g2 * 2.0 + sum_a * g3 + 1e-7);
+                // alpha is 0 where the gradient is 0 (g2 = 0 there), as the paper's formula asks.
+                a * (relu(g) * alpha).sum_dim(3).sum_dim(2)
+            }
+            CamMethod::HiResCam => a * g,
+            CamMethod::LayerCam => a * relu(g),
+        };
+        relu(weighted.sum_dim(1))
+    }
+}
+
+impl std::fmt::Display for CamMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Activations of a block and the tumour logit's gradient with respect to them.
+pub struct Evidence {
+    pub activations: Tensor<4>,
+    pub gradients: Tensor<4>,
+    /// Tumour probability (softmax) of each image.
+    pub probs: Tensor<1>,
+}
+
+/// Runs the model to block `block`, then differentiates the rest of the network (the part
+/// [`Classifier::forward_from`] runs) with respect to that block's output. The features run
+/// without autodiff; only the activations become a leaf of a small graph. Put the model in
+/// eval mode (`model.valid()`) first: batch norm and dropout must not behave as in training.
+pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence {
+    let activations = model.activations(input, block).without_autodiff();
+    let leaf = activations.clone().autodiff().require_grad();
+    let logits = model.forward_from(leaf.clone(), block);
+    let n = logits.dims()[0];
+    let probs = softmax(logits.clone().without_autodiff(), 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n]);
+    // Images in a batch are independent in eval mode, so one backward of the summed scores
+    // yields every image's own gradient.
+    let grads = logits.slice([0..n, TUMOUR..TUMOUR + 1]).sum().backward();
+    let gradients = leaf.grad(&grads).expect("the activations are a leaf that requires grad");
+    Evidence { activations, gradients, probs }
+}
+
+/// Reads a float tensor back to the CPU. Async because WebGPU cannot read synchronously.
+pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let data: TensorData =
+        t.into_data_async().await.map_err(|e| Error::Device(format!("reading a result failed: {e:?}")))?;
+    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| Error::Device(format!("unexpected tensor data: {e:?}")))
+}
+
+/// Low-resolution maps of a batch, one [h,w] plane per image, plus tumour probabilities.
+pub struct CamBatch {
+    pub maps: Vec<Plane>,
+    pub probs: Vec<f32>,
+}
+
+/// The maps of `method` at `block` for a batch of model inputs [N,1,S,S].
+pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<CamBatch> {
+    let ev = evidence(model, input, block);
+    let map = method.combine(ev.activations, ev.gradients);
+    let [n, _, h, w] = map.dims();
+    let values = read_floats(map).await?;
+    let probs = read_floats(ev.probs).await?;
+    let maps = values.chunks(h * w).map(|c| Plane::new(w, h, c.to_vec())).collect::<Vec<_>>();
+    debug_assert_eq!(maps.len(), n);
+    Ok(CamBatch { maps, probs })
+}
+
+/// A low-resolution map as a heatmap of an image of `width` x `height`: upsample, then
+/// normalise to [0,1] (an all-zero map stays all zero).
+pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
+    map.resize_bilinear(width, height).normalised()
+}
+
+#[cfg(test)]
+mod tests;

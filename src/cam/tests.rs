@@ -1,0 +1,120 @@
+//! Grad-CAM against answers known without autodiff.
+
+use super::*;
+use crate::model::ClassifierConfig;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    crate::block_on(read_floats(t)).unwrap()
+}
+
+fn random_model(cfg: &ClassifierConfig, seed: u64) -> (Classifier, Device) {
+    let device = Device::flex();
+    device.seed(seed);
+    (cfg.init(&device).valid(), device)
+}
+
+/// With global average pooling and a linear head, d y / d A_c(i,j) = w_c / (h w) everywhere,
+/// so Grad-CAM reduces to ReLU(sum_c w_c A_c) / (h w): the CAM of Zhou et al. (2016), computed
+/// here from the head's weights directly.
+#[test]
+fn gradcam_of_the_last_block_is_the_linear_heads_cam() {
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let (model, device) = random_model(&cfg, 3);
+    let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    let last = 2;
+    let a = floats(model.activations(x.clone(), last));
+    let w = floats(model.head.weight.val()); // [C, 2], row-major
+    let (c, cells) = (6, 8 * 8);
+    let batch = crate::block_on(cam_batch(&model, x, last, CamMethod::GradCam)).unwrap();
+    for (n, map) in batch.maps.iter().enumerate() {
+        for p in 0..cells {
+            let expected: f32 = (0..c).map(|k| w[k * 2 + TUMOUR] * a[(n * c + k) * cells + p]).sum::<f32>().max(0.0) / cells as f32;
+            assert!((map.data[p] - expected).abs() < 1e-5, "image {n} cell {p}: {} vs {expected}", map.data[p]);
+        }
+    }
+    // HiResCAM equals Grad-CAM when the gradient is constant over space.
+    let x = Tensor::<4>::random([1, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    let g = crate::block_on(cam_batch(&model, x.clone(), last, CamMethod::GradCam)).unwrap();
+    let h = crate::block_on(cam_batch(&model, x, last, CamMethod::HiResCam)).unwrap();
+    for (a, b) in g.maps[0].data.iter().zip(&h.maps[0].data) {
+        assert!((a - b).abs() < 1e-5);
+    }
+}
+
+/// A one-block network whose conv passes the pixel through (centre tap 1) and whose head gives
+/// the tumour logit weight 1: its Grad-CAM is the image itself, up to scale.
+#[test]
+fn gradcam_of_an_identity_network_is_the_image() {
+    let cfg = ClassifierConfig { input_size: 8, widths: vec![1], convs: vec![1], dropout: 0.0 };
+    let device = Device::flex();
+    let mut model = cfg.init(&device);
+    let mut kernel = vec![0.0f32; 9];
+    kernel[4] = 1.0;
+    model.features[0].convs[0].weight = Param::from_tensor(Tensor::from_data(TensorData::new(kernel, [1, 1, 3, 3]), &device));
+    model.head.weight = Param::from_tensor(Tensor::from_data(TensorData::new(vec![-1.0f32, 1.0], [1, 2]), &device));
+    let model = model.valid();
+    let image: Vec<f32> = (0..64).map(|i| ((i * 37) % 64) as f32 / 64.0).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(image.clone(), [1, 1, 8, 8]), &device);
+    let batch = crate::block_on(cam_batch(&model, x, 0, CamMethod::GradCam)).unwrap();
+    let heat = heatmap(&batch.maps[0], 8, 8);
+    let expected = Plane::new(8, 8, image).normalised();
+    for (a, b) in heat.data.iter().zip(&expected.data) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    // A tumour logit that falls as the image brightens has no positive evidence: all-zero map.
+    let mut flipped = cfg.init(&device);
+    flipped.head.weight = Param::from_tensor(Tensor::from_data(TensorData::new(vec![1.0f32, -1.0], [1, 2]), &device));
+    let x = Tensor::<4>::ones([1, 1, 8, 8], &device);
+    let batch = crate::block_on(cam_batch(&flipped.valid(), x, 0, CamMethod::GradCam)).unwrap();
+    assert!(heatmap(&batch.maps[0], 16, 16).data.iter().all(|&v| v == 0.0));
+}
+
+/// The autodiff gradient of the tumour logit w.r.t. an early block's activations matches
+/// central finite differences through the rest of the network.
+#[test]
+fn gradients_match_finite_differences() {
+    let cfg = ClassifierConfig { input_size: 16, widths: vec![3, 4, 5], convs: vec![1, 2, 1], dropout: 0.0 };
+    let (model, device) = random_model(&cfg, 11);
+    let x = Tensor::<4>::random([1, 1, 16, 16], Distribution::Uniform(0.0, 1.0), &device);
+    let block = 0;
+    let ev = evidence(&model, x, block);
+    let dims = ev.activations.dims();
+    let a = floats(ev.activations.clone());
+    let g = floats(ev.gradients);
+    let score = |values: Vec<f32>| -> f64 {
+        let t = Tensor::<4>::from_data(TensorData::new(values, dims), &device);
+        floats(model.forward_from(t, block))[TUMOUR] as f64
+    };
+    let eps = 1e-2f32;
+    let mut checked = 0;
+    for idx in (0..a.len()).step_by(37) {
+        let (mut up, mut down) = (a.clone(), a.clone());
+        up[idx] += eps;
+        down[idx] -= eps;
+        let fd = (score(up) - score(down)) / (2.0 * eps as f64);
+        let tol = 2e-3 + 0.05 * fd.abs();
+        assert!((fd - g[idx] as f64).abs() < tol, "index {idx}: finite difference {fd} vs autodiff {}", g[idx]);
+        checked += 1;
+    }
+    assert!(checked > 15);
+    // And the model really depends on these activations (not an all-zero gradient).
+    assert!(g.iter().any(|v| v.abs() > 1e-4));
+}
+
+#[test]
+fn every_method_gives_a_normalised_map_and_names_round_trip() {
+    let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+    let (model, device) = random_model(&cfg, 5);
+    let x = Tensor::<4>::random([2, 1, 16, 16], Distribution::Uniform(0.0, 1.0), &device);
+    for method in CamMethod::ALL {
+        assert_eq!(CamMethod::parse(method.name()).unwrap(), method);
+        let batch = crate::block_on(cam_batch(&model, x.clone(), 1, method)).unwrap();
+        assert_eq!(batch.maps.len(), 2);
+        assert!(batch.probs.iter().all(|p| (0.0..=1.0).contains(p)));
+        let heat = heatmap(&batch.maps[0], 16, 16);
+        assert!(heat.data.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+    assert!(CamMethod::parse("scorecam").is_err());
+}

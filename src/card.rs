@@ -1,0 +1,144 @@
+//! The model card: a small JSON file beside the weights that says what the weights are
+//! (architecture, input spec), what they were trained on, how well they did, under which
+//! licence, and how the page should draw their CAM by default.
+
+use crate::cam::CamMethod;
+use crate::data::InputSpec;
+use crate::masks::Threshold;
+use crate::model::{Classifier, ClassifierConfig};
+use crate::{Error, Result};
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Written into every card; a card with another value is not ours.
+pub const FORMAT: &str = "camseg-model-card/1";
+
+/// Which CAM the model's users should see first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CamDefaults {
+    pub method: CamMethod,
+    /// Conv block whose output is explained (0-based; the last is the usual choice).
+    pub block: usize,
+    pub threshold: Threshold,
+}
+
+/// How the weights were made, so anyone can make them again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub command: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub data: String,
+    pub train_images: usize,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format: String,
+    pub name: String,
+    pub description: String,
+    pub architecture: ClassifierConfig,
+    pub input: InputSpec,
+    pub cam: CamDefaults,
+    #[serde(default)]
+    pub training: TrainingInfo,
+    /// Figures measured on held-out data, by name (e.g. `test_auc`).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    pub licence: String,
+    #[serde(default)]
+    pub attribution: Vec<String>,
+}
+
+impl ModelCard {
+    pub fn new(name: &str, architecture: ClassifierConfig) -> Self {
+        let input = InputSpec::new(architecture.input_size);
+        let block = architecture.blocks() - 1;
+        Self {
+            format: FORMAT.into(),
+            name: name.into(),
+            description: String::new(),
+            architecture,
+            input,
+            cam: CamDefaults { method: CamMethod::GradCam, block, threshold: Threshold::Fixed(0.5) },
+            training: TrainingInfo::default(),
+            metrics: BTreeMap::new(),
+            licence: String::new(),
+            attribution: Vec::new(),
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let card: ModelCard = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("the model card is not valid camseg card JSON ({e})")))?;
+        if card.format != FORMAT {
+            return Err(Error::Model(format!("the model card has format `{}`, expected `{FORMAT}`", card.format)));
+        }
+        card.architecture.validate()?;
+        if card.input.size != card.architecture.input_size {
+            return Err(Error::Model("the card's input size and architecture disagree".into()));
+        }
+        if card.cam.block >= card.architecture.blocks() {
+            return Err(Error::Model(format!("the card's CAM block {} does not exist", card.cam.block)));
+        }
+        Ok(card)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a card always serialises")
+    }
+
+    /// Builds the card's architecture on `device` and fills it with `weights` (burnpack bytes).
+    /// The model comes back in eval mode, ready for inference and CAM.
+    pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+            .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?;
+        let model = self
+            .architecture
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| Error::Model(format!("the weights do not fit the card's architecture ({e:?})")))?;
+        Ok(model.valid())
+    }
+}
+
+/// The weights as burnpack bytes (native: synchronous reads).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn weights_bytes(model: &Classifier) -> Result<Vec<u8>> {
+    let bytes = model.clone().into_record().into_bytes().map_err(|e| Error::Model(format!("cannot serialise weights: {e:?}")))?;
+    Ok(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> ClassifierConfig {
+        ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 }
+    }
+
+    #[test]
+    fn weights_round_trip_and_wrong_files_are_refused() {
+        let device = Device::flex();
+        let card = ModelCard::new("t", small());
+        let model = card.architecture.init(&device);
+        let bytes = weights_bytes(&model).unwrap();
+        let card2 = ModelCard::from_json(&card.to_json()).unwrap();
+        assert_eq!(card, card2);
+        let loaded = card2.load(bytes.clone(), &device).unwrap();
+        let a = weights_bytes(&loaded).unwrap();
+        assert_eq!(a.len(), bytes.len());
+
+        let err = card.load(b"not weights at all".to_vec(), &device).unwrap_err().to_string();
+        assert!(err.contains("not a burnpack"), "{err}");
+        let mut other = card.clone();
+        other.architecture.widths = vec![4, 16];
+        let err = other.load(bytes, &device).unwrap_err().to_string();
+        assert!(err.contains("do not fit"), "{err}");
+        assert!(ModelCard::from_json("{\"format\": 3}").unwrap_err().to_string().contains("not valid"));
+    }
+}

@@ -1,0 +1,132 @@
+//! PNG / JPEG / TIFF / BMP bytes -> a gray [`Plane`] in [0, 1], through the `image` crate
+//! (8- and 16-bit, gray, gray+alpha, RGB, RGBA).
+
+use super::input::Channel;
+use crate::masks::Mask;
+use crate::plane::Plane;
+use crate::{Error, Result};
+use image::{DynamicImage, GenericImageView};
+
+/// Largest side accepted, so a hostile file cannot exhaust the browser's memory.
+pub const MAX_SIDE: u32 = 4096;
+
+fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
+    let fail = |reason: String| Error::Image { name: name.into(), reason };
+    let format = image::guess_format(bytes).map_err(|_| {
+        fail("not a supported image (PNG, JPEG, TIFF or BMP expected)".into())
+    })?;
+    let image = image::load_from_memory_with_format(bytes, format).map_err(|e| fail(format!("corrupt or unsupported {format:?} file ({e})")))?;
+    let (w, h) = image.dimensions();
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(fail(format!("size {w}x{h} is outside 1..{MAX_SIDE} pixels per side")));
+    }
+    Ok(image)
+}
+
+/// Decodes an image and takes one channel of it, per the model's input spec.
+pub fn decode_image(bytes: &[u8], name: &str, channel: Channel) -> Result<Plane> {
+    let image = open(bytes, name)?;
+    Ok(to_plane(&image, channel))
+}
+
+/// The chosen channel as floats in [0, 1]. A gray image is its own every channel.
+pub fn to_plane(image: &DynamicImage, channel: Channel) -> Plane {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let is_gray = !image.color().has_color();
+    let data = match channel.index() {
+        Some(c) if !is_gray => image.to_rgb32f().pixels().map(|p| p.0[c]).collect(),
+        _ => image.to_luma32f().pixels().map(|p| p.0[0]).collect(),
+    };
+    Plane::new(w, h, data)
+}
+
+/// Decodes a ground-truth mask: binary, any channel count (the maximum over channels is used,
+/// so a white-on-black RGB mask works too).
+pub fn decode_mask(bytes: &[u8], name: &str) -> Result<Mask> {
+    let image = open(bytes, name)?;
+    let plane = if image.color().has_color() {
+        let rgb = image.to_rgb32f();
+        Plane::new(rgb.width() as usize, rgb.height() as usize, rgb.pixels().map(|p| p.0.iter().cloned().fold(0.0, f32::max)).collect())
+    } else {
+        to_plane(&image, Channel::Luma)
+    };
+    Mask::from_plane(&plane, name)
+}
+
+/// Checks that a mask belongs to an image of `width` x `height`.
+pub fn check_mask_size(mask: &Mask, width: usize, height: usize, name: &str) -> Result<()> {
+    if (mask.width, mask.height) != (width, height) {
+        return Err(Error::Mask {
+            name: name.into(),
+            reason: format!(
+                "is {}x{} but its image is {width}x{height}; a mask must have its image's size",
+                mask.width, mask.height
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// An 8-bit gray PNG of a plane with values in [0, 1].
+pub fn encode_png_gray(plane: &Plane) -> Vec<u8> {
+    let pixels = plane.data.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+    let img = image::GrayImage::from_raw(plane.width as u32, plane.height as u32, pixels).expect("plane size");
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("PNG encoding to memory");
+    out
+}
+
+/// An RGBA PNG (for overlays).
+pub fn encode_png_rgba(width: usize, height: usize, rgba: Vec<u8>) -> Vec<u8> {
+    let img = image::RgbaImage::from_raw(width as u32, height as u32, rgba).expect("rgba size");
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("PNG encoding to memory");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Luma, Rgb};
+
+    fn png<P: image::PixelWithColorType>(img: ImageBuffer<P, Vec<P::Subpixel>>) -> Vec<u8>
+    where
+        [P::Subpixel]: image::EncodableLayout,
+    {
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn decodes_8_and_16_bit_gray_and_rgb_channels() {
+        let g8 = png(ImageBuffer::<Luma<u8>, _>::from_raw(2, 1, vec![0u8, 255]).unwrap());
+        assert_eq!(decode_image(&g8, "a", Channel::Luma).unwrap().data, vec![0.0, 1.0]);
+        let g16 = png(ImageBuffer::<Luma<u16>, _>::from_raw(2, 1, vec![0u16, 65535]).unwrap());
+        assert_eq!(decode_image(&g16, "b", Channel::Green).unwrap().data, vec![0.0, 1.0]);
+        let rgb = png(ImageBuffer::<Rgb<u8>, _>::from_raw(1, 1, vec![0u8, 255, 51]).unwrap());
+        assert_eq!(decode_image(&rgb, "c", Channel::Green).unwrap().data, vec![1.0]);
+        assert_eq!(decode_image(&rgb, "c", Channel::Blue).unwrap().data, vec![0.2]);
+    }
+
+    #[test]
+    fn corrupt_files_get_clear_errors() {
+        let err = decode_image(b"hello world", "notes.txt", Channel::Luma).unwrap_err().to_string();
+        assert!(err.contains("notes.txt") && err.contains("not a supported image"), "{err}");
+        let mut truncated = png(ImageBuffer::<Luma<u8>, _>::from_raw(8, 8, vec![7u8; 64]).unwrap());
+        truncated.truncate(40);
+        let err = decode_image(&truncated, "cut.png", Channel::Luma).unwrap_err().to_string();
+        assert!(err.contains("corrupt"), "{err}");
+    }
+
+    #[test]
+    fn masks_must_be_binary_and_sized_like_their_image() {
+        let grey = png(ImageBuffer::<Luma<u8>, _>::from_raw(3, 1, vec![0u8, 128, 255]).unwrap());
+        assert!(decode_mask(&grey, "m.png").unwrap_err().to_string().contains("not binary"));
+        let ok = png(ImageBuffer::<Luma<u8>, _>::from_raw(3, 1, vec![0u8, 255, 255]).unwrap());
+        let mask = decode_mask(&ok, "m.png").unwrap();
+        assert_eq!(mask.area(), 2);
+        assert!(check_mask_size(&mask, 3, 1, "m.png").is_ok());
+        assert!(check_mask_size(&mask, 4, 4, "m.png").unwrap_err().to_string().contains("3x1"));
+    }
+}

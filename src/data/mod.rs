@@ -1,0 +1,10 @@
+//! Getting images into the model: decoding ([`decode`]), the model's input spec
+//! ([`input`]) and dataset folders ([`dataset`]).
+
+pub mod dataset;
+pub mod decode;
+pub mod input;
+
+pub use dataset::{Dataset, Record};
+pub use decode::{decode_image, decode_mask, encode_png_gray};
+pub use input::{Channel, InputSpec, Normalisation};

@@ -1,0 +1,48 @@
+//! camseg: tumour segmentation from a *classifier*, after Guan & Loew (2022), "A Sneak Attack on
+//! Segmentation of Medical Images Using Deep Neural Network Classifiers".
+//!
+//! A CNN learns *tumour / no tumour*; a class-activation map (Grad-CAM and siblings) of its
+//! decision is thresholded into a mask and scored with Dice. Filtering images with their own
+//! heatmaps and retraining tests what the classifier depends on.
+//!
+//! The maths here knows nothing of the page or of one backend: the same code runs natively
+//! (tests, the `camseg` CLI) and in the browser (WebGPU or CPU), chosen at run time by a burn
+//! [`Device`](burn::tensor::Device).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`model`] | the classifier, split into conv blocks (`features`) and `head` |
+//! | [`cam`] | Grad-CAM and its siblings, and the heatmap they produce |
+//! | [`masks`] | heatmap -> binary mask (fixed threshold, Otsu) |
+//! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
+//! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
+//! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
+//! | [`data`] | image decoding, the model's input spec, dataset folders |
+//! | [`card`] | the model card that travels with the weights |
+//! | [`phantom`] | synthetic brain slices with exact tumour masks |
+//! | [`pipeline`] | classify + CAM + mask + Dice for one image |
+
+pub mod cam;
+pub mod card;
+pub mod data;
+pub mod error;
+pub mod filters;
+pub mod masks;
+pub mod metrics;
+pub mod model;
+pub mod phantom;
+pub mod pipeline;
+pub mod plane;
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::{Error, Result};
+
+/// Runs a future to completion on this thread. Native code (CLI, tests) calls the async core
+/// through this; the browser awaits it instead, because WebGPU reads cannot block.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    futures_lite::future::block_on(future)
+}

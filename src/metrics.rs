@@ -1,0 +1,151 @@
+//! Scores: overlap of masks and quality of the classifier.
+//!
+//! Empty-mask convention (stated once, used everywhere): Dice and IoU of two empty masks are 1
+//! (nothing to find, nothing found); an empty prediction against a non-empty truth scores 0.
+
+use crate::masks::Mask;
+use serde::Serialize;
+
+fn overlap(pred: &Mask, truth: &Mask) -> (usize, usize, usize) {
+    assert_eq!((pred.width, pred.height), (truth.width, truth.height), "masks of different sizes");
+    let inter = pred.bits.iter().zip(&truth.bits).filter(|(a, b)| **a && **b).count();
+    (inter, pred.area(), truth.area())
+}
+
+/// Dice = 2|P∩T| / (|P| + |T|).
+pub fn dice(pred: &Mask, truth: &Mask) -> f64 {
+    let (inter, p, t) = overlap(pred, truth);
+    if p + t == 0 { 1.0 } else { 2.0 * inter as f64 / (p + t) as f64 }
+}
+
+/// IoU = |P∩T| / |P∪T|.
+pub fn iou(pred: &Mask, truth: &Mask) -> f64 {
+    let (inter, p, t) = overlap(pred, truth);
+    let union = p + t - inter;
+    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+}
+
+/// Binary classification figures at one decision threshold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Confusion {
+    pub tp: usize,
+    pub tn: usize,
+    pub fp: usize,
+    pub fn_: usize,
+}
+
+impl Confusion {
+    /// Counts predictions `prob >= cut` against labels (true = tumour).
+    pub fn from_probs(probs: &[f32], labels: &[bool], cut: f32) -> Self {
+        let mut c = Confusion::default();
+        for (&p, &l) in probs.iter().zip(labels) {
+            match (p >= cut, l) {
+                (true, true) => c.tp += 1,
+                (false, false) => c.tn += 1,
+                (true, false) => c.fp += 1,
+                (false, true) => c.fn_ += 1,
+            }
+        }
+        c
+    }
+
+    fn ratio(a: usize, b: usize) -> f64 {
+        if b == 0 { f64::NAN } else { a as f64 / b as f64 }
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        Self::ratio(self.tp + self.tn, self.tp + self.tn + self.fp + self.fn_)
+    }
+
+    /// True-positive rate (recall on tumour images). NaN without tumour images.
+    pub fn sensitivity(&self) -> f64 {
+        Self::ratio(self.tp, self.tp + self.fn_)
+    }
+
+    /// True-negative rate. NaN without tumour-free images.
+    pub fn specificity(&self) -> f64 {
+        Self::ratio(self.tn, self.tn + self.fp)
+    }
+}
+
+/// Area under the ROC curve, as the Mann-Whitney probability that a random positive scores
+/// above a random negative (ties count half). NaN when one class is missing.
+pub fn roc_auc(scores: &[f32], labels: &[bool]) -> f64 {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Average ranks over ties.
+    let mut ranks = vec![0.0f64; scores.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = rank;
+        }
+        i = j + 1;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    let rank_sum: f64 = ranks.iter().zip(labels).filter(|(_, &l)| l).map(|(r, _)| r).sum();
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Mean of the values, NaN when there are none (so an empty set cannot look like a score).
+pub fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() { f64::NAN } else { values.iter().sum::<f64>() / values.len() as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(bits: &[u8]) -> Mask {
+        Mask::new(bits.len(), 1, bits.iter().map(|&b| b == 1).collect())
+    }
+
+    #[test]
+    fn dice_and_iou_on_constructed_masks() {
+        let p = mask(&[1, 1, 1, 1, 0, 0, 0, 0]);
+        let t = mask(&[0, 0, 1, 1, 1, 1, 0, 0]);
+        assert!((dice(&p, &t) - 0.5).abs() < 1e-12);
+        assert!((iou(&p, &t) - 2.0 / 6.0).abs() < 1e-12);
+        assert_eq!(dice(&p, &p), 1.0);
+        assert_eq!(dice(&p, &p.inverted()), 0.0);
+    }
+
+    #[test]
+    fn empty_mask_convention() {
+        let empty = mask(&[0, 0, 0]);
+        let some = mask(&[0, 1, 0]);
+        assert_eq!(dice(&empty, &empty), 1.0);
+        assert_eq!(iou(&empty, &empty), 1.0);
+        assert_eq!(dice(&empty, &some), 0.0);
+        assert_eq!(dice(&some, &empty), 0.0);
+    }
+
+    #[test]
+    fn confusion_figures() {
+        let probs = [0.9, 0.8, 0.3, 0.6, 0.1];
+        let labels = [true, true, true, false, false];
+        let c = Confusion::from_probs(&probs, &labels, 0.5);
+        assert_eq!((c.tp, c.fn_, c.fp, c.tn), (2, 1, 1, 1));
+        assert!((c.accuracy() - 0.6).abs() < 1e-12);
+        assert!((c.sensitivity() - 2.0 / 3.0).abs() < 1e-12);
+        assert!((c.specificity() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn auc_counts_ordered_pairs_and_ties() {
+        // Positives 0.9, 0.8, 0.3; negatives 0.6, 0.1: 5 of 6 pairs ordered.
+        let auc = roc_auc(&[0.9, 0.8, 0.3, 0.6, 0.1], &[true, true, true, false, false]);
+        assert!((auc - 5.0 / 6.0).abs() < 1e-12);
+        assert_eq!(roc_auc(&[0.5, 0.5], &[true, false]), 0.5);
+        assert!(roc_auc(&[0.5], &[true]).is_nan());
+    }
+}

@@ -1,0 +1,204 @@
+//! The tumour / no-tumour classifier: a small VGG-style CNN, split into `features` (conv
+//! blocks, any of which a CAM can hook) and a `head` (global average pool, dropout, linear).
+//!
+//! ```text
+//! input [N,1,S,S]
+//!   block 0: (conv3x3 -> BN -> ReLU) x convs[0]            -> [N, widths[0], S,   S  ]
+//!   block 1: maxpool2 -> (conv3x3 -> BN -> ReLU) x convs[1] -> [N, widths[1], S/2, S/2]
+//!   ...
+//!   block k: maxpool2 -> ...                               -> [N, widths[k], S/2^k, S/2^k]
+//!   head: global average pool -> dropout -> linear         -> [N, 2] logits (none, tumour)
+//! ```
+//! Block outputs are taken before the next pooling, so the last block's CAM has S/2^k cells.
+
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Index of the tumour class in the logits.
+pub const TUMOUR: usize = 1;
+
+/// The architecture. Travels in the model card so weights are always read into the shape they
+/// were written from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// Side of the square input in pixels; divisible by 2^(blocks - 1).
+    pub input_size: usize,
+    /// Output channels of each conv block.
+    pub widths: Vec<usize>,
+    /// Number of 3x3 convs in each block.
+    pub convs: Vec<usize>,
+    /// Dropout before the linear layer during training.
+    pub dropout: f64,
+}
+
+impl Default for ClassifierConfig {
+    /// The page's default: ~0.27 GFLOP per 128 px forward pass, sized for software WebGPU.
+    fn default() -> Self {
+        Self { input_size: 128, widths: vec![16, 32, 64, 128], convs: vec![1, 1, 2, 2], dropout: 0.2 }
+    }
+}
+
+impl ClassifierConfig {
+    pub fn blocks(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// Checks the config describes a buildable network.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |why: String| Err(crate::Error::Model(why));
+        if self.widths.is_empty() || self.widths.len() != self.convs.len() {
+            return bad("architecture needs as many `convs` as `widths`, and at least one block".into());
+        }
+        if self.widths.contains(&0) || self.convs.contains(&0) {
+            return bad("architecture has a block with zero channels or convs".into());
+        }
+        let cells = 1usize << (self.blocks() - 1);
+        if self.input_size < cells || self.input_size % cells != 0 {
+            return bad(format!("input size {} is not divisible by {cells}", self.input_size));
+        }
+        Ok(())
+    }
+
+    /// Side of block `k`'s output grid.
+    pub fn grid(&self, block: usize) -> usize {
+        self.input_size >> block
+    }
+
+    /// Multiply-accumulates of one forward pass (for sizing the model to the browser).
+    pub fn macs(&self) -> usize {
+        let mut total = 0;
+        let mut in_ch = 1;
+        for (k, (&w, &n)) in self.widths.iter().zip(&self.convs).enumerate() {
+            let cells = self.grid(k) * self.grid(k);
+            for _ in 0..n {
+                total += in_ch * w * 9 * cells;
+                in_ch = w;
+            }
+        }
+        total + in_ch * 2
+    }
+
+    pub fn init(&self, device: &Device) -> Classifier {
+        let mut in_ch = 1;
+        let features = self
+            .widths
+            .iter()
+            .zip(&self.convs)
+            .map(|(&width, &n)| {
+                let block = ConvBlock {
+                    convs: (0..n)
+                        .map(|i| {
+                            Conv2dConfig::new([if i == 0 { in_ch } else { width }, width], [3, 3])
+                                .with_padding(PaddingConfig2d::Same)
+                                .with_bias(false)
+                                .init(device)
+                        })
+                        .collect(),
+                    norms: (0..n).map(|_| BatchNormConfig::new(width).init(device)).collect(),
+                };
+                in_ch = width;
+                block
+            })
+            .collect();
+        Classifier {
+            features,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head: LinearConfig::new(in_ch, 2).init(device),
+        }
+    }
+}
+
+/// A run of conv -> batch norm -> ReLU.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    pub convs: Vec<Conv2d>,
+    pub norms: Vec<BatchNorm>,
+}
+
+impl ConvBlock {
+    pub fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
+        for (conv, norm) in self.convs.iter().zip(&self.norms) {
+            x = relu(norm.forward(conv.forward(x)));
+        }
+        x
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Classifier {
+    pub features: Vec<ConvBlock>,
+    pub pool: MaxPool2d,
+    pub dropout: Dropout,
+    pub head: Linear,
+}
+
+impl Classifier {
+    pub fn blocks(&self) -> usize {
+        self.features.len()
+    }
+
+    fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
+        let x = if k > 0 { self.pool.forward(x) } else { x };
+        self.features[k].forward(x)
+    }
+
+    /// Output of conv block `block` (0-based) for input images `x` [N,1,S,S].
+    pub fn activations(&self, x: Tensor<4>, block: usize) -> Tensor<4> {
+        (0..=block).fold(x, |x, k| self.run_block(k, x))
+    }
+
+    /// Logits [N,2] from the output of block `block`: the rest of the network. CAM methods
+    /// differentiate through exactly this.
+    pub fn forward_from(&self, activations: Tensor<4>, block: usize) -> Tensor<2> {
+        let x = (block + 1..self.blocks()).fold(activations, |x, k| self.run_block(k, x));
+        let [n, c, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
+        self.head.forward(self.dropout.forward(pooled))
+    }
+
+    /// Logits [N,2] (no tumour, tumour).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let last = self.blocks() - 1;
+        self.forward_from(self.activations(x, last), last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_the_config() {
+        let device = Device::flex();
+        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8], convs: vec![1, 2, 1], dropout: 0.0 };
+        cfg.validate().unwrap();
+        let model = cfg.init(&device);
+        let x = Tensor::<4>::zeros([2, 1, 32, 32], &device);
+        assert_eq!(model.activations(x.clone(), 0).dims(), [2, 4, 32, 32]);
+        assert_eq!(model.activations(x.clone(), 2).dims(), [2, 8, 8, 8]);
+        assert_eq!(model.forward(x).dims(), [2, 2]);
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let mut cfg = ClassifierConfig::default();
+        cfg.input_size = 100; // not divisible by 8
+        assert!(cfg.validate().is_err());
+        cfg.input_size = 128;
+        cfg.convs.pop();
+        assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn default_model_fits_the_browser_budget() {
+        // ~0.14 G multiply-adds per forward: a fraction of a second on software WebGPU.
+        let macs = ClassifierConfig::default().macs();
+        assert!(macs < 200_000_000, "{macs} MACs");
+    }
+}

@@ -1,0 +1,57 @@
+//! One image through the whole method: classify, explain (CAM), threshold, score.
+
+use crate::cam::{self, CamMethod};
+use crate::data::InputSpec;
+use crate::masks::{Mask, Threshold};
+use crate::metrics;
+use crate::model::Classifier;
+use crate::plane::Plane;
+use crate::Result;
+use burn::tensor::Device;
+
+/// What the method says about one image.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// Tumour probability.
+    pub probability: f32,
+    /// The CAM at the block's resolution, before upsampling.
+    pub low_res: Plane,
+    /// The heatmap at the image's own size, in [0, 1].
+    pub heatmap: Plane,
+}
+
+impl Analysis {
+    pub fn mask(&self, threshold: Threshold) -> Mask {
+        threshold.apply(&self.heatmap)
+    }
+}
+
+/// Analyses images (decoded, any size) in one batch: the model sees them through `spec`,
+/// and each heatmap comes back at its own image's size.
+pub async fn analyse(
+    model: &Classifier,
+    spec: &InputSpec,
+    images: &[&Plane],
+    block: usize,
+    method: CamMethod,
+    device: &Device,
+) -> Result<Vec<Analysis>> {
+    let prepared: Vec<Plane> = images.iter().map(|im| spec.prepare(im)).collect();
+    let input = spec.batch(&prepared.iter().collect::<Vec<_>>(), device);
+    let batch = cam::cam_batch(model, input, block, method).await?;
+    Ok(images
+        .iter()
+        .zip(batch.maps)
+        .zip(batch.probs)
+        .map(|((im, low_res), probability)| Analysis {
+            probability,
+            heatmap: cam::heatmap(&low_res, im.width, im.height),
+            low_res,
+        })
+        .collect())
+}
+
+/// Dice of the analysis's mask against a true mask.
+pub fn dice(analysis: &Analysis, threshold: Threshold, truth: &Mask) -> f64 {
+    metrics::dice(&analysis.mask(threshold), truth)
+}

@@ -1,0 +1,124 @@
+//! A single-channel float image: the common currency between decoding, the model input,
+//! heatmaps and filters. Row-major, `data[y * width + x]`.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    pub fn new(width: usize, height: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), width * height, "plane data does not match its size");
+        Self { width, height, data }
+    }
+
+    pub fn zeros(width: usize, height: usize) -> Self {
+        Self::new(width, height, vec![0.0; width * height])
+    }
+
+    pub fn get(&self, x: usize, y: usize) -> f32 {
+        self.data[y * self.width + x]
+    }
+
+    /// Bilinear resampling with pixel centres aligned as in OpenCV / PyTorch
+    /// (`align_corners = false`), so a map upsampled here matches the reference tools.
+    pub fn resize_bilinear(&self, width: usize, height: usize) -> Plane {
+        if width == self.width && height == self.height {
+            return self.clone();
+        }
+        let sx = self.width as f32 / width as f32;
+        let sy = self.height as f32 / height as f32;
+        let axis = |out: usize, scale: f32, len: usize| {
+            let src = ((out as f32 + 0.5) * scale - 0.5).max(0.0);
+            let i0 = (src.floor() as usize).min(len - 1);
+            let i1 = (i0 + 1).min(len - 1);
+            (i0, i1, src - i0 as f32)
+        };
+        let cols: Vec<_> = (0..width).map(|x| axis(x, sx, self.width)).collect();
+        let mut data = Vec::with_capacity(width * height);
+        for y in 0..height {
+            let (y0, y1, fy) = axis(y, sy, self.height);
+            for &(x0, x1, fx) in &cols {
+                let top = self.get(x0, y0) * (1.0 - fx) + self.get(x1, y0) * fx;
+                let bottom = self.get(x0, y1) * (1.0 - fx) + self.get(x1, y1) * fx;
+                data.push(top * (1.0 - fy) + bottom * fy);
+            }
+        }
+        Plane::new(width, height, data)
+    }
+
+    /// Min-max normalisation to [0, 1]. A constant plane (no contrast, e.g. an all-zero CAM)
+    /// becomes all zeros: "no evidence anywhere", never NaN.
+    pub fn normalised(&self) -> Plane {
+        let (lo, hi) = self
+            .data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let range = hi - lo;
+        let data = if range > f32::EPSILON * hi.abs().max(1.0) && range.is_finite() {
+            self.data.iter().map(|v| (v - lo) / range).collect()
+        } else {
+            vec![0.0; self.data.len()]
+        };
+        Plane::new(self.width, self.height, data)
+    }
+
+    /// Mirror left-right (a training augmentation).
+    pub fn flipped_horizontally(&self) -> Plane {
+        let mut data = Vec::with_capacity(self.data.len());
+        for row in self.data.chunks(self.width) {
+            data.extend(row.iter().rev());
+        }
+        Plane::new(self.width, self.height, data)
+    }
+
+    /// Shift by (dx, dy) pixels, filling with zeros (a training augmentation).
+    pub fn shifted(&self, dx: i32, dy: i32) -> Plane {
+        let mut out = Plane::zeros(self.width, self.height);
+        for y in 0..self.height as i32 {
+            let sy = y - dy;
+            if sy < 0 || sy >= self.height as i32 {
+                continue;
+            }
+            for x in 0..self.width as i32 {
+                let sx = x - dx;
+                if sx >= 0 && sx < self.width as i32 {
+                    out.data[(y as usize) * self.width + x as usize] =
+                        self.data[sy as usize * self.width + sx as usize];
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilinear_upsample_of_a_ramp_is_a_ramp() {
+        let p = Plane::new(2, 1, vec![0.0, 1.0]);
+        let up = p.resize_bilinear(4, 1);
+        // Centres at 0.25, 0.75, 1.25, 1.75 of the 2-px grid -> clamp, 0.25, 0.75, clamp.
+        assert_eq!(up.data, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn normalising_a_constant_plane_gives_zeros() {
+        let p = Plane::new(2, 2, vec![3.0; 4]);
+        assert_eq!(p.normalised().data, vec![0.0; 4]);
+        let q = Plane::new(2, 1, vec![2.0, 4.0]).normalised();
+        assert_eq!(q.data, vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn shift_and_flip_move_pixels() {
+        let p = Plane::new(3, 1, vec![1.0, 2.0, 3.0]);
+        assert_eq!(p.flipped_horizontally().data, vec![3.0, 2.0, 1.0]);
+        assert_eq!(p.shifted(1, 0).data, vec![0.0, 1.0, 2.0]);
+        assert_eq!(p.shifted(0, 1).data, vec![0.0, 0.0, 0.0]);
+    }
+}

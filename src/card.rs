@@ -33,6 +33,9 @@ pub struct TrainingInfo {
     pub epochs: usize,
     pub data: String,
     pub train_images: usize,
+    /// The rule used to pick no-tumour slices (`all` or `head-pN`); eval uses it by default.
+    #[serde(default)]
+    pub negatives: String,
     pub seconds: f64,
 }
 

@@ -15,17 +15,21 @@
 //! | [`cam`] | Grad-CAM and its siblings, and the heatmap they produce |
 //! | [`masks`] | heatmap -> binary mask (fixed threshold, Otsu) |
 //! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
+//! | [`evaluate`] | a model scored on many images: the figures `eval --json` prints |
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
 //! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
 //! | [`data`] | image decoding, the model's input spec, dataset folders |
 //! | [`card`] | the model card that travels with the weights |
 //! | [`phantom`] | synthetic brain slices with exact tumour masks |
 //! | [`pipeline`] | classify + CAM + mask + Dice for one image |
+//! | [`render`] | heatmaps, overlays and contours as RGBA pixels |
+//! | [`ui`] | the page's state as plain data with a pure update |
 
 pub mod cam;
 pub mod card;
 pub mod data;
 pub mod error;
+pub mod evaluate;
 pub mod filters;
 pub mod masks;
 pub mod metrics;
@@ -33,7 +37,9 @@ pub mod model;
 pub mod phantom;
 pub mod pipeline;
 pub mod plane;
+pub mod render;
 pub mod train;
+pub mod ui;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -82,7 +82,9 @@ impl Trainer {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut order: Vec<usize> = (0..samples).collect();
         order.shuffle(&mut rng);
-        Self { model: model.train(), optim, config, spec, device: device.clone(), rng, order, cursor: 0, step: 0, samples }
+        // Inputs must live on the autodiff device too: batch norm takes its training path (batch
+        // statistics, running averages updated) only for autodiff inputs.
+        Self { model: model.train(), optim, config, spec, device: device.clone().autodiff(), rng, order, cursor: 0, step: 0, samples }
     }
 
     pub fn steps_per_epoch(&self) -> usize {
@@ -100,6 +102,11 @@ impl Trainer {
     /// The model as it stands, in eval mode (for inference between epochs).
     pub fn model(&self) -> Classifier {
         self.model.valid()
+    }
+
+    /// The model in training mode (debugging aid).
+    pub fn training_model(&self) -> Classifier {
+        self.model.clone()
     }
 
     pub fn into_model(self) -> Classifier {

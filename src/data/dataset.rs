@@ -37,6 +37,27 @@ pub enum Negatives {
     HeadPercentile(f64),
 }
 
+impl Negatives {
+    /// Parses `all` or `head-pN` (e.g. `head-p5`).
+    pub fn parse(text: &str) -> crate::Result<Negatives> {
+        if text == "all" || text.is_empty() {
+            return Ok(Negatives::All);
+        }
+        text.strip_prefix("head-p")
+            .and_then(|p| p.parse::<f64>().ok())
+            .filter(|p| (0.0..=100.0).contains(p))
+            .map(Negatives::HeadPercentile)
+            .ok_or_else(|| crate::Error::Invalid(format!("negatives rule must be `all` or `head-pN` (N in 0..100), not `{text}`")))
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Negatives::All => "all".into(),
+            Negatives::HeadPercentile(p) => format!("head-p{p}"),
+        }
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::Dataset;
 

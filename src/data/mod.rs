@@ -5,6 +5,8 @@ pub mod dataset;
 pub mod decode;
 pub mod input;
 
-pub use dataset::{Dataset, Record};
+#[cfg(not(target_arch = "wasm32"))]
+pub use dataset::Dataset;
+pub use dataset::{Negatives, Record};
 pub use decode::{decode_image, decode_mask, encode_png_gray};
 pub use input::{Channel, InputSpec, Normalisation};

@@ -1,1 +1,47 @@
-fn main(){}
+//! `camseg`: the native command-line tool. Dataset-scale experiments and training of the
+//! shipped weights, on the same core code the page runs.
+
+mod cam;
+mod common;
+mod eval;
+mod phantom;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "camseg", version, about = "Tumour segmentation from a classifier's class-activation maps")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write synthetic brain slices with known tumour masks (images/, masks/, index.csv).
+    Phantom(phantom::Args),
+    /// Train a classifier on a dataset folder; writes weights (.bpk) and a model card (.json).
+    Train(train::Args),
+    /// Classify a dataset split and score CAM masks against the true masks.
+    Eval(eval::Args),
+    /// Heatmap (and overlay) of one image, with its tumour probability and Dice.
+    Cam(cam::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Phantom(args) => phantom::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Cam(args) => cam::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("camseg: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! What several subcommands share: model files, progress bars, loading a split.
+
+use camseg::card::ModelCard;
+use camseg::data::{Dataset, InputSpec, Record};
+use camseg::model::Classifier;
+use camseg::plane::Plane;
+use camseg::{Error, Result};
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+
+/// A model is a weights file `NAME.bpk` with its card `NAME.json` beside it; either path (or
+/// the bare `NAME`) names it.
+pub fn model_paths(path: &Path) -> (PathBuf, PathBuf) {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") | Some("bpk") => (path.with_extension("bpk"), path.with_extension("json")),
+        _ => (path.with_extension("bpk"), path.with_extension("json")),
+    }
+}
+
+pub fn load_model(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
+    let (weights, card_path) = model_paths(path);
+    let card_text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
+    let card = ModelCard::from_json(&card_text)?;
+    let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
+    let model = card.load(bytes, device)?;
+    Ok((card, model))
+}
+
+/// The CPU device every subcommand computes on.
+pub fn device() -> Device {
+    Device::flex()
+}
+
+pub fn bar(len: usize, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta} {prefix}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// Decodes the records' images (scan channel per `spec`), with a progress bar.
+pub fn load_images(ds: &Dataset, records: &[Record], spec: &InputSpec, what: &str) -> Result<Vec<Plane>> {
+    let bar = bar(records.len(), what);
+    let images = records
+        .iter()
+        .map(|r| {
+            bar.inc(1);
+            ds.load_image(r, spec.channel)
+        })
+        .collect::<Result<Vec<_>>>();
+    bar.finish_and_clear();
+    images
+}

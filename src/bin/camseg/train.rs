@@ -1,0 +1,192 @@
+use crate::common::{bar, device, load_images, model_paths};
+use crate::eval::score_records;
+use camseg::cam::CamMethod;
+use camseg::card::{CamDefaults, ModelCard, TrainingInfo};
+use camseg::data::{Dataset, Negatives, Record};
+use camseg::evaluate::{best_threshold, summarise};
+use camseg::metrics::{roc_auc, Confusion};
+use camseg::model::ClassifierConfig;
+use camseg::train::{predict, Sample, TrainConfig, Trainer};
+use camseg::{block_on, Error, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Dataset folder (images/, masks/, index.csv).
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value = "train")]
+    split: String,
+    /// Split used to pick the best epoch and the CAM method and threshold.
+    #[arg(long, default_value = "val")]
+    val_split: String,
+    /// Split scored at the end and recorded in the card (e.g. `test`).
+    #[arg(long)]
+    report_split: Option<String>,
+    /// Output: NAME.bpk (weights) and NAME.json (card).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 128)]
+    input_size: usize,
+    /// Channels of each conv block.
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128")]
+    widths: Vec<usize>,
+    /// Convs in each conv block.
+    #[arg(long, value_delimiter = ',', default_value = "1,1,2,2")]
+    convs: Vec<usize>,
+    /// Rule for no-tumour slices: `all`, or `head-pN` (head_px >= the N-th percentile of the tumour slices').
+    #[arg(long, default_value = "all")]
+    negatives: String,
+    #[arg(long)]
+    no_augment: bool,
+    /// Name shown in the card and the page.
+    #[arg(long)]
+    name: Option<String>,
+    /// Free text for the card: what data, what for.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Licence of the weights (they inherit the training data's).
+    #[arg(long, default_value = "")]
+    licence: String,
+    /// Attribution lines for the card (repeatable).
+    #[arg(long)]
+    attribution: Vec<String>,
+}
+
+fn samples(images: Vec<camseg::plane::Plane>, records: &[Record], card: &ModelCard) -> Vec<Sample> {
+    images.iter().zip(records).map(|(im, r)| Sample { input: card.input.prepare(im), label: r.is_tumour() }).collect()
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let device = device();
+    device.seed(args.seed);
+    let arch = ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2 };
+    arch.validate()?;
+    let name = args.name.clone().unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let mut card = ModelCard::new(&name, arch.clone());
+    let negatives = Negatives::parse(&args.negatives)?;
+    let ds = Dataset::open(&args.data)?;
+    let train_records = ds.select(&args.split, negatives)?;
+    let val_records = ds.select(&args.val_split, negatives)?;
+    let train = samples(load_images(&ds, &train_records, &card.input, "train images")?, &train_records, &card);
+    let val = samples(load_images(&ds, &val_records, &card.input, "val images")?, &val_records, &card);
+    let val_labels: Vec<bool> = val.iter().map(|s| s.label).collect();
+    let val_inputs: Vec<_> = val.iter().map(|s| &s.input).collect();
+    eprintln!(
+        "train {} images ({} tumour), val {} ({} tumour); {:.0} M multiply-adds per image",
+        train.len(),
+        train.iter().filter(|s| s.label).count(),
+        val.len(),
+        val_labels.iter().filter(|&&l| l).count(),
+        arch.macs() as f64 / 1e6
+    );
+
+    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(arch.init(&device), card.input.clone(), config, train.len(), &device);
+    let progress = bar(trainer.total_steps(), "training");
+    let (mut best, mut best_auc, mut best_epoch) = (trainer.model(), f64::NEG_INFINITY, 0);
+    let mut loss_sum = 0.0;
+    while let Some(p) = block_on(trainer.step(&train))? {
+        progress.inc(1);
+        loss_sum += p.loss as f64;
+        progress.set_prefix(format!("epoch {}/{} loss {:.4}", p.epoch + 1, p.epochs, p.loss));
+        if p.epoch_end {
+            let model = trainer.model();
+            let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
+            let auc = roc_auc(&probs, &val_labels);
+            let acc = Confusion::from_probs(&probs, &val_labels, 0.5).accuracy();
+            let line = format!(
+                "epoch {:>3}: train loss {:.4}  val accuracy {acc:.4}  val auc {auc:.4}  ({:.0} s)",
+                p.epoch + 1,
+                loss_sum / trainer.steps_per_epoch() as f64,
+                started.elapsed().as_secs_f64()
+            );
+            // A hidden bar (stderr not a terminal, e.g. a log file) drops println: print directly.
+            if progress.is_hidden() { eprintln!("{line}") } else { progress.println(line) }
+            loss_sum = 0.0;
+            // `>=`: on ties the later (more trained) epoch wins; NaN AUC (one class) never wins.
+            if auc >= best_auc || best_auc.is_nan() {
+                (best, best_auc, best_epoch) = (model, auc, p.epoch + 1);
+            }
+        }
+    }
+    progress.finish_and_clear();
+    let model = best;
+    let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
+    card.metrics.insert("val_accuracy".into(), Confusion::from_probs(&probs, &val_labels, 0.5).accuracy());
+    card.metrics.insert("val_auc".into(), best_auc);
+    eprintln!("best epoch {best_epoch} (val auc {best_auc:.4})");
+
+    // Choose the CAM block, method and threshold that segment the validation tumours best.
+    let last = arch.blocks() - 1;
+    let mut choice: Option<(CamDefaults, f64)> = None;
+    if val_labels.iter().any(|&l| l) {
+        for block in last.saturating_sub(1)..=last {
+            for method in CamMethod::ALL {
+                let scores = score_records(&model, &card.input, &ds, &val_records, method, block, card.cam.threshold, 32, &device)?;
+                let summary = summarise(&scores, method.name(), block, card.cam.threshold);
+                if let Some((threshold, dice)) = best_threshold(&summary) {
+                    eprintln!("val: {} block {block} best threshold {threshold}: mean Dice {dice:.4}", method.name());
+                    if choice.as_ref().is_none_or(|(_, d)| dice > *d) {
+                        choice = Some((CamDefaults { method, block, threshold }, dice));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((cam, dice)) = choice {
+        card.cam = cam;
+        card.metrics.insert("val_mean_dice".into(), dice);
+    }
+    if let Some(split) = &args.report_split {
+        let records = ds.select(split, negatives)?;
+        let scores = score_records(&model, &card.input, &ds, &records, card.cam.method, card.cam.block, card.cam.threshold, 32, &device)?;
+        let s = summarise(&scores, card.cam.method.name(), card.cam.block, card.cam.threshold);
+        for (k, v) in [("accuracy", s.accuracy), ("auc", s.auc), ("sensitivity", s.sensitivity), ("specificity", s.specificity), ("mean_dice", s.mean_dice), ("mean_dice_ge50", s.mean_dice_ge50)] {
+            card.metrics.insert(format!("{split}_{k}"), v);
+        }
+    }
+
+    card.description = args.description.clone();
+    card.licence = args.licence.clone();
+    card.attribution = args.attribution.clone();
+    card.training = TrainingInfo {
+        command: std::env::args().map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect::<Vec<_>>().join(" "),
+        seed: args.seed,
+        epochs: args.epochs,
+        data: args.data.display().to_string(),
+        train_images: train.len(),
+        negatives: negatives.name(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let (weights, card_path) = model_paths(&args.out);
+    if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    }
+    let bytes = camseg::card::weights_bytes(&model)?;
+    std::fs::write(&weights, &bytes).map_err(|e| Error::io(weights.display(), e))?;
+    std::fs::write(&card_path, card.to_json()).map_err(|e| Error::io(card_path.display(), e))?;
+    println!(
+        "wrote {} ({} KB) and {}: val accuracy {:.4}, val auc {:.4}, CAM {} block {} threshold {}, {:.0} s",
+        weights.display(),
+        bytes.len() / 1024,
+        card_path.display(),
+        card.metrics["val_accuracy"],
+        best_auc,
+        card.cam.method,
+        card.cam.block,
+        card.cam.threshold,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

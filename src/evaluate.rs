@@ -1,0 +1,134 @@
+//! Scoring a model on a set of images: classification figures and CAM-mask Dice, at the chosen
+//! threshold and over a sweep of thresholds. The CLI's `eval --json` and the page's batch view
+//! both report a [`Summary`].
+
+use crate::masks::{Mask, Threshold};
+use crate::metrics::{self, Confusion};
+use crate::plane::Plane;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Thresholds of the Dice-vs-threshold sweep (Otsu is added beside them).
+pub const SWEEP: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// Dice is reported separately over true masks at least this large: tiny masks make it noisy.
+pub const LARGE_MASK_PX: usize = 50;
+
+/// One image's scores.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageScore {
+    pub file: String,
+    pub label: bool,
+    pub probability: f32,
+    pub truth_px: usize,
+    /// Dice at the chosen threshold; None when the true mask is empty (nothing to find).
+    pub dice: Option<f64>,
+    pub iou: Option<f64>,
+    /// Dice at each [`SWEEP`] threshold, then Otsu.
+    #[serde(skip)]
+    pub sweep: Vec<f64>,
+}
+
+impl ImageScore {
+    /// Scores a heatmap against its true mask (`None` = no mask known: classified only).
+    pub fn new(file: &str, probability: f32, heat: &Plane, truth: Option<&Mask>, label: bool, threshold: Threshold) -> Self {
+        let (dice, iou, sweep, truth_px) = match truth.filter(|t| !t.is_empty()) {
+            Some(truth) => {
+                let mask = threshold.apply(heat);
+                let sweep = SWEEP
+                    .iter()
+                    .map(|&t| Threshold::Fixed(t))
+                    .chain([Threshold::Otsu])
+                    .map(|t| metrics::dice(&t.apply(heat), truth))
+                    .collect();
+                (Some(metrics::dice(&mask, truth)), Some(metrics::iou(&mask, truth)), sweep, truth.area())
+            }
+            None => (None, None, Vec::new(), 0),
+        };
+        Self { file: file.into(), label, probability, truth_px, dice, iou, sweep }
+    }
+}
+
+/// The figures `camseg eval --json` prints (other tools parse these names).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub images: usize,
+    pub tumour_images: usize,
+    pub accuracy: f64,
+    pub auc: f64,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    /// Mean Dice over images whose true mask is not empty.
+    pub mean_dice: f64,
+    /// The same over true masks of at least [`LARGE_MASK_PX`] pixels.
+    pub mean_dice_ge50: f64,
+    pub method: String,
+    pub block: usize,
+    pub threshold: String,
+    /// Mean Dice (non-empty truths) at each swept threshold and `otsu`.
+    pub dice_by_threshold: BTreeMap<String, f64>,
+}
+
+pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: Threshold) -> Summary {
+    let probs: Vec<f32> = scores.iter().map(|s| s.probability).collect();
+    let labels: Vec<bool> = scores.iter().map(|s| s.label).collect();
+    let confusion = Confusion::from_probs(&probs, &labels, 0.5);
+    let dices: Vec<f64> = scores.iter().filter_map(|s| s.dice).collect();
+    let large: Vec<f64> = scores.iter().filter(|s| s.truth_px >= LARGE_MASK_PX).filter_map(|s| s.dice).collect();
+    let scored: Vec<&ImageScore> = scores.iter().filter(|s| !s.sweep.is_empty()).collect();
+    let names = SWEEP.iter().map(|t| format!("{t:.1}")).chain(["otsu".to_string()]);
+    let dice_by_threshold = names
+        .enumerate()
+        .map(|(k, name)| (name, metrics::mean(&scored.iter().map(|s| s.sweep[k]).collect::<Vec<_>>())))
+        .collect();
+    Summary {
+        images: scores.len(),
+        tumour_images: labels.iter().filter(|&&l| l).count(),
+        accuracy: confusion.accuracy(),
+        auc: metrics::roc_auc(&probs, &labels),
+        sensitivity: confusion.sensitivity(),
+        specificity: confusion.specificity(),
+        mean_dice: metrics::mean(&dices),
+        mean_dice_ge50: metrics::mean(&large),
+        method: method.into(),
+        block,
+        threshold: threshold.to_string(),
+        dice_by_threshold,
+    }
+}
+
+/// The threshold (swept value or Otsu) with the best mean Dice, for choosing on validation data.
+pub fn best_threshold(summary: &Summary) -> Option<(Threshold, f64)> {
+    summary
+        .dice_by_threshold
+        .iter()
+        .filter(|(_, d)| d.is_finite())
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .and_then(|(name, &d)| Threshold::parse(name).ok().map(|t| (t, d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_dice_only_where_there_is_a_tumour() {
+        let heat = Plane::new(4, 1, vec![0.0, 0.2, 0.8, 1.0]);
+        let truth = Mask::new(4, 1, vec![false, false, true, true]);
+        let t = Threshold::Fixed(0.5);
+        let a = ImageScore::new("a", 0.9, &heat, Some(&truth), true, t);
+        let b = ImageScore::new("b", 0.2, &heat, Some(&Mask::empty(4, 1)), false, t);
+        let c = ImageScore::new("c", 0.7, &heat, None, false, t);
+        assert_eq!(a.dice, Some(1.0));
+        assert_eq!(b.dice, None);
+        let s = summarise(&[a, b, c], "gradcam", 3, t);
+        assert_eq!((s.images, s.tumour_images), (3, 1));
+        assert_eq!(s.mean_dice, 1.0);
+        assert!(s.mean_dice_ge50.is_nan());
+        assert!((s.accuracy - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.dice_by_threshold["0.1"], 2.0 * 2.0 / 5.0);
+        let (best, d) = best_threshold(&s).unwrap();
+        assert_eq!(d, 1.0);
+        assert!(matches!(best, Threshold::Fixed(_) | Threshold::Otsu));
+    }
+}

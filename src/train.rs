@@ -104,11 +104,6 @@ impl Trainer {
         self.model.valid()
     }
 
-    /// The model in training mode (debugging aid).
-    pub fn training_model(&self) -> Classifier {
-        self.model.clone()
-    }
-
     pub fn into_model(self) -> Classifier {
         self.model.valid()
     }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: native (maths, training, CLI), then the Trunk-built page in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+start=$(date +%s)
+step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
+
+step "native tests (cargo test)"
+cargo test --all-targets
+
+step "building the page (trunk build --release)"
+trunk build --release
+wasm=$(ls dist/*.wasm)
+echo "wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
+
+step "browser tests (headless chromium)"
+cargo build --bin camseg
+CAMSEG_BIN="$PWD/target/debug/camseg" node --test --test-reporter=spec tests/browser/
+step "all tests passed"

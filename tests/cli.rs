@@ -1,0 +1,101 @@
+//! The `camseg` binary end to end on a small phantom set, and its answers to bad input:
+//! exit code != 0 and one clear line, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn camseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_camseg")).args(args).output().expect("run camseg")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = camseg(args);
+    assert!(out.status.success(), "camseg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command expected to fail; returns its one-line error.
+fn fails(args: &[&str]) -> String {
+    let out = camseg(args);
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert!(!out.status.success(), "camseg {args:?} should fail");
+    assert!(!err.contains("panicked"), "camseg {args:?} panicked: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    assert!(err.starts_with("camseg: error:"), "{err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn phantom_train_eval_cam_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ph");
+    let model = dir.path().join("m");
+    ok(&["phantom", "--out", s(&data), "--count", "200", "--size", "32", "--seed", "3"]);
+    let index = std::fs::read_to_string(data.join("index.csv")).unwrap();
+    assert_eq!(index.lines().count(), 201);
+    assert!(index.starts_with("file,patient,slice,split,label,tumor_px,head_px"));
+
+    ok(&["train", "--data", s(&data), "--out", s(&model), "--epochs", "1", "--batch-size", "8", "--input-size", "32", "--widths", "4,8", "--convs", "1,1"]);
+    let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(model.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["architecture"]["widths"], serde_json::json!([4, 8]));
+    assert!(card["metrics"]["val_auc"].is_number());
+
+    let json = ok(&["eval", "--data", s(&data), "--model", s(&model.with_extension("bpk")), "--split", "all", "--json", "--threshold", "otsu"]);
+    assert_eq!(json.lines().count(), 1, "exactly one JSON object: {json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for key in ["images", "tumour_images", "accuracy", "auc", "sensitivity", "specificity", "mean_dice", "mean_dice_ge50", "method", "threshold"] {
+        assert!(v.get(key).is_some(), "missing {key} in {json}");
+    }
+    assert_eq!(v["images"], 200);
+    assert_eq!(v["tumour_images"], 100);
+    assert_eq!(v["threshold"], "otsu");
+    let dice = v["mean_dice"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&dice));
+
+    let heat = dir.path().join("heat.png");
+    let overlay = dir.path().join("overlay.png");
+    let img = data.join("images/phantom_00001.png");
+    let mask = data.join("masks/phantom_00001.png");
+    let out = ok(&["cam", "--model", s(&model), "--image", s(&img), "--mask", s(&mask), "--out", s(&heat), "--overlay", s(&overlay), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((0.0..=1.0).contains(&v["probability"].as_f64().unwrap()));
+    assert!((0.0..=1.0).contains(&v["dice"].as_f64().unwrap()));
+    assert_eq!(image::open(&heat).unwrap().width(), 32);
+    assert_eq!(image::open(&overlay).unwrap().height(), 32);
+
+    // Bad input, each with its own message.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(fails(&["eval", "--data", s(&empty), "--model", s(&model)]).contains("no index.csv"));
+    assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--split", "nope"]).contains("has no images"));
+    assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--method", "magic"]).contains("unknown CAM method"));
+    assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--threshold", "7"]).contains("threshold"));
+    let corrupt = dir.path().join("corrupt.png");
+    std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n not really").unwrap();
+    assert!(fails(&["cam", "--model", s(&model), "--image", s(&corrupt), "--out", s(&heat)]).contains("corrupt"));
+    let other = data.join("images/phantom_00002.png");
+    let small_mask = dir.path().join("small.png");
+    image::GrayImage::new(5, 5).save(&small_mask).unwrap();
+    assert!(fails(&["cam", "--model", s(&model), "--image", s(&other), "--mask", s(&small_mask), "--out", s(&heat)]).contains("5x5"));
+    assert!(fails(&["cam", "--model", s(&model), "--image", s(&img), "--mask", s(&img), "--out", s(&heat)]).contains("not binary"));
+    let bad_weights = dir.path().join("bad");
+    std::fs::copy(model.with_extension("json"), bad_weights.with_extension("json")).unwrap();
+    std::fs::write(bad_weights.with_extension("bpk"), b"garbage").unwrap();
+    assert!(fails(&["cam", "--model", s(&bad_weights), "--image", s(&img), "--out", s(&heat)]).contains("not a burnpack"));
+}
+
+/// The committed demo model decodes into its card's architecture, and scores the committed
+/// demo phantoms as its card says it scores held-out phantoms.
+#[test]
+fn shipped_phantom_model_matches_its_card_and_still_works() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let json = ok(&["eval", "--data", s(&root.join("static/demo")), "--model", s(&root.join("static/models/phantom.json")), "--split", "all", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["images"], 12);
+    assert!(v["accuracy"].as_f64().unwrap() >= 0.9, "{json}");
+    assert!(v["mean_dice"].as_f64().unwrap() >= 0.5, "{json}");
+}

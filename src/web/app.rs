@@ -118,7 +118,7 @@ pub fn app() -> Html {
             <p class="error" data-testid="error" role="alert">{ s.error.clone().unwrap_or_default() }</p>
             <section class="explain">
                 <h2>{ "What you are looking at" }</h2>
-                <p>{ "A small network was trained only to answer \"tumour or not?\". Grad-CAM asks which parts of its last feature maps pushed that answer towards \"tumour\": it weighs each feature map by the average gradient of the tumour score and keeps the positive sum. Thresholding that heatmap gives a mask, scored against the true outline with the Dice coefficient (1 = perfect overlap)." }</p>
+                <p>{ "A small network was trained only to answer \"tumour or not?\". Grad-CAM asks which parts of its feature maps pushed that answer towards \"tumour\": it weighs each feature map by the average gradient of the tumour score and keeps the positive sum (Grad-CAM++, the variant this model's card recommends, weighs the gradients pixel by pixel instead). Thresholding that heatmap gives a mask, scored against the true outline with the Dice coefficient (1 = perfect overlap)." }</p>
             </section>
         </main>
     }

@@ -1,8 +1,7 @@
-use crate::common::{device, load_model};
-use camseg::cam::CamMethod;
+use crate::common::{CamArgs, device, load_model};
+use camseg::card::CamDefaults;
 use camseg::data::decode::{check_mask_size, encode_png_rgba};
 use camseg::data::{decode_image, decode_mask};
-use camseg::masks::Threshold;
 use camseg::pipeline::analyse;
 use camseg::render::{heatmap_rgba, overlay_rgba, ColourMap};
 use camseg::{block_on, metrics, Error, Result};
@@ -25,12 +24,8 @@ pub struct Args {
     /// Where to write the scan with heatmap and contours.
     #[arg(long)]
     overlay: Option<PathBuf>,
-    #[arg(long)]
-    method: Option<String>,
-    #[arg(long)]
-    block: Option<usize>,
-    #[arg(long)]
-    threshold: Option<String>,
+    #[command(flatten)]
+    cam: CamArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -47,12 +42,7 @@ fn write(path: &PathBuf, bytes: Vec<u8>) -> Result<()> {
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
-    let method = args.method.as_deref().map(CamMethod::parse).transpose()?.unwrap_or(card.cam.method);
-    let block = args.block.unwrap_or(card.cam.block);
-    if block >= model.blocks() {
-        return Err(Error::Invalid(format!("--block {block} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
-    }
-    let threshold = args.threshold.as_deref().map(Threshold::parse).transpose()?.unwrap_or(card.cam.threshold);
+    let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
     let image = decode_image(&read(&args.image)?, &args.image.display().to_string(), card.input.channel)?;
     let truth = match &args.mask {
         Some(p) => {

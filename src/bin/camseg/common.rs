@@ -1,6 +1,8 @@
 //! What several subcommands share: model files, progress bars, loading a split.
 
-use camseg::card::ModelCard;
+use camseg::cam::CamMethod;
+use camseg::card::{CamDefaults, ModelCard};
+use camseg::masks::Threshold;
 use camseg::data::{Dataset, InputSpec, Record};
 use camseg::model::Classifier;
 use camseg::plane::Plane;
@@ -55,4 +57,31 @@ pub fn load_images(ds: &Dataset, records: &[Record], spec: &InputSpec, what: &st
         .collect::<Result<Vec<_>>>();
     bar.finish_and_clear();
     images
+}
+
+/// The CAM options `eval` and `cam` share; each falls back to what the model card recommends.
+#[derive(clap::Args)]
+pub struct CamArgs {
+    /// CAM method: gradcam, gradcam++, hirescam, layercam (default: the card's).
+    #[arg(long)]
+    method: Option<String>,
+    /// Conv block to explain, 0-based (default: the card's).
+    #[arg(long)]
+    block: Option<usize>,
+    /// Mask threshold in [0,1] or `otsu` (default: the card's).
+    #[arg(long)]
+    threshold: Option<String>,
+}
+
+impl CamArgs {
+    /// The options given, completed from the card and checked against the model.
+    pub fn resolve(&self, card: &ModelCard, model: &Classifier) -> Result<CamDefaults> {
+        let method = self.method.as_deref().map(CamMethod::parse).transpose()?.unwrap_or(card.cam.method);
+        let block = self.block.unwrap_or(card.cam.block);
+        if block >= model.blocks() {
+            return Err(Error::Invalid(format!("--block {block} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
+        }
+        let threshold = self.threshold.as_deref().map(Threshold::parse).transpose()?.unwrap_or(card.cam.threshold);
+        Ok(CamDefaults { method, block, threshold })
+    }
 }

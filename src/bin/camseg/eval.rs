@@ -1,5 +1,6 @@
-use crate::common::{bar, device, load_model};
+use crate::common::{CamArgs, bar, device, load_model};
 use burn::tensor::Device;
+use camseg::card::CamDefaults;
 use camseg::cam::CamMethod;
 use camseg::data::{Dataset, InputSpec, Negatives, Record};
 use camseg::evaluate::{summarise, ImageScore, Summary};
@@ -20,20 +21,13 @@ pub struct Args {
     /// Split to score, or `all`.
     #[arg(long, default_value = "test")]
     split: String,
-    /// CAM method: gradcam, gradcam++, hirescam, layercam (default: the card's).
-    #[arg(long)]
-    method: Option<String>,
-    /// Conv block to explain, 0-based (default: the card's).
-    #[arg(long)]
-    block: Option<usize>,
-    /// Mask threshold in [0,1] or `otsu` (default: the card's).
-    #[arg(long)]
-    threshold: Option<String>,
     /// Rule for no-tumour slices: `all` or `head-pN` (default: the one the model was trained with).
     #[arg(long)]
     negatives: Option<String>,
     #[arg(long, default_value_t = 16)]
     batch: usize,
+    #[command(flatten)]
+    cam: CamArgs,
     /// Print one JSON object on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -81,12 +75,7 @@ fn print_table(s: &Summary) {
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
-    let method = args.method.as_deref().map(CamMethod::parse).transpose()?.unwrap_or(card.cam.method);
-    let block = args.block.unwrap_or(card.cam.block);
-    if block >= model.blocks() {
-        return Err(camseg::Error::Invalid(format!("--block {block} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
-    }
-    let threshold = args.threshold.as_deref().map(Threshold::parse).transpose()?.unwrap_or(card.cam.threshold);
+    let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
     let ds = Dataset::open(&args.data)?;
     let records = ds.select(&args.split, negatives)?;

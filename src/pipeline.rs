@@ -38,8 +38,8 @@ pub async fn analyse(
 ) -> Result<Vec<Analysis>> {
     let prepared: Vec<Plane> = images.iter().map(|im| spec.prepare(im)).collect();
     let input = spec.batch(&prepared.iter().collect::<Vec<_>>(), device);
-    let batch = cam::cam_batch(model, input, block, method).await?;
-    Ok(images
+    let batch = cam::cam_batch(model, input.clone(), block, method).await?;
+    let mut analyses: Vec<Analysis> = images
         .iter()
         .zip(batch.maps)
         .zip(batch.probs)
@@ -48,7 +48,19 @@ pub async fn analyse(
             heatmap: cam::heatmap(&low_res, im.width, im.height),
             low_res,
         })
-        .collect())
+        .collect();
+    if method == CamMethod::Fusion {
+        // The finer block before the chosen one joins it; the image's intensity refines both.
+        let finer = if block > 0 { Some(cam::cam_batch(model, input, block - 1, method).await?) } else { None };
+        for (i, (a, im)) in analyses.iter_mut().zip(images).enumerate() {
+            let mut maps = vec![a.heatmap.clone()];
+            if let Some(f) = &finer {
+                maps.push(cam::heatmap(&f.maps[i], im.width, im.height));
+            }
+            a.heatmap = cam::fusion::fuse(im, &maps);
+        }
+    }
+    Ok(analyses)
 }
 
 /// Dice of the analysis's mask against a true mask.

@@ -13,7 +13,8 @@
 //!
 //! The low-resolution map is then bilinearly upsampled to the image and min-max normalised
 //! (see [`Plane::resize_bilinear`], [`Plane::normalised`]). Adding a method means adding a
-//! variant and its line in [`CamMethod::combine`].
+//! variant and its line in [`CamMethod::combine`]. [`CamMethod::Fusion`] goes further, over
+//! two layers and the image itself ([`fusion`]).
 
 use crate::model::{Classifier, TUMOUR};
 use crate::plane::Plane;
@@ -33,11 +34,15 @@ pub enum CamMethod {
     HiResCam,
     #[serde(rename = "layercam")]
     LayerCam,
+    /// Grad-CAM++ of the chosen block and the one before it, averaged at image resolution,
+    /// then weighted by a FLAIR-hyperintensity prior (see [`fusion`]).
+    #[serde(rename = "fusion")]
+    Fusion,
 }
 
 impl CamMethod {
-    pub const ALL: [CamMethod; 4] =
-        [CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam];
+    pub const ALL: [CamMethod; 5] =
+        [CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam, CamMethod::Fusion];
 
     /// The name the CLI, the card and the page use.
     pub fn name(self) -> &'static str {
@@ -46,6 +51,7 @@ impl CamMethod {
             CamMethod::GradCamPlusPlus => "gradcam++",
             CamMethod::HiResCam => "hirescam",
             CamMethod::LayerCam => "layercam",
+            CamMethod::Fusion => "fusion",
         }
     }
 
@@ -55,6 +61,7 @@ impl CamMethod {
             CamMethod::GradCamPlusPlus => "Grad-CAM++",
             CamMethod::HiResCam => "HiResCAM",
             CamMethod::LayerCam => "LayerCAM",
+            CamMethod::Fusion => "Fusion (2-layer Grad-CAM++ x intensity)",
         }
     }
 
@@ -66,10 +73,11 @@ impl CamMethod {
     }
 
     /// The map [N,1,h,w] (before upsampling) from activations and gradients [N,C,h,w].
+    /// Fusion's per-layer map is Grad-CAM++'s.
     pub fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
         let weighted = match self {
             CamMethod::GradCam => a * g.mean_dim(3).mean_dim(2),
-            CamMethod::GradCamPlusPlus => {
+            CamMethod::GradCamPlusPlus | CamMethod::Fusion => {
                 let g2 = g.clone().powi_scalar(2);
                 let g3 = g.clone().powi_scalar(3);
                 let sum_a = a.clone().sum_dim(3).sum_dim(2);
@@ -145,6 +153,8 @@ pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, metho
 pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
     map.resize_bilinear(width, height).normalised()
 }
+
+pub mod fusion;
 
 #[cfg(test)]
 mod tests;

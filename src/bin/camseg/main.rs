@@ -5,6 +5,7 @@ mod cam;
 mod common;
 mod eval;
 mod phantom;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Train(train::Args),
     /// Classify a dataset split and score CAM masks against the true masks.
     Eval(eval::Args),
+    /// Mean Dice of every CAM method and block over thresholds 0.1..0.9 and Otsu.
+    Sweep(sweep::Args),
     /// Heatmap (and overlay) of one image, with its tumour probability and Dice.
     Cam(cam::Args),
 }
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Cam(args) => cam::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

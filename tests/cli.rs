@@ -67,6 +67,15 @@ fn phantom_train_eval_cam_end_to_end() {
     assert_eq!(image::open(&heat).unwrap().width(), 32);
     assert_eq!(image::open(&overlay).unwrap().height(), 32);
 
+    // The paper's filter-and-retrain test: the original plus each filter, one JSON line each.
+    let out = ok(&["filter-retrain", "--data", s(&data), "--model", s(&model), "--epochs", "1", "--batch-size", "16", "--filters", "keep-hot,remove-random", "--json"]);
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["filter"].as_str().unwrap()).collect();
+    assert_eq!(names, ["original", "keep-hot", "remove-random"]);
+    assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r["test_accuracy"].as_f64().unwrap())));
+    let table = ok(&["sweep", "--data", s(&data), "--model", s(&model), "--split", "test", "--methods", "gradcam,fusion"]);
+    assert_eq!(table.lines().filter(|l| l.starts_with("| gradcam") || l.starts_with("| fusion")).count(), 4);
+
     // Bad input, each with its own message.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

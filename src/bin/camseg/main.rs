@@ -4,6 +4,7 @@
 mod cam;
 mod common;
 mod eval;
+mod filter_retrain;
 mod phantom;
 mod sweep;
 mod train;
@@ -26,6 +27,8 @@ enum Command {
     Train(train::Args),
     /// Classify a dataset split and score CAM masks against the true masks.
     Eval(eval::Args),
+    /// Retrain from scratch on images filtered by their heatmaps (keep/remove hot, random baseline).
+    FilterRetrain(filter_retrain::Args),
     /// Mean Dice of every CAM method and block over thresholds 0.1..0.9 and Otsu.
     Sweep(sweep::Args),
     /// Heatmap (and overlay) of one image, with its tumour probability and Dice.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Cam(args) => cam::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::FilterRetrain(args) => filter_retrain::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,157 @@
+use crate::common::{bar, device, load_model, CamArgs};
+use burn::tensor::Device;
+use camseg::card::{CamDefaults, ModelCard};
+use camseg::data::{encode_png_gray, Dataset, Negatives, Record};
+use camseg::filters::Filter;
+use camseg::masks::Mask;
+use camseg::metrics::{roc_auc, Confusion};
+use camseg::model::{Classifier, ClassifierConfig};
+use camseg::pipeline::analyse;
+use camseg::plane::Plane;
+use camseg::train::{predict, train, Sample, TrainConfig};
+use camseg::{block_on, Error, Result};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Dataset folder (images/, masks/, index.csv).
+    #[arg(long)]
+    data: PathBuf,
+    /// The classifier whose heatmaps filter the images.
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value = "train")]
+    train_split: String,
+    #[arg(long, default_value = "test")]
+    test_split: String,
+    /// Filters to test (default: all four), the unfiltered original is always trained too.
+    #[arg(long, value_delimiter = ',')]
+    filters: Vec<String>,
+    /// Training budget of every retrained classifier, the same for all.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Input side of the retrained classifiers (smaller = faster; the architecture is the model's).
+    #[arg(long)]
+    input_size: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also write a few filtered test images per filter here, to look at.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    #[command(flatten)]
+    cam: CamArgs,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Images of a split with their heatmap masks (from the model under test) and labels.
+struct Masked {
+    images: Vec<Plane>,
+    masks: Vec<Mask>,
+    labels: Vec<bool>,
+}
+
+fn heatmap_masks(model: &Classifier, card: &ModelCard, cam: &CamDefaults, ds: &Dataset, records: &[Record], device: &Device, what: &str) -> Result<Masked> {
+    let progress = bar(records.len(), what);
+    let mut out = Masked { images: Vec::new(), masks: Vec::new(), labels: Vec::new() };
+    for chunk in records.chunks(16) {
+        let images = chunk.iter().map(|r| ds.load_image(r, card.input.channel)).collect::<Result<Vec<_>>>()?;
+        let analyses = block_on(analyse(model, &card.input, &images.iter().collect::<Vec<_>>(), cam.block, cam.method, device))?;
+        for ((r, image), a) in chunk.iter().zip(images).zip(analyses) {
+            out.masks.push(a.mask(cam.threshold));
+            out.images.push(image);
+            out.labels.push(r.is_tumour());
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    Ok(out)
+}
+
+fn filtered(set: &Masked, filter: Option<Filter>, seed: u64) -> Vec<Plane> {
+    set.images
+        .iter()
+        .zip(&set.masks)
+        .enumerate()
+        .map(|(i, (im, m))| match filter {
+            Some(f) => f.apply(im, m, seed.wrapping_add(i as u64)),
+            None => im.clone(),
+        })
+        .collect()
+}
+
+/// Trains a fresh classifier on filtered train images, scores it on filtered test images.
+fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, train_set: &[Plane], train_labels: &[bool], test_set: &[Plane], test_labels: &[bool], device: &Device, what: &str) -> Result<(f64, f64)> {
+    let mut spec = card.input.clone();
+    spec.size = arch.input_size;
+    let samples: Vec<Sample> = train_set.iter().zip(train_labels).map(|(im, &label)| Sample { input: spec.prepare(im), label }).collect();
+    device.seed(config.seed);
+    let mut trainer_steps = 0;
+    let progress = bar(config.epochs * samples.len().div_ceil(config.batch_size), what);
+    let (model, _) = block_on(train(arch.init(device), &spec, config, &samples, device, |p| {
+        trainer_steps = p.step;
+        progress.set_position(p.step as u64);
+        ControlFlow::Continue(())
+    }))?;
+    progress.finish_and_clear();
+    let inputs: Vec<Plane> = test_set.iter().map(|im| spec.prepare(im)).collect();
+    let probs = block_on(predict(&model, &spec, &inputs.iter().collect::<Vec<_>>(), 64, device))?;
+    Ok((Confusion::from_probs(&probs, test_labels, 0.5).accuracy(), roc_auc(&probs, test_labels)))
+}
+
+/// The paper's test of a heatmap (and ROAR's): retrain from scratch on images filtered by
+/// their own heatmap masks, and on images filtered by random masks of the same area.
+pub fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let device = device();
+    let (card, model) = load_model(&args.model, &device)?;
+    let cam = args.cam.resolve(&card, &model)?;
+    let filters: Vec<Filter> = if args.filters.is_empty() {
+        Filter::ALL.to_vec()
+    } else {
+        args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random")))).collect::<Result<_>>()?
+    };
+    let negatives = Negatives::parse(&card.training.negatives)?;
+    let ds = Dataset::open(&args.data)?;
+    let train_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.train_split, negatives)?, &device, "train CAMs")?;
+    let test_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.test_split, negatives)?, &device, "test CAMs")?;
+    let mut arch = card.architecture.clone();
+    arch.input_size = args.input_size.unwrap_or(arch.input_size);
+    arch.validate()?;
+    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, seed: args.seed, ..TrainConfig::default() };
+    let area = |m: &[Mask]| m.iter().map(|m| m.area() as f64 / (m.width * m.height) as f64).sum::<f64>() / m.len().max(1) as f64;
+    if !args.json {
+        println!(
+            "{} {} block {} threshold {}: heatmap masks cover {:.1}% of train and {:.1}% of test images on average",
+            card.name, cam.method, cam.block, cam.threshold, 100.0 * area(&train_set.masks), 100.0 * area(&test_set.masks)
+        );
+        println!("retrained from scratch for {} epochs at {} px, seed {}\n", args.epochs, arch.input_size, args.seed);
+        println!("| training and test images | test accuracy | test AUC |\n|---|---|---|");
+    }
+    for filter in std::iter::once(None).chain(filters.into_iter().map(Some)) {
+        let name = filter.map(|f| f.name()).unwrap_or("original");
+        let tr = filtered(&train_set, filter, args.seed);
+        let te = filtered(&test_set, filter, args.seed ^ 0x5EED);
+        if let Some(dir) = &args.save {
+            let dir = dir.join(name);
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+            for (i, im) in te.iter().enumerate().filter(|(i, _)| test_set.labels[*i]).take(8) {
+                let path = dir.join(format!("test_{i:04}.png"));
+                std::fs::write(&path, encode_png_gray(im)).map_err(|e| Error::io(path.display(), e))?;
+            }
+        }
+        let (acc, auc) = retrain(&arch, &card, &config, &tr, &train_set.labels, &te, &test_set.labels, &device, name)?;
+        if args.json {
+            println!("{}", serde_json::json!({"filter": name, "test_accuracy": acc, "test_auc": auc, "epochs": args.epochs, "input_size": arch.input_size, "method": cam.method.name(), "block": cam.block, "threshold": cam.threshold.to_string()}));
+        } else {
+            println!("| {name} | {acc:.4} | {auc:.4} |");
+        }
+    }
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -24,6 +24,9 @@ pub struct Args {
     /// Rule for no-tumour slices: `all` or `head-pN` (default: the one the model was trained with).
     #[arg(long)]
     negatives: Option<String>,
+    /// Score every K-th selected image only (a fixed, spread-out subset for quick checks).
+    #[arg(long, default_value_t = 1)]
+    every: usize,
     #[arg(long, default_value_t = 16)]
     batch: usize,
     #[command(flatten)]
@@ -78,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
     let ds = Dataset::open(&args.data)?;
-    let records = ds.select(&args.split, negatives)?;
+    let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
     let summary = summarise(&scores, method.name(), block, threshold);
     if let Some(path) = &args.per_image {

@@ -4,6 +4,7 @@
 mod cam;
 mod common;
 mod eval;
+mod figures;
 mod filter_retrain;
 mod phantom;
 mod sweep;

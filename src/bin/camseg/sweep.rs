@@ -1,5 +1,9 @@
 use crate::common::{device, load_model};
 use crate::eval::score_records;
+use crate::figures;
+use camseg::block_on;
+use camseg::pipeline::analyse;
+use camseg::render::{overlay_rgba, ColourMap};
 use camseg::cam::CamMethod;
 use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::{ImageScore, LARGE_MASK_PX, SWEEP};
@@ -27,6 +31,13 @@ pub struct Args {
     /// Rule for no-tumour slices (default: the model's).
     #[arg(long)]
     negatives: Option<String>,
+    /// Also draw mean Dice against threshold (SVG), one line per method and block.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Also write a grid of heatmap overlays (PNG): a row per method and block, a column per
+    /// tumour slice (fixed choice); masks at the card's threshold.
+    #[arg(long)]
+    grid: Option<PathBuf>,
     /// Print JSON lines instead of a Markdown table.
     #[arg(long)]
     json: bool,
@@ -56,10 +67,23 @@ pub fn run(args: Args) -> Result<()> {
         println!("| method | block | {} |", names.join(" | "));
         println!("|---|---|{}", "---|".repeat(names.len()));
     }
+    let mut series = Vec::new();
+    let mut tiles = Vec::new();
+    let shown: Vec<_> = records.iter().filter(|r| r.tumor_px >= LARGE_MASK_PX as u64).step_by(7).take(6).cloned().collect();
     for &block in &blocks {
         for &method in &methods {
             let scores = score_records(&model, &card.input, &ds, &records, method, block, Threshold::Fixed(0.5), 16, &device)?;
             let all: Vec<f64> = (0..names.len()).map(|k| mean_at(&scores, k, 0)).collect();
+            series.push((format!("{} block {block}", method.name()), all[..SWEEP.len()].to_vec()));
+            if args.grid.is_some() {
+                let images = shown.iter().map(|r| ds.load_image(r, card.input.channel)).collect::<Result<Vec<_>>>()?;
+                let analyses = block_on(analyse(&model, &card.input, &images.iter().collect::<Vec<_>>(), block, method, &device))?;
+                for ((r, im), a) in shown.iter().zip(&images).zip(&analyses) {
+                    let truth = ds.load_mask(r, im.width, im.height)?;
+                    let rgba = overlay_rgba(im, &a.heatmap, ColourMap::Turbo, 0.5, Some(&card.cam.threshold.apply(&a.heatmap)), Some(&truth));
+                    tiles.push((im.width, im.height, rgba));
+                }
+            }
             let large: Vec<f64> = (0..names.len()).map(|k| mean_at(&scores, k, LARGE_MASK_PX)).collect();
             if args.json {
                 let row = serde_json::json!({"method": method.name(), "block": block, "thresholds": names, "mean_dice": all, "mean_dice_ge50": large});
@@ -70,5 +94,14 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     }
+    if let Some(path) = &args.plot {
+        figures::write_dice_plot(path, &SWEEP, &series)?;
+    }
+    if let Some(path) = &args.grid {
+        if !tiles.is_empty() {
+            figures::write_grid(path, &tiles, shown.len())?;
+        }
+    }
     Ok(())
 }
+

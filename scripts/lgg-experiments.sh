@@ -8,8 +8,10 @@ DATA=${1:-../shared/data/lgg}
 MODEL=${2:-static/models/lgg}
 OUT=runs/lgg
 mkdir -p "$OUT" docs/figures
-cargo build --release --bin camseg
-CAMSEG=target/release/camseg
+# The dev profile optimises dependencies (burn) fully and shares the test build: no second
+# multi-minute release build of burn on 2 cores.
+cargo build --bin camseg
+CAMSEG=target/debug/camseg
 
 if [ ! -f "$MODEL.bpk" ]; then
   # Negatives: no-tumour slices with head_px >= the 5th percentile of the tumour slices' head_px.

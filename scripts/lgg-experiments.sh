@@ -16,17 +16,18 @@ CAMSEG=target/debug/camseg
 if [ ! -f "$MODEL.bpk" ]; then
   # Negatives: no-tumour slices with head_px >= the 5th percentile of the tumour slices' head_px.
   $CAMSEG train --data "$DATA" --out "$MODEL" --epochs 12 --negatives head-p5 --report-split test \
-    --name "LGG FLAIR classifier" --licence "CC BY-NC-SA 4.0" \
+    --name "LGG FLAIR classifier v1" --licence "CC BY-NC-SA 4.0" \
     --description "Tumour / no-tumour classifier of FLAIR slices (LGG MRI segmentation data, Buda et al. 2019)" 2>&1 | tee "$OUT/train.log"
 fi
+# The heatmap grid shows real slices (CC BY-NC-SA data): it stays in runs/, never committed.
 # 1. Heatmap -> mask -> Dice: every method and block, thresholds 0.1..0.9 and Otsu, on val (to choose) and test (to report).
 $CAMSEG sweep --data "$DATA" --model "$MODEL" --split val > "$OUT/sweep-val.md"
 $CAMSEG sweep --data "$DATA" --model "$MODEL" --split test --plot docs/figures/lgg-dice-vs-threshold.svg \
-  --grid docs/figures/lgg-heatmaps.png --methods gradcam,gradcam++,layercam,fusion --blocks 2,3 > "$OUT/sweep-test-figures.md"
+  --grid "$OUT/lgg-heatmaps.png" --methods gradcam,gradcam++,layercam,fusion --blocks 2,3 > "$OUT/sweep-test-figures.md"
 $CAMSEG sweep --data "$DATA" --model "$MODEL" --split test > "$OUT/sweep-test.md"
 # 2. The card's choice and plain Grad-CAM, as eval --json reports them.
 $CAMSEG eval --data "$DATA" --model "$MODEL" --split test --json > "$OUT/eval-test.json"
-$CAMSEG eval --data "$DATA" --model "$MODEL" --split test --method gradcam --json > "$OUT/eval-test-gradcam.json"
+$CAMSEG eval --data "$DATA" --model "$MODEL" --split test --method gradcam --threshold 0.6 --json > "$OUT/eval-test-gradcam.json"
 # 3. Filter and retrain (same budget for every classifier; 64 px input to fit 2 CPU cores).
-$CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --epochs 4 --input-size 64 --save "$OUT/filtered" > "$OUT/filter-retrain.md"
+$CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --threshold 0.5 --epochs 4 --input-size 64 --save "$OUT/filtered" > "$OUT/filter-retrain.md"
 echo "results in $OUT"

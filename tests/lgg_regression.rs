@@ -1,0 +1,42 @@
+//! The shipped LGG model on a fixed quarter of the real test split. The data lives in
+//! `../shared/data/lgg` (CC BY-NC-SA 4.0, never committed). Without it the test says so and
+//! passes, unless `CAMSEG_REQUIRE_LGG` is set (as `scripts/test-all.sh` does when the data is
+//! there), so CI cannot skip it silently.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Floors a quarter of the test split must clear; measured when set: AUC 0.910, accuracy 0.854,
+/// fusion mean Dice 0.593 (docs/results.md has the full figures).
+const MIN_AUC: f64 = 0.85;
+const MIN_ACCURACY: f64 = 0.80;
+const MIN_FUSION_DICE: f64 = 0.50;
+
+#[test]
+fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("../shared/data/lgg");
+    let model = root.join("static/models/lgg.json");
+    if !data.join("index.csv").is_file() {
+        assert!(std::env::var_os("CAMSEG_REQUIRE_LGG").is_none(), "CAMSEG_REQUIRE_LGG is set but {} has no index.csv", data.display());
+        eprintln!("skipped: no LGG data at {}", data.display());
+        return;
+    }
+    // The card decodes and matches the committed weights (eval loads them through it).
+    let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(card["licence"], "CC BY-NC-SA 4.0");
+    assert_eq!(card["training"]["negatives"], "head-p5");
+    assert!(card["metrics"]["test_auc"].as_f64().unwrap() > 0.0);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_camseg"))
+        .args(["eval", "--data", data.to_str().unwrap(), "--model", model.to_str().unwrap(), "--split", "test", "--every", "4", "--method", "fusion", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("LGG test subset: {v}");
+    assert!(v["images"].as_u64().unwrap() >= 100);
+    assert!(v["auc"].as_f64().unwrap() >= MIN_AUC, "auc {}", v["auc"]);
+    assert!(v["accuracy"].as_f64().unwrap() >= MIN_ACCURACY, "accuracy {}", v["accuracy"]);
+    assert!(v["mean_dice"].as_f64().unwrap() >= MIN_FUSION_DICE, "fusion mean Dice {}", v["mean_dice"]);
+}

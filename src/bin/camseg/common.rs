@@ -14,10 +14,7 @@ use std::path::{Path, PathBuf};
 /// A model is a weights file `NAME.bpk` with its card `NAME.json` beside it; either path (or
 /// the bare `NAME`) names it.
 pub fn model_paths(path: &Path) -> (PathBuf, PathBuf) {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("json") | Some("bpk") => (path.with_extension("bpk"), path.with_extension("json")),
-        _ => (path.with_extension("bpk"), path.with_extension("json")),
-    }
+    (path.with_extension("bpk"), path.with_extension("json"))
 }
 
 pub fn load_model(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {

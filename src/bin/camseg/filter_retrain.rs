@@ -91,10 +91,8 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
     spec.size = arch.input_size;
     let samples: Vec<Sample> = train_set.iter().zip(train_labels).map(|(im, &label)| Sample { input: spec.prepare(im), label }).collect();
     device.seed(config.seed);
-    let mut trainer_steps = 0;
     let progress = bar(config.epochs * samples.len().div_ceil(config.batch_size), what);
     let (model, _) = block_on(train(arch.init(device), &spec, config, &samples, device, |p| {
-        trainer_steps = p.step;
         progress.set_position(p.step as u64);
         ControlFlow::Continue(())
     }))?;

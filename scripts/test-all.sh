@@ -17,6 +17,8 @@ wasm=$(ls dist/*.wasm)
 echo "wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
 
 step "browser tests (headless chromium)"
-cargo build --bin camseg
+# `cargo test` above built target/debug/camseg for the CLI tests; a separate `cargo build`
+# would rebuild burn with another feature set (minutes).
+test -x target/debug/camseg
 CAMSEG_BIN="$PWD/target/debug/camseg" node --test --test-reporter=spec tests/browser/
 step "all tests passed"

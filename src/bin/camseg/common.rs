@@ -82,3 +82,14 @@ impl CamArgs {
         Ok(CamDefaults { method, block, threshold })
     }
 }
+
+/// The dataset and model options that `eval`, `sweep` and `filter-retrain` share.
+#[derive(clap::Args)]
+pub struct DataModelArgs {
+    /// Dataset folder (images/, masks/, index.csv).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model weights (.bpk) or card (.json).
+    #[arg(long)]
+    pub model: PathBuf,
+}

@@ -1,4 +1,4 @@
-use crate::common::{CamArgs, bar, device, load_model};
+use crate::common::{DataModelArgs, CamArgs, bar, device, load_model};
 use burn::tensor::Device;
 use camseg::card::CamDefaults;
 use camseg::cam::CamMethod;
@@ -12,12 +12,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
-    #[arg(long)]
-    data: PathBuf,
-    /// Model weights (.bpk) or card (.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    input: DataModelArgs,
     /// Split to score, or `all`.
     #[arg(long, default_value = "test")]
     split: String,
@@ -77,10 +73,10 @@ fn print_table(s: &Summary) {
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
-    let (card, model) = load_model(&args.model, &device)?;
+    let (card, model) = load_model(&args.input.model, &device)?;
     let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
-    let ds = Dataset::open(&args.data)?;
+    let ds = Dataset::open(&args.input.data)?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
     let summary = summarise(&scores, method.name(), block, threshold);

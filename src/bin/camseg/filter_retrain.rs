@@ -1,4 +1,4 @@
-use crate::common::{bar, device, load_model, CamArgs};
+use crate::common::{DataModelArgs, bar, device, load_model, CamArgs};
 use burn::tensor::Device;
 use camseg::card::{CamDefaults, ModelCard};
 use camseg::data::{encode_png_gray, Dataset, Negatives, Record};
@@ -16,12 +16,8 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
-    #[arg(long)]
-    data: PathBuf,
-    /// The classifier whose heatmaps filter the images.
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    input: DataModelArgs,
     #[arg(long, default_value = "train")]
     train_split: String,
     #[arg(long, default_value = "test")]
@@ -107,7 +103,7 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let device = device();
-    let (card, model) = load_model(&args.model, &device)?;
+    let (card, model) = load_model(&args.input.model, &device)?;
     let cam = args.cam.resolve(&card, &model)?;
     let filters: Vec<Filter> = if args.filters.is_empty() {
         Filter::ALL.to_vec()
@@ -115,7 +111,7 @@ pub fn run(args: Args) -> Result<()> {
         args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random")))).collect::<Result<_>>()?
     };
     let negatives = Negatives::parse(&card.training.negatives)?;
-    let ds = Dataset::open(&args.data)?;
+    let ds = Dataset::open(&args.input.data)?;
     let train_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.train_split, negatives)?, &device, "train CAMs")?;
     let test_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.test_split, negatives)?, &device, "test CAMs")?;
     let mut arch = card.architecture.clone();

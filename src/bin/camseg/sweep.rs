@@ -1,4 +1,4 @@
-use crate::common::{device, load_model};
+use crate::common::{DataModelArgs, device, load_model};
 use crate::eval::score_records;
 use crate::figures;
 use camseg::block_on;
@@ -14,12 +14,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
-    #[arg(long)]
-    data: PathBuf,
-    /// Model weights (.bpk) or card (.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    input: DataModelArgs,
     #[arg(long, default_value = "test")]
     split: String,
     /// Methods to compare (default: all).
@@ -52,14 +48,14 @@ fn mean_at(scores: &[ImageScore], k: usize, min_px: usize) -> f64 {
 /// shows which layer and method segment best.
 pub fn run(args: Args) -> Result<()> {
     let device = device();
-    let (card, model) = load_model(&args.model, &device)?;
+    let (card, model) = load_model(&args.input.model, &device)?;
     let methods = if args.methods.is_empty() { CamMethod::ALL.to_vec() } else { args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()? };
     let blocks = if args.blocks.is_empty() { (0..model.blocks()).collect() } else { args.blocks.clone() };
     if let Some(b) = blocks.iter().find(|&&b| b >= model.blocks()) {
         return Err(camseg::Error::Invalid(format!("block {b} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
     }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
-    let ds = Dataset::open(&args.data)?;
+    let ds = Dataset::open(&args.input.data)?;
     let records: Vec<_> = ds.select(&args.split, negatives)?.into_iter().filter(|r| r.is_tumour()).collect();
     let names: Vec<String> = SWEEP.iter().map(|t| format!("{t:.1}")).chain(["otsu".into()]).collect();
     if !args.json {

@@ -7,9 +7,9 @@ use crate::data::InputSpec;
 use crate::masks::Threshold;
 use crate::model::{Classifier, ClassifierConfig};
 use crate::{Error, Result};
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -109,16 +109,64 @@ impl ModelCard {
     }
 }
 
-/// The weights as burnpack bytes (native: synchronous reads).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn weights_bytes(model: &Classifier) -> Result<Vec<u8>> {
-    let bytes = model.clone().into_record().into_bytes().map_err(|e| Error::Model(format!("cannot serialise weights: {e:?}")))?;
+/// The weights as burnpack bytes, from a model on any device. WebGPU cannot read a tensor
+/// synchronously, and burn serialises with synchronous reads, so every parameter (and batch-norm
+/// running statistic) is first read asynchronously and copied onto a CPU model of the same
+/// architecture, which is then serialised.
+pub async fn weights_bytes(model: &Classifier, architecture: &ClassifierConfig) -> Result<Vec<u8>> {
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    let mut values = Vec::with_capacity(collect.0.len());
+    for (shape, tensor) in collect.0 {
+        values.push((shape, crate::cam::read_floats(tensor).await?));
+    }
+    let cpu = Device::flex();
+    let mut fill = Fill { values: values.into_iter(), device: cpu.clone(), mismatch: false };
+    let copy = architecture.init(&cpu).map(&mut fill);
+    if fill.mismatch || fill.values.next().is_some() {
+        return Err(Error::Model("the model does not match the architecture it is saved under".into()));
+    }
+    let bytes = copy.into_record().into_bytes().map_err(|e| Error::Model(format!("cannot serialise weights: {e:?}")))?;
     Ok(bytes.to_vec())
+}
+
+/// Every float tensor of a module, in visiting order, flattened (with its shape).
+struct Collect(Vec<(Vec<usize>, Tensor<1>)>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        self.0.push((shape, tensor.reshape([-1])));
+    }
+}
+
+/// Replaces a module's float tensors, in visiting order, with the collected values.
+struct Fill {
+    values: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
+    device: Device,
+    mismatch: bool,
+}
+
+impl ModuleMapper for Fill {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, _) = param.consume();
+        match self.values.next() {
+            Some((shape, values)) if shape == tensor.dims().to_vec() => {
+                Param::initialized(id, Tensor::from_data(TensorData::new(values, shape), &self.device))
+            }
+            _ => {
+                self.mismatch = true;
+                Param::initialized(id, tensor)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block_on;
 
     fn small() -> ClassifierConfig {
         ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 }
@@ -129,12 +177,14 @@ mod tests {
         let device = Device::flex();
         let card = ModelCard::new("t", small());
         let model = card.architecture.init(&device);
-        let bytes = weights_bytes(&model).unwrap();
+        let bytes = block_on(weights_bytes(&model, &card.architecture)).unwrap();
         let card2 = ModelCard::from_json(&card.to_json()).unwrap();
         assert_eq!(card, card2);
         let loaded = card2.load(bytes.clone(), &device).unwrap();
-        let a = weights_bytes(&loaded).unwrap();
-        assert_eq!(a.len(), bytes.len());
+        let again = card.load(block_on(weights_bytes(&loaded, &card.architecture)).unwrap(), &device).unwrap();
+        let x = Tensor::<4>::random([2, 1, 16, 16], burn::tensor::Distribution::Default, &device);
+        let (a, b) = (model.valid().forward(x.clone()).into_data(), again.forward(x).into_data());
+        a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::default());
 
         let err = card.load(b"not weights at all".to_vec(), &device).unwrap_err().to_string();
         assert!(err.contains("not a burnpack"), "{err}");

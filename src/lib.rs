@@ -16,7 +16,9 @@
 //! | [`masks`] | heatmap -> binary mask (fixed threshold, Otsu) |
 //! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
 //! | [`evaluate`] | a model scored on many images: the figures `eval --json` prints |
+//! | [`figures`] | line charts (SVG) for the CLI and the page |
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
+//! | [`finetune`] | the filter experiment on a page's images: filter, split, before/after |
 //! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
 //! | [`data`] | image decoding, the model's input spec, dataset folders |
 //! | [`card`] | the model card that travels with the weights |
@@ -30,7 +32,9 @@ pub mod card;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod figures;
 pub mod filters;
+pub mod finetune;
 pub mod masks;
 pub mod metrics;
 pub mod model;

@@ -74,23 +74,35 @@ impl Plane {
         Plane::new(self.width, self.height, data)
     }
 
-    /// Shift by (dx, dy) pixels, filling with zeros (a training augmentation).
-    pub fn shifted(&self, dx: i32, dy: i32) -> Plane {
-        let mut out = Plane::zeros(self.width, self.height);
-        for y in 0..self.height as i32 {
-            let sy = y - dy;
-            if sy < 0 || sy >= self.height as i32 {
-                continue;
-            }
-            for x in 0..self.width as i32 {
-                let sx = x - dx;
-                if sx >= 0 && sx < self.width as i32 {
-                    out.data[(y as usize) * self.width + x as usize] =
-                        self.data[sy as usize * self.width + sx as usize];
+    /// Rotate by `angle` radians and scale by `scale` about the centre, then shift by
+    /// (`dx`, `dy`) pixels; bilinear, zero outside (a training augmentation: scans arrive
+    /// slightly tilted, zoomed and off-centre).
+    pub fn transformed(&self, angle: f32, scale: f32, dx: f32, dy: f32) -> Plane {
+        let (cx, cy) = ((self.width as f32 - 1.0) / 2.0, (self.height as f32 - 1.0) / 2.0);
+        let (sin, cos) = angle.sin_cos();
+        let sample = |x: f32, y: f32| -> f32 {
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - x0, y - y0);
+            let at = |xi: f32, yi: f32| {
+                if xi < 0.0 || yi < 0.0 || xi >= self.width as f32 || yi >= self.height as f32 {
+                    0.0
+                } else {
+                    self.get(xi as usize, yi as usize)
                 }
+            };
+            let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
+            let bottom = at(x0, y0 + 1.0) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0) * fx;
+            top * (1.0 - fy) + bottom * fy
+        };
+        let mut data = Vec::with_capacity(self.data.len());
+        for y in 0..self.height {
+            for x in 0..self.width {
+                // Inverse map: output pixel -> source position.
+                let (u, v) = ((x as f32 - dx - cx) / scale, (y as f32 - dy - cy) / scale);
+                data.push(sample(cos * u + sin * v + cx, -sin * u + cos * v + cy));
             }
         }
-        out
+        Plane::new(self.width, self.height, data)
     }
 }
 
@@ -118,7 +130,18 @@ mod tests {
     fn shift_and_flip_move_pixels() {
         let p = Plane::new(3, 1, vec![1.0, 2.0, 3.0]);
         assert_eq!(p.flipped_horizontally().data, vec![3.0, 2.0, 1.0]);
-        assert_eq!(p.shifted(1, 0).data, vec![0.0, 1.0, 2.0]);
-        assert_eq!(p.shifted(0, 1).data, vec![0.0, 0.0, 0.0]);
+        assert_eq!(p.transformed(0.0, 1.0, 1.0, 0.0).data, vec![0.0, 1.0, 2.0]);
+        assert_eq!(p.transformed(0.0, 1.0, 0.0, 1.0).data, vec![0.0, 0.0, 0.0]);
+        assert_eq!(p.transformed(0.0, 1.0, 0.0, 0.0), p);
+    }
+
+    #[test]
+    fn quarter_turn_rotates_a_square() {
+        let p = Plane::new(3, 3, (0..9).map(|v| v as f32).collect());
+        let r = p.transformed(std::f32::consts::FRAC_PI_2, 1.0, 0.0, 0.0);
+        let expected = [6.0, 3.0, 0.0, 7.0, 4.0, 1.0, 8.0, 5.0, 2.0]; // clockwise on screen (y down)
+        for (a, b) in r.data.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-4, "{:?}", r.data);
+        }
     }
 }

@@ -35,7 +35,7 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     pub weight_decay: f64,
     pub seed: u64,
-    /// Random flips, shifts (+-4%) and brightness (+-10%).
+    /// Random flips, rotations (+-15 deg), zoom (+-10%), shifts (+-4%) and brightness (+-10%).
     pub augment: bool,
 }
 
@@ -110,11 +110,11 @@ impl Trainer {
 
     fn augment(&mut self, plane: &Plane) -> Plane {
         let mut p = if self.rng.random::<bool>() { plane.flipped_horizontally() } else { plane.clone() };
-        let max_shift = (p.width as f32 * 0.04).round() as i32;
-        if max_shift > 0 {
-            let (dx, dy) = (self.rng.random_range(-max_shift..=max_shift), self.rng.random_range(-max_shift..=max_shift));
-            p = p.shifted(dx, dy);
-        }
+        let max_shift = p.width as f32 * 0.04;
+        let angle = self.rng.random_range(-15f32..15.0).to_radians();
+        let scale = self.rng.random_range(0.9f32..1.1);
+        let (dx, dy) = (self.rng.random_range(-max_shift..=max_shift), self.rng.random_range(-max_shift..=max_shift));
+        p = p.transformed(angle, scale, dx, dy);
         let gain = self.rng.random_range(0.9f32..1.1);
         p.data.iter_mut().for_each(|v| *v *= gain);
         p

@@ -4,6 +4,7 @@
 pub mod dataset;
 pub mod decode;
 pub mod input;
+pub mod upload;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use dataset::Dataset;

@@ -3,7 +3,7 @@
 
 use camseg::data::decode::encode_png_rgba;
 use camseg::{Error, Result};
-use plotters::prelude::*;
+use camseg::figures::{dice_vs_threshold_svg, Series};
 use std::path::Path;
 
 /// Tiles of equal size into one RGBA PNG, `columns` wide.
@@ -26,25 +26,10 @@ pub fn write_grid(path: &Path, tiles: &[(usize, usize, Vec<u8>)], columns: usize
 
 /// Mean Dice against threshold, one line per (label, values at `thresholds`).
 pub fn write_dice_plot(path: &Path, thresholds: &[f32], series: &[(String, Vec<f64>)]) -> Result<()> {
-    let fail = |e: String| Error::Invalid(format!("{}: {e}", path.display()));
-    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Mean Dice vs CAM threshold", ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(44)
-        .build_cartesian_2d(0.0f32..1.0f32, 0.0f64..1.0f64)
-        .map_err(|e| fail(e.to_string()))?;
-    chart.configure_mesh().x_desc("threshold").y_desc("mean Dice").draw().map_err(|e| fail(e.to_string()))?;
-    for (i, (label, values)) in series.iter().enumerate() {
-        let colour = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(thresholds.iter().copied().zip(values.iter().copied()).filter(|(_, v)| v.is_finite()), colour.stroke_width(2)))
-            .map_err(|e| fail(e.to_string()))?
-            .label(label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| fail(e.to_string()))?;
-    root.present().map_err(|e| fail(e.to_string()))
+    let series: Vec<Series> = series
+        .iter()
+        .map(|(label, values)| Series { label: label.clone(), points: thresholds.iter().copied().zip(values.iter().copied()).collect() })
+        .collect();
+    let svg = dice_vs_threshold_svg(&series, (720, 420))?;
+    std::fs::write(path, svg).map_err(|e| Error::io(path.display(), e))
 }

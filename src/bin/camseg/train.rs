@@ -173,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     }
-    let bytes = camseg::card::weights_bytes(&model)?;
+    let bytes = block_on(camseg::card::weights_bytes(&model, &arch))?;
     std::fs::write(&weights, &bytes).map_err(|e| Error::io(weights.display(), e))?;
     std::fs::write(&card_path, card.to_json()).map_err(|e| Error::io(card_path.display(), e))?;
     println!(

@@ -1,0 +1,234 @@
+//! Files a person hands the page at once (single images, many images, a folder, zips) turned
+//! into images paired with their masks. Pairing is by name, the way datasets are laid out:
+//! `x.png` + `x_mask.png` (also the LGG dataset's original `.tif` layout), or
+//! `images/x.png` + `masks/x.png`. An image without a mask is still analysed, just not scored.
+//! Every file that cannot be used is reported by name; the usable ones still load.
+
+use super::decode::{check_mask_size, decode_image, decode_mask};
+use super::input::Channel;
+use crate::masks::Mask;
+use crate::plane::Plane;
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// A file as the browser (or a test) gives it: its path (with folders, if any) and bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileBytes {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl FileBytes {
+    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Self { path: path.into().replace('\\', "/"), bytes }
+    }
+}
+
+/// A decoded image, with its true mask when one came with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The image's file name, as the table shows it.
+    pub name: String,
+    pub image: Plane,
+    pub truth: Option<Mask>,
+}
+
+/// What a drop of files gave: usable images, and one message per file that could not be used.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Upload {
+    pub loaded: Vec<Loaded>,
+    pub problems: Vec<String>,
+}
+
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp"];
+/// Largest zip member inflated, so a zip bomb cannot exhaust the page's memory.
+const MAX_MEMBER_BYTES: u64 = 64 << 20;
+
+fn extension(path: &str) -> String {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// System clutter that folders and zips carry (macOS resource forks, `.DS_Store`).
+fn is_clutter(path: &str) -> bool {
+    path.split('/').any(|part| part.starts_with('.') || part == "__MACOSX")
+}
+
+/// Zips become their members (paths prefixed with nothing: the zip's own layout pairs them).
+fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileBytes> {
+    let mut out = Vec::new();
+    for file in files {
+        if extension(&file.path) != "zip" {
+            out.push(file);
+            continue;
+        }
+        match read_zip(&file.bytes) {
+            Ok(members) if members.is_empty() => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF or BMP images", file.path)),
+            Ok(members) => out.extend(members),
+            Err(reason) => problems.push(format!("{}: {reason}", file.path)),
+        }
+    }
+    out
+}
+
+/// The image members of a zip (other members, e.g. a CSV index, are skipped).
+fn read_zip(bytes: &[u8]) -> Result<Vec<FileBytes>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip file ({e})"))?;
+    let mut members = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| format!("damaged zip entry {i} ({e})"))?;
+        let name = entry.name().to_string();
+        if entry.is_dir() || is_clutter(&name) || !IMAGE_EXTENSIONS.contains(&extension(&name).as_str()) {
+            continue;
+        }
+        if entry.size() > MAX_MEMBER_BYTES {
+            return Err(format!("{name} inflates to {} MB, more than the {} MB allowed", entry.size() >> 20, MAX_MEMBER_BYTES >> 20));
+        }
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        entry.by_ref().take(MAX_MEMBER_BYTES).read_to_end(&mut data).map_err(|e| format!("cannot inflate {name} ({e})"))?;
+        members.push(FileBytes::new(name, data));
+    }
+    Ok(members)
+}
+
+/// How an image and its mask find each other: folders with `masks` read as `images`, the file's
+/// stem without a `_mask` suffix, no extension. Returns (key, is_mask).
+fn pairing_key(path: &str) -> (String, bool) {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let file = parts.pop().unwrap_or_default();
+    let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
+    let in_masks_folder = parts.iter().any(|p| p.eq_ignore_ascii_case("masks"));
+    let (stem, suffixed) = match stem.strip_suffix("_mask").or_else(|| stem.strip_suffix("-mask")) {
+        Some(s) => (s, true),
+        None => (stem, false),
+    };
+    let folders: Vec<&str> = parts.into_iter().map(|p| if p.eq_ignore_ascii_case("masks") { "images" } else { p }).collect();
+    (format!("{}/{stem}", folders.join("/")), suffixed || in_masks_folder)
+}
+
+/// Decodes and pairs a drop of files. `channel` is the model card's input channel (the LGG
+/// dataset's `.tif` slices are 3-channel; its model reads one of them).
+pub fn collect(files: Vec<FileBytes>, channel: Channel) -> Upload {
+    let mut upload = Upload::default();
+    let files = expand_zips(files, &mut upload.problems);
+    let mut images: BTreeMap<String, FileBytes> = BTreeMap::new();
+    let mut masks: BTreeMap<String, FileBytes> = BTreeMap::new();
+    for file in files {
+        if is_clutter(&file.path) {
+            continue;
+        }
+        if !IMAGE_EXTENSIONS.contains(&extension(&file.path).as_str()) {
+            upload.problems.push(format!("{}: not an image (PNG, JPEG, TIFF or BMP) or a zip of images", file.path));
+            continue;
+        }
+        let (key, is_mask) = pairing_key(&file.path);
+        let slot = if is_mask { &mut masks } else { &mut images };
+        if let Some(previous) = slot.insert(key, file) {
+            upload.problems.push(format!("{}: another file has the same name; only one was kept", previous.path));
+        }
+    }
+    for (key, file) in images {
+        let name = file.path.rsplit('/').next().unwrap_or(&file.path).to_string();
+        let image = match decode_image(&file.bytes, &file.path, channel) {
+            Ok(image) => image,
+            Err(e) => {
+                upload.problems.push(e.to_string());
+                masks.remove(&key);
+                continue;
+            }
+        };
+        let truth = match masks.remove(&key).map(|m| decode_mask(&m.bytes, &m.path).and_then(|mask| check_mask_size(&mask, image.width, image.height, &m.path).map(|_| mask))) {
+            Some(Err(e)) => {
+                // A bad mask must not silently turn into "no mask": say so, keep the image unscored.
+                upload.problems.push(format!("{e} (its image {name} is loaded without a mask)"));
+                None
+            }
+            Some(Ok(mask)) => Some(mask),
+            None => None,
+        };
+        upload.loaded.push(Loaded { name, image, truth });
+    }
+    for file in masks.into_values() {
+        upload.problems.push(format!("{}: a mask with no image of the same name (expected x.png + x_mask.png, or images/x.png + masks/x.png)", file.path));
+    }
+    upload
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::decode::encode_png_gray;
+    use std::io::Write;
+
+    fn png(w: usize, h: usize, f: impl Fn(usize, usize) -> f32) -> Vec<u8> {
+        let data = (0..w * h).map(|i| f(i % w, i / w)).collect();
+        encode_png_gray(&Plane::new(w, h, data))
+    }
+
+    fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut out));
+            for (name, bytes) in files {
+                z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+                z.write_all(bytes).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn pairs_by_suffix_and_by_folder() {
+        assert_eq!(pairing_key("a/x.png"), ("a/x".into(), false));
+        assert_eq!(pairing_key("a/x_mask.tif"), ("a/x".into(), true));
+        assert_eq!(pairing_key("set/masks/x.png"), ("set/images/x".into(), true));
+        assert_eq!(pairing_key("set/images/x.png"), ("set/images/x".into(), false));
+    }
+
+    #[test]
+    fn collects_images_masks_and_zips_and_names_every_bad_file() {
+        let image = png(8, 8, |x, _| x as f32 / 8.0);
+        let mask = png(8, 8, |x, y| if x < 4 && y < 4 { 1.0 } else { 0.0 });
+        let zipped = zip_of(&[("set/images/z.png", image.clone()), ("set/masks/z.png", mask.clone()), ("set/index.csv", b"a,b".to_vec())]);
+        let files = vec![
+            FileBytes::new("a.png", image.clone()),
+            FileBytes::new("a_mask.png", mask.clone()),
+            FileBytes::new("lonely.png", image.clone()),
+            FileBytes::new("set.zip", zipped),
+            FileBytes::new("small.png", image.clone()),
+            FileBytes::new("small_mask.png", png(4, 4, |_, _| 1.0)),
+            FileBytes::new("grey.png", image.clone()),
+            FileBytes::new("grey_mask.png", png(8, 8, |x, _| x as f32 / 7.0)),
+            FileBytes::new("broken.png", b"\x89PNG\r\n\x1a\nnot really".to_vec()),
+            FileBytes::new("notes.txt", b"hello".to_vec()),
+            FileBytes::new("orphan_mask.png", mask.clone()),
+            FileBytes::new("empty.zip", zip_of(&[("readme.md", b"x".to_vec())])),
+            FileBytes::new("junk.zip", b"PK not a zip".to_vec()),
+            FileBytes::new(".DS_Store", b"junk".to_vec()),
+        ];
+        let up = collect(files, Channel::Luma);
+        let names: Vec<_> = up.loaded.iter().map(|l| (l.name.as_str(), l.truth.as_ref().map(|m| m.area()))).collect();
+        assert_eq!(names, vec![("a.png", Some(16)), ("grey.png", None), ("lonely.png", None), ("small.png", None), ("z.png", Some(16))]);
+        let all = up.problems.join("\n");
+        for expected in ["broken.png", "notes.txt: not an image", "orphan_mask.png: a mask with no image", "empty.zip: the zip holds no", "junk.zip: not a readable zip", "small_mask.png", "is 4x4 but its image is 8x8", "grey_mask.png", "not binary"] {
+            assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
+        }
+        assert_eq!(up.problems.len(), 7, "{all}");
+    }
+
+    #[test]
+    fn lgg_tif_pairs_read_the_cards_channel() {
+        let rgb = image::RgbImage::from_fn(4, 2, |x, _| image::Rgb([0, (x * 60) as u8, 255]));
+        let mut tif = Vec::new();
+        rgb.write_to(&mut std::io::Cursor::new(&mut tif), image::ImageFormat::Tiff).unwrap();
+        let gray = image::GrayImage::from_fn(4, 2, |x, _| image::Luma([if x == 3 { 255 } else { 0 }]));
+        let mut mask = Vec::new();
+        gray.write_to(&mut std::io::Cursor::new(&mut mask), image::ImageFormat::Tiff).unwrap();
+        let up = collect(vec![FileBytes::new("TCGA_CS_4941_19960909/TCGA_CS_4941_19960909_12.tif", tif), FileBytes::new("TCGA_CS_4941_19960909/TCGA_CS_4941_19960909_12_mask.tif", mask)], Channel::Green);
+        assert!(up.problems.is_empty(), "{:?}", up.problems);
+        let l = &up.loaded[0];
+        assert_eq!(l.image.data[3], 180.0 / 255.0);
+        assert_eq!(l.truth.as_ref().unwrap().area(), 2);
+    }
+}

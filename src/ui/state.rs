@@ -206,6 +206,9 @@ impl PageState {
     pub fn reduce(mut self, action: Action) -> PageState {
         match action {
             Action::BackendChosen { backend, note } => {
+                if self.backend.is_some_and(|b| b != backend) {
+                    self.invalidate();
+                }
                 self.backend = Some(backend);
                 self.backend_note = note;
             }

@@ -1,26 +1,26 @@
-//! The page: one component that shows [`PageState`] and, on load, runs the demo: pick a
-//! backend, load the built-in model and phantom, draw the Grad-CAM overlay, show probability
-//! and Dice.
+//! The page's root: owns the [`PageState`] store and the [`Engine`], runs the long tasks
+//! (start-up, analysing a batch in yielding chunks, fine-tuning step by step) and hands the
+//! views a [`Ctx`] to read state and ask for work. The views only render and dispatch.
 
-use super::{canvas, engine};
-use crate::data::{decode_image, decode_mask};
-use crate::masks::Mask;
-use crate::metrics;
-use crate::pipeline::analyse;
-use crate::plane::Plane;
-use crate::render::{overlay_rgba, ColourMap, PREDICTED, TRUTH};
-use crate::ui::state::{Action, PageState, Shown};
-use crate::Result;
+use super::engine::{self, analyse_images, now_ms, put_model, take_model, yield_to_browser, Engine};
+use super::files;
+use super::views;
+use crate::card::weights_bytes;
+use crate::data::upload::{collect, FileBytes, Loaded};
+use crate::data::Channel;
+use crate::finetune::{self, Labelled};
+use crate::train::{TrainConfig, Trainer};
+use crate::ui::state::{Action, Backend, Busy, Item, ModelEntry, PageState};
+use crate::{Error, Result};
+use burn::tensor::Device;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use web_sys::HtmlCanvasElement;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::FileList;
 use yew::prelude::*;
 
-const MODEL: &str = "models/phantom";
-const DEMO_IMAGE: &str = "demo/images/phantom_00001.png";
-const DEMO_MASK: &str = "demo/masks/phantom_00001.png";
-
 #[derive(Clone, Default, PartialEq)]
-struct Store(PageState);
+pub struct Store(pub PageState);
 
 impl Reducible for Store {
     type Action = Action;
@@ -29,97 +29,353 @@ impl Reducible for Store {
     }
 }
 
-/// What the demo drew, for the canvas.
-struct Picture {
-    width: usize,
-    height: usize,
-    rgba: Vec<u8>,
+/// What every view gets: the state, and the work it can ask for.
+#[derive(Clone, PartialEq)]
+pub struct Ctx {
+    pub store: UseReducerHandle<Store>,
+    pub on_files: Callback<FileList>,
+    pub on_model_files: Callback<FileList>,
+    pub on_use_cpu: Callback<()>,
+    pub on_finetune: Callback<()>,
+    pub on_cancel: Callback<()>,
+    pub on_keep: Callback<()>,
+    pub on_download_model: Callback<()>,
 }
 
-async fn run_demo(dispatch: &UseReducerDispatcher<Store>, started: f64) -> Result<Picture> {
-    dispatch.dispatch(Action::Working("choosing a backend".into()));
+impl Ctx {
+    pub fn state(&self) -> &PageState {
+        &self.store.0
+    }
+    pub fn dispatch(&self, action: Action) {
+        self.store.dispatch(action)
+    }
+}
+
+type Dispatch = UseReducerDispatcher<Store>;
+type SharedEngine = Rc<RefCell<Engine>>;
+
+fn items_of(loaded: Vec<Loaded>) -> Vec<Item> {
+    loaded
+        .into_iter()
+        .map(|l| Item { name: l.name, image: Rc::new(l.image), truth: l.truth.map(Rc::new), result: None })
+        .collect()
+}
+
+/// The built-in demo set: phantoms the project generated, listed in `demo/index.csv`.
+async fn demo_items(channel: Channel) -> Result<Vec<Item>> {
+    let index = engine::fetch_text("demo/index.csv").await?;
+    let mut reader = csv::Reader::from_reader(index.as_bytes());
+    let mut files = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::Invalid(format!("demo/index.csv: {e}")))?;
+        let name = record.get(0).unwrap_or_default().to_string();
+        for folder in ["images", "masks"] {
+            let path = format!("{folder}/{name}");
+            files.push(FileBytes::new(path.clone(), engine::fetch_bytes(&format!("demo/{path}")).await?));
+        }
+    }
+    let upload = collect(files, channel);
+    if let Some(problem) = upload.problems.first() {
+        return Err(Error::Invalid(format!("the demo set is damaged: {problem}")));
+    }
+    Ok(items_of(upload.loaded))
+}
+
+async fn start(engine: SharedEngine, dispatch: Dispatch) -> Result<()> {
+    dispatch.dispatch(Action::Status("choosing a backend".into()));
     let (device, backend, note) = engine::pick_device().await;
+    *engine.borrow_mut() = Engine::new(device, backend);
     dispatch.dispatch(Action::BackendChosen { backend, note });
-    dispatch.dispatch(Action::Working("loading the built-in model".into()));
-    let (card, weights) = engine::load_builtin_model(MODEL).await?;
-    let model = card.load(weights, &device)?;
-    dispatch.dispatch(Action::ModelLoaded(card.name.clone()));
-    let image: Plane = decode_image(&engine::fetch_bytes(DEMO_IMAGE).await?, DEMO_IMAGE, card.input.channel)?;
-    let truth: Mask = decode_mask(&engine::fetch_bytes(DEMO_MASK).await?, DEMO_MASK)?;
-    crate::data::decode::check_mask_size(&truth, image.width, image.height, DEMO_MASK)?;
-    dispatch.dispatch(Action::Working("computing the heatmap".into()));
-    let analysis = analyse(&model, &card.input, &[&image], card.cam.block, card.cam.method, &device).await?.remove(0);
-    let predicted = analysis.mask(card.cam.threshold);
-    let dice = (!truth.is_empty()).then(|| metrics::dice(&predicted, &truth));
-    let rgba = overlay_rgba(&image, &analysis.heatmap, ColourMap::Turbo, 0.5, Some(&predicted), Some(&truth));
-    dispatch.dispatch(Action::Analysed(Shown {
-        image: DEMO_IMAGE.rsplit('/').next().unwrap_or(DEMO_IMAGE).into(),
-        probability: analysis.probability,
-        dice,
-        method: card.cam.method.label().into(),
-        threshold: card.cam.threshold.to_string(),
-        millis: engine::now_ms() - started,
-    }));
-    Ok(Picture { width: image.width, height: image.height, rgba })
+    dispatch.dispatch(Action::Status("loading the models".into()));
+    let models = engine::shipped_models().await?;
+    let channel = models.first().map(|m| m.card.input.channel).unwrap_or(Channel::Luma);
+    for entry in models {
+        dispatch.dispatch(Action::ModelAdded(entry));
+    }
+    dispatch.dispatch(Action::ModelChosen(0));
+    dispatch.dispatch(Action::Status("loading the demo images".into()));
+    dispatch.dispatch(Action::ItemsLoaded { items: demo_items(channel).await?, demo: true });
+    Ok(())
 }
 
-fn css(rgb: [u8; 3]) -> String {
-    format!("color: rgb({}, {}, {})", rgb[0], rgb[1], rgb[2])
+/// Analyses every image still waiting, the one on screen first, in chunks that yield to the
+/// browser. `token` changes when newer work supersedes this run.
+async fn analyse_pending(engine: SharedEngine, dispatch: Dispatch, state: PageState, token: Rc<Cell<u64>>, mine: u64) {
+    let (Some(index), Some(method)) = (state.model, state.method) else { return };
+    let entry = state.models[index].clone();
+    let pending = state.pending();
+    if pending.is_empty() {
+        return;
+    }
+    let backend = engine.borrow().backend;
+    let (model, device) = match take_model(&engine, index, &entry).await {
+        Ok(m) => m,
+        Err(e) => return dispatch.dispatch(Action::Failed(e.to_string())),
+    };
+    let started = now_ms();
+    let chunk = if backend == Backend::WebGpu { 8 } else { 2 };
+    // The first image alone, so the first heatmap does not wait for a whole chunk.
+    let mut chunks: Vec<&[usize]> = vec![&pending[..1]];
+    chunks.extend(pending[1..].chunks(chunk));
+    let total = pending.len();
+    let mut done = 0;
+    for part in chunks {
+        if token.get() != mine {
+            return put_model(&engine, index, model);
+        }
+        dispatch.dispatch(Action::Working(Some(Busy { what: format!("analysing on {}", backend.label()), done, total })));
+        let images: Vec<_> = part.iter().map(|&i| state.items[i].image.clone()).collect();
+        match analyse_images(&model, &entry.card, &images, state.block, method, &device).await {
+            Ok(results) => {
+                for (&i, result) in part.iter().zip(results) {
+                    dispatch.dispatch(Action::Analysed { generation: state.generation, index: i, result, millis: now_ms() });
+                }
+            }
+            Err(e) if backend == Backend::WebGpu => {
+                engine.borrow_mut().fall_back_to_cpu();
+                return dispatch.dispatch(Action::BackendLost { note: format!("WebGPU failed ({e})") });
+            }
+            Err(e) => {
+                put_model(&engine, index, model);
+                return dispatch.dispatch(Action::Failed(e.to_string()));
+            }
+        }
+        done += part.len();
+        yield_to_browser().await;
+    }
+    put_model(&engine, index, model);
+    dispatch.dispatch(Action::Working(None));
+    dispatch.dispatch(Action::Status(format!("analysed {total} images in {:.0} ms on {}", now_ms() - started, backend.label())));
+}
+
+async fn load_user_files(list: FileList, state: PageState, dispatch: Dispatch) {
+    let channel = state.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
+    let mut problems = Vec::new();
+    let mut read = Vec::new();
+    for file in files::read_files(list).await {
+        match file {
+            Ok(f) => read.push(f),
+            Err(e) => problems.push(e),
+        }
+    }
+    if read.is_empty() && problems.is_empty() {
+        return;
+    }
+    dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
+    yield_to_browser().await;
+    let upload = collect(read, channel);
+    problems.extend(upload.problems);
+    let n = upload.loaded.len();
+    if n > 0 {
+        dispatch.dispatch(Action::ItemsLoaded { items: items_of(upload.loaded), demo: false });
+        dispatch.dispatch(Action::Status(format!("loaded {n} images")));
+    }
+    if !problems.is_empty() {
+        let lead = if n == 0 { "Nothing usable was loaded." } else { "Some files were not used." };
+        dispatch.dispatch(Action::Failed(format!("{lead}\n{}", problems.join("\n"))));
+    } else {
+        dispatch.dispatch(Action::Dismissed);
+    }
+}
+
+/// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by loading them.
+async fn load_user_model(list: FileList, state: PageState, engine: SharedEngine) -> Result<(ModelEntry, usize)> {
+    let mut card = None;
+    let mut weights = None;
+    for file in files::read_files(list).await {
+        let file = file.map_err(Error::Invalid)?;
+        if file.path.to_ascii_lowercase().ends_with(".json") {
+            card = Some((file.path.clone(), crate::card::ModelCard::from_json(&String::from_utf8_lossy(&file.bytes))?));
+        } else {
+            weights = Some(file);
+        }
+    }
+    let (Some((card_name, card)), Some(weights)) = (card, weights) else {
+        return Err(Error::Model("choose two files together: the weights (.bpk) and their model card (.json)".into()));
+    };
+    let device = engine.borrow().device.clone();
+    card.load(weights.bytes.clone(), &device).map_err(|e| Error::Model(format!("{} with {card_name}: {e}", weights.path)))?;
+    let index = state.models.len();
+    engine.borrow_mut().set_weights(index, weights.bytes);
+    Ok((ModelEntry { source: format!("your files {} + {card_name}", weights.path), card }, index))
+}
+
+/// The filter experiment: filter, measure before, fine-tune step by step, measure after.
+async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, cancel: Rc<Cell<bool>>) -> Result<()> {
+    let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
+    let card = state.models[index].card.clone();
+    let masks: Vec<_> = state.items.iter().map(|i| i.result.as_ref().map(|r| state.view.threshold.apply(&r.heatmap))).collect();
+    let labelled: Vec<Labelled> = state
+        .items
+        .iter()
+        .zip(&masks)
+        .filter_map(|(item, mask)| Some(Labelled { image: &item.image, hot: mask.as_ref()?, label: item.label()? }))
+        .collect();
+    let positives = labelled.iter().filter(|l| l.label).count();
+    if labelled.len() < 6 || positives == 0 || positives == labelled.len() {
+        return Err(Error::Invalid(format!(
+            "fine-tuning needs at least 6 analysed images with masks, with and without tumour (have {} with masks, {positives} with tumour); load images with their masks first",
+            labelled.len()
+        )));
+    }
+    let tune = &state.finetune;
+    let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, 7);
+    let (model, device) = take_model(&engine, index, &state.models[index]).await?;
+    let before = finetune::accuracy(&model, &card.input, &sets.held_out, &device).await;
+    let config = TrainConfig { epochs: tune.epochs, batch_size: 8, learning_rate: 1e-3, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(model.clone(), card.input.clone(), config, sets.train.len(), &device);
+    put_model(&engine, index, model);
+    let before = before?;
+    dispatch.dispatch(Action::TuneStarted { trained_on: sets.train.len(), held_out: sets.held_out.len(), accuracy_before: before, total_steps: trainer.total_steps() });
+    let started = now_ms();
+    while let Some(progress) = trainer.step(&sets.train).await? {
+        dispatch.dispatch(Action::TuneStep(progress));
+        yield_to_browser().await;
+        if cancel.get() {
+            dispatch.dispatch(Action::TuneCancelled);
+            dispatch.dispatch(Action::Status("fine-tuning cancelled; the model is unchanged".into()));
+            return Ok(());
+        }
+    }
+    let tuned = trainer.into_model();
+    let after = finetune::accuracy(&tuned, &card.input, &sets.held_out, &device).await?;
+    let seconds = (now_ms() - started) / 1000.0;
+    engine.borrow_mut().tuned = Some(tuned);
+    dispatch.dispatch(Action::TuneFinished { accuracy_after: after });
+    dispatch.dispatch(Action::Status(format!(
+        "fine-tuned {} epochs on {} {} images in {seconds:.1} s ({:.1} s per epoch)",
+        tune.epochs,
+        sets.train.len(),
+        tune.filter.name(),
+        seconds / tune.epochs as f64
+    )));
+    Ok(())
+}
+
+/// Makes the fine-tuned model the current one (and a picker entry that can be downloaded).
+async fn keep_tuned(engine: SharedEngine, dispatch: Dispatch, state: PageState) -> Result<()> {
+    let Some(tuned) = engine.borrow_mut().tuned.take() else {
+        return Err(Error::Invalid("there is no fine-tuned model to keep; run fine-tuning first".into()));
+    };
+    let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
+    let mut card = state.models[index].card.clone();
+    let tune = &state.finetune;
+    card.name = format!("{} (fine-tuned, {})", card.name, tune.filter.name());
+    card.description = format!(
+        "{} Fine-tuned in the browser for {} epochs on {} {}-filtered images; held-out accuracy {:.3} before, {:.3} after.",
+        card.description,
+        tune.epochs,
+        tune.trained_on,
+        tune.filter.name(),
+        tune.accuracy_before.unwrap_or(f64::NAN),
+        tune.accuracy_after.unwrap_or(f64::NAN)
+    );
+    card.metrics.insert("page_accuracy_before".into(), tune.accuracy_before.unwrap_or(f64::NAN));
+    card.metrics.insert("page_accuracy_after".into(), tune.accuracy_after.unwrap_or(f64::NAN));
+    let bytes = weights_bytes(&tuned, &card.architecture).await?;
+    let new_index = state.models.len();
+    engine.borrow_mut().set_weights(new_index, bytes);
+    put_model(&engine, new_index, tuned);
+    dispatch.dispatch(Action::TuneKept(ModelEntry { source: "fine-tuned in this page".into(), card }));
+    Ok(())
+}
+
+fn report(dispatch: &Dispatch, result: Result<()>) {
+    if let Err(e) = result {
+        dispatch.dispatch(Action::Failed(e.to_string()));
+    }
 }
 
 #[function_component(App)]
 pub fn app() -> Html {
     let store = use_reducer(Store::default);
-    let canvas_ref = use_node_ref();
+    let engine: SharedEngine = use_memo((), |_| Rc::new(RefCell::new(Engine::new(Device::flex(), Backend::Cpu)))).as_ref().clone();
+    let token = use_memo((), |_| Rc::new(Cell::new(0u64))).as_ref().clone();
+    let cancel = use_memo((), |_| Rc::new(Cell::new(false))).as_ref().clone();
+
     {
-        let dispatch = store.dispatcher();
-        let canvas_ref = canvas_ref.clone();
-        use_effect_with((), move |_| {
-            let started = engine::now_ms();
-            wasm_bindgen_futures::spawn_local(async move {
-                match run_demo(&dispatch, started).await {
-                    Ok(picture) => {
-                        if let Some(c) = canvas_ref.cast::<HtmlCanvasElement>() {
-                            if let Err(e) = canvas::draw_rgba(&c, picture.width, picture.height, &picture.rgba) {
-                                dispatch.dispatch(Action::Failed(e));
-                            }
-                        }
+        let (engine, dispatch) = (engine.clone(), store.dispatcher());
+        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, start(engine, dispatch.clone()).await) }));
+    }
+    {
+        // New images, another model, method, layer or backend: analyse what is missing.
+        let s = &store.0;
+        let deps = (s.generation, s.items.len(), s.demo, s.backend.is_some());
+        let (engine, dispatch, state, token) = (engine.clone(), store.dispatcher(), s.clone(), token.clone());
+        use_effect_with(deps, move |_| {
+            if state.backend.is_some() && !state.pending().is_empty() {
+                let mine = token.get() + 1;
+                token.set(mine);
+                spawn_local(analyse_pending(engine, dispatch, state, token, mine));
+            }
+        });
+    }
+
+    let on_files = {
+        let store = store.clone();
+        Callback::from(move |list: FileList| spawn_local(load_user_files(list, store.0.clone(), store.dispatcher())))
+    };
+    let on_model_files = {
+        let (store, engine) = (store.clone(), engine.clone());
+        Callback::from(move |list: FileList| {
+            let (state, dispatch, engine) = (store.0.clone(), store.dispatcher(), engine.clone());
+            spawn_local(async move {
+                match load_user_model(list, state, engine).await {
+                    Ok((entry, _)) => {
+                        dispatch.dispatch(Action::ModelAdded(entry));
+                        dispatch.dispatch(Action::Dismissed);
                     }
                     Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
                 }
-            });
-        });
-    }
-    let s = &store.0;
-    let backend = s.backend.map(|b| b.label()).unwrap_or("starting…");
+            })
+        })
+    };
+    let on_use_cpu = {
+        let (store, engine) = (store.clone(), engine.clone());
+        Callback::from(move |_| {
+            engine.borrow_mut().fall_back_to_cpu();
+            store.dispatch(Action::BackendChosen { backend: Backend::Cpu, note: Some("switched to the CPU by hand".into()) });
+        })
+    };
+    let on_finetune = {
+        let (store, engine, cancel) = (store.clone(), engine.clone(), cancel.clone());
+        Callback::from(move |_| {
+            cancel.set(false);
+            let (engine, dispatch, state, cancel) = (engine.clone(), store.dispatcher(), store.0.clone(), cancel.clone());
+            spawn_local(async move { report(&dispatch, fine_tune(engine, dispatch.clone(), state, cancel).await) });
+        })
+    };
+    let on_cancel = {
+        let cancel = cancel.clone();
+        Callback::from(move |_| cancel.set(true))
+    };
+    let on_keep = {
+        let (store, engine) = (store.clone(), engine.clone());
+        Callback::from(move |_| {
+            let (engine, dispatch, state) = (engine.clone(), store.dispatcher(), store.0.clone());
+            spawn_local(async move { report(&dispatch, keep_tuned(engine, dispatch.clone(), state).await) });
+        })
+    };
+    let on_download_model = {
+        let (store, engine) = (store.clone(), engine.clone());
+        Callback::from(move |_| {
+            let s = &store.0;
+            let (Some(index), Some(card)) = (s.model, s.card()) else { return };
+            let stem = s.model_stem();
+            let result = match engine.borrow().weights(index) {
+                Some(bytes) => files::download(&format!("{stem}.bpk"), "application/octet-stream", &bytes)
+                    .and_then(|_| files::download(&format!("{stem}.json"), "application/json", card.to_json().as_bytes())),
+                None => Err("the model's weights are still loading; try again in a moment".into()),
+            };
+            if let Err(e) = result {
+                store.dispatch(Action::Failed(e));
+            }
+        })
+    };
+    let ctx = Ctx { store, on_files, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model };
     html! {
-        <main>
-            <header>
-                <h1>{ "camseg" }</h1>
-                <p class="lede">{ "Tumour segmentation from a classifier's Grad-CAM, computed in your browser. Nothing leaves this machine." }</p>
-            </header>
-            <section class="facts">
-                <div>{ "Backend: " }<strong data-testid="backend">{ backend }</strong>
-                    { for s.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</div>
-                <div>{ "Model: " }<strong data-testid="model">{ s.model.clone().unwrap_or_default() }</strong></div>
-                <div>{ "Tumour probability: " }<strong data-testid="probability">{ s.shown.as_ref().map(|r| format!("{:.4}", r.probability)).unwrap_or_default() }</strong></div>
-                <div>{ "Dice vs true mask: " }<strong data-testid="dice">{ s.shown.as_ref().and_then(|r| r.dice).map(|d| format!("{d:.4}")).unwrap_or_default() }</strong></div>
-                <div>{ "CAM: " }<span data-testid="method">{ s.shown.as_ref().map(|r| format!("{} at threshold {}", r.method, r.threshold)).unwrap_or_default() }</span></div>
-                <div class="status" data-testid="status">{ &s.status }</div>
-                <div data-testid="first-heatmap-ms" hidden=true>{ s.shown.as_ref().map(|r| format!("{:.0}", r.millis)).unwrap_or_default() }</div>
-            </section>
-            <figure>
-                <canvas ref={canvas_ref} data-testid="heatmap-canvas" width="128" height="128"></canvas>
-                <figcaption>
-                    { "Heatmap over the scan; " }<span style={css(PREDICTED)}>{ "green: predicted mask" }</span>
-                    { ", " }<span style={css(TRUTH)}>{ "magenta: true mask" }</span>{ "." }
-                </figcaption>
-            </figure>
-            <p class="error" data-testid="error" role="alert">{ s.error.clone().unwrap_or_default() }</p>
-            <section class="explain">
-                <h2>{ "What you are looking at" }</h2>
-                <p>{ "A small network was trained only to answer \"tumour or not?\". Grad-CAM asks which parts of its feature maps pushed that answer towards \"tumour\": it weighs each feature map by the average gradient of the tumour score and keeps the positive sum (Grad-CAM++, the variant this model's card recommends, weighs the gradients pixel by pixel instead). Thresholding that heatmap gives a mask, scored against the true outline with the Dice coefficient (1 = perfect overlap)." }</p>
-            </section>
-        </main>
+        <ContextProvider<Ctx> context={ctx}>
+            <views::Page />
+        </ContextProvider<Ctx>>
     }
 }

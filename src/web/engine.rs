@@ -1,14 +1,27 @@
-//! Backend choice, loading files the app ships, and running the core pipeline.
+//! The side of the page that holds a burn device and a model: backend choice, loading the
+//! app's own files, analysing images, fine-tuning. Results go to the page as
+//! [`Action`](crate::ui::state::Action)s; nothing here knows about components.
 
 use crate::card::ModelCard;
-use crate::ui::state::Backend;
+use crate::cam::CamMethod;
+use crate::model::Classifier;
+use crate::pipeline::analyse;
+use crate::plane::Plane;
+use crate::ui::state::{Analysed, Backend, ModelEntry};
 use crate::{Error, Result};
 use burn::tensor::Device;
 use gloo::net::http::Request;
+use std::rc::Rc;
 
 /// WebGPU when the browser has an adapter, otherwise the pure-Rust CPU backend. The reason
-/// for falling back comes with it, for the page to show.
+/// for falling back comes with it, for the page to show. `?backend=cpu` forces the CPU.
 pub async fn pick_device() -> (Device, Backend, Option<String>) {
+    let forced_cpu = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.contains("backend=cpu"));
+    if forced_cpu {
+        return (Device::flex(), Backend::Cpu, Some("CPU chosen in the address (?backend=cpu)".into()));
+    }
     let has_gpu = web_sys::window()
         .map(|w| js_sys::Reflect::has(&w.navigator(), &"gpu".into()).unwrap_or(false))
         .unwrap_or(false);
@@ -31,14 +44,100 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>> {
     response.binary().await.map_err(|e| Error::Invalid(format!("cannot read {url}: {e}")))
 }
 
-/// The built-in model: card and weights.
-pub async fn load_builtin_model(base: &str) -> Result<(ModelCard, Vec<u8>)> {
-    let card_bytes = fetch_bytes(&format!("{base}.json")).await?;
-    let card = ModelCard::from_json(&String::from_utf8_lossy(&card_bytes))?;
-    let weights = fetch_bytes(&format!("{base}.bpk")).await?;
-    Ok((card, weights))
+pub async fn fetch_text(url: &str) -> Result<String> {
+    Ok(String::from_utf8_lossy(&fetch_bytes(url).await?).into_owned())
+}
+
+/// The shipped models' cards, in the order of `models/index.json` (the first is the default).
+pub async fn shipped_models() -> Result<Vec<ModelEntry>> {
+    let index: Vec<String> = serde_json::from_str(&fetch_text("models/index.json").await?)
+        .map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))?;
+    let mut entries = Vec::new();
+    for name in index {
+        let source = format!("models/{name}");
+        let card = ModelCard::from_json(&fetch_text(&format!("{source}.json")).await?)?;
+        entries.push(ModelEntry { source, card });
+    }
+    Ok(entries)
+}
+
+/// The device and the model in use, with every known model's weights kept as bytes so a model
+/// can be rebuilt on the CPU if the GPU goes away, and downloaded.
+pub struct Engine {
+    pub device: Device,
+    pub backend: Backend,
+    /// Weights by model index (the page's `models` list); fetched when first chosen.
+    weights: Vec<Option<Rc<Vec<u8>>>>,
+    loaded: Option<(usize, Classifier)>,
+    /// The last fine-tuned model, until it is kept or replaced.
+    pub tuned: Option<Classifier>,
+}
+
+impl Engine {
+    pub fn new(device: Device, backend: Backend) -> Self {
+        Self { device, backend, weights: Vec::new(), loaded: None, tuned: None }
+    }
+
+    /// Registers weights for model `index` (e.g. a user's file or a fine-tuned model).
+    pub fn set_weights(&mut self, index: usize, bytes: Vec<u8>) {
+        if self.weights.len() <= index {
+            self.weights.resize(index + 1, None);
+        }
+        self.weights[index] = Some(Rc::new(bytes));
+    }
+
+    pub fn weights(&self, index: usize) -> Option<Rc<Vec<u8>>> {
+        self.weights.get(index).cloned().flatten()
+    }
+
+    /// Goes on on the CPU: the model is rebuilt there from its bytes on next use.
+    pub fn fall_back_to_cpu(&mut self) {
+        self.device = Device::flex();
+        self.backend = Backend::Cpu;
+        self.loaded = None;
+        self.tuned = None;
+    }
+}
+
+/// Takes the model for `index` out of the engine (fetching and decoding it if needed), so that
+/// no `RefCell` borrow is held across an await; give it back with [`put_model`].
+pub async fn take_model(engine: &std::cell::RefCell<Engine>, index: usize, entry: &ModelEntry) -> Result<(Classifier, Device)> {
+    let (cached, device) = {
+        let mut e = engine.borrow_mut();
+        let cached = match e.loaded.take() {
+            Some((i, model)) if i == index => Some(model),
+            _ => None,
+        };
+        (cached, e.device.clone())
+    };
+    if let Some(model) = cached {
+        return Ok((model, device));
+    }
+    let bytes = match engine.borrow().weights(index) {
+        Some(bytes) => bytes,
+        None => Rc::new(fetch_bytes(&format!("{}.bpk", entry.source)).await?),
+    };
+    engine.borrow_mut().set_weights(index, (*bytes).clone());
+    let model = entry.card.load((*bytes).clone(), &device)?;
+    Ok((model, device))
+}
+
+pub fn put_model(engine: &std::cell::RefCell<Engine>, index: usize, model: Classifier) {
+    engine.borrow_mut().loaded = Some((index, model));
+}
+
+/// Probability and heatmap of each image, in one batch.
+pub async fn analyse_images(model: &Classifier, card: &ModelCard, images: &[Rc<Plane>], block: usize, method: CamMethod, device: &Device) -> Result<Vec<Analysed>> {
+    let refs: Vec<&Plane> = images.iter().map(|p| p.as_ref()).collect();
+    let analyses = analyse(model, &card.input, &refs, block, method, device).await?;
+    Ok(analyses.into_iter().map(|a| Analysed { probability: a.probability, heatmap: Rc::new(a.heatmap) }).collect())
 }
 
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Lets the browser paint and handle input between chunks of work.
+pub async fn yield_to_browser() {
+    gloo::timers::future::TimeoutFuture::new(0).await;
 }

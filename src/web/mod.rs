@@ -1,9 +1,11 @@
-//! The browser app (wasm32 only): Yew components over [`crate::ui::state`], and the engine
-//! that picks a backend, loads the model and runs the core maths.
+//! The browser app (wasm32 only): [`app`] owns the state and the engine, [`views`] render the
+//! state, [`engine`] runs the core maths on the chosen device, [`files`] moves bytes in and out.
 
 mod app;
 mod canvas;
 mod engine;
+mod files;
+mod views;
 
 /// Mounts the app. A panic is shown on the page (in the `error` element) as well as in the
 /// console, so a failure is never a silently frozen page.

@@ -1,0 +1,41 @@
+//! Files in and out of the page, all local: reading what the user picks or drops, and saving
+//! results through a `blob:` link (nothing is uploaded anywhere).
+
+use crate::data::upload::FileBytes;
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, FileList, HtmlAnchorElement, Url};
+
+/// The files of a picker or a drop, with their folder paths when the browser gives them
+/// (a picked folder's `webkitRelativePath`), read into memory.
+pub async fn read_files(list: FileList) -> Vec<Result<FileBytes, String>> {
+    let mut out = Vec::new();
+    for i in 0..list.length() {
+        let Some(file) = list.item(i) else { continue };
+        let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        let path = if relative.is_empty() { file.name() } else { relative };
+        let read = gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(web_sys::Blob::from(file))).await;
+        out.push(read.map(|bytes| FileBytes::new(path.clone(), bytes)).map_err(|e| format!("{path}: cannot read the file ({e})")));
+    }
+    out
+}
+
+/// Offers `bytes` as a download named `name`.
+pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|_| "cannot make the file".to_string())?;
+    let url = Url::create_object_url_with_blob(&blob).map_err(|_| "cannot make a download link".to_string())?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: HtmlAnchorElement = document.create_element("a").map_err(|_| "no link")?.dyn_into().map_err(|_| "no link")?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // The click has started the download; the URL can go once the browser has read it.
+    gloo::timers::callback::Timeout::new(10_000, move || {
+        let _ = Url::revoke_object_url(&url);
+    })
+    .forget();
+    Ok(())
+}

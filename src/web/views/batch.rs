@@ -1,0 +1,93 @@
+//! Every loaded image in one sortable table, the batch's accuracy and mean Dice, its
+//! Dice-vs-threshold curve, and CSV export. A row click shows that image.
+
+use super::{fmt, inline_svg};
+use crate::figures::{dice_vs_threshold_svg, Series};
+use crate::ui::state::{Action, SortKey};
+use crate::web::app::Ctx;
+use crate::web::files;
+use yew::prelude::*;
+
+const COLUMNS: [(SortKey, &str); 5] =
+    [(SortKey::File, "file"), (SortKey::Probability, "probability"), (SortKey::Predicted, "predicted"), (SortKey::Truth, "true class"), (SortKey::Dice, "Dice")];
+
+fn class(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "tumour",
+        Some(false) => "no tumour",
+        None => "–",
+    }
+}
+
+#[function_component(BatchView)]
+pub fn batch_view() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let s = ctx.state();
+    let summary = s.summary();
+    let (curve, otsu) = s.dice_curve();
+    let chart = (!curve.is_empty())
+        .then(|| dice_vs_threshold_svg(&[Series { label: "this batch".into(), points: curve.clone() }], (420, 260)).ok())
+        .flatten();
+    let on_csv = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Err(e) = files::download("camseg-results.csv", "text/csv", ctx.state().csv().as_bytes()) {
+                ctx.dispatch(Action::Failed(e));
+            }
+        })
+    };
+    let header = |(key, label): (SortKey, &'static str)| {
+        let ctx = ctx.clone();
+        let arrow = match s.sort {
+            Some((k, true)) if k == key => " ▲",
+            Some((k, false)) if k == key => " ▼",
+            _ => "",
+        };
+        html! { <th onclick={Callback::from(move |_: MouseEvent| ctx.dispatch(Action::SortedBy(key)))} title="sort">{ label }{ arrow }</th> }
+    };
+    let row = |r: crate::ui::state::Row| {
+        let ctx = ctx.clone();
+        let index = r.index;
+        let selected = index == s.selected;
+        let wrong = matches!((r.predicted, r.truth), (Some(p), Some(t)) if p != t);
+        html! {
+            <tr class={classes!(selected.then_some("selected"), wrong.then_some("wrong"))} onclick={Callback::from(move |_: MouseEvent| {
+                ctx.dispatch(Action::Selected(index));
+                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("image-view")) {
+                    el.scroll_into_view();
+                }
+            })}>
+                <td>{ r.file }</td>
+                <td>{ r.probability.map(|p| format!("{p:.3}")).unwrap_or_else(|| "…".into()) }</td>
+                <td>{ class(r.predicted) }</td>
+                <td>{ class(r.truth) }</td>
+                <td>{ fmt(r.dice, 3) }</td>
+            </tr>
+        }
+    };
+    html! {
+        <section class="panel batch-view">
+            <h2>{ "All images" }</h2>
+            <p class="summary">
+                { format!("{} images, {} analysed. Accuracy ", summary.images, summary.analysed) }
+                <strong data-testid="accuracy">{ fmt(summary.accuracy, 3) }</strong>{ format!(" over {} with a known class; mean Dice ", summary.with_class) }
+                <strong data-testid="mean-dice">{ fmt(summary.mean_dice, 4) }</strong>{ format!(" over {} with a tumour mask, at threshold {}.", summary.scored, s.view.threshold) }
+            </p>
+            <div class="row">
+                <button onclick={on_csv} data-testid="export-csv" disabled={s.items.is_empty()}>{ "Export CSV" }</button>
+            </div>
+            <div class="table-box">
+                <table data-testid="batch-table">
+                    <thead><tr>{ for COLUMNS.into_iter().map(header) }</tr></thead>
+                    <tbody>{ for s.rows().into_iter().map(row) }</tbody>
+                </table>
+            </div>
+            if let Some(svg) = chart {
+                <figure class="chart" data-testid="dice-curve">
+                    { inline_svg(svg) }
+                    <figcaption>{ format!("Mean Dice of this batch at each threshold (Otsu: {}).", fmt(otsu, 3)) }</figcaption>
+                </figure>
+            }
+        </section>
+    }
+}

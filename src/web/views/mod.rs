@@ -1,0 +1,59 @@
+//! The page's views, one per thing it shows. Each reads the [`Ctx`](super::app::Ctx) from
+//! context and sends actions; none holds state of its own beyond DOM handles.
+
+mod batch;
+mod finetune;
+mod image;
+mod input;
+mod models;
+mod teaching;
+
+use super::app::Ctx;
+use yew::prelude::*;
+
+/// A number with `digits` decimals, or a dash when there is none.
+pub fn fmt(value: Option<f64>, digits: usize) -> String {
+    value.filter(|v| v.is_finite()).map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "–".into())
+}
+
+/// An SVG the project drew itself (plotters), placed inline.
+pub fn inline_svg(svg: String) -> Html {
+    Html::from_html_unchecked(AttrValue::from(svg))
+}
+
+#[function_component(Page)]
+pub fn page() -> Html {
+    let ctx = use_context::<Ctx>().expect("the app provides a Ctx");
+    let s = ctx.state();
+    let busy = s.busy.as_ref().map(|b| {
+        html! { <span class="busy">{ format!("{} {}/{} ", b.what, b.done, b.total) }<progress data-testid="busy" max={b.total.to_string()} value={b.done.to_string()}></progress></span> }
+    });
+    let dismiss = {
+        let ctx = ctx.clone();
+        Callback::from(move |_| ctx.dispatch(crate::ui::state::Action::Dismissed))
+    };
+    html! {
+        <main>
+            <header>
+                <h1>{ "camseg" }</h1>
+                <p class="lede">{ "Tumour masks from a classifier's heatmaps (Grad-CAM and friends), computed in your browser. Nothing you load leaves this machine." }</p>
+            </header>
+            <models::ModelPanel />
+            <div class="statusline">
+                <span class="status" data-testid="status">{ &s.status }</span>{ busy }
+                <span data-testid="first-heatmap-ms" hidden=true>{ s.first_heatmap_ms.map(|m| format!("{m:.0}")).unwrap_or_default() }</span>
+            </div>
+            <div class="error-row">
+                <div class="error" data-testid="error" role="alert">{ s.error.clone().unwrap_or_default() }</div>
+                if s.error.is_some() { <button onclick={dismiss} aria-label="dismiss the message">{ "×" }</button> }
+            </div>
+            <input::InputPanel />
+            <div class="views">
+                <image::ImageView />
+                <batch::BatchView />
+            </div>
+            <finetune::FineTuneView />
+            <teaching::Teaching />
+        </main>
+    }
+}

@@ -1,0 +1,79 @@
+//! The backend line and the model picker with the chosen model's card (data, accuracy,
+//! licence), and loading one's own weights + card.
+
+use super::fmt;
+use crate::ui::state::{Action, Backend};
+use crate::web::app::Ctx;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[function_component(ModelPanel)]
+pub fn model_panel() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let s = ctx.state();
+    let on_pick = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            if let Ok(i) = value.parse() {
+                ctx.dispatch(Action::ModelChosen(i));
+            }
+        })
+    };
+    let on_files = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            if let Some(list) = input.files() {
+                ctx.on_model_files.emit(list);
+            }
+            input.set_value("");
+        })
+    };
+    let on_cpu = ctx.on_use_cpu.reform(|_: MouseEvent| ());
+    let on_download = ctx.on_download_model.reform(|_: MouseEvent| ());
+    let backend = s.backend.map(|b| b.label()).unwrap_or("starting…");
+    let card = s.card();
+    let metric = |k: &str| card.and_then(|c| c.metrics.get(k).copied());
+    html! {
+        <section class="panel models">
+            <div class="row">
+                <span>{ "Backend: " }<strong data-testid="backend">{ backend }</strong>
+                    { for s.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</span>
+                if s.backend == Some(Backend::WebGpu) {
+                    <button onclick={on_cpu} data-testid="use-cpu" title="Run on the CPU instead (your images stay loaded)">{ "Use CPU" }</button>
+                }
+            </div>
+            <div class="row">
+                <label>{ "Model: " }
+                    <select data-testid="model-picker" onchange={on_pick}>
+                        { for s.models.iter().enumerate().map(|(i, m)| html! {
+                            <option value={i.to_string()} selected={s.model == Some(i)}>{ &m.card.name }</option>
+                        }) }
+                    </select>
+                </label>
+                <span data-testid="model" class="model-name">{ card.map(|c| c.name.clone()).unwrap_or_default() }</span>
+                <label class="button">{ "Load your own weights + card…" }
+                    <input type="file" multiple=true accept=".bpk,.json" data-testid="model-files" onchange={on_files} />
+                </label>
+                <button onclick={on_download} data-testid="download-model" disabled={card.is_none()}>{ "Download weights + card" }</button>
+            </div>
+            if let Some(c) = card {
+                <details class="card">
+                    <summary>{ format!("Model card: test accuracy {}, AUC {}, trained on {} images", fmt(metric("test_accuracy"), 3), fmt(metric("test_auc"), 3), c.training.train_images) }</summary>
+                    <p>{ &c.description }</p>
+                    <dl>
+                        <dt>{ "Data" }</dt><dd>{ &c.training.data }</dd>
+                        <dt>{ "Input" }</dt><dd>{ format!("{} px, {:?} channel", c.input.size, c.input.channel) }</dd>
+                        <dt>{ "Architecture" }</dt><dd>{ format!("conv widths {:?}, convs per block {:?}", c.architecture.widths, c.architecture.convs) }</dd>
+                        <dt>{ "Default CAM" }</dt><dd>{ format!("{} at block {}, threshold {}", c.cam.method.label(), c.cam.block, c.cam.threshold) }</dd>
+                        <dt>{ "Measured" }</dt><dd>{ c.metrics.iter().map(|(k, v)| format!("{k} {v:.3}")).collect::<Vec<_>>().join(", ") }</dd>
+                        <dt>{ "Licence" }</dt><dd>{ &c.licence }</dd>
+                        <dt>{ "Attribution" }</dt><dd>{ for c.attribution.iter().map(|a| html! { <div>{ a }</div> }) }</dd>
+                        <dt>{ "Made by" }</dt><dd><code>{ &c.training.command }</code></dd>
+                    </dl>
+                </details>
+            }
+        </section>
+    }
+}

@@ -252,7 +252,10 @@ impl PageState {
                     self.items.clear();
                     self.selected = 0;
                 }
-                if !items.is_empty() && !demo {
+                if demo {
+                    // A visitor's first look should be at a tumour.
+                    self.selected = items.iter().position(|i| i.label() == Some(true)).unwrap_or(0);
+                } else if !items.is_empty() {
                     self.selected = self.items.len();
                 }
                 self.items.extend(items);

@@ -17,5 +17,28 @@ pub fn start() {
             el.set_text_content(Some(&message));
         }
     }));
+    register_service_worker();
     yew::Renderer::<app::App>::new().render();
+}
+
+/// Offline use after the first visit: `sw.js` keeps the app's own files. Browsers without
+/// service workers (or a page opened from a file) simply do without.
+fn register_service_worker() {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else { return };
+    let Ok(container) = js_sys::Reflect::get(&window.navigator(), &"serviceWorker".into()) else { return };
+    if container.is_undefined() {
+        return;
+    }
+    if let Some(register) = js_sys::Reflect::get(&container, &"register".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        if let Ok(promise) = register.call1(&container, &"sw.js".into()) {
+            if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        web_sys::console::warn_2(&"offline support is unavailable:".into(), &e);
+                    }
+                });
+            }
+        }
+    }
 }

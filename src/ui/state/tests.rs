@@ -43,6 +43,7 @@ fn analyse_all(mut s: PageState) -> PageState {
 fn choosing_a_model_takes_its_cards_cam_and_drops_stale_results() {
     let s = loaded();
     assert_eq!((s.method, s.block, s.view.threshold), (Some(CamMethod::Fusion), 2, Threshold::Fixed(0.4)));
+    assert_eq!(s.selected, 0, "the demo opens on its first tumour image");
     assert_eq!(s.pending(), vec![0, 1, 2]);
     let old = s.generation;
     let s = analyse_all(s);

@@ -1,0 +1,43 @@
+// camseg's service worker: keeps the app's own files so the page works offline after its first
+// load. Network first (a new build is used at once), the cache when there is no network. It
+// touches only this origin's GET requests; the page makes no others (see the CSP).
+const CACHE = 'camseg-v1';
+
+// Everything the first page needs, found from the page itself (Trunk names its files by hash).
+async function appFiles() {
+  const html = await (await fetch('./')).text();
+  const files = ['./', './index.html', 'models/index.json', 'demo/index.csv'];
+  for (const m of html.matchAll(/(?:href|src)="([^"#]+)"/g)) {
+    if (!m[1].startsWith('http') && !m[1].startsWith('data:')) files.push(m[1]);
+  }
+  const models = await (await fetch('models/index.json')).json();
+  for (const name of models) files.push(`models/${name}.json`, `models/${name}.bpk`);
+  const index = await (await fetch('demo/index.csv')).text();
+  for (const line of index.trim().split('\n').slice(1)) {
+    const file = line.split(',')[0];
+    files.push(`demo/images/${file}`, `demo/masks/${file}`);
+  }
+  return files;
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(appFiles().then((files) => caches.open(CACHE).then((c) => c.addAll(files))).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
+  event.respondWith(
+    fetch(request)
+      .then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          caches.open(CACHE).then((c) => c.put(request, copy));
+        }
+        return response;
+      })
+      .catch(() => caches.match(request, { ignoreSearch: true }).then((hit) => hit || Response.error())),
+  );
+});

@@ -1,0 +1,197 @@
+// Every flow of the page, with WebGPU (software adapter) and without: threshold, Otsu, method
+// and layer; the batch table, sorting and CSV; exports; uploads (files, a zip, an LGG-style TIFF
+// pair) and each kind of bad input; a 50-image batch; filter-and-fine-tune with cancel, keep,
+// download and loading the downloaded model back; the switch to the CPU keeping the images.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openApp, settled, text, screenshot, outside, cli, diceOf, demoFile, upload, zip, tiff, lggStyleTiffPair, writeTemp, DEMO } from './helpers.mjs';
+
+const BACKENDS = [['webgpu', true], ['cpu', false]];
+const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
+const rows = (page) => page.locator('[data-testid=batch-table] tbody tr');
+
+async function download(page, testid) {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${testid}]`)]);
+  const file = await d.path();
+  return { name: d.suggestedFilename(), bytes: fs.readFileSync(file) };
+}
+
+async function withApp(gpu, body) {
+  const app = await openApp({ gpu });
+  try {
+    await settled(app.page);
+    await body(app.page, app);
+    assert.deepEqual(outside(app), [], 'requests left the origin');
+  } finally {
+    await app.close();
+  }
+}
+
+for (const [name, gpu] of BACKENDS) {
+  test(`${name}: threshold, Otsu, method, table, CSV and exports`, async () => {
+    await withApp(gpu, async (page) => {
+      const image = path.join(DEMO, 'images/phantom_00001.png');
+      const mask = path.join(DEMO, 'masks/phantom_00001.png');
+      const meanBefore = await text(page, 'mean-dice');
+      await page.locator('[data-testid=threshold]').fill('0.8');
+      await page.waitForFunction(() => document.querySelector('[data-testid=threshold-value]').textContent === '0.80');
+      near(await diceOf(page), cli(image, mask, ['--threshold', '0.8']).dice, 'Dice at 0.8');
+      assert.notEqual(await text(page, 'mean-dice'), meanBefore, 'the batch mean follows the threshold');
+      await page.click('[data-testid=otsu]');
+      assert.equal(await text(page, 'threshold-value'), 'Otsu');
+      near(await diceOf(page), cli(image, mask, ['--threshold', 'otsu']).dice, 'Dice with Otsu');
+      await page.selectOption('[data-testid=method]', 'gradcam');
+      await page.selectOption('[data-testid=layer]', '2');
+      await settled(page);
+      near(await diceOf(page), cli(image, mask, ['--threshold', 'otsu', '--method', 'gradcam', '--block', '2']).dice, 'Grad-CAM block 2 Dice');
+      await screenshot(page, `image-view-gradcam-${name}`);
+
+      // Sorting by Dice, a row click, and the CSV holding what the table shows.
+      await page.click('[data-testid=batch-table] th:has-text("Dice")');
+      const dice = (await page.locator('[data-testid=batch-table] tbody td:nth-child(5)').allTextContents()).map(Number).filter(Number.isFinite);
+      assert.deepEqual(dice, [...dice].sort((a, b) => a - b), 'sorted by Dice');
+      await rows(page).nth(11).click();
+      assert.equal(await page.locator('#image-view h2').textContent(), await rows(page).nth(11).locator('td').first().textContent());
+      const csv = await download(page, 'export-csv');
+      const lines = csv.bytes.toString().trim().split('\n');
+      assert.equal(lines[0], 'file,probability,predicted,truth,dice,iou,method,block,threshold');
+      assert.equal(lines.length, 13);
+      const csvDice = lines.slice(1).map((l) => l.split(',')[4]).filter((v) => v !== '').map(Number);
+      near(csvDice.reduce((a, b) => a + b, 0) / csvDice.length, Number(await text(page, 'mean-dice')), 'CSV mean Dice vs mean-dice');
+      assert.ok(lines.slice(1).every((l) => l.endsWith(',gradcam,2,otsu')));
+      for (const what of ['heatmap', 'mask', 'overlay']) {
+        const png = await download(page, `export-${what}`);
+        assert.match(png.name, new RegExp(`_${what}\\.png$`));
+        assert.equal(png.bytes.subarray(1, 4).toString(), 'PNG');
+      }
+      assert.ok(await page.locator('[data-testid=dice-curve] svg').count() === 1, 'the Dice-vs-threshold chart is drawn');
+      await screenshot(page, `batch-sorted-${name}`);
+    });
+  });
+
+  test(`${name}: uploads pair masks, read zips and LGG TIFFs, and name every bad file`, async () => {
+    await withApp(gpu, async (page) => {
+      const lgg = lggStyleTiffPair();
+      await page.setInputFiles('[data-testid=file-input]', [
+        upload('mine.png', demoFile('images', 'phantom_00003.png'), 'image/png'),
+        upload('mine_mask.png', demoFile('masks', 'phantom_00003.png'), 'image/png'),
+        upload('unpaired.png', demoFile('images', 'phantom_00005.png'), 'image/png'),
+        upload('set.zip', zip([['set/images/z7.png', demoFile('images', 'phantom_00007.png')], ['set/masks/z7.png', demoFile('masks', 'phantom_00007.png')],
+          ['set/images/z8.png', demoFile('images', 'phantom_00008.png')], ['set/masks/z8.png', demoFile('masks', 'phantom_00008.png')], ['set/index.csv', Buffer.from('file\n')]]), 'application/zip'),
+        upload('TCGA_XX_0001_19990101_12.tif', lgg.image, 'image/tiff'),
+        upload('TCGA_XX_0001_19990101_12_mask.tif', lgg.mask, 'image/tiff'),
+      ]);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=batch-table] tbody tr').length === 5);
+      await settled(page);
+      assert.equal(await text(page, 'error'), '');
+      const table = await page.locator('[data-testid=batch-table] tbody').textContent();
+      for (const f of ['mine.png', 'unpaired.png', 'z7.png', 'z8.png', 'TCGA_XX_0001_19990101_12.tif']) assert.ok(table.includes(f), `${f} in the table`);
+      await rows(page).filter({ hasText: 'TCGA_XX' }).click();
+      const tif = cli(writeTemp('x.tif', lgg.image), writeTemp('x_mask.tif', lgg.mask));
+      near(await diceOf(page), tif.dice, 'LGG-style TIFF Dice');
+      near(Number(await text(page, 'probability')), tif.probability, 'LGG-style TIFF probability');
+      await rows(page).filter({ hasText: 'unpaired.png' }).click();
+      assert.equal(await text(page, 'dice'), 'no mask');
+      await screenshot(page, `uploaded-${name}`);
+
+      // Bad files: each named with its reason; the good ones stay.
+      const grey = new Uint8Array(128 * 128).map((_, i) => i % 256);
+      await page.setInputFiles('[data-testid=file-input]', [
+        upload('corrupt.png', Buffer.concat([demoFile('images', 'phantom_00002.png').subarray(0, 60)]), 'image/png'),
+        upload('notes.txt', Buffer.from('not an image'), 'text/plain'),
+        upload('odd.png', demoFile('images', 'phantom_00002.png'), 'image/png'),
+        upload('odd_mask.tif', tiff(32, 32, 1, new Uint8Array(32 * 32)), 'image/tiff'),
+        upload('grey.png', demoFile('images', 'phantom_00004.png'), 'image/png'),
+        upload('grey_mask.tif', tiff(128, 128, 1, grey), 'image/tiff'),
+        upload('empty.zip', zip([['readme.txt', Buffer.from('nothing here')]]), 'application/zip'),
+      ]);
+      await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('empty.zip'));
+      const error = await text(page, 'error');
+      for (const expected of ['corrupt.png', 'notes.txt: not an image', 'odd_mask.tif', 'is 32x32 but its image is 128x128', 'grey_mask.tif', 'not binary', 'empty.zip: the zip holds no']) {
+        assert.ok(error.includes(expected), `error names "${expected}": ${error}`);
+      }
+      await settled(page);
+      assert.equal(await rows(page).count(), 7, 'odd.png and grey.png load without their bad masks');
+      await screenshot(page, `bad-files-${name}`);
+      await page.setInputFiles('[data-testid=model-files]', [
+        upload('lgg.json', fs.readFileSync(path.join(DEMO, '../models/lgg.json')), 'application/json'),
+        upload('lgg.bpk', Buffer.from('definitely not weights'), 'application/octet-stream'),
+      ]);
+      await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('lgg.bpk'));
+      assert.match(await text(page, 'error'), /not a burnpack weights file/);
+      assert.equal(await page.locator('[data-testid=model-picker] option').count(), 2, 'a wrong weights file adds no model');
+    });
+  });
+
+  test(`${name}: a batch of 50 images`, async () => {
+    await withApp(gpu, async (page) => {
+      const files = [];
+      for (let i = 0; i < 50; i++) {
+        const src = `phantom_${String(i % 12).padStart(5, '0')}.png`;
+        files.push(upload(`b${String(i).padStart(2, '0')}.png`, demoFile('images', src), 'image/png'));
+        files.push(upload(`b${String(i).padStart(2, '0')}_mask.png`, demoFile('masks', src), 'image/png'));
+      }
+      await page.setInputFiles('[data-testid=file-input]', files);
+      await page.waitForFunction(() => /analysed 50 images/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 300_000 });
+      console.log(`${name}: ${await text(page, 'status')}`);
+      assert.equal(await rows(page).count(), 50);
+      assert.ok(Number(await text(page, 'mean-dice')) > 0.5);
+    });
+  });
+
+  test(`${name}: filter and fine-tune, cancel, keep, download and load back`, async () => {
+    await withApp(gpu, async (page) => {
+      await page.selectOption('[data-testid=finetune-filter]', 'remove-hot');
+      await page.fill('[data-testid=finetune-epochs]', '3');
+      await page.locator('[data-testid=finetune-epochs]').dispatchEvent('change');
+      await page.click('[data-testid=finetune-start]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=finetune-accuracy-after]').textContent !== '–' || document.querySelector('[data-testid=error]').textContent, null, { timeout: 300_000 });
+      assert.equal(await text(page, 'error'), '');
+      const before = Number(await text(page, 'finetune-accuracy-before'));
+      const after = Number(await text(page, 'finetune-accuracy-after'));
+      console.log(`${name}: remove-hot fine-tune, held-out accuracy ${before} -> ${after}; ${await text(page, 'status')}`);
+      assert.notEqual(after, before, 'fine-tuning changed the held-out accuracy');
+      const progress = page.locator('[data-testid=finetune-progress]');
+      assert.equal(await progress.getAttribute('value'), await progress.getAttribute('max'));
+      assert.equal(await page.locator('[data-testid=finetune-curves] svg').count(), 1);
+      await screenshot(page, `finetuned-${name}`);
+
+      await page.click('[data-testid=finetune-keep]');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 3);
+      assert.match(await text(page, 'model'), /fine-tuned, remove-hot/);
+      await settled(page);
+      const weights = await download(page, 'download-model');
+      const [card] = await Promise.all([page.waitForEvent('download'), Promise.resolve()]);
+      const cardBytes = fs.readFileSync(await card.path());
+      assert.match(weights.name, /fine-tuned-remove-hot\.bpk$/);
+      assert.equal(JSON.parse(cardBytes).format, 'camseg-model-card/1');
+      await page.setInputFiles('[data-testid=model-files]', [upload('mine.bpk', weights.bytes), upload('mine.json', cardBytes, 'application/json')]);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 4);
+      await settled(page);
+      assert.equal(await text(page, 'error'), '');
+
+      // Cancel in the middle of a long run: the model stays as it was.
+      await page.fill('[data-testid=finetune-epochs]', '40');
+      await page.locator('[data-testid=finetune-epochs]').dispatchEvent('change');
+      await page.click('[data-testid=finetune-start]');
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid=finetune-progress]').getAttribute('value')) >= 2, null, { timeout: 120_000 });
+      await page.click('[data-testid=finetune-cancel]');
+      await page.waitForFunction(() => /cancelled/.test(document.querySelector('[data-testid=status]').textContent));
+      assert.ok(Number(await page.locator('[data-testid=finetune-progress]').getAttribute('value')) < 40 * 1);
+      assert.equal(await page.locator('[data-testid=finetune-keep]').isDisabled(), true);
+    });
+  });
+}
+
+test('switching to the CPU keeps the images and results', async () => {
+  await withApp(true, async (page) => {
+    const before = await text(page, 'mean-dice');
+    await page.click('[data-testid=use-cpu]');
+    assert.equal(await text(page, 'backend'), 'CPU');
+    await settled(page);
+    assert.equal(await rows(page).count(), 12);
+    near(Number(await text(page, 'mean-dice')), Number(before), 'mean Dice after the switch');
+  });
+});

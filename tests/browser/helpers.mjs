@@ -1,0 +1,143 @@
+// Shared by the browser tests: serving dist/, launching Debian Chromium with or without
+// WebGPU, reading the page, asking the native CLI for reference numbers, and making test files
+// (zips and LGG-style TIFFs) with no dependency beyond Node itself.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const DIST = path.join(ROOT, 'dist');
+export const DEMO = path.join(ROOT, 'static/demo');
+export const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
+const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
+const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/// Opens the app. `gpu`: with Chromium's WebGPU (software adapter) or without any.
+export async function openApp({ gpu = true, query = '' } = {}) {
+  const server = await serve(DIST);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...BASE_FLAGS, ...(gpu ? ['--enable-unsafe-webgpu'] : [])] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const app = { server, origin, browser, context, page, requests: [], consoleErrors: [] };
+  page.on('request', (r) => app.requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') app.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => app.consoleErrors.push(String(e)));
+  app.started = Date.now();
+  await page.goto(`${origin}/${query}`);
+  app.close = async () => { await browser.close(); server.close(); };
+  return app;
+}
+
+export const text = async (page, id) => ((await page.textContent(`[data-testid=${id}]`)) ?? '').trim();
+
+/// Waits until every loaded image is analysed (or the page reports an error).
+export async function settled(page, timeout = 240_000) {
+  await page.waitForFunction(() => {
+    const error = document.querySelector('[data-testid=error]')?.textContent.trim();
+    const rows = document.querySelectorAll('[data-testid=batch-table] tbody tr').length;
+    const pending = [...document.querySelectorAll('[data-testid=batch-table] tbody tr td:nth-child(2)')].some((td) => td.textContent === '…');
+    return error || (rows > 0 && !pending && !document.querySelector('[data-testid=busy]') && document.querySelector('[data-testid=dice]').textContent.trim() !== '');
+  }, null, { timeout });
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/// Requests that went anywhere but the app's own origin.
+export const outside = (app) => app.requests.filter((u) => !u.startsWith(app.origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:'));
+
+/// What the native CLI says of one image: the reference the page must agree with.
+export function cli(image, mask, extra = []) {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'camseg-')), 'heat.png');
+  const args = ['cam', '--model', path.join(ROOT, 'static/models/lgg.json'), '--image', image, '--out', out, '--json', ...extra];
+  if (mask) args.push('--mask', mask);
+  return JSON.parse(execFileSync(CAMSEG, args).toString());
+}
+
+/// Dice of the shown image: a number, or NaN for "no mask" and the like.
+export const diceOf = async (page) => Number(await text(page, 'dice'));
+
+// ---------- test files ----------
+
+export const demoFile = (folder, name) => fs.readFileSync(path.join(DEMO, folder, name));
+export const upload = (name, buffer, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer });
+
+/// A zip (stored, no compression) of [name, Buffer] entries.
+export function zip(entries) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const n = Buffer.from(name);
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20); central.writeUInt32LE(data.length, 24); central.writeUInt16LE(n.length, 28); central.writeUInt32LE(offset, 42);
+    locals.push(local, n, data);
+    centrals.push(central, n);
+    offset += 30 + n.length + data.length;
+  }
+  const dir = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, dir, end]);
+}
+
+/// An uncompressed 8-bit TIFF, `channels` 1 (gray) or 3 (RGB), pixels row-major interleaved.
+export function tiff(width, height, channels, pixels) {
+  const entries = [
+    [256, 3, 1, width], [257, 3, 1, height], [258, 3, channels, channels === 1 ? 8 : 0], [259, 3, 1, 1],
+    [262, 3, 1, channels === 1 ? 1 : 2], [273, 4, 1, 0], [277, 3, 1, channels], [278, 3, 1, height],
+    [279, 4, 1, pixels.length], [284, 3, 1, 1],
+  ];
+  const ifdSize = 2 + entries.length * 12 + 4;
+  const bitsAt = 8 + ifdSize;
+  const dataAt = bitsAt + (channels === 3 ? 6 : 0);
+  const out = Buffer.alloc(dataAt + pixels.length);
+  out.write('II', 0); out.writeUInt16LE(42, 2); out.writeUInt32LE(8, 4); out.writeUInt16LE(entries.length, 8);
+  entries.forEach(([tag, type, count, value], i) => {
+    const at = 10 + i * 12;
+    if (tag === 258 && channels === 3) value = bitsAt;
+    if (tag === 273) value = dataAt;
+    out.writeUInt16LE(tag, at); out.writeUInt16LE(type, at + 2); out.writeUInt32LE(count, at + 4);
+    if (type === 3 && count === 1) out.writeUInt16LE(value, at + 8); else out.writeUInt32LE(value, at + 8);
+  });
+  if (channels === 3) for (let k = 0; k < 3; k++) out.writeUInt16LE(8, bitsAt + 2 * k);
+  Buffer.from(pixels).copy(out, dataAt);
+  return out;
+}
+
+/// An LGG-style slice: 3 channels (pre-contrast, FLAIR, post-contrast), a bright FLAIR lesion
+/// in a head-like ellipse, and its mask, both as TIFF.
+export function lggStyleTiffPair(size = 96) {
+  const rgb = new Uint8Array(size * size * 3);
+  const mask = new Uint8Array(size * size);
+  const c = size / 2;
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+    const head = ((x - c) / (0.38 * size)) ** 2 + ((y - c) / (0.45 * size)) ** 2 <= 1;
+    const lesion = (x - 0.62 * size) ** 2 + (y - 0.4 * size) ** 2 <= (0.11 * size) ** 2;
+    const i = y * size + x;
+    rgb[3 * i] = head ? 60 : 0;
+    rgb[3 * i + 1] = lesion ? 220 : head ? 95 + ((x * 7 + y * 13) % 17) : 0;
+    rgb[3 * i + 2] = head ? 70 : 0;
+    mask[i] = lesion ? 255 : 0;
+  }
+  return { image: tiff(size, size, 3, rgb), mask: tiff(size, size, 1, mask) };
+}
+
+export function writeTemp(name, buffer) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'camseg-')), name);
+  fs.writeFileSync(file, buffer);
+  return file;
+}

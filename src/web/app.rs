@@ -16,7 +16,7 @@ use burn::tensor::Device;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::FileList;
+use web_sys::File;
 use yew::prelude::*;
 
 #[derive(Clone, Default, PartialEq)]
@@ -33,8 +33,8 @@ impl Reducible for Store {
 #[derive(Clone, PartialEq)]
 pub struct Ctx {
     pub store: UseReducerHandle<Store>,
-    pub on_files: Callback<FileList>,
-    pub on_model_files: Callback<FileList>,
+    pub on_files: Callback<Vec<File>>,
+    pub on_model_files: Callback<Vec<File>>,
     pub on_use_cpu: Callback<()>,
     pub on_finetune: Callback<()>,
     pub on_cancel: Callback<()>,
@@ -148,7 +148,7 @@ async fn analyse_pending(engine: SharedEngine, dispatch: Dispatch, state: PageSt
     dispatch.dispatch(Action::Status(format!("analysed {total} images in {:.0} ms on {}", now_ms() - started, backend.label())));
 }
 
-async fn load_user_files(list: FileList, state: PageState, dispatch: Dispatch) {
+async fn load_user_files(list: Vec<File>, state: PageState, dispatch: Dispatch) {
     let channel = state.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
     let mut problems = Vec::new();
     let mut read = Vec::new();
@@ -179,7 +179,7 @@ async fn load_user_files(list: FileList, state: PageState, dispatch: Dispatch) {
 }
 
 /// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by loading them.
-async fn load_user_model(list: FileList, state: PageState, engine: SharedEngine) -> Result<(ModelEntry, usize)> {
+async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine) -> Result<(ModelEntry, usize)> {
     let mut card = None;
     let mut weights = None;
     for file in files::read_files(list).await {
@@ -313,11 +313,11 @@ pub fn app() -> Html {
 
     let on_files = {
         let store = store.clone();
-        Callback::from(move |list: FileList| spawn_local(load_user_files(list, store.0.clone(), store.dispatcher())))
+        Callback::from(move |list: Vec<File>| spawn_local(load_user_files(list, store.0.clone(), store.dispatcher())))
     };
     let on_model_files = {
         let (store, engine) = (store.clone(), engine.clone());
-        Callback::from(move |list: FileList| {
+        Callback::from(move |list: Vec<File>| {
             let (state, dispatch, engine) = (store.0.clone(), store.dispatcher(), engine.clone());
             spawn_local(async move {
                 match load_user_model(list, state, engine).await {

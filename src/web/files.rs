@@ -4,14 +4,19 @@
 use crate::data::upload::FileBytes;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
-use web_sys::{Blob, BlobPropertyBag, FileList, HtmlAnchorElement, Url};
+use web_sys::{Blob, BlobPropertyBag, File, FileList, HtmlAnchorElement, Url};
 
-/// The files of a picker or a drop, with their folder paths when the browser gives them
-/// (a picked folder's `webkitRelativePath`), read into memory.
-pub async fn read_files(list: FileList) -> Vec<Result<FileBytes, String>> {
+/// The files of a picker or a drop, taken out of its (live) list at once: clearing the picker
+/// afterwards, so the same file can be picked again, would empty the list.
+pub fn files_of(list: &FileList) -> Vec<File> {
+    (0..list.length()).filter_map(|i| list.item(i)).collect()
+}
+
+/// Reads files into memory, with their folder paths when the browser gives them (a picked
+/// folder's `webkitRelativePath`).
+pub async fn read_files(list: Vec<File>) -> Vec<Result<FileBytes, String>> {
     let mut out = Vec::new();
-    for i in 0..list.length() {
-        let Some(file) = list.item(i) else { continue };
+    for file in list {
         let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
         let path = if relative.is_empty() { file.name() } else { relative };
         let read = gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(web_sys::Blob::from(file))).await;

@@ -18,6 +18,18 @@ async function download(page, testid) {
   return { name: d.suggestedFilename(), bytes: fs.readFileSync(file) };
 }
 
+/// All downloads one click starts (the model button saves two files).
+async function downloads(page, testid, count) {
+  const got = [];
+  const listener = (d) => got.push(d);
+  page.on('download', listener);
+  await page.click(`[data-testid=${testid}]`);
+  for (let waited = 0; got.length < count && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  page.off('download', listener);
+  assert.equal(got.length, count, `${testid} saved ${got.length} files`);
+  return Promise.all(got.map(async (d) => ({ name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) })));
+}
+
 async function withApp(gpu, body) {
   const app = await openApp({ gpu });
   try {
@@ -162,9 +174,8 @@ for (const [name, gpu] of BACKENDS) {
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 3);
       assert.match(await text(page, 'model'), /fine-tuned, remove-hot/);
       await settled(page);
-      const weights = await download(page, 'download-model');
-      const [card] = await Promise.all([page.waitForEvent('download'), Promise.resolve()]);
-      const cardBytes = fs.readFileSync(await card.path());
+      const [weights, card] = await downloads(page, 'download-model', 2);
+      const cardBytes = card.bytes;
       assert.match(weights.name, /fine-tuned-remove-hot\.bpk$/);
       assert.equal(JSON.parse(cardBytes).format, 'camseg-model-card/1');
       await page.setInputFiles('[data-testid=model-files]', [upload('mine.bpk', weights.bytes), upload('mine.json', cardBytes, 'application/json')]);

@@ -17,7 +17,7 @@ pub fn input_panel() -> Html {
         Callback::from(move |e: Event| {
             let input = e.target_unchecked_into::<HtmlInputElement>();
             if let Some(list) = input.files() {
-                ctx.on_files.emit(list);
+                ctx.on_files.emit(crate::web::files::files_of(&list));
             }
             input.set_value("");
         })
@@ -28,7 +28,7 @@ pub fn input_panel() -> Html {
             e.prevent_default();
             over.set(false);
             if let Some(list) = e.data_transfer().and_then(|dt| dt.files()) {
-                ctx.on_files.emit(list);
+                ctx.on_files.emit(crate::web::files::files_of(&list));
             }
         })
     };

@@ -25,7 +25,7 @@ pub fn model_panel() -> Html {
         Callback::from(move |e: Event| {
             let input = e.target_unchecked_into::<HtmlInputElement>();
             if let Some(list) = input.files() {
-                ctx.on_model_files.emit(list);
+                ctx.on_model_files.emit(crate::web::files::files_of(&list));
             }
             input.set_value("");
         })

@@ -5,7 +5,7 @@
 use super::engine::{self, analyse_images, now_ms, put_model, take_model, yield_to_browser, Engine};
 use super::files;
 use super::views;
-use crate::card::weights_bytes;
+use crate::card::{weights_bytes, ModelCard};
 use crate::data::upload::{collect, FileBytes, Loaded};
 use crate::data::Channel;
 use crate::finetune::{self, Labelled};
@@ -61,40 +61,45 @@ fn items_of(loaded: Vec<Loaded>) -> Vec<Item> {
         .collect()
 }
 
-/// The built-in demo set: phantoms the project generated, listed in `demo/index.csv`.
-async fn demo_items(channel: Channel) -> Result<Vec<Item>> {
-    let index = engine::fetch_text("demo/index.csv").await?;
-    let mut reader = csv::Reader::from_reader(index.as_bytes());
-    let mut files = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| Error::Invalid(format!("demo/index.csv: {e}")))?;
-        let name = record.get(0).unwrap_or_default().to_string();
-        for folder in ["images", "masks"] {
-            let path = format!("{folder}/{name}");
-            files.push(FileBytes::new(path.clone(), engine::fetch_bytes(&format!("demo/{path}")).await?));
-        }
-    }
-    let upload = collect(files, channel);
-    if let Some(problem) = upload.problems.first() {
-        return Err(Error::Invalid(format!("the demo set is damaged: {problem}")));
-    }
-    Ok(items_of(upload.loaded))
-}
-
+/// Start-up, in as few round trips as possible (the first heatmap waits for all of it): the
+/// lists of models and demo images, then every card, the default weights and the demo files
+/// at once. The demo set is phantoms the project generated, listed in `demo/index.csv`.
 async fn start(engine: SharedEngine, dispatch: Dispatch) -> Result<()> {
     dispatch.dispatch(Action::Status("choosing a backend".into()));
     let (device, backend, note) = engine::pick_device().await;
     *engine.borrow_mut() = Engine::new(device, backend);
     dispatch.dispatch(Action::BackendChosen { backend, note });
-    dispatch.dispatch(Action::Status("loading the models".into()));
-    let models = engine::shipped_models().await?;
-    let channel = models.first().map(|m| m.card.input.channel).unwrap_or(Channel::Luma);
-    for entry in models {
-        dispatch.dispatch(Action::ModelAdded(entry));
+    dispatch.dispatch(Action::Status("loading the model and the demo images".into()));
+    let lists = engine::fetch_all(&["models/index.json".into(), "demo/index.csv".into()]).await?;
+    let names = engine::model_names(&lists[0])?;
+    let default = names.first().ok_or_else(|| Error::Invalid("models/index.json lists no model".into()))?;
+    let mut demo = Vec::new();
+    for record in csv::Reader::from_reader(lists[1].as_slice()).records() {
+        let record = record.map_err(|e| Error::Invalid(format!("demo/index.csv: {e}")))?;
+        let name = record.get(0).unwrap_or_default();
+        demo.extend(["images", "masks"].map(|folder| format!("{folder}/{name}")));
     }
+    let urls: Vec<String> = names
+        .iter()
+        .map(|n| format!("models/{n}.json"))
+        .chain([format!("models/{default}.bpk")])
+        .chain(demo.iter().map(|p| format!("demo/{p}")))
+        .collect();
+    let mut bodies = engine::fetch_all(&urls).await?.into_iter();
+    let mut channel = None;
+    for name in &names {
+        let card = ModelCard::from_json(&String::from_utf8_lossy(&bodies.next().unwrap_or_default()))?;
+        channel.get_or_insert(card.input.channel);
+        dispatch.dispatch(Action::ModelAdded(ModelEntry { source: format!("models/{name}"), card }));
+    }
+    engine.borrow_mut().set_weights(0, bodies.next().unwrap_or_default());
     dispatch.dispatch(Action::ModelChosen(0));
-    dispatch.dispatch(Action::Status("loading the demo images".into()));
-    dispatch.dispatch(Action::ItemsLoaded { items: demo_items(channel).await?, demo: true });
+    let files: Vec<FileBytes> = demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect();
+    let upload = collect(files, channel.unwrap_or(Channel::Luma));
+    if let Some(problem) = upload.problems.first() {
+        return Err(Error::Invalid(format!("the demo set is damaged: {problem}")));
+    }
+    dispatch.dispatch(Action::ItemsLoaded { items: items_of(upload.loaded), demo: true });
     Ok(())
 }
 
@@ -113,7 +118,8 @@ async fn analyse_pending(engine: SharedEngine, dispatch: Dispatch, state: PageSt
         Err(e) => return dispatch.dispatch(Action::Failed(e.to_string())),
     };
     let started = now_ms();
-    let chunk = if backend == Backend::WebGpu { 8 } else { 2 };
+    // On the CPU the work blocks the page while it runs: one image at a time keeps it responsive.
+    let chunk = if backend == Backend::WebGpu { 8 } else { 1 };
     // The first image alone, so the first heatmap does not wait for a whole chunk.
     let mut chunks: Vec<&[usize]> = vec![&pending[..1]];
     chunks.extend(pending[1..].chunks(chunk));

@@ -44,21 +44,32 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>> {
     response.binary().await.map_err(|e| Error::Invalid(format!("cannot read {url}: {e}")))
 }
 
-pub async fn fetch_text(url: &str) -> Result<String> {
-    Ok(String::from_utf8_lossy(&fetch_bytes(url).await?).into_owned())
+/// Several files served beside the page, all requested at once (the browser runs the requests
+/// in parallel), in the order asked.
+pub async fn fetch_all(urls: &[String]) -> Result<Vec<Vec<u8>>> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or_else(|| Error::Invalid("no window".into()))?;
+    let fail = |url: &str, why: String| Error::Invalid(format!("cannot load {url}: {why}"));
+    let requests: js_sys::Array = urls.iter().map(|u| window.fetch_with_str(u)).collect();
+    let responses = JsFuture::from(js_sys::Promise::all(&requests)).await.map_err(|e| fail("the app's files", format!("{e:?}")))?;
+    let responses: Vec<web_sys::Response> = js_sys::Array::from(&responses).iter().map(|r| r.unchecked_into()).collect();
+    let bodies = js_sys::Array::new();
+    for (url, response) in urls.iter().zip(&responses) {
+        if !response.ok() {
+            return Err(fail(url, format!("HTTP {}", response.status())));
+        }
+        let body: js_sys::Promise = response.array_buffer().map_err(|e| fail(url, format!("{e:?}")))?;
+        bodies.push(&body);
+    }
+    let bodies = JsFuture::from(js_sys::Promise::all(&bodies)).await.map_err(|e| fail("the app's files", format!("{e:?}")))?;
+    Ok(js_sys::Array::from(&bodies).iter().map(|b| js_sys::Uint8Array::new(&b).to_vec()).collect())
 }
 
-/// The shipped models' cards, in the order of `models/index.json` (the first is the default).
-pub async fn shipped_models() -> Result<Vec<ModelEntry>> {
-    let index: Vec<String> = serde_json::from_str(&fetch_text("models/index.json").await?)
-        .map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))?;
-    let mut entries = Vec::new();
-    for name in index {
-        let source = format!("models/{name}");
-        let card = ModelCard::from_json(&fetch_text(&format!("{source}.json")).await?)?;
-        entries.push(ModelEntry { source, card });
-    }
-    Ok(entries)
+
+/// The names in `models/index.json`, in order (the first is the default model).
+pub fn model_names(index: &[u8]) -> Result<Vec<String>> {
+    serde_json::from_slice(index).map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))
 }
 
 /// The device and the model in use, with every known model's weights kept as bytes so a model

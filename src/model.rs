@@ -143,7 +143,8 @@ impl Classifier {
         self.features.len()
     }
 
-    fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
+    /// Block `k` on the previous block's output (pooling first, except for the first block).
+    pub fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
         let x = if k > 0 { self.pool.forward(x) } else { x };
         self.features[k].forward(x)
     }

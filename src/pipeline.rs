@@ -38,7 +38,13 @@ pub async fn analyse(
 ) -> Result<Vec<Analysis>> {
     let prepared: Vec<Plane> = images.iter().map(|im| spec.prepare(im)).collect();
     let input = spec.batch(&prepared.iter().collect::<Vec<_>>(), device);
-    let batch = cam::cam_batch(model, input.clone(), block, method).await?;
+    // Fusion joins the finer block before the chosen one, from one shared pass.
+    let (batch, finer) = if method == CamMethod::Fusion && block > 0 {
+        let (coarse, finer) = cam::cam_batch_pair(model, input, block, method).await?;
+        (coarse, Some(finer))
+    } else {
+        (cam::cam_batch(model, input, block, method).await?, None)
+    };
     let mut analyses: Vec<Analysis> = images
         .iter()
         .zip(batch.maps)
@@ -50,8 +56,7 @@ pub async fn analyse(
         })
         .collect();
     if method == CamMethod::Fusion {
-        // The finer block before the chosen one joins it; the image's intensity refines both.
-        let finer = if block > 0 { Some(cam::cam_batch(model, input, block - 1, method).await?) } else { None };
+        // The image's own intensity refines both layers.
         for (i, (a, im)) in analyses.iter_mut().zip(images).enumerate() {
             let mut maps = vec![a.heatmap.clone()];
             if let Some(f) = &finer {

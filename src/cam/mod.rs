@@ -111,16 +111,39 @@ pub struct Evidence {
 /// without autodiff; only the activations become a leaf of a small graph. Put the model in
 /// eval mode (`model.valid()`) first: batch norm and dropout must not behave as in training.
 pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence {
-    let activations = model.activations(input, block).without_autodiff();
+    evidence_at(model, model.activations(input, block).without_autodiff(), block)
+}
+
+/// [`evidence`] from a block's output already computed (without autodiff).
+fn evidence_at(model: &Classifier, activations: Tensor<4>, block: usize) -> Evidence {
     let leaf = activations.clone().autodiff().require_grad();
-    let logits = model.forward_from(leaf.clone(), block);
+    let (gradients, probs) = tumour_gradient(model.forward_from(leaf.clone(), block), &leaf);
+    Evidence { activations, gradients, probs }
+}
+
+/// The summed tumour logit's gradient with respect to `leaf`, and the tumour probabilities.
+fn tumour_gradient(logits: Tensor<2>, leaf: &Tensor<4>) -> (Tensor<4>, Tensor<1>) {
     let n = logits.dims()[0];
     let probs = softmax(logits.clone().without_autodiff(), 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n]);
     // Images in a batch are independent in eval mode, so one backward of the summed scores
     // yields every image's own gradient.
     let grads = logits.slice([0..n, TUMOUR..TUMOUR + 1]).sum().backward();
     let gradients = leaf.grad(&grads).expect("the activations are a leaf that requires grad");
-    Evidence { activations, gradients, probs }
+    (gradients, probs)
+}
+
+/// Evidence at `block` and at the block before it (`block` > 0) from one pass through the
+/// early blocks, for methods that fuse two layers: the finer block's graph runs through
+/// `block`, whose output is then reused as the leaf of the coarser one. About a third less
+/// work than two [`evidence`] calls, which matters on software WebGPU.
+pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evidence, Evidence) {
+    assert!(block > 0, "a pair needs a block before `block`");
+    let finer = model.activations(input, block - 1).without_autodiff();
+    let leaf = finer.clone().autodiff().require_grad();
+    let coarse = model.run_block(block, leaf.clone());
+    let (gradients, probs) = tumour_gradient(model.forward_from(coarse.clone(), block), &leaf);
+    let coarse = evidence_at(model, coarse.without_autodiff(), block);
+    (coarse, Evidence { activations: finer, gradients, probs })
 }
 
 /// Reads a float tensor back to the CPU. Async because WebGPU cannot read synchronously.
@@ -138,7 +161,16 @@ pub struct CamBatch {
 
 /// The maps of `method` at `block` for a batch of model inputs [N,1,S,S].
 pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<CamBatch> {
-    let ev = evidence(model, input, block);
+    read_batch(evidence(model, input, block), method).await
+}
+
+/// The maps of `block` and of the block before it, from [`evidence_pair`].
+pub async fn cam_batch_pair(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<(CamBatch, CamBatch)> {
+    let (coarse, finer) = evidence_pair(model, input, block);
+    Ok((read_batch(coarse, method).await?, read_batch(finer, method).await?))
+}
+
+async fn read_batch(ev: Evidence, method: CamMethod) -> Result<CamBatch> {
     let map = method.combine(ev.activations, ev.gradients);
     let [n, _, h, w] = map.dims();
     let values = read_floats(map).await?;

@@ -118,3 +118,25 @@ fn every_method_gives_a_normalised_map_and_names_round_trip() {
     }
     assert!(CamMethod::parse("scorecam").is_err());
 }
+
+/// The shared pass that fusion uses gives exactly the maps of two separate passes.
+#[test]
+fn a_pair_of_blocks_from_one_pass_equals_two_passes() {
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+    let (model, device) = random_model(&cfg, 5);
+    let x = Tensor::<4>::random([3, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    for method in [CamMethod::GradCam, CamMethod::Fusion, CamMethod::LayerCam] {
+        let (coarse, finer) = crate::block_on(cam_batch_pair(&model, x.clone(), 2, method)).unwrap();
+        let one = crate::block_on(cam_batch(&model, x.clone(), 2, method)).unwrap();
+        let two = crate::block_on(cam_batch(&model, x.clone(), 1, method)).unwrap();
+        for (pair, single) in [(&coarse, &one), (&finer, &two)] {
+            for (a, b) in pair.maps.iter().zip(&single.maps) {
+                for (u, v) in a.data.iter().zip(&b.data) {
+                    assert!((u - v).abs() <= 1e-5 * (1.0 + v.abs()), "{method:?}: {u} vs {v}");
+                }
+            }
+            assert_eq!(pair.probs.len(), 3);
+        }
+        assert!(coarse.maps.iter().chain(&finer.maps).any(|m| m.data.iter().any(|&v| v > 0.0)), "{method:?} maps are all zero");
+    }
+}

@@ -145,9 +145,14 @@ for (const [name, gpu] of BACKENDS) {
         files.push(upload(`b${String(i).padStart(2, '0')}.png`, demoFile('images', src), 'image/png'));
         files.push(upload(`b${String(i).padStart(2, '0')}_mask.png`, demoFile('masks', src), 'image/png'));
       }
+      // How long the page is blocked at a stretch while it works (responsiveness).
+      await page.evaluate(() => {
+        window.__longest = 0;
+        new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration); }).observe({ type: 'longtask' });
+      });
       await page.setInputFiles('[data-testid=file-input]', files);
       await page.waitForFunction(() => /analysed 50 images/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 300_000 });
-      console.log(`${name}: ${await text(page, 'status')}`);
+      console.log(`${name}: ${await text(page, 'status')}; longest main-thread task ${Math.round(await page.evaluate(() => window.__longest))} ms`);
       assert.equal(await rows(page).count(), 50);
       assert.ok(Number(await text(page, 'mean-dice')) > 0.5);
     });

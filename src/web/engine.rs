@@ -31,7 +31,10 @@ pub async fn pick_device() -> (Device, Backend, Option<String>) {
     match Device::wgpu_options().init_async().await {
         Ok(device) => (device, Backend::WebGpu, None),
         // A failed init must not be retried or used: remember the CPU choice.
-        Err(e) => (Device::flex(), Backend::Cpu, Some(format!("no WebGPU adapter ({e})"))),
+        Err(e) => {
+            web_sys::console::warn_1(&format!("WebGPU init failed: {e}").into());
+            (Device::flex(), Backend::Cpu, Some("no WebGPU adapter found".into()))
+        }
     }
 }
 

@@ -100,7 +100,9 @@ pub fn image_view() -> Html {
         Threshold::Fixed(t) => (t, format!("{t:.2}")),
         Threshold::Otsu => (result.map(|r| s.view.threshold.value_for(&r.heatmap)).unwrap_or(0.5), "Otsu".to_string()),
     };
-    let side = item.map(|i| i.image.width.max(i.image.height)).unwrap_or(128) as u32 * s.view.zoom;
+    // Scans of any shape keep their aspect; zoom enlarges pixels (drawn sharp, not smoothed).
+    let (w, h) = item.map(|i| (i.image.width, i.image.height)).unwrap_or((128, 128));
+    let (w, h) = (w as u32 * s.view.zoom, h as u32 * s.view.zoom);
     let dice_text = match (item.and_then(|i| i.truth.as_ref()), score.as_ref().and_then(|sc| sc.dice)) {
         (None, _) => "no mask".to_string(),
         (Some(_), None) if result.is_some() => "no tumour in mask".to_string(),
@@ -115,9 +117,9 @@ pub fn image_view() -> Html {
                 <div>{ "Dice: " }<strong data-testid="dice">{ if result.is_some() { dice_text } else { String::new() } }</strong>
                     { "  IoU: " }<strong data-testid="iou">{ fmt(s.current_iou(), 4) }</strong></div>
             </div>
-            <div class="canvas-box" style={format!("max-width: {}px", side.max(128))}>
+            <div class="canvas-box">
                 <canvas ref={canvas_ref} data-testid="heatmap-canvas" width="128" height="128"
-                    style={format!("width: {side}px; height: {side}px")}></canvas>
+                    style={format!("width: {w}px; height: {h}px")}></canvas>
             </div>
             <p class="legend"><span style={css(PREDICTED)}>{ "green: predicted mask" }</span>{ " · " }<span style={css(TRUTH)}>{ "magenta: true mask" }</span></p>
             <div class="controls">

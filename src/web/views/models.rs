@@ -52,7 +52,7 @@ pub fn model_panel() -> Html {
                         }) }
                     </select>
                 </label>
-                <span data-testid="model" class="model-name">{ card.map(|c| c.name.clone()).unwrap_or_default() }</span>
+                <span data-testid="model" hidden=true>{ card.map(|c| c.name.clone()).unwrap_or_default() }</span>
                 <label class="button">{ "Load your own weights + card…" }
                     <input type="file" multiple=true accept=".bpk,.json" data-testid="model-files" onchange={on_files} />
                 </label>

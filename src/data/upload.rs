@@ -106,11 +106,17 @@ fn pairing_key(path: &str) -> (String, bool) {
     (format!("{}/{stem}", folders.join("/")), suffixed || in_masks_folder)
 }
 
-/// Decodes and pairs a drop of files. `channel` is the model card's input channel (the LGG
-/// dataset's `.tif` slices are 3-channel; its model reads one of them).
-pub fn collect(files: Vec<FileBytes>, channel: Channel) -> Upload {
-    let mut upload = Upload::default();
-    let files = expand_zips(files, &mut upload.problems);
+/// An image file with its mask file, paired by name, not yet decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pair {
+    pub image: FileBytes,
+    pub mask: Option<FileBytes>,
+}
+
+/// Pairs a drop of files (zips opened): cheap, no decoding. Files that cannot be used are
+/// reported in `problems`.
+pub fn pair(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<Pair> {
+    let files = expand_zips(files, problems);
     let mut images: BTreeMap<String, FileBytes> = BTreeMap::new();
     let mut masks: BTreeMap<String, FileBytes> = BTreeMap::new();
     for file in files {
@@ -118,39 +124,51 @@ pub fn collect(files: Vec<FileBytes>, channel: Channel) -> Upload {
             continue;
         }
         if !IMAGE_EXTENSIONS.contains(&extension(&file.path).as_str()) {
-            upload.problems.push(format!("{}: not an image (PNG, JPEG, TIFF or BMP) or a zip of images", file.path));
+            problems.push(format!("{}: not an image (PNG, JPEG, TIFF or BMP) or a zip of images", file.path));
             continue;
         }
         let (key, is_mask) = pairing_key(&file.path);
         let slot = if is_mask { &mut masks } else { &mut images };
         if let Some(previous) = slot.insert(key, file) {
-            upload.problems.push(format!("{}: another file has the same name; only one was kept", previous.path));
+            problems.push(format!("{}: another file has the same name; only one was kept", previous.path));
         }
     }
-    for (key, file) in images {
-        let name = file.path.rsplit('/').next().unwrap_or(&file.path).to_string();
-        let image = match decode_image(&file.bytes, &file.path, channel) {
-            Ok(image) => image,
-            Err(e) => {
-                upload.problems.push(e.to_string());
-                masks.remove(&key);
-                continue;
-            }
-        };
-        let truth = match masks.remove(&key).map(|m| decode_mask(&m.bytes, &m.path).and_then(|mask| check_mask_size(&mask, image.width, image.height, &m.path).map(|_| mask))) {
-            Some(Err(e)) => {
-                // A bad mask must not silently turn into "no mask": say so, keep the image unscored.
-                upload.problems.push(format!("{e} (its image {name} is loaded without a mask)"));
-                None
-            }
-            Some(Ok(mask)) => Some(mask),
-            None => None,
-        };
-        upload.loaded.push(Loaded { name, image, truth });
-    }
+    let pairs = images.into_iter().map(|(key, image)| Pair { image, mask: masks.remove(&key) }).collect();
     for file in masks.into_values() {
-        upload.problems.push(format!("{}: a mask with no image of the same name (expected x.png + x_mask.png, or images/x.png + masks/x.png)", file.path));
+        problems.push(format!("{}: a mask with no image of the same name (expected x.png + x_mask.png, or images/x.png + masks/x.png)", file.path));
     }
+    pairs
+}
+
+/// Decodes one pair. `channel` is the model card's input channel (the LGG dataset's `.tif`
+/// slices are 3-channel; its model reads one of them). A bad mask does not lose its image: the
+/// image loads unscored and the mask's problem is reported.
+pub fn decode_pair(pair: &Pair, channel: Channel, problems: &mut Vec<String>) -> Option<Loaded> {
+    let file = &pair.image;
+    let name = file.path.rsplit('/').next().unwrap_or(&file.path).to_string();
+    let image = match decode_image(&file.bytes, &file.path, channel) {
+        Ok(image) => image,
+        Err(e) => {
+            problems.push(e.to_string());
+            return None;
+        }
+    };
+    let truth = match pair.mask.as_ref().map(|m| decode_mask(&m.bytes, &m.path).and_then(|mask| check_mask_size(&mask, image.width, image.height, &m.path).map(|_| mask))) {
+        Some(Err(e)) => {
+            problems.push(format!("{e} (its image {name} is loaded without a mask)"));
+            None
+        }
+        Some(Ok(mask)) => Some(mask),
+        None => None,
+    };
+    Some(Loaded { name, image, truth })
+}
+
+/// Pairs and decodes a drop of files at once (the page decodes pair by pair, yielding).
+pub fn collect(files: Vec<FileBytes>, channel: Channel) -> Upload {
+    let mut upload = Upload::default();
+    let pairs = pair(files, &mut upload.problems);
+    upload.loaded = pairs.iter().filter_map(|p| decode_pair(p, channel, &mut upload.problems)).collect();
     upload
 }
 

@@ -6,7 +6,7 @@ use super::engine::{self, analyse_images, now_ms, put_model, take_model, yield_t
 use super::files;
 use super::views;
 use crate::card::{weights_bytes, ModelCard};
-use crate::data::upload::{collect, FileBytes, Loaded};
+use crate::data::upload::{collect, decode_pair, pair, FileBytes, Loaded};
 use crate::data::Channel;
 use crate::finetune::{self, Labelled};
 use crate::train::{TrainConfig, Trainer};
@@ -169,11 +169,17 @@ async fn load_user_files(list: Vec<File>, state: PageState, dispatch: Dispatch) 
     }
     dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
     yield_to_browser().await;
-    let upload = collect(read, channel);
-    problems.extend(upload.problems);
-    let n = upload.loaded.len();
+    // Decoding blocks the page: a few images at a time, yielding between.
+    let pairs = pair(read, &mut problems);
+    let mut loaded = Vec::new();
+    for (k, chunk) in pairs.chunks(4).enumerate() {
+        loaded.extend(chunk.iter().filter_map(|p| decode_pair(p, channel, &mut problems)));
+        dispatch.dispatch(Action::Status(format!("decoded {} of {} images", (4 * k + chunk.len()).min(pairs.len()), pairs.len())));
+        yield_to_browser().await;
+    }
+    let n = loaded.len();
     if n > 0 {
-        dispatch.dispatch(Action::ItemsLoaded { items: items_of(upload.loaded), demo: false });
+        dispatch.dispatch(Action::ItemsLoaded { items: items_of(loaded), demo: false });
         dispatch.dispatch(Action::Status(format!("loaded {n} images")));
     }
     if !problems.is_empty() {
@@ -228,7 +234,9 @@ async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, c
     let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, 7);
     let (model, device) = take_model(&engine, index, &state.models[index]).await?;
     let before = finetune::accuracy(&model, &card.input, &sets.held_out, &device).await;
-    let config = TrainConfig { epochs: tune.epochs, batch_size: 8, learning_rate: 1e-3, ..TrainConfig::default() };
+    // A step blocks the page on the CPU backend: smaller steps keep it responsive there.
+    let batch_size = if engine.borrow().backend == Backend::Cpu { 4 } else { 8 };
+    let config = TrainConfig { epochs: tune.epochs, batch_size, learning_rate: 1e-3, ..TrainConfig::default() };
     let mut trainer = Trainer::new(model.clone(), card.input.clone(), config, sets.train.len(), &device);
     put_model(&engine, index, model);
     let before = before?;

@@ -191,13 +191,13 @@ async fn load_user_files(list: Vec<File>, state: PageState, dispatch: Dispatch) 
 }
 
 /// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by loading them.
-async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine) -> Result<(ModelEntry, usize)> {
+async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine) -> Result<ModelEntry> {
     let mut card = None;
     let mut weights = None;
     for file in files::read_files(list).await {
         let file = file.map_err(Error::Invalid)?;
         if file.path.to_ascii_lowercase().ends_with(".json") {
-            card = Some((file.path.clone(), crate::card::ModelCard::from_json(&String::from_utf8_lossy(&file.bytes))?));
+            card = Some((file.path.clone(), ModelCard::from_json(&String::from_utf8_lossy(&file.bytes))?));
         } else {
             weights = Some(file);
         }
@@ -207,9 +207,9 @@ async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine
     };
     let device = engine.borrow().device.clone();
     card.load(weights.bytes.clone(), &device).map_err(|e| Error::Model(format!("{} with {card_name}: {e}", weights.path)))?;
-    let index = state.models.len();
-    engine.borrow_mut().set_weights(index, weights.bytes);
-    Ok((ModelEntry { source: format!("your files {} + {card_name}", weights.path), card }, index))
+    // Its index once added to the picker.
+    engine.borrow_mut().set_weights(state.models.len(), weights.bytes);
+    Ok(ModelEntry { source: format!("your files {} + {card_name}", weights.path), card })
 }
 
 /// The filter experiment: filter, measure before, fine-tune step by step, measure after.
@@ -335,7 +335,7 @@ pub fn app() -> Html {
             let (state, dispatch, engine) = (store.0.clone(), store.dispatcher(), engine.clone());
             spawn_local(async move {
                 match load_user_model(list, state, engine).await {
-                    Ok((entry, _)) => {
+                    Ok(entry) => {
                         dispatch.dispatch(Action::ModelAdded(entry));
                         dispatch.dispatch(Action::Dismissed);
                     }

@@ -234,9 +234,10 @@ async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, c
     let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, 7);
     let (model, device) = take_model(&engine, index, &state.models[index]).await?;
     let before = finetune::accuracy(&model, &card.input, &sets.held_out, &device).await;
-    // A step blocks the page on the CPU backend: smaller steps keep it responsive there.
-    let batch_size = if engine.borrow().backend == Backend::Cpu { 4 } else { 8 };
-    let config = TrainConfig { epochs: tune.epochs, batch_size, learning_rate: 1e-3, ..TrainConfig::default() };
+    // Small steps: a step blocks the page on the CPU backend, and a few images need several
+    // steps per epoch to move the model. Seeded, so a run can be repeated (dropout included).
+    let config = TrainConfig { epochs: tune.epochs, batch_size: 4, learning_rate: 1e-3, ..TrainConfig::default() };
+    device.seed(config.seed);
     let mut trainer = Trainer::new(model.clone(), card.input.clone(), config, sets.train.len(), &device);
     put_model(&engine, index, model);
     let before = before?;

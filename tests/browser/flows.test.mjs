@@ -161,7 +161,7 @@ for (const [name, gpu] of BACKENDS) {
   test(`${name}: filter and fine-tune, cancel, keep, download and load back`, async () => {
     await withApp(gpu, async (page) => {
       await page.selectOption('[data-testid=finetune-filter]', 'remove-hot');
-      await page.fill('[data-testid=finetune-epochs]', '3');
+      await page.fill('[data-testid=finetune-epochs]', '4');
       await page.locator('[data-testid=finetune-epochs]').dispatchEvent('change');
       await page.click('[data-testid=finetune-start]');
       await page.waitForFunction(() => document.querySelector('[data-testid=finetune-accuracy-after]').textContent !== '–' || document.querySelector('[data-testid=error]').textContent, null, { timeout: 300_000 });

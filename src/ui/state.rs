@@ -419,19 +419,7 @@ impl PageState {
 
     /// Accuracy over images with a known class, mean Dice over images with a tumour mask.
     pub fn summary(&self) -> BatchSummary {
-        let rows = self.rows();
-        let known: Vec<&Row> = rows.iter().filter(|r| r.truth.is_some() && r.probability.is_some()).collect();
-        let probs: Vec<f32> = known.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
-        let labels: Vec<bool> = known.iter().map(|r| r.truth.unwrap_or(false)).collect();
-        let dice: Vec<f64> = rows.iter().filter_map(|r| r.dice).collect();
-        BatchSummary {
-            images: rows.len(),
-            analysed: rows.iter().filter(|r| r.probability.is_some()).count(),
-            with_class: known.len(),
-            accuracy: (!known.is_empty()).then(|| Confusion::from_probs(&probs, &labels, 0.5).accuracy()),
-            scored: dice.len(),
-            mean_dice: (!dice.is_empty()).then(|| metrics::mean(&dice)),
-        }
+        BatchSummary::of(&self.rows())
     }
 
     /// Mean Dice over the batch at each sweep threshold (x) and with Otsu.
@@ -491,6 +479,24 @@ pub struct BatchSummary {
     /// Images with a non-empty true mask (the ones Dice is defined for).
     pub scored: usize,
     pub mean_dice: Option<f64>,
+}
+
+impl BatchSummary {
+    /// The summary of table rows already computed (scoring every image is the costly part).
+    pub fn of(rows: &[Row]) -> BatchSummary {
+        let known: Vec<&Row> = rows.iter().filter(|r| r.truth.is_some() && r.probability.is_some()).collect();
+        let probs: Vec<f32> = known.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
+        let labels: Vec<bool> = known.iter().map(|r| r.truth.unwrap_or(false)).collect();
+        let dice: Vec<f64> = rows.iter().filter_map(|r| r.dice).collect();
+        BatchSummary {
+            images: rows.len(),
+            analysed: rows.iter().filter(|r| r.probability.is_some()).count(),
+            with_class: known.len(),
+            accuracy: (!known.is_empty()).then(|| Confusion::from_probs(&probs, &labels, 0.5).accuracy()),
+            scored: dice.len(),
+            mean_dice: (!dice.is_empty()).then(|| metrics::mean(&dice)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{fmt, inline_svg};
 use crate::figures::{dice_vs_threshold_svg, Series};
-use crate::ui::state::{Action, SortKey};
+use crate::ui::state::{Action, BatchSummary, SortKey};
 use crate::web::app::Ctx;
 use crate::web::files;
 use yew::prelude::*;
@@ -23,7 +23,9 @@ fn class(v: Option<bool>) -> &'static str {
 pub fn batch_view() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let s = ctx.state();
-    let summary = s.summary();
+    // Scoring every image is the costly part of a render: once for the table and summary.
+    let rows = s.rows();
+    let summary = BatchSummary::of(&rows);
     let (curve, otsu) = s.dice_curve();
     let chart = (!curve.is_empty())
         .then(|| dice_vs_threshold_svg(&[Series { label: "this batch".into(), points: curve.clone() }], (420, 260)).ok())
@@ -79,7 +81,7 @@ pub fn batch_view() -> Html {
             <div class="table-box">
                 <table data-testid="batch-table">
                     <thead><tr>{ for COLUMNS.into_iter().map(header) }</tr></thead>
-                    <tbody>{ for s.rows().into_iter().map(row) }</tbody>
+                    <tbody>{ for rows.into_iter().map(row) }</tbody>
                 </table>
             </div>
             if let Some(svg) = chart {

@@ -12,6 +12,18 @@ pub fn files_of(list: &FileList) -> Vec<File> {
     (0..list.length()).filter_map(|i| list.item(i)).collect()
 }
 
+/// A file picker's `change` handler that hands its files to `target`, then clears the picker
+/// (so picking the same file again fires again).
+pub fn on_pick(target: yew::Callback<Vec<File>>) -> yew::Callback<web_sys::Event> {
+    yew::Callback::from(move |e: web_sys::Event| {
+        let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        if let Some(list) = input.files() {
+            target.emit(files_of(&list));
+        }
+        input.set_value("");
+    })
+}
+
 /// Reads files into memory, with their folder paths when the browser gives them (a picked
 /// folder's `webkitRelativePath`).
 pub async fn read_files(list: Vec<File>) -> Vec<Result<FileBytes, String>> {

@@ -3,7 +3,7 @@
 
 use crate::ui::state::Action;
 use crate::web::app::Ctx;
-use web_sys::{DragEvent, HtmlInputElement};
+use web_sys::DragEvent;
 use yew::prelude::*;
 
 const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.bmp,.zip,image/*,application/zip";
@@ -12,16 +12,7 @@ const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.bmp,.zip,image/*,application/z
 pub fn input_panel() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let over = use_state(|| false);
-    let on_change = {
-        let ctx = ctx.clone();
-        Callback::from(move |e: Event| {
-            let input = e.target_unchecked_into::<HtmlInputElement>();
-            if let Some(list) = input.files() {
-                ctx.on_files.emit(crate::web::files::files_of(&list));
-            }
-            input.set_value("");
-        })
-    };
+    let on_change = crate::web::files::on_pick(ctx.on_files.clone());
     let on_drop = {
         let (ctx, over) = (ctx.clone(), over.clone());
         Callback::from(move |e: DragEvent| {

@@ -4,7 +4,6 @@
 use super::fmt;
 use crate::ui::state::{Action, Backend};
 use crate::web::app::Ctx;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[function_component(ModelPanel)]
@@ -20,16 +19,7 @@ pub fn model_panel() -> Html {
             }
         })
     };
-    let on_files = {
-        let ctx = ctx.clone();
-        Callback::from(move |e: Event| {
-            let input = e.target_unchecked_into::<HtmlInputElement>();
-            if let Some(list) = input.files() {
-                ctx.on_model_files.emit(crate::web::files::files_of(&list));
-            }
-            input.set_value("");
-        })
-    };
+    let on_files = crate::web::files::on_pick(ctx.on_model_files.clone());
     let on_cpu = ctx.on_use_cpu.reform(|_: MouseEvent| ());
     let on_download = ctx.on_download_model.reform(|_: MouseEvent| ());
     let backend = s.backend.map(|b| b.label()).unwrap_or("starting…");

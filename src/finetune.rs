@@ -29,20 +29,27 @@ pub struct FilteredSets {
     pub filtered: Vec<Plane>,
 }
 
+/// Seeds the random-mask filters, in the page's runs and previews alike.
+pub const SEED: u64 = 7;
+
 /// Every third image is held out: deterministic, so before and after see the same images, and
 /// alternating labels (as in the demo set) stay balanced on both sides.
 pub fn is_held_out(index: usize) -> bool {
     index % 3 == 2
 }
 
-/// Filters each image with its own mask (`seed` places the random baselines) and splits.
+/// Each image filtered with its own mask; `seed` and the image's position place the random
+/// baselines, so the first k images of a list filter the same way alone as in the whole list.
+pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64) -> Vec<Plane> {
+    items.iter().enumerate().map(|(i, item)| filter.apply(item.image, item.hot, seed.wrapping_add(i as u64))).collect()
+}
+
+/// Filters each image with its own mask (see [`filtered_images`]) and splits.
 pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed: u64) -> FilteredSets {
-    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: Vec::new() };
-    for (i, item) in items.iter().enumerate() {
-        let filtered = filter.apply(item.image, item.hot, seed.wrapping_add(i as u64));
-        let sample = Sample { input: spec.prepare(&filtered), label: item.label };
+    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed) };
+    for (i, (item, filtered)) in items.iter().zip(&sets.filtered).enumerate() {
+        let sample = Sample { input: spec.prepare(filtered), label: item.label };
         if is_held_out(i) { &mut sets.held_out } else { &mut sets.train }.push(sample);
-        sets.filtered.push(filtered);
     }
     sets
 }
@@ -71,5 +78,8 @@ mod tests {
         assert_eq!(sets.held_out.iter().map(|s| s.label).collect::<Vec<_>>(), vec![false, true]);
         let kept = filtered_sets(&items, Filter::KeepHot, &spec, 1);
         assert_eq!(kept.filtered[4].data, vec![1.0, 0.0]);
+        // A prefix filters as it does inside the whole list (the page's previews rely on it).
+        let random = filtered_sets(&items, Filter::KeepRandom, &spec, 1).filtered;
+        assert_eq!(filtered_images(&items[..3], Filter::KeepRandom, 1), random[..3].to_vec());
     }
 }

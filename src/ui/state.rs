@@ -375,6 +375,16 @@ impl PageState {
         Some(self.view.threshold.apply(&result.heatmap))
     }
 
+    /// What the filter experiment works on: each analysed image with a true mask (so a known
+    /// label), with its hot mask at the current threshold. The previews and the run both take
+    /// it, so the images shown are the images trained on.
+    pub fn tune_inputs(&self) -> Vec<(Rc<Plane>, Mask, bool)> {
+        self.items
+            .iter()
+            .filter_map(|item| Some((item.image.clone(), self.view.threshold.apply(&item.result.as_ref()?.heatmap), item.label()?)))
+            .collect()
+    }
+
     /// IoU of the image on screen (Dice comes with [`Self::score`]).
     pub fn current_iou(&self) -> Option<f64> {
         let truth = self.current()?.truth.as_ref().filter(|t| !t.is_empty())?;

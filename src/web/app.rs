@@ -216,13 +216,8 @@ async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine
 async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, cancel: Rc<Cell<bool>>) -> Result<()> {
     let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
     let card = state.models[index].card.clone();
-    let masks: Vec<_> = state.items.iter().map(|i| i.result.as_ref().map(|r| state.view.threshold.apply(&r.heatmap))).collect();
-    let labelled: Vec<Labelled> = state
-        .items
-        .iter()
-        .zip(&masks)
-        .filter_map(|(item, mask)| Some(Labelled { image: &item.image, hot: mask.as_ref()?, label: item.label()? }))
-        .collect();
+    let inputs = state.tune_inputs();
+    let labelled: Vec<Labelled> = inputs.iter().map(|(image, hot, label)| Labelled { image, hot, label: *label }).collect();
     let positives = labelled.iter().filter(|l| l.label).count();
     if labelled.len() < 6 || positives == 0 || positives == labelled.len() {
         return Err(Error::Invalid(format!(
@@ -231,7 +226,7 @@ async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, c
         )));
     }
     let tune = &state.finetune;
-    let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, 7);
+    let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, finetune::SEED);
     let (model, device) = take_model(&engine, index, &state.models[index]).await?;
     let before = finetune::accuracy(&model, &card.input, &sets.held_out, &device).await;
     // Small steps: a step blocks the page on the CPU backend, and a few images need several

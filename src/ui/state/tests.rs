@@ -130,3 +130,16 @@ fn fine_tuning_records_progress_before_and_after_and_can_be_cancelled() {
     assert_eq!(kept.finetune.accuracy_after, Some(1.0), "the comparison stays on screen");
     assert_eq!(kept.model_stem(), "x-model-fine-tuned");
 }
+
+#[test]
+fn the_filter_experiment_takes_analysed_images_with_masks_at_the_current_threshold() {
+    let s = loaded();
+    assert!(s.tune_inputs().is_empty(), "nothing is analysed yet");
+    let s = analyse_all(s);
+    let inputs = s.tune_inputs();
+    // c.png has no mask, so no label: it is left out.
+    assert_eq!(inputs.iter().map(|(_, _, label)| *label).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(inputs[0].1, Mask::new(4, 1, vec![false, false, true, true]), "the heatmap ramp cut at 0.4");
+    let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.9)));
+    assert_eq!(s.tune_inputs()[0].1, Mask::new(4, 1, vec![false, false, false, true]));
+}

@@ -5,6 +5,7 @@
 use super::{fmt, inline_svg};
 use crate::figures::{line_chart_svg, Chart, Series};
 use crate::filters::Filter;
+use crate::finetune::{self, Labelled};
 use crate::render::overlay_rgba;
 use crate::plane::Plane;
 use crate::ui::state::{Action, PageState, TunePhase};
@@ -15,15 +16,11 @@ use yew::prelude::*;
 
 const PREVIEWS: usize = 8;
 
-/// The first few images as the chosen filter makes them (the same seed as the experiment).
+/// The first few images as the chosen filter makes them for the experiment.
 fn previews(s: &PageState) -> Vec<Plane> {
-    s.items
-        .iter()
-        .filter_map(|item| Some((item, item.result.as_ref()?)))
-        .take(PREVIEWS)
-        .enumerate()
-        .map(|(i, (item, r))| s.finetune.filter.apply(&item.image, &s.view.threshold.apply(&r.heatmap), 7u64.wrapping_add(i as u64)))
-        .collect()
+    let inputs = s.tune_inputs();
+    let labelled: Vec<Labelled> = inputs.iter().take(PREVIEWS).map(|(image, hot, label)| Labelled { image, hot, label: *label }).collect();
+    finetune::filtered_images(&labelled, s.finetune.filter, finetune::SEED)
 }
 
 fn label(f: Filter) -> &'static str {

@@ -15,8 +15,8 @@ CAMSEG=target/debug/camseg
 
 if [ ! -f "$MODEL.bpk" ]; then
   # Negatives: no-tumour slices with head_px >= the 5th percentile of the tumour slices' head_px.
-  $CAMSEG train --data "$DATA" --out "$MODEL" --epochs 16 --negatives head-p5 --report-split test \
-    --name "LGG FLAIR classifier v2" --licence "CC BY-NC-SA 4.0" \
+  $CAMSEG train --data "$DATA" --out "$MODEL" --epochs 16 --contrast 1.4 --negatives head-p5 --report-split test \
+    --name "LGG FLAIR classifier v3" --licence "CC BY-NC-SA 4.0" \
     --description "Tumour / no-tumour classifier of FLAIR slices (LGG MRI segmentation data, Buda et al. 2019)" 2>&1 | tee "$OUT/train.log"
 fi
 # The heatmap grid shows real slices (CC BY-NC-SA data): it stays in runs/, never committed.

@@ -74,6 +74,12 @@ impl Plane {
         Plane::new(self.width, self.height, data)
     }
 
+    /// Every value raised to `power` (negatives taken as 0): a contrast change that keeps 0 and
+    /// 1 (the head mean after normalisation) in place (a training augmentation).
+    pub fn powered(&self, power: f32) -> Plane {
+        Plane::new(self.width, self.height, self.data.iter().map(|v| v.max(0.0).powf(power)).collect())
+    }
+
     /// Rotate by `angle` radians and scale by `scale` about the centre, then shift by
     /// (`dx`, `dy`) pixels; bilinear, zero outside (a training augmentation: scans arrive
     /// slightly tilted, zoomed and off-centre).
@@ -133,6 +139,14 @@ mod tests {
         assert_eq!(p.transformed(0.0, 1.0, 1.0, 0.0).data, vec![0.0, 1.0, 2.0]);
         assert_eq!(p.transformed(0.0, 1.0, 0.0, 1.0).data, vec![0.0, 0.0, 0.0]);
         assert_eq!(p.transformed(0.0, 1.0, 0.0, 0.0), p);
+    }
+
+    #[test]
+    fn a_power_stretches_contrast_around_the_head_mean() {
+        let p = Plane::new(4, 1, vec![-0.5, 0.0, 1.0, 2.0]);
+        assert_eq!(p.powered(2.0).data, vec![0.0, 0.0, 1.0, 4.0]);
+        assert_eq!(p.powered(1.0).data, vec![0.0, 0.0, 1.0, 2.0]);
+        assert!((p.powered(0.5).data[3] - 2f32.sqrt()).abs() < 1e-6);
     }
 
     #[test]

@@ -37,11 +37,20 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Random flips, rotations (+-15 deg), zoom (+-10%), shifts (+-4%) and brightness (+-10%).
     pub augment: bool,
+    /// With `augment`, also a random contrast change: intensities raised to a power drawn
+    /// log-uniformly from [1/contrast, contrast] (1 = off). Scanners and patients differ in
+    /// FLAIR contrast more than in brightness, which the head-mean normalisation removes.
+    #[serde(default = "no_contrast")]
+    pub contrast: f32,
+}
+
+fn no_contrast() -> f32 {
+    1.0
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { epochs: 10, batch_size: 32, learning_rate: 1e-3, weight_decay: 1e-4, seed: 42, augment: true }
+        Self { epochs: 10, batch_size: 32, learning_rate: 1e-3, weight_decay: 1e-4, seed: 42, augment: true, contrast: 1.0 }
     }
 }
 
@@ -117,6 +126,11 @@ impl Trainer {
         p = p.transformed(angle, scale, dx, dy);
         let gain = self.rng.random_range(0.9f32..1.1);
         p.data.iter_mut().for_each(|v| *v *= gain);
+        if self.config.contrast > 1.0 {
+            let spread = self.config.contrast.ln();
+            let power = self.rng.random_range(-spread..spread).exp();
+            p = p.powered(power);
+        }
         p
     }
 

@@ -160,6 +160,9 @@ for (const [name, gpu] of BACKENDS) {
 
   test(`${name}: filter and fine-tune, cancel, keep, download and load back`, async () => {
     await withApp(gpu, async (page) => {
+      // Every image's probability, at full precision: the model's output before and after.
+      const probabilities = async () => (await download(page, 'export-csv')).bytes.toString().trim().split('\n').slice(1).map((l) => l.split(',')[1]);
+      const untuned = await probabilities();
       await page.selectOption('[data-testid=finetune-filter]', 'remove-hot');
       await page.fill('[data-testid=finetune-epochs]', '4');
       await page.locator('[data-testid=finetune-epochs]').dispatchEvent('change');
@@ -169,7 +172,9 @@ for (const [name, gpu] of BACKENDS) {
       const before = Number(await text(page, 'finetune-accuracy-before'));
       const after = Number(await text(page, 'finetune-accuracy-after'));
       console.log(`${name}: remove-hot fine-tune, held-out accuracy ${before} -> ${after}; ${await text(page, 'status')}`);
-      assert.notEqual(after, before, 'fine-tuning changed the held-out accuracy');
+      // Held-out accuracy on 4 images moves in steps of 0.25 and may not move at all: it is
+      // reported, and the model itself must have changed (checked once it is kept, below).
+      assert.ok(before >= 0 && before <= 1 && after >= 0 && after <= 1);
       const progress = page.locator('[data-testid=finetune-progress]');
       assert.equal(await progress.getAttribute('value'), await progress.getAttribute('max'));
       assert.equal(await page.locator('[data-testid=finetune-curves] svg').count(), 1);
@@ -179,6 +184,9 @@ for (const [name, gpu] of BACKENDS) {
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 3);
       assert.match(await text(page, 'model'), /fine-tuned, remove-hot/);
       await settled(page);
+      const tuned = await probabilities();
+      assert.equal(tuned.length, untuned.length);
+      assert.ok(tuned.filter((p, i) => p !== untuned[i]).length >= untuned.length / 2, `fine-tuning changed the model's outputs: ${untuned} -> ${tuned}`);
       const [weights, card] = await downloads(page, 'download-model', 2);
       const cardBytes = card.bytes;
       assert.match(weights.name, /fine-tuned-remove-hot\.bpk$/);

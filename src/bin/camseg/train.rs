@@ -48,6 +48,9 @@ pub struct Args {
     negatives: String,
     #[arg(long)]
     no_augment: bool,
+    /// Random contrast augmentation: intensities raised to a power in [1/C, C] (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    contrast: f32,
     /// Name shown in the card and the page.
     #[arg(long)]
     name: Option<String>,
@@ -91,7 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         arch.macs() as f64 / 1e6
     );
 
-    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, ..TrainConfig::default() };
+    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, contrast: args.contrast, ..TrainConfig::default() };
     let mut trainer = Trainer::new(arch.init(&device), card.input.clone(), config, train.len(), &device);
     let progress = bar(trainer.total_steps(), "training");
     let (mut best, mut best_auc, mut best_acc, mut best_epoch) = (trainer.model(), f64::NEG_INFINITY, f64::NAN, 0);

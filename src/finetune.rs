@@ -12,11 +12,12 @@ use crate::plane::Plane;
 use crate::train::{predict, Sample};
 use crate::Result;
 use burn::tensor::Device;
+use std::rc::Rc;
 
 /// A labelled image with the mask its own heatmap gives.
-pub struct Labelled<'a> {
-    pub image: &'a Plane,
-    pub hot: &'a Mask,
+pub struct Labelled {
+    pub image: Rc<Plane>,
+    pub hot: Mask,
     pub label: bool,
 }
 
@@ -41,7 +42,7 @@ pub fn is_held_out(index: usize) -> bool {
 /// Each image filtered with its own mask; `seed` and the image's position place the random
 /// baselines, so the first k images of a list filter the same way alone as in the whole list.
 pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64) -> Vec<Plane> {
-    items.iter().enumerate().map(|(i, item)| filter.apply(item.image, item.hot, seed.wrapping_add(i as u64))).collect()
+    items.iter().enumerate().map(|(i, item)| filter.apply(&item.image, &item.hot, seed.wrapping_add(i as u64))).collect()
 }
 
 /// Filters each image with its own mask (see [`filtered_images`]) and splits.
@@ -70,7 +71,7 @@ mod tests {
     fn filters_each_image_with_its_own_mask_and_holds_out_every_third() {
         let images: Vec<Plane> = (0..6).map(|i| Plane::new(2, 1, vec![1.0, i as f32])).collect();
         let hot = Mask::new(2, 1, vec![true, false]);
-        let items: Vec<Labelled> = images.iter().enumerate().map(|(i, im)| Labelled { image: im, hot: &hot, label: i % 2 == 1 }).collect();
+        let items: Vec<Labelled> = images.iter().enumerate().map(|(i, im)| Labelled { image: Rc::new(im.clone()), hot: hot.clone(), label: i % 2 == 1 }).collect();
         let spec = InputSpec::new(2);
         let sets = filtered_sets(&items, Filter::RemoveHot, &spec, 1);
         assert_eq!((sets.train.len(), sets.held_out.len()), (4, 2));

@@ -40,12 +40,7 @@ pub struct TrainConfig {
     /// With `augment`, also a random contrast change: intensities raised to a power drawn
     /// log-uniformly from [1/contrast, contrast] (1 = off). Scanners and patients differ in
     /// FLAIR contrast more than in brightness, which the head-mean normalisation removes.
-    #[serde(default = "no_contrast")]
     pub contrast: f32,
-}
-
-fn no_contrast() -> f32 {
-    1.0
 }
 
 impl Default for TrainConfig {

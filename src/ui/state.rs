@@ -7,6 +7,7 @@ use crate::card::ModelCard;
 use crate::cam::CamMethod;
 use crate::evaluate::{ImageScore, SWEEP};
 use crate::filters::Filter;
+use crate::finetune::Labelled;
 use crate::masks::{Mask, Threshold};
 use crate::metrics::{self, Confusion};
 use crate::plane::Plane;
@@ -378,11 +379,12 @@ impl PageState {
     /// What the filter experiment works on: each analysed image with a true mask (so a known
     /// label), with its hot mask at the current threshold. The previews and the run both take
     /// it, so the images shown are the images trained on.
-    pub fn tune_inputs(&self) -> Vec<(Rc<Plane>, Mask, bool)> {
-        self.items
-            .iter()
-            .filter_map(|item| Some((item.image.clone(), self.view.threshold.apply(&item.result.as_ref()?.heatmap), item.label()?)))
-            .collect()
+    /// Lazy: the previews take only the first few.
+    pub fn tune_inputs(&self) -> impl Iterator<Item = Labelled> + '_ {
+        self.items.iter().filter_map(|item| {
+            let label = item.label()?;
+            Some(Labelled { image: item.image.clone(), hot: self.view.threshold.apply(&item.result.as_ref()?.heatmap), label })
+        })
     }
 
     /// IoU of the image on screen (Dice comes with [`Self::score`]).

@@ -216,8 +216,7 @@ async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine
 async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, cancel: Rc<Cell<bool>>) -> Result<()> {
     let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
     let card = state.models[index].card.clone();
-    let inputs = state.tune_inputs();
-    let labelled: Vec<Labelled> = inputs.iter().map(|(image, hot, label)| Labelled { image, hot, label: *label }).collect();
+    let labelled: Vec<Labelled> = state.tune_inputs().collect();
     let positives = labelled.iter().filter(|l| l.label).count();
     if labelled.len() < 6 || positives == 0 || positives == labelled.len() {
         return Err(Error::Invalid(format!(

@@ -134,12 +134,12 @@ fn fine_tuning_records_progress_before_and_after_and_can_be_cancelled() {
 #[test]
 fn the_filter_experiment_takes_analysed_images_with_masks_at_the_current_threshold() {
     let s = loaded();
-    assert!(s.tune_inputs().is_empty(), "nothing is analysed yet");
+    assert_eq!(s.tune_inputs().count(), 0, "nothing is analysed yet");
     let s = analyse_all(s);
-    let inputs = s.tune_inputs();
+    let inputs: Vec<_> = s.tune_inputs().collect();
     // c.png has no mask, so no label: it is left out.
-    assert_eq!(inputs.iter().map(|(_, _, label)| *label).collect::<Vec<_>>(), vec![true, false]);
-    assert_eq!(inputs[0].1, Mask::new(4, 1, vec![false, false, true, true]), "the heatmap ramp cut at 0.4");
+    assert_eq!(inputs.iter().map(|l| l.label).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(inputs[0].hot, Mask::new(4, 1, vec![false, false, true, true]), "the heatmap ramp cut at 0.4");
     let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.9)));
-    assert_eq!(s.tune_inputs()[0].1, Mask::new(4, 1, vec![false, false, false, true]));
+    assert_eq!(s.tune_inputs().next().unwrap().hot, Mask::new(4, 1, vec![false, false, false, true]));
 }

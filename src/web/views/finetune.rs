@@ -18,8 +18,7 @@ const PREVIEWS: usize = 8;
 
 /// The first few images as the chosen filter makes them for the experiment.
 fn previews(s: &PageState) -> Vec<Plane> {
-    let inputs = s.tune_inputs();
-    let labelled: Vec<Labelled> = inputs.iter().take(PREVIEWS).map(|(image, hot, label)| Labelled { image, hot, label: *label }).collect();
+    let labelled: Vec<Labelled> = s.tune_inputs().take(PREVIEWS).collect();
     finetune::filtered_images(&labelled, s.finetune.filter, finetune::SEED)
 }
 
@@ -36,12 +35,14 @@ fn label(f: Filter) -> &'static str {
 pub fn fine_tune_view() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let grid_ref = use_node_ref();
+    // Filtered once per render: the grid is sized from them and the effect draws them.
+    let shown = std::rc::Rc::new(previews(ctx.state()));
     {
-        let (grid_ref, ctx) = (grid_ref.clone(), ctx.clone());
+        let (grid_ref, ctx, shown) = (grid_ref.clone(), ctx.clone(), shown.clone());
         use_effect(move || {
             let Some(grid) = grid_ref.cast::<web_sys::Element>() else { return };
             let canvases = grid.get_elements_by_tag_name("canvas");
-            for (i, p) in previews(ctx.state()).iter().enumerate() {
+            for (i, p) in shown.iter().enumerate() {
                 if let Some(c) = canvases.item(i as u32).and_then(|c| wasm_bindgen::JsCast::dyn_into::<HtmlCanvasElement>(c).ok()) {
                     let rgba = overlay_rgba(p, &Plane::zeros(p.width, p.height), ctx.state().view.colour_map, 0.0, None, None);
                     let _ = canvas::draw_rgba(&c, p.width, p.height, &rgba);
@@ -68,7 +69,7 @@ pub fn fine_tune_view() -> Html {
             }
         })
     };
-    let shown = previews(s).len();
+    let shown = shown.len();
     let curves = (!t.losses.is_empty()).then(|| {
         let steps = |v: &[f32]| v.iter().enumerate().map(|(i, &y)| ((i + 1) as f32, y as f64)).collect::<Vec<_>>();
         let chart = Chart { title: "Fine-tuning", x_label: "step", y_label: "", x: 0.0..t.total_steps.max(1) as f32, y: 0.0..(t.losses.iter().cloned().fold(1.0f32, f32::max) as f64), size: (420, 240) };

@@ -187,6 +187,7 @@ pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
 }
 
 pub mod fusion;
+pub mod refine;
 
 #[cfg(test)]
 mod tests;

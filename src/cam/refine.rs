@@ -1,0 +1,129 @@
+//! Shape refinement of a heatmap, done on the map itself so that every threshold (the page's
+//! slider, the CLI's sweep, Otsu) gets the refined mask without knowing about it.
+//!
+//! Both are grey-level morphological reconstructions, computed by a priority flood:
+//! - [`fill_holes`]: `{fill_holes(h) >= t}` is `{h >= t}` with its holes filled. A lesion's
+//!   darker core (a cyst, a low-CAM gap between two layers' maps) otherwise punches holes in
+//!   the mask.
+//! - [`peak_component`]: `{peak_component(h) >= t}` is the connected part of `{h >= t}` that
+//!   holds the map's peak. A lower-grade glioma is one lesion per slice; other bright islands
+//!   (scalp fat, ventricle rims on FLAIR) are where the intensity prior lets CAM spill.
+
+use crate::plane::Plane;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// A pixel in the flood queue, ordered by its value (heatmaps hold no NaN).
+#[derive(Clone, Copy, PartialEq)]
+struct Item(f32, usize);
+
+impl Eq for Item {}
+
+impl PartialOrd for Item {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Item {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The neighbours of pixel `i`: 4-connected, or 8-connected with `diagonal`.
+fn neighbours(width: usize, height: usize, i: usize, diagonal: bool) -> impl Iterator<Item = usize> {
+    let (x, y) = ((i % width) as isize, (i / width) as isize);
+    const STEPS: [(isize, isize); 8] = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)];
+    STEPS[..if diagonal { 8 } else { 4 }].iter().filter_map(move |&(dx, dy)| {
+        let (nx, ny) = (x + dx, y + dy);
+        (nx >= 0 && ny >= 0 && (nx as usize) < width && (ny as usize) < height).then(|| ny as usize * width + nx as usize)
+    })
+}
+
+/// Fills the holes of every level set: a pixel takes the lowest level at which it can still
+/// be reached from the image border without crossing a higher value (4-connected paths, so
+/// an 8-connected ring of foreground closes a hole).
+pub fn fill_holes(heat: &Plane) -> Plane {
+    let (w, h) = (heat.width, heat.height);
+    let mut out = vec![f32::NAN; heat.data.len()];
+    let mut queue = BinaryHeap::new();
+    for i in (0..heat.data.len()).filter(|&i| i % w == 0 || i % w == w - 1 || i / w == 0 || i / w == h - 1) {
+        out[i] = heat.data[i];
+        queue.push(Reverse(Item(heat.data[i], i)));
+    }
+    while let Some(Reverse(Item(level, i))) = queue.pop() {
+        for n in neighbours(w, h, i, false) {
+            if out[n].is_nan() {
+                out[n] = heat.data[n].max(level);
+                queue.push(Reverse(Item(out[n], n)));
+            }
+        }
+    }
+    Plane::new(w, h, out)
+}
+
+/// Keeps, at every level, only the connected part that holds the peak: a pixel takes the
+/// highest level at which an 8-connected path joins it to the peak (the path's lowest value).
+pub fn peak_component(heat: &Plane) -> Plane {
+    let (w, h) = (heat.width, heat.height);
+    let Some(peak) = (0..heat.data.len()).max_by(|&a, &b| heat.data[a].total_cmp(&heat.data[b]).then(b.cmp(&a))) else {
+        return heat.clone();
+    };
+    let mut out = vec![f32::NAN; heat.data.len()];
+    let mut queue = BinaryHeap::from([Item(heat.data[peak], peak)]);
+    out[peak] = heat.data[peak];
+    while let Some(Item(level, i)) = queue.pop() {
+        for n in neighbours(w, h, i, true) {
+            if out[n].is_nan() {
+                out[n] = heat.data[n].min(level);
+                queue.push(Item(out[n], n));
+            }
+        }
+    }
+    Plane::new(w, h, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::masks::threshold;
+
+    /// A 7x7 map from rows of digits (value = digit / 9).
+    fn map(rows: [&str; 7]) -> Plane {
+        let data = rows.iter().flat_map(|r| r.chars().map(|c| c.to_digit(10).unwrap() as f32 / 9.0)).collect();
+        Plane::new(7, 7, data)
+    }
+
+    fn mask_rows(p: &Plane, t: f32) -> Vec<String> {
+        let m = threshold(p, t);
+        m.bits.chunks(7).map(|r| r.iter().map(|&b| if b { '#' } else { '.' }).collect()).collect()
+    }
+
+    #[test]
+    fn fill_holes_closes_a_ring_at_its_level_only() {
+        let ring = map(["0000000", "0999990", "0911190", "0910190", "0911190", "0999990", "0000000"]);
+        let filled = fill_holes(&ring);
+        // At 0.5 the ring's inside is a hole and gets filled...
+        assert!(mask_rows(&filled, 0.5).iter().skip(1).take(5).all(|r| r == ".#####."));
+        // ...at 0.05 the inner ring is foreground already and the centre is its hole.
+        assert_eq!(mask_rows(&filled, 0.05)[3], ".#####.");
+        // Values never drop, and a map without holes is unchanged.
+        assert!(filled.data.iter().zip(&ring.data).all(|(f, r)| f >= r));
+        let blob = map(["0000000", "0000000", "0099000", "0099000", "0000000", "0000000", "0000000"]);
+        assert_eq!(fill_holes(&blob), blob);
+    }
+
+    #[test]
+    fn peak_component_drops_islands_but_keeps_what_joins_the_peak() {
+        let two = map(["0000000", "0990000", "0990000", "0000000", "0000770", "0000770", "0000000"]);
+        let kept = peak_component(&two);
+        assert_eq!(mask_rows(&kept, 0.5), [".......", ".##....", ".##....", ".......", ".......", ".......", "......."]);
+        // Joined by a ridge at level 4/9, the second blob survives below that level only.
+        let joined = map(["0000000", "0990000", "0990000", "0044000", "0000770", "0000770", "0000000"]);
+        assert_eq!(mask_rows(&peak_component(&joined), 0.3).concat().matches('#').count(), 10);
+        assert_eq!(mask_rows(&peak_component(&joined), 0.5).concat().matches('#').count(), 4);
+        // An all-zero map (no evidence) stays all zero.
+        assert_eq!(peak_component(&Plane::zeros(3, 3)), Plane::zeros(3, 3));
+    }
+}

@@ -83,6 +83,9 @@ fn phantom_train_eval_cam_end_to_end() {
     assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--split", "nope"]).contains("has no images"));
     assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--method", "magic"]).contains("unknown CAM method"));
     assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--threshold", "7"]).contains("threshold"));
+    let out = dir.path().join("unused");
+    assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "0.5"]).contains("at least 1"));
+    assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "1.4", "--no-augment"]).contains("--no-augment"));
     let corrupt = dir.path().join("corrupt.png");
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n not really").unwrap();
     assert!(fails(&["cam", "--model", s(&model), "--image", s(&corrupt), "--out", s(&heat)]).contains("corrupt"));

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::process::Command;
 
 /// Floors a quarter of the test split must clear; measured with the v3 model: AUC 0.929, accuracy 0.883,
-/// fusion mean Dice 0.557 (v2: 0.934, 0.864, 0.551; docs/results.md has the full figures).
+/// fusion mean Dice 0.697 at the card's threshold 0.1 (before fusion's peak-region step: 0.557
+/// at 0.4); docs/results.md has the full figures.
 const MIN_AUC: f64 = 0.85;
 const MIN_ACCURACY: f64 = 0.80;
-const MIN_FUSION_DICE: f64 = 0.50;
+const MIN_FUSION_DICE: f64 = 0.62;
 
 #[test]
 fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
@@ -27,6 +28,7 @@ fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
     assert_eq!(card["licence"], "CC BY-NC-SA 4.0");
     assert_eq!(card["training"]["negatives"], "head-p5");
     assert!(card["metrics"]["test_auc"].as_f64().unwrap() > 0.0);
+    assert_eq!(card["cam"]["method"], "fusion");
 
     let out = Command::new(env!("CARGO_BIN_EXE_camseg"))
         .args(["eval", "--data", data.to_str().unwrap(), "--model", model.to_str().unwrap(), "--split", "test", "--every", "4", "--method", "fusion", "--json"])

@@ -28,6 +28,12 @@ $CAMSEG sweep --data "$DATA" --model "$MODEL" --split test > "$OUT/sweep-test.md
 # 2. The card's choice and plain Grad-CAM, as eval --json reports them.
 $CAMSEG eval --data "$DATA" --model "$MODEL" --split test --json > "$OUT/eval-test.json"
 $CAMSEG eval --data "$DATA" --model "$MODEL" --split test --method gradcam --threshold 0.6 --json > "$OUT/eval-test-gradcam.json"
-# 3. Filter and retrain (same budget for every classifier; 64 px input to fit 2 CPU cores).
+# What each step of fusion adds (section 2's ablation).
+for split in val test; do
+  cargo run --example fusion_ablation -- "$DATA" "$MODEL" $split > "$OUT/fusion-ablation-$split.md"
+done
+# 3. Filter and retrain (same budget for every classifier; 64 px input to fit 2 CPU cores),
+# with the paper's Grad-CAM masks and with fusion's.
 $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --threshold 0.5 --epochs 4 --input-size 64 --save "$OUT/filtered" > "$OUT/filter-retrain.md"
+$CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method fusion --threshold 0.1 --epochs 4 --input-size 64 --save "$OUT/filtered-fusion" > "$OUT/filter-retrain-fusion.md"
 echo "results in $OUT"

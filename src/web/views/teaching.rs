@@ -9,7 +9,7 @@ pub fn teaching() -> Html {
             <h2>{ "What is going on here?" }</h2>
             <details open=true>
                 <summary>{ "What a Grad-CAM heatmap is" }</summary>
-                <p>{ "The network was trained only to answer one question: is there a tumour in this slice? It never saw an outline. Grad-CAM asks it where its answer came from: it takes the feature maps of one convolutional layer, weighs each map by how much nudging it would raise the tumour score (the gradient, averaged over the map), adds them up and keeps the positive part. Bright means \"this region pushed the answer towards tumour\". Grad-CAM++, LayerCAM and HiResCAM weigh the gradients differently; fusion combines two layers and the scan's own brightness." }</p>
+                <p>{ "The network was trained only to answer one question: is there a tumour in this slice? It never saw an outline. Grad-CAM asks it where its answer came from: it takes the feature maps of one convolutional layer, weighs each map by how much nudging it would raise the tumour score (the gradient, averaged over the map), adds them up and keeps the positive part. Bright means \"this region pushed the answer towards tumour\". Grad-CAM++, LayerCAM and HiResCAM weigh the gradients differently; fusion combines two layers with the scan's own brightness (tumours are bright on FLAIR) and keeps only the bright region joined to the heatmap's peak: the classifier says which region, the scan says how far it goes." }</p>
             </details>
             <details>
                 <summary>{ "Why the mask covers only part of the tumour" }</summary>

@@ -5,7 +5,7 @@
 //! cargo run --release --example fusion_ablation -- ../shared/data/lgg static/models/lgg val
 use burn::tensor::Device;
 use camseg::cam::{fusion, refine, CamMethod};
-use camseg::card::ModelCard;
+use camseg::card::files;
 use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::SWEEP;
 use camseg::masks::Threshold;
@@ -18,11 +18,7 @@ fn main() -> camseg::Result<()> {
     let [data, model_path, split] = <[String; 3]>::try_from(args)
         .map_err(|_| camseg::Error::Invalid("usage: fusion_ablation DATA MODEL SPLIT".into()))?;
     let device = Device::flex();
-    let model_path = std::path::Path::new(&model_path);
-    let card_path = model_path.with_extension("json");
-    let weights_path = model_path.with_extension("bpk");
-    let card = ModelCard::from_json(&std::fs::read_to_string(&card_path).map_err(|e| camseg::Error::io(card_path.display(), e))?)?;
-    let model = card.load(std::fs::read(&weights_path).map_err(|e| camseg::Error::io(weights_path.display(), e))?, &device)?;
+    let (card, model) = files::load(std::path::Path::new(&model_path), &device)?;
     let ds = Dataset::open(&data)?;
     let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).collect();
     let block = card.cam.block;
@@ -31,7 +27,7 @@ fn main() -> camseg::Result<()> {
         ("prior only", |h| h.clone()),
         ("+ fill holes", refine::fill_holes),
         ("+ peak component", refine::peak_component),
-        ("+ peak component + fill holes (= fusion)", |h| refine::fill_holes(&refine::peak_component(h))),
+        ("+ peak component + fill holes (= fusion)", fusion::shaped),
     ];
     let mut dices = vec![vec![Vec::new(); thresholds.len()]; variants.len()];
     for chunk in records.chunks(16) {

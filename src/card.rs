@@ -195,3 +195,29 @@ mod tests {
         assert!(ModelCard::from_json("{\"format\": 3}").unwrap_err().to_string().contains("not valid"));
     }
 }
+
+/// A model on disk is a weights file `NAME.bpk` with its card `NAME.json` beside it; either
+/// path (or the bare `NAME`) names it. Native only: the page gets its files from the user.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files {
+    use super::ModelCard;
+    use crate::model::Classifier;
+    use crate::{Error, Result};
+    use burn::tensor::Device;
+    use std::path::{Path, PathBuf};
+
+    /// The weights and card paths of the model `path` names.
+    pub fn paths(path: &Path) -> (PathBuf, PathBuf) {
+        (path.with_extension("bpk"), path.with_extension("json"))
+    }
+
+    /// Reads the card, then decodes the weights into its architecture.
+    pub fn load(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
+        let (weights, card_path) = paths(path);
+        let card_text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
+        let card = ModelCard::from_json(&card_text)?;
+        let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
+        let model = card.load(bytes, device)?;
+        Ok((card, model))
+    }
+}

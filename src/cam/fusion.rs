@@ -46,7 +46,12 @@ pub fn intensity_prior(image: &Plane) -> Plane {
 /// Fuses heatmaps (each already at image size, in [0,1]) by their mean, weights it by the
 /// image's intensity prior, renormalises to [0,1] and keeps the peak's region, holes filled.
 pub fn fuse(image: &Plane, heatmaps: &[Plane]) -> Plane {
-    refine::fill_holes(&refine::peak_component(&weighted(image, heatmaps)))
+    shaped(&weighted(image, heatmaps))
+}
+
+/// Fusion's shape step: the region joined to the peak, then its holes filled.
+pub fn shaped(map: &Plane) -> Plane {
+    refine::fill_holes(&refine::peak_component(map))
 }
 
 /// The mean of `heatmaps` times the intensity prior, normalised: [`fuse`] before its shape

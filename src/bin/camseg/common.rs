@@ -9,22 +9,9 @@ use camseg::plane::Plane;
 use camseg::{Error, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// A model is a weights file `NAME.bpk` with its card `NAME.json` beside it; either path (or
-/// the bare `NAME`) names it.
-pub fn model_paths(path: &Path) -> (PathBuf, PathBuf) {
-    (path.with_extension("bpk"), path.with_extension("json"))
-}
-
-pub fn load_model(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
-    let (weights, card_path) = model_paths(path);
-    let card_text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
-    let card = ModelCard::from_json(&card_text)?;
-    let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
-    let model = card.load(bytes, device)?;
-    Ok((card, model))
-}
+pub use camseg::card::files::{load as load_model, paths as model_paths};
 
 /// The CPU device every subcommand computes on.
 pub fn device() -> Device {

@@ -5,11 +5,17 @@
 use crate::cam::CamMethod;
 use crate::data::InputSpec;
 use crate::masks::Threshold;
-use crate::model::{Classifier, ClassifierConfig};
+#[cfg(feature = "model")]
+use crate::model::Classifier;
+use crate::model::ClassifierConfig;
 use crate::{Error, Result};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    burn::module::{Module, ModuleMapper, ModuleVisitor, Param},
+    burn::store::ModuleRecord,
+    burn::tensor::{Bytes, Device, Tensor, TensorData},
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -97,6 +103,7 @@ impl ModelCard {
 
     /// Builds the card's architecture on `device` and fills it with `weights` (burnpack bytes).
     /// The model comes back in eval mode, ready for inference and CAM.
+    #[cfg(feature = "model")]
     pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
             .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?;
@@ -113,6 +120,7 @@ impl ModelCard {
 /// synchronously, and burn serialises with synchronous reads, so every parameter (and batch-norm
 /// running statistic) is first read asynchronously and copied onto a CPU model of the same
 /// architecture, which is then serialised.
+#[cfg(feature = "model")]
 pub async fn weights_bytes(model: &Classifier, architecture: &ClassifierConfig) -> Result<Vec<u8>> {
     let mut collect = Collect(Vec::new());
     model.visit(&mut collect);
@@ -131,8 +139,10 @@ pub async fn weights_bytes(model: &Classifier, architecture: &ClassifierConfig) 
 }
 
 /// Every float tensor of a module, in visiting order, flattened (with its shape).
+#[cfg(feature = "model")]
 struct Collect(Vec<(Vec<usize>, Tensor<1>)>);
 
+#[cfg(feature = "model")]
 impl ModuleVisitor for Collect {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let tensor = param.val();
@@ -142,12 +152,14 @@ impl ModuleVisitor for Collect {
 }
 
 /// Replaces a module's float tensors, in visiting order, with the collected values.
+#[cfg(feature = "model")]
 struct Fill {
     values: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
     device: Device,
     mismatch: bool,
 }
 
+#[cfg(feature = "model")]
 impl ModuleMapper for Fill {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let (id, tensor, _) = param.consume();
@@ -163,7 +175,7 @@ impl ModuleMapper for Fill {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "model"))]
 mod tests {
     use super::*;
     use crate::block_on;
@@ -198,7 +210,7 @@ mod tests {
 
 /// A model on disk is a weights file `NAME.bpk` with its card `NAME.json` beside it; either
 /// path (or the bare `NAME`) names it. Native only: the page gets its files from the user.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod files {
     use super::ModelCard;
     use crate::model::Classifier;

@@ -5,7 +5,7 @@
 use crate::masks::{Mask, Threshold};
 use crate::metrics::{self, Confusion};
 use crate::plane::Plane;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Thresholds of the Dice-vs-threshold sweep (Otsu is added beside them).
@@ -46,6 +46,46 @@ impl ImageScore {
             None => (None, None, Vec::new(), 0),
         };
         Self { file: file.into(), label, probability, truth_px, dice, iou, sweep }
+    }
+}
+
+/// Dice and IoU of one heatmap against its (non-empty) true mask at every threshold the page's
+/// slider offers (0, 0.05, ..., 1) and with Otsu. Computed once when a result arrives, so moving
+/// the slider, sorting the table or drawing the batch curve is a look-up, not a rescoring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreGrid {
+    /// At k / [`ScoreGrid::STEPS`] for k = 0..=STEPS, then Otsu.
+    pub dice: Vec<f64>,
+    pub iou: Vec<f64>,
+}
+
+impl ScoreGrid {
+    /// The slider's resolution: thresholds in steps of 1 / 20.
+    pub const STEPS: usize = 20;
+
+    /// Scores `heat` against `truth`; `None` when the truth is empty (nothing to find).
+    pub fn new(heat: &Plane, truth: &Mask) -> Option<Self> {
+        if truth.is_empty() {
+            return None;
+        }
+        let cuts = (0..=Self::STEPS).map(|k| Threshold::Fixed(k as f32 / Self::STEPS as f32)).chain([Threshold::Otsu]);
+        let (dice, iou) = cuts.map(|t| t.apply(heat)).map(|m| (metrics::dice(&m, truth), metrics::iou(&m, truth))).unzip();
+        Some(Self { dice, iou })
+    }
+
+    fn slot(threshold: Threshold) -> Option<usize> {
+        match threshold {
+            Threshold::Otsu => Some(Self::STEPS + 1),
+            Threshold::Fixed(t) => {
+                let k = (t * Self::STEPS as f32).round();
+                ((t * Self::STEPS as f32 - k).abs() < 1e-3 && (0.0..=Self::STEPS as f32).contains(&k)).then_some(k as usize)
+            }
+        }
+    }
+
+    /// (Dice, IoU) at `threshold`, or `None` when it is not on the grid.
+    pub fn at(&self, threshold: Threshold) -> Option<(f64, f64)> {
+        Self::slot(threshold).map(|k| (self.dice[k], self.iou[k]))
     }
 }
 
@@ -129,6 +169,21 @@ mod tests {
         assert_eq!(s.dice_by_threshold["0.1"], 2.0 * 2.0 / 5.0);
         let (best, d) = best_threshold(&s).unwrap();
         assert_eq!(d, 1.0);
-        assert!(matches!(best, Threshold::Fixed(_) | Threshold::Otsu));
+        // The chosen cut really gives that Dice on the map.
+        assert_eq!(metrics::dice(&best.apply(&heat), &truth), 1.0);
+    }
+
+    #[test]
+    fn the_score_grid_agrees_with_scoring_at_each_threshold() {
+        let heat = Plane::new(5, 1, vec![0.0, 0.3, 0.55, 0.8, 1.0]);
+        let truth = Mask::new(5, 1, vec![false, false, true, true, false]);
+        let grid = ScoreGrid::new(&heat, &truth).unwrap();
+        assert_eq!(grid.dice.len(), ScoreGrid::STEPS + 2);
+        for t in [Threshold::Fixed(0.0), Threshold::Fixed(0.55), Threshold::Fixed(0.8), Threshold::Fixed(1.0), Threshold::Otsu] {
+            let mask = t.apply(&heat);
+            assert_eq!(grid.at(t), Some((metrics::dice(&mask, &truth), metrics::iou(&mask, &truth))), "{t}");
+        }
+        assert_eq!(grid.at(Threshold::Fixed(0.33)), None, "off the grid");
+        assert!(ScoreGrid::new(&heat, &Mask::empty(5, 1)).is_none());
     }
 }

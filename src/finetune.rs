@@ -6,12 +6,18 @@
 use crate::data::InputSpec;
 use crate::filters::Filter;
 use crate::masks::Mask;
-use crate::metrics::Confusion;
+#[cfg(feature = "model")]
 use crate::model::Classifier;
 use crate::plane::Plane;
-use crate::train::{predict, Sample};
-use crate::Result;
-use burn::tensor::Device;
+#[cfg(feature = "model")]
+use crate::{metrics::Confusion, train::predict};
+use crate::train::Sample;
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    crate::Result,
+    burn::tensor::Device,
+};
 use std::rc::Rc;
 
 /// A labelled image with the mask its own heatmap gives.
@@ -56,6 +62,7 @@ pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed:
 }
 
 /// Accuracy (tumour if p >= 0.5) of `model` (eval mode) on prepared samples.
+#[cfg(feature = "model")]
 pub async fn accuracy(model: &Classifier, spec: &InputSpec, samples: &[Sample], device: &Device) -> Result<f64> {
     let inputs: Vec<&Plane> = samples.iter().map(|s| &s.input).collect();
     let probs = predict(model, spec, &inputs, 16, device).await?;

@@ -25,6 +25,8 @@
 //! | [`phantom`] | synthetic brain slices with exact tumour masks |
 //! | [`pipeline`] | classify + CAM + mask + Dice for one image |
 //! | [`render`] | heatmaps, overlays and contours as RGBA pixels |
+//! | [`protocol`] | the messages between the page and its worker |
+//! | [`session`] | the worker's side: device, models, images, and the long jobs in short steps |
 //! | [`ui`] | the page's state as plain data with a pure update |
 
 pub mod cam;
@@ -39,14 +41,20 @@ pub mod masks;
 pub mod metrics;
 pub mod model;
 pub mod phantom;
+#[cfg(feature = "model")]
 pub mod pipeline;
 pub mod plane;
+pub mod protocol;
 pub mod render;
+#[cfg(feature = "model")]
+pub mod session;
 pub mod train;
 pub mod ui;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(all(target_arch = "wasm32", feature = "model"))]
+pub mod worker;
 
 pub use error::{Error, Result};
 

@@ -5,7 +5,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// A binary mask, row-major like [`Plane`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mask {
     pub width: usize,
     pub height: usize,
@@ -123,18 +123,6 @@ impl Mask {
             });
         }
         Ok(Mask::new(plane.width, plane.height, plane.data.iter().map(|&v| on > 0.0 && v == on).collect()))
-    }
-
-    /// Nearest-neighbour resize, for comparing a mask with an image of another size.
-    pub fn resized(&self, width: usize, height: usize) -> Mask {
-        let mut bits = Vec::with_capacity(width * height);
-        for y in 0..height {
-            let sy = (y * self.height) / height;
-            for x in 0..width {
-                bits.push(self.bits[sy * self.width + (x * self.width) / width]);
-            }
-        }
-        Mask::new(width, height, bits)
     }
 
     pub fn to_plane(&self) -> Plane {

@@ -11,12 +11,16 @@
 //! ```
 //! Block outputs are taken before the next pooling, so the last block's CAM has S/2^k cells.
 
-use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    burn::module::Module,
+    burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d},
+    burn::nn::conv::{Conv2d, Conv2dConfig},
+    burn::nn::pool::{MaxPool2d, MaxPool2dConfig},
+    burn::tensor::activation::relu,
+    burn::tensor::{Device, Tensor},
+};
 use serde::{Deserialize, Serialize};
 
 /// Index of the tumour class in the logits.
@@ -83,6 +87,7 @@ impl ClassifierConfig {
         total + in_ch * 2
     }
 
+    #[cfg(feature = "model")]
     pub fn init(&self, device: &Device) -> Classifier {
         let mut in_ch = 1;
         let features = self
@@ -115,12 +120,14 @@ impl ClassifierConfig {
 }
 
 /// A run of conv -> batch norm -> ReLU.
+#[cfg(feature = "model")]
 #[derive(Module, Debug)]
 pub struct ConvBlock {
     pub convs: Vec<Conv2d>,
     pub norms: Vec<BatchNorm>,
 }
 
+#[cfg(feature = "model")]
 impl ConvBlock {
     pub fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
         for (conv, norm) in self.convs.iter().zip(&self.norms) {
@@ -130,6 +137,7 @@ impl ConvBlock {
     }
 }
 
+#[cfg(feature = "model")]
 #[derive(Module, Debug)]
 pub struct Classifier {
     pub features: Vec<ConvBlock>,
@@ -138,6 +146,7 @@ pub struct Classifier {
     pub head: Linear,
 }
 
+#[cfg(feature = "model")]
 impl Classifier {
     pub fn blocks(&self) -> usize {
         self.features.len()
@@ -170,7 +179,7 @@ impl Classifier {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "model"))]
 mod tests {
     use super::*;
 

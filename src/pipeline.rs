@@ -3,7 +3,6 @@
 use crate::cam::{self, CamMethod};
 use crate::data::InputSpec;
 use crate::masks::{Mask, Threshold};
-use crate::metrics;
 use crate::model::Classifier;
 use crate::plane::Plane;
 use crate::Result;
@@ -14,8 +13,6 @@ use burn::tensor::Device;
 pub struct Analysis {
     /// Tumour probability.
     pub probability: f32,
-    /// The CAM at the block's resolution, before upsampling.
-    pub low_res: Plane,
     /// The heatmap at the image's own size, in [0, 1].
     pub heatmap: Plane,
 }
@@ -52,7 +49,6 @@ pub async fn analyse(
         .map(|((im, low_res), probability)| Analysis {
             probability,
             heatmap: cam::heatmap(&low_res, im.width, im.height),
-            low_res,
         })
         .collect();
     if method == CamMethod::Fusion {
@@ -66,9 +62,4 @@ pub async fn analyse(
         }
     }
     Ok(analyses)
-}
-
-/// Dice of the analysis's mask against a true mask.
-pub fn dice(analysis: &Analysis, threshold: Threshold, truth: &Mask) -> f64 {
-    metrics::dice(&analysis.mask(threshold), truth)
 }

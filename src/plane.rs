@@ -1,7 +1,7 @@
 //! A single-channel float image: the common currency between decoding, the model input,
 //! heatmaps and filters. Row-major, `data[y * width + x]`.
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Plane {
     pub width: usize,
     pub height: usize,

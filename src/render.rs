@@ -55,11 +55,6 @@ pub fn heatmap_rgba(heat: &Plane, map: ColourMap) -> Vec<u8> {
     }).collect()
 }
 
-/// A mask as white-on-black pixels.
-pub fn mask_rgba(mask: &Mask) -> Vec<u8> {
-    mask.bits.iter().flat_map(|&b| if b { [255, 255, 255, 255] } else { [0, 0, 0, 255] }).collect()
-}
-
 /// The scan in grey, the heatmap blended at `opacity` (weighted by heat, so cold regions stay
 /// readable), then the contours of the predicted and true masks.
 pub fn overlay_rgba(image: &Plane, heat: &Plane, map: ColourMap, opacity: f32, predicted: Option<&Mask>, truth: Option<&Mask>) -> Vec<u8> {

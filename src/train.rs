@@ -4,21 +4,28 @@
 //! [`train`] wraps it with a progress callback. Seeded: the same seed, data and config give the
 //! same model on the same backend.
 
+#[cfg(feature = "model")]
 use crate::cam::read_floats;
-use crate::data::InputSpec;
+#[cfg(feature = "model")]
 use crate::model::Classifier;
 use crate::plane::Plane;
-use crate::Result;
-use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    crate::data::InputSpec,
+    crate::Result,
+    burn::module::Module,
+    burn::nn::loss::CrossEntropyLossConfig,
+    burn::optim::decay::WeightDecayConfig,
+    burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer},
+    burn::tensor::activation::softmax,
+    burn::tensor::{Device, Int, Tensor, TensorData},
+    rand::rngs::StdRng,
+    rand::seq::SliceRandom,
+    rand::{RngExt, SeedableRng},
+};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "model")]
 use std::ops::ControlFlow;
 
 /// A prepared model input (see [`InputSpec::prepare`]) and its label (true = tumour).
@@ -50,7 +57,7 @@ impl Default for TrainConfig {
 }
 
 /// What one step reports.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// 0-based epoch of the step just taken.
     pub epoch: usize,
@@ -65,6 +72,7 @@ pub struct Progress {
     pub epoch_end: bool,
 }
 
+#[cfg(feature = "model")]
 pub struct Trainer {
     model: Classifier,
     optim: ModuleOptimizer,
@@ -78,6 +86,7 @@ pub struct Trainer {
     samples: usize,
 }
 
+#[cfg(feature = "model")]
 impl Trainer {
     /// Starts training `model` (fresh or loaded) on `samples.len()` samples. `device` is the
     /// plain device; the model is moved to training mode with autodiff on it.
@@ -179,6 +188,7 @@ impl Trainer {
 
 /// Trains to the end, or until `on_progress` breaks. Returns the model in eval mode and
 /// whether it was cancelled.
+#[cfg(feature = "model")]
 pub async fn train(
     model: Classifier,
     spec: &InputSpec,
@@ -197,6 +207,7 @@ pub async fn train(
 }
 
 /// Tumour probabilities of prepared inputs, in batches. `model` must be in eval mode.
+#[cfg(feature = "model")]
 pub async fn predict(model: &Classifier, spec: &InputSpec, inputs: &[&Plane], batch: usize, device: &Device) -> Result<Vec<f32>> {
     let mut probs = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(batch.max(1)) {

@@ -6,7 +6,8 @@ const CACHE = 'camseg-v1';
 // Everything the first page needs, found from the page itself (Trunk names its files by hash).
 async function appFiles() {
   const html = await (await fetch('./')).text();
-  const files = ['./', './index.html', 'models/index.json', 'demo/index.csv'];
+  // The worker's files are named by the binary, not by hash, and not linked from the page.
+  const files = ['./', './index.html', 'models/index.json', 'demo/index.csv', 'camseg-worker_loader.js', 'camseg-worker.js', 'camseg-worker_bg.wasm'];
   for (const m of html.matchAll(/(?:href|src)="([^"#]+)"/g)) {
     if (!m[1].startsWith('http') && !m[1].startsWith('data:')) files.push(m[1]);
   }

@@ -16,11 +16,16 @@
 //! variant and its line in [`CamMethod::combine`]. [`CamMethod::Fusion`] goes further, over
 //! two layers and the image itself ([`fusion`]).
 
+#[cfg(feature = "model")]
 use crate::model::{Classifier, TUMOUR};
 use crate::plane::Plane;
 use crate::{Error, Result};
-use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Tensor, TensorData};
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    burn::tensor::activation::{relu, softmax},
+    burn::tensor::{Tensor, TensorData},
+};
 use serde::{Deserialize, Serialize};
 
 /// A way of turning activations and gradients into a map.
@@ -72,6 +77,7 @@ impl CamMethod {
         })
     }
 
+    #[cfg(feature = "model")]
     /// The map [N,1,h,w] (before upsampling) from activations and gradients [N,C,h,w].
     /// Fusion's per-layer map is Grad-CAM++'s.
     pub fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
@@ -99,6 +105,7 @@ impl std::fmt::Display for CamMethod {
 }
 
 /// Activations of a block and the tumour logit's gradient with respect to them.
+#[cfg(feature = "model")]
 pub struct Evidence {
     pub activations: Tensor<4>,
     pub gradients: Tensor<4>,
@@ -110,11 +117,13 @@ pub struct Evidence {
 /// [`Classifier::forward_from`] runs) with respect to that block's output. The features run
 /// without autodiff; only the activations become a leaf of a small graph. Put the model in
 /// eval mode (`model.valid()`) first: batch norm and dropout must not behave as in training.
+#[cfg(feature = "model")]
 pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence {
     evidence_at(model, model.activations(input, block).without_autodiff(), block)
 }
 
 /// [`evidence`] from a block's output already computed (without autodiff).
+#[cfg(feature = "model")]
 fn evidence_at(model: &Classifier, activations: Tensor<4>, block: usize) -> Evidence {
     let leaf = activations.clone().autodiff().require_grad();
     let (gradients, probs) = tumour_gradient(model.forward_from(leaf.clone(), block), &leaf);
@@ -122,6 +131,7 @@ fn evidence_at(model: &Classifier, activations: Tensor<4>, block: usize) -> Evid
 }
 
 /// The summed tumour logit's gradient with respect to `leaf`, and the tumour probabilities.
+#[cfg(feature = "model")]
 fn tumour_gradient(logits: Tensor<2>, leaf: &Tensor<4>) -> (Tensor<4>, Tensor<1>) {
     let n = logits.dims()[0];
     let probs = softmax(logits.clone().without_autodiff(), 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n]);
@@ -136,6 +146,7 @@ fn tumour_gradient(logits: Tensor<2>, leaf: &Tensor<4>) -> (Tensor<4>, Tensor<1>
 /// early blocks, for methods that fuse two layers: the finer block's graph runs through
 /// `block`, whose output is then reused as the leaf of the coarser one. About a third less
 /// work than two [`evidence`] calls, which matters on software WebGPU.
+#[cfg(feature = "model")]
 pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evidence, Evidence) {
     assert!(block > 0, "a pair needs a block before `block`");
     let finer = model.activations(input, block - 1).without_autodiff();
@@ -147,6 +158,7 @@ pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evi
 }
 
 /// Reads a float tensor back to the CPU. Async because WebGPU cannot read synchronously.
+#[cfg(feature = "model")]
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     let data: TensorData =
         t.into_data_async().await.map_err(|e| Error::Device(format!("reading a result failed: {e:?}")))?;
@@ -154,22 +166,26 @@ pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
 }
 
 /// Low-resolution maps of a batch, one [h,w] plane per image, plus tumour probabilities.
+#[cfg(feature = "model")]
 pub struct CamBatch {
     pub maps: Vec<Plane>,
     pub probs: Vec<f32>,
 }
 
 /// The maps of `method` at `block` for a batch of model inputs [N,1,S,S].
+#[cfg(feature = "model")]
 pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<CamBatch> {
     read_batch(evidence(model, input, block), method).await
 }
 
 /// The maps of `block` and of the block before it, from [`evidence_pair`].
+#[cfg(feature = "model")]
 pub async fn cam_batch_pair(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<(CamBatch, CamBatch)> {
     let (coarse, finer) = evidence_pair(model, input, block);
     Ok((read_batch(coarse, method).await?, read_batch(finer, method).await?))
 }
 
+#[cfg(feature = "model")]
 async fn read_batch(ev: Evidence, method: CamMethod) -> Result<CamBatch> {
     let map = method.combine(ev.activations, ev.gradients);
     let [n, _, h, w] = map.dims();
@@ -189,5 +205,5 @@ pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
 pub mod fusion;
 pub mod refine;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "model"))]
 mod tests;

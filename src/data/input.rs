@@ -2,6 +2,7 @@
 //! It is stored in the model card, so a model is always fed the way it was trained.
 
 use crate::plane::Plane;
+#[cfg(feature = "model")]
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +67,7 @@ impl InputSpec {
         p
     }
 
+    #[cfg(feature = "model")]
     /// Stacks prepared planes into the model's input tensor [N,1,S,S].
     pub fn batch(&self, planes: &[&Plane], device: &Device) -> Tensor<4> {
         let s = self.size;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 /// A file as the browser (or a test) gives it: its path (with folders, if any) and bytes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileBytes {
     pub path: String,
     pub bytes: Vec<u8>,

@@ -5,38 +5,31 @@
 
 use crate::card::ModelCard;
 use crate::cam::CamMethod;
-use crate::evaluate::{ImageScore, SWEEP};
+use crate::evaluate::{ScoreGrid, SWEEP};
 use crate::filters::Filter;
 use crate::finetune::Labelled;
 use crate::masks::{Mask, Threshold};
 use crate::metrics::{self, Confusion};
 use crate::plane::Plane;
+pub use crate::protocol::{Backend, Busy};
+use crate::protocol::{Finding, ItemId, ModelId, NewItem};
 use crate::render::ColourMap;
 use crate::train::Progress;
 use std::rc::Rc;
 
-/// Which compute backend the page runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    WebGpu,
-    Cpu,
-}
-
-impl Backend {
-    pub fn label(self) -> &'static str {
-        match self {
-            Backend::WebGpu => "WebGPU",
-            Backend::Cpu => "CPU",
-        }
-    }
-}
-
 /// A model the picker offers: shipped with the page, loaded by the user, or fine-tuned here.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelEntry {
+    pub id: ModelId,
     /// Where it came from, e.g. `models/lgg` or `your file`.
     pub source: String,
+    /// Its name in `models/index.json` when it ships with the page (its weights are fetched
+    /// from `models/NAME.bpk` when first chosen); `None` for models made or loaded here, whose
+    /// weights the worker already has.
+    pub shipped: Option<String>,
     pub card: ModelCard,
+    /// Whether the worker has its weights.
+    pub ready: bool,
 }
 
 /// What the model said about one image, for the method and layer it was computed with.
@@ -45,18 +38,45 @@ pub struct Analysed {
     pub probability: f32,
     /// In [0, 1], at the image's size.
     pub heatmap: Rc<Plane>,
+    /// Dice and IoU at every slider threshold, computed once by the worker.
+    pub scores: Option<Rc<ScoreGrid>>,
+}
+
+impl From<Finding> for Analysed {
+    fn from(f: Finding) -> Self {
+        Self { probability: f.probability, heatmap: Rc::new(f.heatmap), scores: f.scores.map(Rc::new) }
+    }
 }
 
 /// One loaded image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
+    pub id: ItemId,
     pub name: String,
     pub image: Rc<Plane>,
     pub truth: Option<Rc<Mask>>,
     pub result: Option<Analysed>,
 }
 
+impl From<NewItem> for Item {
+    fn from(n: NewItem) -> Self {
+        Self { id: n.id, name: n.name, image: Rc::new(n.image), truth: n.truth.map(Rc::new), result: None }
+    }
+}
+
 impl Item {
+    /// Dice and IoU of its result against its true mask at `threshold` (a look-up on the
+    /// slider's grid); `None` without a result or a tumour in the mask.
+    pub fn scores(&self, threshold: Threshold) -> Option<(f64, f64)> {
+        let result = self.result.as_ref()?;
+        let grid = result.scores.as_ref()?;
+        grid.at(threshold).or_else(|| {
+            let truth = self.truth.as_ref()?;
+            let mask = threshold.apply(&result.heatmap);
+            Some((metrics::dice(&mask, truth), metrics::iou(&mask, truth)))
+        })
+    }
+
     /// The true class, when known from a mask (an empty mask = no tumour).
     pub fn label(&self) -> Option<bool> {
         self.truth.as_ref().map(|m| !m.is_empty())
@@ -90,14 +110,6 @@ pub enum SortKey {
     Dice,
 }
 
-/// Long work under way (analysing a batch, fine-tuning), for the progress line.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Busy {
-    pub what: String,
-    pub done: usize,
-    pub total: usize,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum TunePhase {
     Idle,
@@ -109,6 +121,10 @@ pub enum TunePhase {
 /// The filter-and-fine-tune experiment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FineTune {
+    /// The current run (each start is a new one; late messages of older runs are dropped).
+    pub run: u64,
+    /// The model being fine-tuned: what a kept result is named and licensed after.
+    pub model: Option<ModelId>,
     pub filter: Filter,
     pub epochs: usize,
     pub phase: TunePhase,
@@ -121,6 +137,8 @@ pub struct FineTune {
     pub held_out: usize,
     pub accuracy_before: Option<f64>,
     pub accuracy_after: Option<f64>,
+    /// The fine-tuned weights, until kept or replaced.
+    pub weights: Option<Rc<Vec<u8>>>,
     /// Whether the fine-tuned model has been made the current one.
     pub kept: bool,
 }
@@ -128,6 +146,8 @@ pub struct FineTune {
 impl Default for FineTune {
     fn default() -> Self {
         Self {
+            run: 0,
+            model: None,
             filter: Filter::KeepHot,
             epochs: 3,
             phase: TunePhase::Idle,
@@ -139,6 +159,7 @@ impl Default for FineTune {
             held_out: 0,
             accuracy_before: None,
             accuracy_after: None,
+            weights: None,
             kept: false,
         }
     }
@@ -150,18 +171,19 @@ pub struct PageState {
     /// Why the page is not on WebGPU, when it is not.
     pub backend_note: Option<String>,
     pub models: Vec<ModelEntry>,
-    /// Index into `models` of the model in use.
-    pub model: Option<usize>,
+    /// The model in use.
+    pub model: Option<ModelId>,
     pub method: Option<CamMethod>,
     pub block: usize,
     pub view: ViewSettings,
     pub items: Vec<Item>,
     /// True while the items are the built-in demo set (a first upload replaces them).
     pub demo: bool,
-    pub selected: usize,
+    /// The image on screen.
+    pub selected: Option<ItemId>,
     pub sort: Option<(SortKey, bool)>,
-    /// Bumped whenever results go stale (model, method, layer or backend changed), so late
-    /// results computed for the old setting are dropped.
+    /// Bumped whenever the work to do changes (images loaded or cleared; model, method, layer
+    /// or backend changed), so the page asks again and late results of old requests are dropped.
     pub generation: u64,
     pub busy: Option<Busy>,
     pub finetune: FineTune,
@@ -176,8 +198,13 @@ pub enum Action {
     BackendChosen { backend: Backend, note: Option<String> },
     /// The GPU went away: the page goes on on the CPU, keeping images (results are recomputed).
     BackendLost { note: String },
+    /// The shipped models, the first becoming the current one.
+    ModelsListed(Vec<ModelEntry>),
+    /// A model joins the picker and becomes the current one.
     ModelAdded(ModelEntry),
-    ModelChosen(usize),
+    /// The worker has the model's weights.
+    ModelReady(ModelId),
+    ModelChosen(ModelId),
     MethodChosen(CamMethod),
     BlockChosen(usize),
     ThresholdChosen(Threshold),
@@ -186,17 +213,21 @@ pub enum Action {
     ZoomChosen(u32),
     ItemsLoaded { items: Vec<Item>, demo: bool },
     Cleared,
-    Analysed { generation: u64, index: usize, result: Analysed, millis: f64 },
-    Selected(usize),
+    Analysed { generation: u64, item: ItemId, result: Analysed, millis: f64 },
+    Selected(ItemId),
     SortedBy(SortKey),
     Working(Option<Busy>),
     Status(String),
     FilterChosen(Filter),
     EpochsChosen(usize),
-    TuneStarted { trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
-    TuneStep(Progress),
-    TuneFinished { accuracy_after: f64 },
-    TuneCancelled,
+    /// The person pressed Fine-tune: run `run` on `model` is asked of the worker.
+    TuneRequested { run: u64, model: ModelId },
+    TuneStarted { run: u64, trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
+    TuneStep { run: u64, progress: Progress },
+    TuneFinished { run: u64, accuracy_after: f64, weights: Rc<Vec<u8>> },
+    TuneCancelled { run: u64 },
+    TuneFailed { run: u64, message: String },
+    /// The fine-tuned model joins the picker (its card made from the tuned model's own).
     TuneKept(ModelEntry),
     Failed(String),
     Dismissed,
@@ -209,6 +240,7 @@ impl PageState {
             Action::BackendChosen { backend, note } => {
                 if self.backend.is_some_and(|b| b != backend) {
                     self.invalidate();
+                    self.stop_tune();
                 }
                 self.backend = Some(backend);
                 self.backend_note = note;
@@ -217,23 +249,41 @@ impl PageState {
                 self.backend = Some(Backend::Cpu);
                 self.backend_note = Some(note.clone());
                 self.invalidate();
+                self.stop_tune();
                 self.error = Some(format!("{note}. Continuing on the CPU; your images are kept and re-analysed."));
             }
             Action::ModelAdded(entry) => {
+                let id = entry.id;
+                self.models.retain(|m| m.id != id);
                 self.models.push(entry);
-                let index = self.models.len() - 1;
-                self = self.reduce(Action::ModelChosen(index));
+                self = self.reduce(Action::ModelChosen(id));
             }
-            Action::ModelChosen(index) if index < self.models.len() => {
-                let cam = &self.models[index].card.cam;
-                self.method = Some(cam.method);
-                self.block = cam.block;
-                self.view.threshold = cam.threshold;
-                self.model = Some(index);
-                self.finetune = FineTune { filter: self.finetune.filter, epochs: self.finetune.epochs, ..FineTune::default() };
-                self.invalidate();
+            Action::ModelsListed(entries) => {
+                let first = entries.first().map(|e| e.id);
+                self.models.extend(entries);
+                if let Some(id) = first {
+                    self = self.reduce(Action::ModelChosen(id));
+                }
             }
-            Action::ModelChosen(_) => {}
+            Action::ModelReady(id) => {
+                if let Some(m) = self.models.iter_mut().find(|m| m.id == id) {
+                    m.ready = true;
+                }
+            }
+            Action::ModelChosen(id) => {
+                if let Some(entry) = self.models.iter().find(|m| m.id == id) {
+                    let cam = &entry.card.cam;
+                    self.method = Some(cam.method);
+                    self.block = cam.block;
+                    self.view.threshold = cam.threshold;
+                    self.model = Some(id);
+                    // A run on another model is over for the page; a finished one stays.
+                    if self.finetune.phase == TunePhase::Running {
+                        self.stop_tune();
+                    }
+                    self.invalidate();
+                }
+            }
             Action::MethodChosen(method) => {
                 self.method = Some(method);
                 self.invalidate();
@@ -251,33 +301,39 @@ impl PageState {
             Action::ItemsLoaded { items, demo } => {
                 if self.demo || demo {
                     self.items.clear();
-                    self.selected = 0;
+                    self.selected = None;
                 }
-                if demo {
+                let first = if demo {
                     // A visitor's first look should be at a tumour.
-                    self.selected = items.iter().position(|i| i.label() == Some(true)).unwrap_or(0);
-                } else if !items.is_empty() {
-                    self.selected = self.items.len();
+                    items.iter().find(|i| i.label() == Some(true)).or(items.first())
+                } else {
+                    items.first()
+                };
+                if let Some(first) = first {
+                    self.selected = Some(first.id);
                 }
                 self.items.extend(items);
                 self.demo = demo;
-                self.finetune.phase = TunePhase::Idle;
+                self.generation += 1;
             }
             Action::Cleared => {
                 self.items.clear();
-                self.selected = 0;
+                self.selected = None;
                 self.demo = false;
-                self.finetune.phase = TunePhase::Idle;
+                self.generation += 1;
+                self.busy = None;
             }
-            Action::Analysed { generation, index, result, millis } => {
-                if generation == self.generation && index < self.items.len() {
-                    self.items[index].result = Some(result);
-                    self.first_heatmap_ms.get_or_insert(millis);
+            Action::Analysed { generation, item, result, millis } => {
+                if generation == self.generation {
+                    if let Some(it) = self.items.iter_mut().find(|i| i.id == item) {
+                        it.result = Some(result);
+                        self.first_heatmap_ms.get_or_insert(millis);
+                    }
                 }
             }
-            Action::Selected(index) => {
-                if index < self.items.len() {
-                    self.selected = index;
+            Action::Selected(id) => {
+                if self.items.iter().any(|i| i.id == id) {
+                    self.selected = Some(id);
                 }
             }
             Action::SortedBy(key) => {
@@ -290,39 +346,45 @@ impl PageState {
             Action::Status(text) => self.status = text,
             Action::FilterChosen(filter) => self.finetune.filter = filter,
             Action::EpochsChosen(epochs) => self.finetune.epochs = epochs.clamp(1, 50),
-            Action::TuneStarted { trained_on, held_out, accuracy_before, total_steps } => {
-                self.finetune = FineTune {
-                    filter: self.finetune.filter,
-                    epochs: self.finetune.epochs,
-                    phase: TunePhase::Running,
-                    total_steps,
-                    trained_on,
-                    held_out,
-                    accuracy_before: Some(accuracy_before),
-                    ..FineTune::default()
-                };
+            Action::TuneRequested { run, model } => {
+                self.finetune = FineTune { run, model: Some(model), phase: TunePhase::Running, filter: self.finetune.filter, epochs: self.finetune.epochs, ..FineTune::default() };
             }
-            Action::TuneStep(p) => {
-                if self.finetune.phase == TunePhase::Running {
+            Action::TuneStarted { run, trained_on, held_out, accuracy_before, total_steps } => {
+                if self.tune_is(run) {
+                    let t = &mut self.finetune;
+                    (t.trained_on, t.held_out, t.accuracy_before, t.total_steps) = (trained_on, held_out, Some(accuracy_before), total_steps);
+                }
+            }
+            Action::TuneStep { run, progress: p } => {
+                if self.tune_is(run) {
                     self.finetune.step = p.step;
                     self.finetune.total_steps = p.total_steps;
                     self.finetune.losses.push(p.loss);
                     self.finetune.accuracies.push(p.batch_accuracy);
                 }
             }
-            Action::TuneFinished { accuracy_after } => {
-                self.finetune.phase = TunePhase::Done;
-                self.finetune.accuracy_after = Some(accuracy_after);
+            Action::TuneFinished { run, accuracy_after, weights } => {
+                if self.tune_is(run) {
+                    self.finetune.phase = TunePhase::Done;
+                    self.finetune.accuracy_after = Some(accuracy_after);
+                    self.finetune.weights = Some(weights);
+                }
             }
-            Action::TuneCancelled => {
-                if self.finetune.phase == TunePhase::Running {
+            Action::TuneCancelled { run } => {
+                if self.tune_is(run) {
                     self.finetune.phase = TunePhase::Cancelled;
+                }
+            }
+            Action::TuneFailed { run, message } => {
+                if self.tune_is(run) {
+                    self.finetune.phase = TunePhase::Idle;
+                    self.error = Some(message);
                 }
             }
             Action::TuneKept(entry) => {
                 let tune = self.finetune.clone();
                 self = self.reduce(Action::ModelAdded(entry));
-                self.finetune = FineTune { kept: true, ..tune };
+                self.finetune = FineTune { kept: true, weights: None, ..tune };
             }
             Action::Failed(message) => {
                 self.error = Some(message);
@@ -341,8 +403,29 @@ impl PageState {
         }
     }
 
+    /// A running fine-tune is over for the page (its images or device changed): late messages
+    /// of its run are ignored. The app tells the worker.
+    fn stop_tune(&mut self) {
+        if self.finetune.phase == TunePhase::Running {
+            self.finetune.phase = TunePhase::Cancelled;
+        }
+    }
+
+    fn tune_is(&self, run: u64) -> bool {
+        self.finetune.run == run && self.finetune.phase == TunePhase::Running
+    }
+
+    pub fn entry(&self, id: ModelId) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.id == id)
+    }
+
+    /// The model in use.
+    pub fn current_model(&self) -> Option<&ModelEntry> {
+        self.model.and_then(|id| self.entry(id))
+    }
+
     pub fn card(&self) -> Option<&ModelCard> {
-        self.model.and_then(|i| self.models.get(i)).map(|m| &m.card)
+        self.current_model().map(|m| &m.card)
     }
 
     /// Conv blocks of the current model (the layers a CAM can explain).
@@ -351,23 +434,21 @@ impl PageState {
     }
 
     pub fn current(&self) -> Option<&Item> {
-        self.items.get(self.selected)
+        let id = self.selected?;
+        self.items.iter().find(|i| i.id == id)
     }
 
-    /// Indices of images still waiting for the model.
-    pub fn pending(&self) -> Vec<usize> {
-        let first = self.selected.min(self.items.len());
-        // The image on screen first, so its heatmap appears before the batch finishes.
-        let order = (first..self.items.len()).chain(0..first);
-        order.filter(|&i| self.items[i].result.is_none()).collect()
+    /// Images still waiting for the model, the one on screen first (its heatmap should not
+    /// wait for the batch).
+    pub fn pending(&self) -> Vec<ItemId> {
+        let first = self.items.iter().position(|i| Some(i.id) == self.selected).unwrap_or(0);
+        let order = self.items[first..].iter().chain(&self.items[..first]);
+        order.filter(|i| i.result.is_none()).map(|i| i.id).collect()
     }
 
-    /// An item's scores at the current threshold.
-    pub fn score(&self, index: usize) -> Option<ImageScore> {
-        let item = self.items.get(index)?;
-        let result = item.result.as_ref()?;
-        let label = item.label().unwrap_or(result.probability >= 0.5);
-        Some(ImageScore::new(&item.name, result.probability, &result.heatmap, item.truth.as_deref(), label, self.view.threshold))
+    /// (Dice, IoU) of the image on screen at the current threshold.
+    pub fn current_scores(&self) -> Option<(f64, f64)> {
+        self.current()?.scores(self.view.threshold)
     }
 
     /// The predicted mask of the image on screen.
@@ -377,9 +458,8 @@ impl PageState {
     }
 
     /// What the filter experiment works on: each analysed image with a true mask (so a known
-    /// label), with its hot mask at the current threshold. The previews and the run both take
-    /// it, so the images shown are the images trained on.
-    /// Lazy: the previews take only the first few.
+    /// label), with its hot mask at the current threshold. The page previews the first few;
+    /// the worker runs the experiment on the same images, cut the same way.
     pub fn tune_inputs(&self) -> impl Iterator<Item = Labelled> + '_ {
         self.items.iter().filter_map(|item| {
             let label = item.label()?;
@@ -387,28 +467,27 @@ impl PageState {
         })
     }
 
-    /// IoU of the image on screen (Dice comes with [`Self::score`]).
-    pub fn current_iou(&self) -> Option<f64> {
-        let truth = self.current()?.truth.as_ref().filter(|t| !t.is_empty())?;
-        Some(metrics::iou(&self.predicted_mask()?, truth))
+    /// The images the filter experiment would use, by id.
+    pub fn tune_items(&self) -> Vec<ItemId> {
+        self.items.iter().filter(|i| i.truth.is_some() && i.result.is_some()).map(|i| i.id).collect()
     }
 
-    /// Table rows, in the chosen order.
+    /// Table rows, in the chosen order. Each row is a look-up: scores were computed once,
+    /// when each result arrived.
     pub fn rows(&self) -> Vec<Row> {
         let mut rows: Vec<Row> = self
             .items
             .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let score = self.score(index);
+            .map(|item| {
+                let scores = item.scores(self.view.threshold);
                 Row {
-                    index,
+                    id: item.id,
                     file: item.name.clone(),
                     probability: item.result.as_ref().map(|r| r.probability),
                     predicted: item.result.as_ref().map(|r| r.probability >= 0.5),
                     truth: item.label(),
-                    dice: score.as_ref().and_then(|s| s.dice),
-                    iou: score.and_then(|s| s.iou),
+                    dice: scores.map(|s| s.0),
+                    iou: scores.map(|s| s.1),
                 }
             })
             .collect();
@@ -429,20 +508,15 @@ impl PageState {
         rows
     }
 
-    /// Accuracy over images with a known class, mean Dice over images with a tumour mask.
-    pub fn summary(&self) -> BatchSummary {
-        BatchSummary::of(&self.rows())
-    }
-
-    /// Mean Dice over the batch at each sweep threshold (x) and with Otsu.
+    /// Mean Dice over the batch at each sweep threshold (x) and with Otsu, from the score grids.
     pub fn dice_curve(&self) -> (Vec<(f32, f64)>, Option<f64>) {
-        let sweeps: Vec<Vec<f64>> = (0..self.items.len()).filter_map(|i| self.score(i)).filter(|s| !s.sweep.is_empty()).map(|s| s.sweep).collect();
-        if sweeps.is_empty() {
+        let grids: Vec<&ScoreGrid> = self.items.iter().filter_map(|i| i.result.as_ref()?.scores.as_deref()).collect();
+        if grids.is_empty() {
             return (Vec::new(), None);
         }
-        let column = |k: usize| metrics::mean(&sweeps.iter().map(|s| s[k]).collect::<Vec<_>>());
-        let curve = SWEEP.iter().enumerate().map(|(k, &t)| (t, column(k))).collect();
-        (curve, Some(column(SWEEP.len())))
+        let mean_at = |t: Threshold| metrics::mean(&grids.iter().filter_map(|g| g.at(t)).map(|s| s.0).collect::<Vec<_>>());
+        let curve = SWEEP.iter().map(|&t| (t, mean_at(Threshold::Fixed(t)))).collect();
+        (curve, Some(mean_at(Threshold::Otsu)))
     }
 
     /// The batch table as CSV (what the export button downloads).
@@ -472,8 +546,7 @@ impl PageState {
 /// One row of the batch table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
-    /// Index into `items`.
-    pub index: usize,
+    pub id: ItemId,
     pub file: String,
     pub probability: Option<f32>,
     pub predicted: Option<bool>,

@@ -1,19 +1,19 @@
-//! The page's root: owns the [`PageState`] store and the [`Engine`], runs the long tasks
-//! (start-up, analysing a batch in yielding chunks, fine-tuning step by step) and hands the
-//! views a [`Ctx`] to read state and ask for work. The views only render and dispatch.
+//! The page's root: owns the [`PageState`] store and the [`Link`] to the worker, turns the
+//! worker's messages into actions, asks the worker for work when the state needs it, and hands
+//! the views a [`Ctx`] to read state and ask for work. Nothing here computes: decoding,
+//! models, CAMs, scores and fine-tuning all run in the worker.
 
-use super::engine::{self, analyse_images, now_ms, put_model, take_model, yield_to_browser, Engine};
 use super::files;
+use super::link::Link;
 use super::views;
-use crate::card::{weights_bytes, ModelCard};
-use crate::data::upload::{collect, decode_pair, pair, FileBytes, Loaded};
+use crate::card::ModelCard;
+use crate::data::upload::FileBytes;
 use crate::data::Channel;
-use crate::finetune::{self, Labelled};
-use crate::train::{TrainConfig, Trainer};
-use crate::ui::state::{Action, Backend, Busy, Item, ModelEntry, PageState};
+use crate::protocol::{BackendChoice, ModelId, WorkerInput, WorkerOutput};
+use crate::ui::state::{Action, Item, ModelEntry, PageState, TunePhase};
 use crate::{Error, Result};
-use burn::tensor::Device;
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::File;
@@ -34,6 +34,7 @@ impl Reducible for Store {
 pub struct Ctx {
     pub store: UseReducerHandle<Store>,
     pub on_files: Callback<Vec<File>>,
+    pub on_clear: Callback<()>,
     pub on_model_files: Callback<Vec<File>>,
     pub on_use_cpu: Callback<()>,
     pub on_finetune: Callback<()>,
@@ -52,26 +53,106 @@ impl Ctx {
 }
 
 type Dispatch = UseReducerDispatcher<Store>;
-type SharedEngine = Rc<RefCell<Engine>>;
 
-fn items_of(loaded: Vec<Loaded>) -> Vec<Item> {
-    loaded
-        .into_iter()
-        .map(|l| Item { name: l.name, image: Rc::new(l.image), truth: l.truth.map(Rc::new), result: None })
-        .collect()
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// What the page keeps beside its state: the worker, every model's weights as bytes (for
+/// downloads), user models waiting for the worker's check, and counters for ids.
+struct Shared {
+    link: Link,
+    weights: RefCell<BTreeMap<ModelId, Rc<Vec<u8>>>>,
+    /// User models the worker is checking, with the names of the files they came from.
+    waiting: RefCell<BTreeMap<ModelId, (ModelEntry, String)>>,
+    /// Shipped models whose weights have been asked for.
+    fetched: RefCell<Vec<ModelId>>,
+    next: Cell<u64>,
+}
+
+impl Shared {
+    fn next_id(&self) -> u64 {
+        let id = self.next.get() + 1;
+        self.next.set(id);
+        id
+    }
+
+    fn new_model_id(&self) -> ModelId {
+        // Shipped models take the ids 0.. in `models/index.json` order.
+        ModelId(1000 + self.next_id() as u32)
+    }
+
+    fn send_model(&self, id: ModelId, card: &ModelCard, weights: Vec<u8>) {
+        self.link.send(&WorkerInput::AddModel { model: id, card_json: card.to_json(), weights: weights.clone() });
+        self.weights.borrow_mut().insert(id, Rc::new(weights));
+    }
+}
+
+/// The worker's messages as actions (most map one to one).
+fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
+    let act = |a: Action| dispatch.dispatch(a);
+    match output {
+        // The link itself handles it.
+        WorkerOutput::Ready => {}
+        WorkerOutput::BackendChosen { backend, note } => act(Action::BackendChosen { backend, note }),
+        WorkerOutput::BackendLost { note } => act(Action::BackendLost { note }),
+        WorkerOutput::ModelAccepted { model } => match shared.waiting.borrow_mut().remove(&model) {
+            Some((entry, _)) => {
+                act(Action::ModelAdded(ModelEntry { ready: true, ..entry }));
+                act(Action::Dismissed);
+            }
+            None => act(Action::ModelReady(model)),
+        },
+        WorkerOutput::ModelRejected { model, message } => {
+            shared.weights.borrow_mut().remove(&model);
+            let from = shared.waiting.borrow_mut().remove(&model).map(|e| e.1).unwrap_or_else(|| format!("model {}", model.0));
+            act(Action::Failed(format!("{from}: {message}")));
+        }
+        WorkerOutput::Busy(busy) => act(Action::Working(busy)),
+        WorkerOutput::Loaded { demo, items, problems, .. } => {
+            let n = items.len();
+            if n > 0 {
+                act(Action::ItemsLoaded { items: items.into_iter().map(Item::from).collect(), demo });
+                act(Action::Status(format!("loaded {n} images")));
+            }
+            if demo && !problems.is_empty() {
+                act(Action::Failed(format!("the demo set is damaged: {}", problems.join("; "))));
+            } else if !problems.is_empty() {
+                let lead = if n == 0 { "Nothing usable was loaded." } else { "Some files were not used." };
+                act(Action::Failed(format!("{lead}\n{}", problems.join("\n"))));
+            } else if !demo {
+                act(Action::Dismissed);
+            }
+        }
+        WorkerOutput::Analysed { generation, item, finding } => act(Action::Analysed { generation, item, result: finding.into(), millis: now_ms() }),
+        WorkerOutput::AnalysisDone { images, millis, backend, .. } => {
+            act(Action::Working(None));
+            act(Action::Status(format!("analysed {images} images in {millis:.0} ms on {}", backend.label())));
+        }
+        WorkerOutput::TuneStarted { run, trained_on, held_out, accuracy_before, total_steps } => {
+            act(Action::TuneStarted { run, trained_on, held_out, accuracy_before, total_steps })
+        }
+        WorkerOutput::TuneStep { run, progress } => act(Action::TuneStep { run, progress }),
+        WorkerOutput::TuneFinished { run, accuracy_after, weights, seconds } => {
+            act(Action::TuneFinished { run, accuracy_after, weights: Rc::new(weights) });
+            act(Action::Status(format!("fine-tuned in {seconds:.1} s")));
+        }
+        WorkerOutput::TuneCancelled { run } => {
+            act(Action::TuneCancelled { run });
+            act(Action::Status("fine-tuning cancelled; the model is unchanged".into()));
+        }
+        WorkerOutput::TuneFailed { run, message } => act(Action::TuneFailed { run, message }),
+        WorkerOutput::Failed { message } => act(Action::Failed(message)),
+    }
 }
 
 /// Start-up, in as few round trips as possible (the first heatmap waits for all of it): the
 /// lists of models and demo images, then every card, the default weights and the demo files
-/// at once. The demo set is phantoms the project generated, listed in `demo/index.csv`.
-async fn start(engine: SharedEngine, dispatch: Dispatch) -> Result<()> {
-    dispatch.dispatch(Action::Status("choosing a backend".into()));
-    let (device, backend, note) = engine::pick_device().await;
-    *engine.borrow_mut() = Engine::new(device, backend);
-    dispatch.dispatch(Action::BackendChosen { backend, note });
+/// at once; the worker gets the weights and the demo files as they arrive.
+async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
     dispatch.dispatch(Action::Status("loading the model and the demo images".into()));
-    let lists = engine::fetch_all(&["models/index.json".into(), "demo/index.csv".into()]).await?;
-    let names = engine::model_names(&lists[0])?;
+    let lists = files::fetch_all(&["models/index.json".into(), "demo/index.csv".into()]).await?;
+    let names: Vec<String> = serde_json::from_slice(&lists[0]).map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))?;
     let default = names.first().ok_or_else(|| Error::Invalid("models/index.json lists no model".into()))?;
     let mut demo = Vec::new();
     for record in csv::Reader::from_reader(lists[1].as_slice()).records() {
@@ -85,77 +166,34 @@ async fn start(engine: SharedEngine, dispatch: Dispatch) -> Result<()> {
         .chain([format!("models/{default}.bpk")])
         .chain(demo.iter().map(|p| format!("demo/{p}")))
         .collect();
-    let mut bodies = engine::fetch_all(&urls).await?.into_iter();
-    let mut channel = None;
+    let mut bodies = files::fetch_all(&urls).await?.into_iter();
+    let mut cards = Vec::new();
     for name in &names {
-        let card = ModelCard::from_json(&String::from_utf8_lossy(&bodies.next().unwrap_or_default()))?;
-        channel.get_or_insert(card.input.channel);
-        dispatch.dispatch(Action::ModelAdded(ModelEntry { source: format!("models/{name}"), card }));
+        let card = ModelCard::from_json(&String::from_utf8_lossy(&bodies.next().unwrap_or_default())).map_err(|e| Error::Invalid(format!("models/{name}.json: {e}")))?;
+        cards.push(card);
     }
-    engine.borrow_mut().set_weights(0, bodies.next().unwrap_or_default());
-    dispatch.dispatch(Action::ModelChosen(0));
+    let default_id = ModelId(0);
+    shared.fetched.borrow_mut().push(default_id);
+    shared.send_model(default_id, &cards[0], bodies.next().unwrap_or_default());
+    let channel = cards[0].input.channel;
     let files: Vec<FileBytes> = demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect();
-    let upload = collect(files, channel.unwrap_or(Channel::Luma));
-    if let Some(problem) = upload.problems.first() {
-        return Err(Error::Invalid(format!("the demo set is damaged: {problem}")));
-    }
-    dispatch.dispatch(Action::ItemsLoaded { items: items_of(upload.loaded), demo: true });
+    shared.link.send(&WorkerInput::Decode { request: shared.next_id(), files, channel, demo: true });
+    let entries = names.iter().zip(cards).enumerate();
+    let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false });
+    dispatch.dispatch(Action::ModelsListed(entries.collect()));
     Ok(())
 }
 
-/// Analyses every image still waiting, the one on screen first, in chunks that yield to the
-/// browser. `token` changes when newer work supersedes this run.
-async fn analyse_pending(engine: SharedEngine, dispatch: Dispatch, state: PageState, token: Rc<Cell<u64>>, mine: u64) {
-    let (Some(index), Some(method)) = (state.model, state.method) else { return };
-    let entry = state.models[index].clone();
-    let pending = state.pending();
-    if pending.is_empty() {
-        return;
+/// Weights of a shipped model, fetched the first time it is chosen, then sent to the worker.
+async fn fetch_shipped(shared: Rc<Shared>, entry: ModelEntry, dispatch: Dispatch) {
+    let Some(name) = &entry.shipped else { return };
+    match files::fetch_all(&[format!("models/{name}.bpk")]).await {
+        Ok(mut bodies) => shared.send_model(entry.id, &entry.card, bodies.pop().unwrap_or_default()),
+        Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
     }
-    let backend = engine.borrow().backend;
-    let (model, device) = match take_model(&engine, index, &entry).await {
-        Ok(m) => m,
-        Err(e) => return dispatch.dispatch(Action::Failed(e.to_string())),
-    };
-    let started = now_ms();
-    // On the CPU the work blocks the page while it runs: one image at a time keeps it responsive.
-    let chunk = if backend == Backend::WebGpu { 8 } else { 1 };
-    // The first image alone, so the first heatmap does not wait for a whole chunk.
-    let mut chunks: Vec<&[usize]> = vec![&pending[..1]];
-    chunks.extend(pending[1..].chunks(chunk));
-    let total = pending.len();
-    let mut done = 0;
-    for part in chunks {
-        if token.get() != mine {
-            return put_model(&engine, index, model);
-        }
-        dispatch.dispatch(Action::Working(Some(Busy { what: format!("analysing on {}", backend.label()), done, total })));
-        let images: Vec<_> = part.iter().map(|&i| state.items[i].image.clone()).collect();
-        match analyse_images(&model, &entry.card, &images, state.block, method, &device).await {
-            Ok(results) => {
-                for (&i, result) in part.iter().zip(results) {
-                    dispatch.dispatch(Action::Analysed { generation: state.generation, index: i, result, millis: now_ms() });
-                }
-            }
-            Err(e) if backend == Backend::WebGpu => {
-                engine.borrow_mut().fall_back_to_cpu();
-                return dispatch.dispatch(Action::BackendLost { note: format!("WebGPU failed ({e})") });
-            }
-            Err(e) => {
-                put_model(&engine, index, model);
-                return dispatch.dispatch(Action::Failed(e.to_string()));
-            }
-        }
-        done += part.len();
-        yield_to_browser().await;
-    }
-    put_model(&engine, index, model);
-    dispatch.dispatch(Action::Working(None));
-    dispatch.dispatch(Action::Status(format!("analysed {total} images in {:.0} ms on {}", now_ms() - started, backend.label())));
 }
 
-async fn load_user_files(list: Vec<File>, state: PageState, dispatch: Dispatch) {
-    let channel = state.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
+async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
     let mut problems = Vec::new();
     let mut read = Vec::new();
     for file in files::read_files(list).await {
@@ -164,40 +202,25 @@ async fn load_user_files(list: Vec<File>, state: PageState, dispatch: Dispatch) 
             Err(e) => problems.push(e),
         }
     }
-    if read.is_empty() && problems.is_empty() {
-        return;
-    }
-    dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
-    yield_to_browser().await;
-    // Decoding blocks the page: a few images at a time, yielding between.
-    let pairs = pair(read, &mut problems);
-    let mut loaded = Vec::new();
-    for (k, chunk) in pairs.chunks(4).enumerate() {
-        loaded.extend(chunk.iter().filter_map(|p| decode_pair(p, channel, &mut problems)));
-        dispatch.dispatch(Action::Status(format!("decoded {} of {} images", (4 * k + chunk.len()).min(pairs.len()), pairs.len())));
-        yield_to_browser().await;
-    }
-    let n = loaded.len();
-    if n > 0 {
-        dispatch.dispatch(Action::ItemsLoaded { items: items_of(loaded), demo: false });
-        dispatch.dispatch(Action::Status(format!("loaded {n} images")));
-    }
     if !problems.is_empty() {
-        let lead = if n == 0 { "Nothing usable was loaded." } else { "Some files were not used." };
-        dispatch.dispatch(Action::Failed(format!("{lead}\n{}", problems.join("\n"))));
-    } else {
-        dispatch.dispatch(Action::Dismissed);
+        dispatch.dispatch(Action::Failed(problems.join("\n")));
+    }
+    if !read.is_empty() {
+        dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
+        shared.link.send(&WorkerInput::Decode { request: shared.next_id(), files: read, channel, demo: false });
     }
 }
 
-/// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by loading them.
-async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine) -> Result<ModelEntry> {
+/// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by the worker,
+/// which builds it; it joins the picker once the worker accepts it.
+async fn load_user_model(list: Vec<File>, shared: Rc<Shared>) -> Result<()> {
     let mut card = None;
     let mut weights = None;
     for file in files::read_files(list).await {
         let file = file.map_err(Error::Invalid)?;
         if file.path.to_ascii_lowercase().ends_with(".json") {
-            card = Some((file.path.clone(), ModelCard::from_json(&String::from_utf8_lossy(&file.bytes))?));
+            let parsed = ModelCard::from_json(&String::from_utf8_lossy(&file.bytes)).map_err(|e| Error::Model(format!("{}: {e}", file.path)))?;
+            card = Some((file.path.clone(), parsed));
         } else {
             weights = Some(file);
         }
@@ -205,70 +228,19 @@ async fn load_user_model(list: Vec<File>, state: PageState, engine: SharedEngine
     let (Some((card_name, card)), Some(weights)) = (card, weights) else {
         return Err(Error::Model("choose two files together: the weights (.bpk) and their model card (.json)".into()));
     };
-    let device = engine.borrow().device.clone();
-    card.load(weights.bytes.clone(), &device).map_err(|e| Error::Model(format!("{} with {card_name}: {e}", weights.path)))?;
-    // Its index once added to the picker.
-    engine.borrow_mut().set_weights(state.models.len(), weights.bytes);
-    Ok(ModelEntry { source: format!("your files {} + {card_name}", weights.path), card })
-}
-
-/// The filter experiment: filter, measure before, fine-tune step by step, measure after.
-async fn fine_tune(engine: SharedEngine, dispatch: Dispatch, state: PageState, cancel: Rc<Cell<bool>>) -> Result<()> {
-    let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
-    let card = state.models[index].card.clone();
-    let labelled: Vec<Labelled> = state.tune_inputs().collect();
-    let positives = labelled.iter().filter(|l| l.label).count();
-    if labelled.len() < 6 || positives == 0 || positives == labelled.len() {
-        return Err(Error::Invalid(format!(
-            "fine-tuning needs at least 6 analysed images with masks, with and without tumour (have {} with masks, {positives} with tumour); load images with their masks first",
-            labelled.len()
-        )));
-    }
-    let tune = &state.finetune;
-    let sets = finetune::filtered_sets(&labelled, tune.filter, &card.input, finetune::SEED);
-    let (model, device) = take_model(&engine, index, &state.models[index]).await?;
-    let before = finetune::accuracy(&model, &card.input, &sets.held_out, &device).await;
-    // Small steps: a step blocks the page on the CPU backend, and a few images need several
-    // steps per epoch to move the model. Seeded, so a run can be repeated (dropout included).
-    let config = TrainConfig { epochs: tune.epochs, batch_size: 4, learning_rate: 1e-3, ..TrainConfig::default() };
-    device.seed(config.seed);
-    let mut trainer = Trainer::new(model.clone(), card.input.clone(), config, sets.train.len(), &device);
-    put_model(&engine, index, model);
-    let before = before?;
-    dispatch.dispatch(Action::TuneStarted { trained_on: sets.train.len(), held_out: sets.held_out.len(), accuracy_before: before, total_steps: trainer.total_steps() });
-    let started = now_ms();
-    while let Some(progress) = trainer.step(&sets.train).await? {
-        dispatch.dispatch(Action::TuneStep(progress));
-        yield_to_browser().await;
-        if cancel.get() {
-            dispatch.dispatch(Action::TuneCancelled);
-            dispatch.dispatch(Action::Status("fine-tuning cancelled; the model is unchanged".into()));
-            return Ok(());
-        }
-    }
-    let tuned = trainer.into_model();
-    let after = finetune::accuracy(&tuned, &card.input, &sets.held_out, &device).await?;
-    let seconds = (now_ms() - started) / 1000.0;
-    engine.borrow_mut().tuned = Some(tuned);
-    dispatch.dispatch(Action::TuneFinished { accuracy_after: after });
-    dispatch.dispatch(Action::Status(format!(
-        "fine-tuned {} epochs on {} {} images in {seconds:.1} s ({:.1} s per epoch)",
-        tune.epochs,
-        sets.train.len(),
-        tune.filter.name(),
-        seconds / tune.epochs as f64
-    )));
+    let id = shared.new_model_id();
+    let entry = ModelEntry { id, source: format!("your files {} + {card_name}", weights.path), shipped: None, card: card.clone(), ready: false };
+    shared.waiting.borrow_mut().insert(id, (entry, format!("{} with {card_name}", weights.path)));
+    shared.send_model(id, &card, weights.bytes);
     Ok(())
 }
 
-/// Makes the fine-tuned model the current one (and a picker entry that can be downloaded).
-async fn keep_tuned(engine: SharedEngine, dispatch: Dispatch, state: PageState) -> Result<()> {
-    let Some(tuned) = engine.borrow_mut().tuned.take() else {
-        return Err(Error::Invalid("there is no fine-tuned model to keep; run fine-tuning first".into()));
-    };
-    let index = state.model.ok_or_else(|| Error::Invalid("no model is loaded".into()))?;
-    let mut card = state.models[index].card.clone();
+/// The kept fine-tuned model's card: the tuned model's own card (never the current one's),
+/// renamed, with the experiment and its figures.
+fn tuned_card(state: &PageState) -> Option<(ModelCard, Rc<Vec<u8>>)> {
     let tune = &state.finetune;
+    let weights = tune.weights.clone()?;
+    let mut card = state.entry(tune.model?)?.card.clone();
     card.name = format!("{} (fine-tuned, {})", card.name, tune.filter.name());
     card.description = format!(
         "{} Fine-tuned in the browser for {} epochs on {} {}-filtered images; held-out accuracy {:.3} before, {:.3} after.",
@@ -281,12 +253,7 @@ async fn keep_tuned(engine: SharedEngine, dispatch: Dispatch, state: PageState) 
     );
     card.metrics.insert("page_accuracy_before".into(), tune.accuracy_before.unwrap_or(f64::NAN));
     card.metrics.insert("page_accuracy_after".into(), tune.accuracy_after.unwrap_or(f64::NAN));
-    let bytes = weights_bytes(&tuned, &card.architecture).await?;
-    let new_index = state.models.len();
-    engine.borrow_mut().set_weights(new_index, bytes);
-    put_model(&engine, new_index, tuned);
-    dispatch.dispatch(Action::TuneKept(ModelEntry { source: "fine-tuned in this page".into(), card }));
-    Ok(())
+    Some((card, weights))
 }
 
 fn report(dispatch: &Dispatch, result: Result<()>) {
@@ -298,81 +265,147 @@ fn report(dispatch: &Dispatch, result: Result<()>) {
 #[function_component(App)]
 pub fn app() -> Html {
     let store = use_reducer(Store::default);
-    let engine: SharedEngine = use_memo((), |_| Rc::new(RefCell::new(Engine::new(Device::flex(), Backend::Cpu)))).as_ref().clone();
-    let token = use_memo((), |_| Rc::new(Cell::new(0u64))).as_ref().clone();
-    let cancel = use_memo((), |_| Rc::new(Cell::new(false))).as_ref().clone();
+    let shared: Option<Rc<Shared>> = {
+        let dispatch = store.dispatcher();
+        use_memo((), move |_| {
+            // The worker starts first: its wasm compiles while the page fetches the model.
+            let slot: Rc<RefCell<Option<std::rc::Weak<Shared>>>> = Rc::new(RefCell::new(None));
+            let (to_slot, d1, d2) = (slot.clone(), dispatch.clone(), dispatch.clone());
+            let link = Link::spawn(
+                move |output| {
+                    if let Some(shared) = to_slot.borrow().as_ref().and_then(|w| w.upgrade()) {
+                        on_output(output, &d1, &shared);
+                    }
+                },
+                move |why| d2.dispatch(Action::Failed(why)),
+            );
+            match link {
+                Ok(link) => {
+                    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+                    link.send(&WorkerInput::Start { choice: BackendChoice::from_query(&query) });
+                    let shared = Rc::new(Shared { link, weights: RefCell::default(), waiting: RefCell::default(), fetched: RefCell::default(), next: Cell::new(0) });
+                    *slot.borrow_mut() = Some(Rc::downgrade(&shared));
+                    Some(shared)
+                }
+                Err(why) => {
+                    dispatch.dispatch(Action::Failed(why));
+                    None
+                }
+            }
+        })
+        .as_ref()
+        .clone()
+    };
+    let Some(shared) = shared else {
+        return html! { <main><div class="error" data-testid="error" role="alert">{ store.0.error.clone().unwrap_or_default() }</div></main> };
+    };
 
     {
-        let (engine, dispatch) = (engine.clone(), store.dispatcher());
-        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, start(engine, dispatch.clone()).await) }));
+        let (shared, dispatch) = (shared.clone(), store.dispatcher());
+        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, start(shared, dispatch.clone()).await) }));
     }
     {
-        // New images, another model, method, layer or backend: analyse what is missing.
+        // A shipped model chosen for the first time: fetch its weights for the worker.
         let s = &store.0;
-        let deps = (s.generation, s.items.len(), s.demo, s.backend.is_some());
-        let (engine, dispatch, state, token) = (engine.clone(), store.dispatcher(), s.clone(), token.clone());
+        let (shared, dispatch, entry) = (shared.clone(), store.dispatcher(), s.current_model().cloned());
+        use_effect_with(s.model, move |_| {
+            if let Some(entry) = entry.filter(|e| !e.ready && e.shipped.is_some()) {
+                if !shared.fetched.borrow().contains(&entry.id) {
+                    shared.fetched.borrow_mut().push(entry.id);
+                    spawn_local(fetch_shipped(shared, entry, dispatch));
+                }
+            }
+        });
+    }
+    {
+        // New images, another model, method, layer or backend: ask for what is missing. The
+        // worker drops any older request.
+        let s = &store.0;
+        let ready = s.current_model().is_some_and(|m| m.ready);
+        let deps = (s.generation, ready, s.backend.is_some());
+        let (shared, state) = (shared.clone(), s.clone());
         use_effect_with(deps, move |_| {
-            if state.backend.is_some() && !state.pending().is_empty() {
-                let mine = token.get() + 1;
-                token.set(mine);
-                spawn_local(analyse_pending(engine, dispatch, state, token, mine));
+            if let (true, Some(_), Some(model), Some(method)) = (ready, state.backend, state.model, state.method) {
+                let items = state.pending();
+                if !items.is_empty() {
+                    shared.link.send(&WorkerInput::Analyse { generation: state.generation, model, method, block: state.block, items });
+                }
+            }
+        });
+    }
+    {
+        // A run the page has left (cancelled, or its model or device changed): stop it there too.
+        let t = &store.0.finetune;
+        let (shared, run, cancelled) = (shared.clone(), t.run, t.phase == TunePhase::Cancelled);
+        use_effect_with((run, cancelled), move |_| {
+            if cancelled {
+                shared.link.send(&WorkerInput::CancelTune { run });
             }
         });
     }
 
     let on_files = {
-        let store = store.clone();
-        Callback::from(move |list: Vec<File>| spawn_local(load_user_files(list, store.0.clone(), store.dispatcher())))
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |list: Vec<File>| {
+            let channel = store.0.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
+            spawn_local(load_user_files(list, channel, shared.clone(), store.dispatcher()))
+        })
+    };
+    let on_clear = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| {
+            shared.link.send(&WorkerInput::Forget { items: store.0.items.iter().map(|i| i.id).collect() });
+            store.dispatch(Action::Cleared);
+        })
     };
     let on_model_files = {
-        let (store, engine) = (store.clone(), engine.clone());
+        let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |list: Vec<File>| {
-            let (state, dispatch, engine) = (store.0.clone(), store.dispatcher(), engine.clone());
-            spawn_local(async move {
-                match load_user_model(list, state, engine).await {
-                    Ok(entry) => {
-                        dispatch.dispatch(Action::ModelAdded(entry));
-                        dispatch.dispatch(Action::Dismissed);
-                    }
-                    Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
-                }
-            })
+            let (dispatch, shared) = (store.dispatcher(), shared.clone());
+            spawn_local(async move { report(&dispatch, load_user_model(list, shared).await) })
         })
     };
     let on_use_cpu = {
-        let (store, engine) = (store.clone(), engine.clone());
-        Callback::from(move |_| {
-            engine.borrow_mut().fall_back_to_cpu();
-            store.dispatch(Action::BackendChosen { backend: Backend::Cpu, note: Some("switched to the CPU by hand".into()) });
-        })
+        let shared = shared.clone();
+        Callback::from(move |_| shared.link.send(&WorkerInput::UseCpu { note: "switched to the CPU by hand".into() }))
     };
     let on_finetune = {
-        let (store, engine, cancel) = (store.clone(), engine.clone(), cancel.clone());
+        let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
-            cancel.set(false);
-            let (engine, dispatch, state, cancel) = (engine.clone(), store.dispatcher(), store.0.clone(), cancel.clone());
-            spawn_local(async move { report(&dispatch, fine_tune(engine, dispatch.clone(), state, cancel).await) });
+            let s = &store.0;
+            let Some(model) = s.model else { return };
+            if s.finetune.phase == TunePhase::Running {
+                return; // a double click starts nothing
+            }
+            let run = shared.next_id();
+            store.dispatch(Action::TuneRequested { run, model });
+            let (filter, threshold, epochs) = (s.finetune.filter, s.view.threshold, s.finetune.epochs);
+            shared.link.send(&WorkerInput::FineTune { run, model, items: s.tune_items(), filter, threshold, epochs });
         })
     };
     let on_cancel = {
-        let cancel = cancel.clone();
-        Callback::from(move |_| cancel.set(true))
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| shared.link.send(&WorkerInput::CancelTune { run: store.0.finetune.run }))
     };
     let on_keep = {
-        let (store, engine) = (store.clone(), engine.clone());
+        let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
-            let (engine, dispatch, state) = (engine.clone(), store.dispatcher(), store.0.clone());
-            spawn_local(async move { report(&dispatch, keep_tuned(engine, dispatch.clone(), state).await) });
+            let Some((card, weights)) = tuned_card(&store.0) else {
+                return store.dispatch(Action::Failed("there is no fine-tuned model to keep; run fine-tuning first".into()));
+            };
+            let id = shared.new_model_id();
+            shared.send_model(id, &card, (*weights).clone());
+            store.dispatch(Action::TuneKept(ModelEntry { id, source: "fine-tuned in this page".into(), shipped: None, card, ready: false }));
         })
     };
     let on_download_model = {
-        let (store, engine) = (store.clone(), engine.clone());
+        let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
             let s = &store.0;
-            let (Some(index), Some(card)) = (s.model, s.card()) else { return };
+            let (Some(id), Some(card)) = (s.model, s.card()) else { return };
             let stem = s.model_stem();
-            let result = match engine.borrow().weights(index) {
-                Some(bytes) => files::download(&format!("{stem}.bpk"), "application/octet-stream", &bytes)
+            let result = match shared.weights.borrow().get(&id) {
+                Some(bytes) => files::download(&format!("{stem}.bpk"), "application/octet-stream", bytes)
                     .and_then(|_| files::download(&format!("{stem}.json"), "application/json", card.to_json().as_bytes())),
                 None => Err("the model's weights are still loading; try again in a moment".into()),
             };
@@ -381,7 +414,7 @@ pub fn app() -> Html {
             }
         })
     };
-    let ctx = Ctx { store, on_files, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model };
+    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model };
     html! {
         <ContextProvider<Ctx> context={ctx}>
             <views::Page />

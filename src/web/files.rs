@@ -56,3 +56,25 @@ pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
     .forget();
     Ok(())
 }
+
+/// Files served beside the page, all requested at once (the browser runs the requests in
+/// parallel), in the order asked.
+pub async fn fetch_all(urls: &[String]) -> crate::Result<Vec<Vec<u8>>> {
+    use crate::Error;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or_else(|| Error::Invalid("no window".into()))?;
+    let fail = |url: &str, why: String| Error::Invalid(format!("cannot load {url}: {why}"));
+    let requests: Array = urls.iter().map(|u| window.fetch_with_str(u)).collect();
+    let responses = JsFuture::from(js_sys::Promise::all(&requests)).await.map_err(|e| fail("the app's files", format!("{e:?}")))?;
+    let responses: Vec<web_sys::Response> = Array::from(&responses).iter().map(|r| r.unchecked_into()).collect();
+    let bodies = Array::new();
+    for (url, response) in urls.iter().zip(&responses) {
+        if !response.ok() {
+            return Err(fail(url, format!("HTTP {}", response.status())));
+        }
+        let body: js_sys::Promise = response.array_buffer().map_err(|e| fail(url, format!("{e:?}")))?;
+        bodies.push(&body);
+    }
+    let bodies = JsFuture::from(js_sys::Promise::all(&bodies)).await.map_err(|e| fail("the app's files", format!("{e:?}")))?;
+    Ok(Array::from(&bodies).iter().map(|b| Uint8Array::new(&b).to_vec()).collect())
+}

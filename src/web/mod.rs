@@ -1,10 +1,11 @@
-//! The browser app (wasm32 only): [`app`] owns the state and the engine, [`views`] render the
-//! state, [`engine`] runs the core maths on the chosen device, [`files`] moves bytes in and out.
+//! The page (wasm32 only, main thread): [`app`] owns the state and the [`link`] to the worker
+//! that does all the computing (see [`crate::worker`]), [`views`] render the state, [`files`]
+//! moves bytes in and out, [`canvas`] draws pixels. No model code runs here.
 
 mod app;
 mod canvas;
-mod engine;
 mod files;
+mod link;
 mod views;
 
 /// Mounts the app. A panic is shown on the page (in the `error` element) as well as in the

@@ -31,7 +31,8 @@ async function downloads(page, testid, count) {
 }
 
 async function withApp(gpu, body) {
-  const app = await openApp({ gpu });
+  // WebGPU is forced: on this machine's software adapter the page would choose the CPU.
+  const app = await openApp({ gpu, query: gpu ? '?backend=webgpu' : '' });
   try {
     await settled(app.page);
     await body(app.page, app);
@@ -152,14 +153,17 @@ for (const [name, gpu] of BACKENDS) {
       });
       await page.setInputFiles('[data-testid=file-input]', files);
       await page.waitForFunction(() => /analysed 50 images/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 300_000 });
-      console.log(`${name}: ${await text(page, 'status')}; longest main-thread task ${Math.round(await page.evaluate(() => window.__longest))} ms`);
+      const longest = Math.round(await page.evaluate(() => window.__longest));
+      console.log(`${name}: ${await text(page, 'status')}; longest main-thread task ${longest} ms`);
+      // The work runs in the worker; 200 ms allows for a noisy machine (the benchmark prints the real figure).
+      assert.ok(longest <= 200, `the page was blocked for ${longest} ms`);
       assert.equal(await rows(page).count(), 50);
       assert.ok(Number(await text(page, 'mean-dice')) > 0.5);
     });
   });
 
   test(`${name}: filter and fine-tune, cancel, keep, download and load back`, async () => {
-    await withApp(gpu, async (page) => {
+    await withApp(gpu, async (page, app) => {
       // Every image's probability, at full precision: the model's output before and after.
       const probabilities = async () => (await download(page, 'export-csv')).bytes.toString().trim().split('\n').slice(1).map((l) => l.split(',')[1]);
       const untuned = await probabilities();
@@ -195,6 +199,7 @@ for (const [name, gpu] of BACKENDS) {
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 4);
       await settled(page);
       assert.equal(await text(page, 'error'), '');
+      assert.deepEqual(app.requests.filter((u) => /mine\.(bpk|json)/.test(u)), [], 'a user\'s model is never fetched by its file name');
 
       // Cancel in the middle of a long run: the model stays as it was.
       await page.fill('[data-testid=finetune-epochs]', '40');
@@ -211,6 +216,7 @@ for (const [name, gpu] of BACKENDS) {
 
 test('switching to the CPU keeps the images and results', async () => {
   await withApp(true, async (page) => {
+    assert.equal(await text(page, 'backend'), 'WebGPU');
     const before = await text(page, 'mean-dice');
     await page.click('[data-testid=use-cpu]');
     assert.equal(await text(page, 'backend'), 'CPU');

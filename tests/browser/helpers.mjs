@@ -120,13 +120,13 @@ export function tiff(width, height, channels, pixels) {
 
 /// An LGG-style slice: 3 channels (pre-contrast, FLAIR, post-contrast), a bright FLAIR lesion
 /// in a head-like ellipse, and its mask, both as TIFF.
-export function lggStyleTiffPair(size = 96) {
+export function lggStyleTiffPair(size = 96, [lx, ly, lr] = [0.62, 0.4, 0.11]) {
   const rgb = new Uint8Array(size * size * 3);
   const mask = new Uint8Array(size * size);
   const c = size / 2;
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
     const head = ((x - c) / (0.38 * size)) ** 2 + ((y - c) / (0.45 * size)) ** 2 <= 1;
-    const lesion = (x - 0.62 * size) ** 2 + (y - 0.4 * size) ** 2 <= (0.11 * size) ** 2;
+    const lesion = (x - lx * size) ** 2 + (y - ly * size) ** 2 <= (lr * size) ** 2;
     const i = y * size + x;
     rgb[3 * i] = head ? 60 : 0;
     rgb[3 * i + 1] = lesion ? 220 : head ? 95 + ((x * 7 + y * 13) % 17) : 0;

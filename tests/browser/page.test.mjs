@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { openApp, settled, text, screenshot, outside, cli, DEMO } from './helpers.mjs';
 
-async function firstPage(gpu, name) {
-  const app = await openApp({ gpu });
+async function firstPage(gpu, name, query = '') {
+  const app = await openApp({ gpu, query });
   try {
     const { page } = app;
     await settled(page);
@@ -20,7 +20,7 @@ async function firstPage(gpu, name) {
     };
     console.log(`${name}: first heatmap ${r.firstMs} ms after navigation (${wallMs} ms until all 12 done); ${r.status}`);
     assert.equal(r.error, '', `page error; console: ${app.consoleErrors.join(' | ')}`);
-    assert.equal(r.backend, gpu ? 'WebGPU' : 'CPU');
+    assert.equal(r.backend, query.includes('webgpu') ? 'WebGPU' : 'CPU');
     assert.equal(r.rows, 12);
     assert.equal(r.title, 'phantom_00001.png', 'the page opens on a tumour image');
     const native = cli(path.join(DEMO, 'images/phantom_00001.png'), path.join(DEMO, 'masks/phantom_00001.png'));
@@ -44,8 +44,20 @@ async function firstPage(gpu, name) {
   }
 }
 
-test('first page on WebGPU (software adapter)', async () => {
-  await firstPage(true, 'webgpu');
+test('first page on WebGPU (software adapter, forced with ?backend=webgpu)', async () => {
+  await firstPage(true, 'webgpu', '?backend=webgpu');
+});
+
+test('on a software WebGPU adapter the page chooses the CPU and says why', async () => {
+  const app = await openApp({ gpu: true });
+  try {
+    await settled(app.page);
+    assert.equal(await text(app.page, 'backend'), 'CPU');
+    assert.match(await app.page.locator('.models .note').first().textContent(), /software renderer.*backend=webgpu/);
+    assert.equal(await text(app.page, 'error'), '');
+  } finally {
+    await app.close();
+  }
 });
 
 test('first page falls back to the CPU without WebGPU', async () => {

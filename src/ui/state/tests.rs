@@ -10,9 +10,14 @@ fn card(name: &str) -> ModelCard {
     card
 }
 
+fn entry(id: u32, name: &str) -> ModelEntry {
+    ModelEntry { id: ModelId(id), source: format!("models/{id}"), shipped: None, card: card(name), ready: true }
+}
+
 /// A 4x1 image whose heatmap ramps 0, 1/3, 2/3, 1 and whose true mask is the right half.
-fn item(name: &str, truth: Option<Vec<bool>>) -> Item {
+fn item(id: u64, name: &str, truth: Option<Vec<bool>>) -> Item {
     Item {
+        id: ItemId(id),
         name: name.into(),
         image: Rc::new(Plane::new(4, 1, vec![0.5; 4])),
         truth: truth.map(|bits| Rc::new(Mask::new(4, 1, bits))),
@@ -20,56 +25,88 @@ fn item(name: &str, truth: Option<Vec<bool>>) -> Item {
     }
 }
 
-fn analysed(p: f32) -> Analysed {
-    Analysed { probability: p, heatmap: Rc::new(Plane::new(4, 1, vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0])) }
+const RAMP: [f32; 4] = [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0];
+
+/// The result the worker sends for `item`: its heatmap and its score grid.
+fn analysed(item: &Item, p: f32) -> Analysed {
+    let heatmap = Plane::new(4, 1, RAMP.to_vec());
+    let scores = item.truth.as_ref().and_then(|t| ScoreGrid::new(&heatmap, t));
+    Analysed::from(Finding { probability: p, heatmap, scores })
 }
 
 fn loaded() -> PageState {
-    let items = vec![item("b.png", Some(vec![false, false, true, true])), item("a.png", Some(vec![false; 4])), item("c.png", None)];
-    PageState::default()
-        .reduce(Action::ModelAdded(ModelEntry { source: "models/x".into(), card: card("X model") }))
-        .reduce(Action::ItemsLoaded { items, demo: true })
+    let items = vec![item(10, "b.png", Some(vec![false, false, true, true])), item(11, "a.png", Some(vec![false; 4])), item(12, "c.png", None)];
+    PageState::default().reduce(Action::ModelAdded(entry(0, "X model"))).reduce(Action::ItemsLoaded { items, demo: true })
 }
 
 fn analyse_all(mut s: PageState) -> PageState {
     let g = s.generation;
-    for (i, p) in [(0, 0.9), (1, 0.2), (2, 0.7)] {
-        s = s.reduce(Action::Analysed { generation: g, index: i, result: analysed(p), millis: 10.0 * (i + 1) as f64 });
+    let probs = [0.9, 0.2, 0.7];
+    for (k, it) in s.items.clone().iter().enumerate() {
+        s = s.reduce(Action::Analysed { generation: g, item: it.id, result: analysed(it, probs[k % 3]), millis: 10.0 * (k + 1) as f64 });
     }
     s
+}
+
+fn ids(v: &[u64]) -> Vec<ItemId> {
+    v.iter().map(|&i| ItemId(i)).collect()
 }
 
 #[test]
 fn choosing_a_model_takes_its_cards_cam_and_drops_stale_results() {
     let s = loaded();
     assert_eq!((s.method, s.block, s.view.threshold), (Some(CamMethod::Fusion), 2, Threshold::Fixed(0.4)));
-    assert_eq!(s.selected, 0, "the demo opens on its first tumour image");
-    assert_eq!(s.pending(), vec![0, 1, 2]);
+    assert_eq!(s.selected, Some(ItemId(10)), "the demo opens on its first tumour image");
+    assert_eq!(s.pending(), ids(&[10, 11, 12]));
     let old = s.generation;
     let s = analyse_all(s);
     assert_eq!(s.first_heatmap_ms, Some(10.0));
     assert!(s.pending().is_empty());
     let s = s.reduce(Action::MethodChosen(CamMethod::GradCam));
-    assert_eq!(s.pending(), vec![0, 1, 2], "a new method needs new heatmaps");
+    assert_eq!(s.pending(), ids(&[10, 11, 12]), "a new method needs new heatmaps");
     // A result computed for the old method arrives late: ignored.
-    let s = s.reduce(Action::Analysed { generation: old, index: 0, result: analysed(0.9), millis: 1.0 });
+    let late = analysed(&s.items[0], 0.9);
+    let s = s.reduce(Action::Analysed { generation: old, item: ItemId(10), result: late, millis: 1.0 });
     assert!(s.items[0].result.is_none());
     let s = s.reduce(Action::BlockChosen(7));
     assert_eq!(s.block, 2, "a layer the model does not have is refused");
+    let s = s.reduce(Action::ModelChosen(ModelId(99)));
+    assert_eq!(s.model, Some(ModelId(0)), "an unknown model id changes nothing");
+}
+
+#[test]
+fn results_land_on_their_own_image_whatever_the_list_became() {
+    let s = loaded();
+    let g = s.generation;
+    let b = s.items[0].clone();
+    // Clear and a new upload while the demo's results are on their way.
+    let s = s.reduce(Action::Cleared);
+    assert!(s.generation > g, "clearing bumps the generation");
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(20, "new.png", Some(vec![true; 4]))], demo: false });
+    let s = s.reduce(Action::Analysed { generation: g, item: ItemId(10), result: analysed(&b, 0.9), millis: 1.0 });
+    let now = s.generation;
+    let s = s.reduce(Action::Analysed { generation: now, item: ItemId(10), result: analysed(&b, 0.9), millis: 1.0 });
+    assert!(s.items[0].result.is_none(), "no result of an old image lands on a new one");
+    assert_eq!(s.first_heatmap_ms, None);
+    assert_eq!(s.pending(), ids(&[20]));
 }
 
 #[test]
 fn the_threshold_moves_dice_without_the_model() {
     let s = analyse_all(loaded());
     // Threshold 0.4 keeps the two right pixels: exactly the truth.
-    assert_eq!(s.score(0).unwrap().dice, Some(1.0));
+    assert_eq!(s.current_scores().map(|x| x.0), Some(1.0));
     let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.2)));
-    let dice = s.score(0).unwrap().dice.unwrap();
+    let (dice, iou) = s.current_scores().unwrap();
     assert!((dice - 0.8).abs() < 1e-9, "3 predicted, 2 true, 2 shared: {dice}");
-    assert!((s.current_iou().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!((iou - 2.0 / 3.0).abs() < 1e-9);
+    // Off the slider's grid, the score is computed rather than looked up, and agrees.
+    let off = s.clone().reduce(Action::ThresholdChosen(Threshold::Fixed(0.21)));
+    assert_eq!(off.current_scores(), Some((dice, iou)));
     // No tumour in the mask: no Dice, but a class. No mask at all: neither.
-    assert_eq!(s.score(1).unwrap().dice, None);
-    let summary = s.summary();
+    let rows = s.rows();
+    assert_eq!(rows[1].dice, None);
+    let summary = BatchSummary::of(&rows);
     assert_eq!((summary.images, summary.analysed, summary.with_class, summary.scored), (3, 3, 2, 1));
     assert_eq!(summary.accuracy, Some(1.0));
     assert!((summary.mean_dice.unwrap() - 0.8).abs() < 1e-9);
@@ -86,7 +123,7 @@ fn rows_sort_by_any_column_and_the_csv_holds_them() {
     let s = s.reduce(Action::SortedBy(SortKey::File));
     assert_eq!(s.rows()[0].file, "c.png", "a second click reverses");
     let s = s.reduce(Action::SortedBy(SortKey::Probability));
-    assert_eq!(s.rows().iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2, 0]);
+    assert_eq!(s.rows().iter().map(|r| r.id).collect::<Vec<_>>(), ids(&[11, 12, 10]));
     let csv = s.csv();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "file,probability,predicted,truth,dice,iou,method,block,threshold");
@@ -98,13 +135,13 @@ fn rows_sort_by_any_column_and_the_csv_holds_them() {
 #[test]
 fn uploads_replace_the_demo_then_add_up_and_a_lost_gpu_keeps_them() {
     let s = analyse_all(loaded()).reduce(Action::BackendChosen { backend: Backend::WebGpu, note: None });
-    let s = s.reduce(Action::ItemsLoaded { items: vec![item("mine.png", None)], demo: false });
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(1, "mine.png", None)], demo: false });
     assert_eq!(s.items.len(), 1);
-    assert_eq!(s.selected, 0);
-    let s = s.reduce(Action::ItemsLoaded { items: vec![item("more.png", None), item("more2.png", None)], demo: false });
+    assert_eq!(s.selected, Some(ItemId(1)));
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(2, "more.png", None), item(3, "more2.png", None)], demo: false });
     assert_eq!(s.items.len(), 3);
-    assert_eq!(s.selected, 1, "the first new image is shown");
-    assert_eq!(s.pending(), vec![1, 2, 0], "the shown image is analysed first");
+    assert_eq!(s.selected, Some(ItemId(2)), "the first new image is shown");
+    assert_eq!(s.pending(), ids(&[2, 3, 1]), "the shown image is analysed first");
     let s = analyse_all(s).reduce(Action::BackendLost { note: "the WebGPU device was lost".into() });
     assert_eq!(s.backend, Some(Backend::Cpu));
     assert_eq!(s.items.len(), 3);
@@ -113,22 +150,41 @@ fn uploads_replace_the_demo_then_add_up_and_a_lost_gpu_keeps_them() {
 }
 
 #[test]
-fn fine_tuning_records_progress_before_and_after_and_can_be_cancelled() {
+fn fine_tuning_records_progress_of_its_own_run_only() {
     let progress = |step| Progress { epoch: 0, epochs: 2, step, total_steps: 4, loss: 0.5, batch_accuracy: 0.75, epoch_end: false };
     let s = analyse_all(loaded()).reduce(Action::FilterChosen(Filter::RemoveHot)).reduce(Action::EpochsChosen(2));
-    let s = s.reduce(Action::TuneStarted { trained_on: 2, held_out: 1, accuracy_before: 0.5, total_steps: 4 });
-    let s = s.reduce(Action::TuneStep(progress(1))).reduce(Action::TuneStep(progress(2)));
-    assert_eq!((s.finetune.step, s.finetune.losses.len(), s.finetune.filter), (2, 2, Filter::RemoveHot));
-    let cancelled = s.clone().reduce(Action::TuneCancelled);
+    let s = s.reduce(Action::TuneRequested { run: 1, model: ModelId(0) });
+    assert_eq!(s.finetune.phase, TunePhase::Running, "running from the click: a second click is refused");
+    let s = s.reduce(Action::TuneStarted { run: 1, trained_on: 2, held_out: 1, accuracy_before: 0.5, total_steps: 4 });
+    let s = s.reduce(Action::TuneStep { run: 1, progress: progress(1) }).reduce(Action::TuneStep { run: 1, progress: progress(2) });
+    let s = s.reduce(Action::TuneStep { run: 0, progress: progress(3) });
+    assert_eq!((s.finetune.step, s.finetune.losses.len(), s.finetune.filter), (2, 2, Filter::RemoveHot), "another run's steps are ignored");
+    let cancelled = s.clone().reduce(Action::TuneCancelled { run: 1 });
     assert_eq!(cancelled.finetune.phase, TunePhase::Cancelled);
-    assert_eq!(cancelled.reduce(Action::TuneStep(progress(3))).finetune.losses.len(), 2, "no steps after a cancel");
-    let done = s.reduce(Action::TuneFinished { accuracy_after: 1.0 });
+    assert_eq!(cancelled.reduce(Action::TuneStep { run: 1, progress: progress(3) }).finetune.losses.len(), 2, "no steps after a cancel");
+    let failed = s.clone().reduce(Action::TuneFailed { run: 1, message: "out of memory".into() });
+    assert_eq!((failed.finetune.phase.clone(), failed.error.as_deref()), (TunePhase::Idle, Some("out of memory")), "a failure never leaves the panel running");
+    let weights = Rc::new(vec![1, 2, 3]);
+    let done = s.reduce(Action::TuneFinished { run: 1, accuracy_after: 1.0, weights: weights.clone() });
     assert_eq!((done.finetune.accuracy_before, done.finetune.accuracy_after), (Some(0.5), Some(1.0)));
-    let kept = done.reduce(Action::TuneKept(ModelEntry { source: "fine-tuned here".into(), card: card("X model (fine-tuned)") }));
-    assert_eq!(kept.model, Some(1));
+    assert_eq!(done.finetune.weights, Some(weights));
+    let kept = done.reduce(Action::TuneKept(entry(1, "X model (fine-tuned)")));
+    assert_eq!(kept.model, Some(ModelId(1)));
     assert!(kept.finetune.kept);
     assert_eq!(kept.finetune.accuracy_after, Some(1.0), "the comparison stays on screen");
     assert_eq!(kept.model_stem(), "x-model-fine-tuned");
+}
+
+#[test]
+fn switching_model_or_backend_ends_a_running_fine_tune() {
+    let s = analyse_all(loaded()).reduce(Action::ModelAdded(entry(1, "Y"))).reduce(Action::ModelChosen(ModelId(0)));
+    let s = s.reduce(Action::TuneRequested { run: 4, model: ModelId(0) });
+    let switched = s.clone().reduce(Action::ModelChosen(ModelId(1)));
+    assert_eq!(switched.finetune.phase, TunePhase::Cancelled);
+    let late = switched.reduce(Action::TuneFinished { run: 4, accuracy_after: 1.0, weights: Rc::new(vec![]) });
+    assert_eq!(late.finetune.weights, None, "a run the page left cannot be kept");
+    let s = s.reduce(Action::BackendChosen { backend: Backend::WebGpu, note: None }).reduce(Action::BackendChosen { backend: Backend::Cpu, note: None });
+    assert_eq!(s.finetune.phase, TunePhase::Cancelled);
 }
 
 #[test]
@@ -139,6 +195,7 @@ fn the_filter_experiment_takes_analysed_images_with_masks_at_the_current_thresho
     let inputs: Vec<_> = s.tune_inputs().collect();
     // c.png has no mask, so no label: it is left out.
     assert_eq!(inputs.iter().map(|l| l.label).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(s.tune_items(), ids(&[10, 11]));
     assert_eq!(inputs[0].hot, Mask::new(4, 1, vec![false, false, true, true]), "the heatmap ramp cut at 0.4");
     let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.9)));
     assert_eq!(s.tune_inputs().next().unwrap().hot, Mask::new(4, 1, vec![false, false, false, true]));

@@ -23,13 +23,14 @@ fn class(v: Option<bool>) -> &'static str {
 pub fn batch_view() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let s = ctx.state();
-    // Scoring every image is the costly part of a render: once for the table and summary.
+    // Rows are look-ups (each result was scored once, on arrival); the chart is redrawn only
+    // when its points change.
     let rows = s.rows();
     let summary = BatchSummary::of(&rows);
     let (curve, otsu) = s.dice_curve();
-    let chart = (!curve.is_empty())
-        .then(|| dice_vs_threshold_svg(&[Series { label: "this batch".into(), points: curve.clone() }], (420, 260)).ok())
-        .flatten();
+    let chart = use_memo(curve, |curve| {
+        (!curve.is_empty()).then(|| dice_vs_threshold_svg(&[Series { label: "this batch".into(), points: curve.clone() }], (420, 260)).ok()).flatten()
+    });
     let on_csv = {
         let ctx = ctx.clone();
         Callback::from(move |_: MouseEvent| {
@@ -49,12 +50,12 @@ pub fn batch_view() -> Html {
     };
     let row = |r: crate::ui::state::Row| {
         let ctx = ctx.clone();
-        let index = r.index;
-        let selected = index == s.selected;
+        let id = r.id;
+        let selected = Some(id) == s.selected;
         let wrong = matches!((r.predicted, r.truth), (Some(p), Some(t)) if p != t);
         html! {
             <tr class={classes!(selected.then_some("selected"), wrong.then_some("wrong"))} onclick={Callback::from(move |_: MouseEvent| {
-                ctx.dispatch(Action::Selected(index));
+                ctx.dispatch(Action::Selected(id));
                 if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("image-view")) {
                     el.scroll_into_view();
                 }
@@ -84,7 +85,7 @@ pub fn batch_view() -> Html {
                     <tbody>{ for rows.into_iter().map(row) }</tbody>
                 </table>
             </div>
-            if let Some(svg) = chart {
+            if let Some(svg) = (*chart).clone() {
                 <figure class="chart" data-testid="dice-curve">
                     { inline_svg(svg) }
                     <figcaption>{ format!("Mean Dice of this batch at each threshold (Otsu: {}).", fmt(otsu, 3)) }</figcaption>

@@ -35,8 +35,13 @@ fn label(f: Filter) -> &'static str {
 pub fn fine_tune_view() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let grid_ref = use_node_ref();
-    // Filtered once per render: the grid is sized from them and the effect draws them.
-    let shown = std::rc::Rc::new(previews(ctx.state()));
+    // Filtered when the images, their heatmaps, the filter or the cut change, not per render.
+    let s = ctx.state();
+    let deps = (s.finetune.filter, s.view.threshold.to_string(), s.generation, s.tune_items().into_iter().take(PREVIEWS).collect::<Vec<_>>());
+    let shown = {
+        let s = s.clone();
+        use_memo(deps, move |_| previews(&s))
+    };
     {
         let (grid_ref, ctx, shown) = (grid_ref.clone(), ctx.clone(), shown.clone());
         use_effect(move || {
@@ -70,11 +75,12 @@ pub fn fine_tune_view() -> Html {
         })
     };
     let shown = shown.len();
-    let curves = (!t.losses.is_empty()).then(|| {
+    let curve_data = (t.losses.clone(), t.accuracies.clone(), t.total_steps);
+    let curves = use_memo(curve_data, |(losses, accuracies, total_steps)| (!losses.is_empty()).then(|| {
         let steps = |v: &[f32]| v.iter().enumerate().map(|(i, &y)| ((i + 1) as f32, y as f64)).collect::<Vec<_>>();
-        let chart = Chart { title: "Fine-tuning", x_label: "step", y_label: "", x: 0.0..t.total_steps.max(1) as f32, y: 0.0..(t.losses.iter().cloned().fold(1.0f32, f32::max) as f64), size: (420, 240) };
-        line_chart_svg(&chart, &[Series { label: "loss".into(), points: steps(&t.losses) }, Series { label: "batch accuracy".into(), points: steps(&t.accuracies) }]).ok()
-    }).flatten();
+        let chart = Chart { title: "Fine-tuning", x_label: "step", y_label: "", x: 0.0..(*total_steps).max(1) as f32, y: 0.0..(losses.iter().cloned().fold(1.0f32, f32::max) as f64), size: (420, 240) };
+        line_chart_svg(&chart, &[Series { label: "loss".into(), points: steps(losses) }, Series { label: "batch accuracy".into(), points: steps(accuracies) }]).ok()
+    }).flatten());
     html! {
         <section class="panel finetune" id="finetune">
             <h2>{ "Filter and fine-tune" }</h2>
@@ -106,7 +112,7 @@ pub fn fine_tune_view() -> Html {
                 <strong data-testid="finetune-accuracy-before">{ fmt(t.accuracy_before, 3) }</strong>{ ", after " }
                 <strong data-testid="finetune-accuracy-after">{ fmt(t.accuracy_after, 3) }</strong>
             </p>
-            if let Some(svg) = curves {
+            if let Some(svg) = (*curves).clone() {
                 <figure class="chart" data-testid="finetune-curves">{ inline_svg(svg) }</figure>
             }
             <div class="row">

@@ -94,7 +94,7 @@ pub fn image_view() -> Html {
         })
     };
     let item = s.current();
-    let score = s.score(s.selected);
+    let scores = s.current_scores();
     let result = item.and_then(|i| i.result.as_ref());
     let (t_value, t_label) = match s.view.threshold {
         Threshold::Fixed(t) => (t, format!("{t:.2}")),
@@ -103,7 +103,7 @@ pub fn image_view() -> Html {
     // Scans of any shape keep their aspect; zoom enlarges pixels (drawn sharp, not smoothed).
     let (w, h) = item.map(|i| (i.image.width, i.image.height)).unwrap_or((128, 128));
     let (w, h) = (w as u32 * s.view.zoom, h as u32 * s.view.zoom);
-    let dice_text = match (item.and_then(|i| i.truth.as_ref()), score.as_ref().and_then(|sc| sc.dice)) {
+    let dice_text = match (item.and_then(|i| i.truth.as_ref()), scores.map(|x| x.0)) {
         (None, _) => "no mask".to_string(),
         (Some(_), None) if result.is_some() => "no tumour in mask".to_string(),
         (_, d) => fmt(d, 4),
@@ -115,7 +115,7 @@ pub fn image_view() -> Html {
                 <div>{ "Tumour probability: " }<strong data-testid="probability">{ result.map(|r| format!("{:.4}", r.probability)).unwrap_or_default() }</strong>
                     { for result.map(|r| html! { <span class="note">{ if r.probability >= 0.5 { " (tumour)" } else { " (no tumour)" } }</span> }) }</div>
                 <div>{ "Dice: " }<strong data-testid="dice">{ if result.is_some() { dice_text } else { String::new() } }</strong>
-                    { "  IoU: " }<strong data-testid="iou">{ fmt(s.current_iou(), 4) }</strong></div>
+                    { "  IoU: " }<strong data-testid="iou">{ fmt(scores.map(|x| x.1), 4) }</strong></div>
             </div>
             <div class="canvas-box">
                 <canvas ref={canvas_ref} data-testid="heatmap-canvas" width="128" height="128"

@@ -1,7 +1,6 @@
 //! Getting the user's images in: a file picker (images, masks and zips together), a folder
 //! picker, and a drop zone. Pairing rules are spelled out where the user looks.
 
-use crate::ui::state::Action;
 use crate::web::app::Ctx;
 use web_sys::DragEvent;
 use yew::prelude::*;
@@ -36,7 +35,7 @@ pub fn input_panel() -> Html {
     };
     let on_clear = {
         let ctx = ctx.clone();
-        Callback::from(move |_: MouseEvent| ctx.dispatch(Action::Cleared))
+        ctx.on_clear.reform(|_: MouseEvent| ())
     };
     let s = ctx.state();
     html! {

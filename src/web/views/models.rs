@@ -2,6 +2,7 @@
 //! licence), and loading one's own weights + card.
 
 use super::fmt;
+use crate::protocol::ModelId;
 use crate::ui::state::{Action, Backend};
 use crate::web::app::Ctx;
 use yew::prelude::*;
@@ -15,7 +16,7 @@ pub fn model_panel() -> Html {
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
             if let Ok(i) = value.parse() {
-                ctx.dispatch(Action::ModelChosen(i));
+                ctx.dispatch(Action::ModelChosen(ModelId(i)));
             }
         })
     };
@@ -37,8 +38,8 @@ pub fn model_panel() -> Html {
             <div class="row">
                 <label>{ "Model: " }
                     <select data-testid="model-picker" onchange={on_pick}>
-                        { for s.models.iter().enumerate().map(|(i, m)| html! {
-                            <option value={i.to_string()} selected={s.model == Some(i)}>{ &m.card.name }</option>
+                        { for s.models.iter().map(|m| html! {
+                            <option value={m.id.0.to_string()} selected={s.model == Some(m.id)}>{ &m.card.name }</option>
                         }) }
                     </select>
                 </label>

@@ -1,0 +1,13 @@
+//! The page's worker: Trunk builds this binary for wasm32 as a Web Worker
+//! (`data-type="worker"`). It owns the device and the model; the page only shows results.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    camseg::worker::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("camseg-worker is the page's Web Worker: build and serve it with `trunk serve` (see README.md)");
+    std::process::exit(2);
+}

@@ -1,0 +1,179 @@
+//! The messages between the page and its worker. The page's main thread holds only views and
+//! plain state; everything that touches the model (decoding uploads, forward passes, CAMs,
+//! scores, fine-tuning, exporting weights) runs in a dedicated Web Worker behind these two
+//! enums. Compiled natively too, so the worker's side ([`crate::session`]) is tested without a
+//! browser.
+//!
+//! Identity, not position: images carry an [`ItemId`] given by the worker when it decodes
+//! them, models a [`ModelId`] given by the page, and every result says which setting
+//! (`generation`) and which run it belongs to, so late work never lands on the wrong thing.
+//!
+//! On the wire a message is one bincode buffer, transferred (not copied) to the other thread.
+//! Model cards travel as JSON text: their serde layout (tagged enums) is JSON's, not bincode's.
+
+use crate::cam::CamMethod;
+use crate::data::upload::FileBytes;
+use crate::data::Channel;
+use crate::evaluate::ScoreGrid;
+use crate::filters::Filter;
+use crate::masks::{Mask, Threshold};
+use crate::plane::Plane;
+use crate::train::Progress;
+use serde::{Deserialize, Serialize};
+
+/// An image the worker has decoded; stable for the life of the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemId(pub u64);
+
+/// A model the page knows (shipped, loaded from the user's files, or fine-tuned here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ModelId(pub u32);
+
+/// Which compute backend the worker runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    WebGpu,
+    Cpu,
+}
+
+impl Backend {
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::WebGpu => "WebGPU",
+            Backend::Cpu => "CPU",
+        }
+    }
+}
+
+/// The backend the person asked for in the address (`?backend=cpu|webgpu`), or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter; the CPU on a software one or none.
+    Auto,
+    Cpu,
+    WebGpu,
+}
+
+impl BackendChoice {
+    /// From the page's query string, e.g. `?backend=webgpu`.
+    pub fn from_query(query: &str) -> Self {
+        let query = query.trim_start_matches('?');
+        match query.split('&').find_map(|kv| kv.strip_prefix("backend=")) {
+            Some("cpu") => BackendChoice::Cpu,
+            Some("webgpu") => BackendChoice::WebGpu,
+            _ => BackendChoice::Auto,
+        }
+    }
+}
+
+/// A decoded image, as the page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    pub id: ItemId,
+    pub name: String,
+    pub image: Plane,
+    pub truth: Option<Mask>,
+}
+
+/// What the model said about one image, with its scores computed once, on arrival.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub probability: f32,
+    /// In [0, 1], at the image's size.
+    pub heatmap: Plane,
+    /// Dice and IoU at every threshold the page offers; none without a tumour mask.
+    pub scores: Option<ScoreGrid>,
+}
+
+/// Page -> worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WorkerInput {
+    /// Pick the device; answered by [`WorkerOutput::BackendChosen`].
+    Start { choice: BackendChoice },
+    /// Weights (burnpack bytes) and card (JSON) of a model; answered by `ModelAccepted` or
+    /// `ModelRejected`.
+    AddModel { model: ModelId, card_json: String, weights: Vec<u8> },
+    /// Files to pair and decode (zips opened) for a model reading `channel`; answered by
+    /// `Loaded` with the same `request`.
+    Decode { request: u64, files: Vec<FileBytes>, channel: Channel, demo: bool },
+    /// The page no longer shows these images.
+    Forget { items: Vec<ItemId> },
+    /// Analyse these images (in this order) with this setting. Replaces any earlier request.
+    Analyse { generation: u64, model: ModelId, method: CamMethod, block: usize, items: Vec<ItemId> },
+    /// The filter experiment on these images (each with a true mask and a result), their
+    /// latest heatmaps cut at `threshold` (the page shows the same heatmaps: it sends only
+    /// images whose result it holds, and every result the worker sends is its latest).
+    FineTune { run: u64, model: ModelId, items: Vec<ItemId>, filter: Filter, threshold: Threshold, epochs: usize },
+    CancelTune { run: u64 },
+    /// Go on on the CPU (the person asked, or the page saw the GPU fail).
+    UseCpu { note: String },
+}
+
+/// Worker -> page. Most map one to one onto the page's actions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WorkerOutput {
+    /// The worker listens: messages sent before this would be lost (the page holds them).
+    Ready,
+    BackendChosen { backend: Backend, note: Option<String> },
+    /// The GPU failed; the worker has moved to the CPU and keeps every image and model.
+    BackendLost { note: String },
+    ModelAccepted { model: ModelId },
+    ModelRejected { model: ModelId, message: String },
+    /// Progress of a long job, for the status line; `None` when the worker is idle.
+    Busy(Option<Busy>),
+    Loaded { request: u64, demo: bool, items: Vec<NewItem>, problems: Vec<String> },
+    Analysed { generation: u64, item: ItemId, finding: Finding },
+    AnalysisDone { generation: u64, images: usize, millis: f64, backend: Backend },
+    TuneStarted { run: u64, trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
+    TuneStep { run: u64, progress: Progress },
+    /// The fine-tuned weights come back as bytes: keeping them is the page's choice, and bytes
+    /// belong to no device.
+    TuneFinished { run: u64, accuracy_after: f64, weights: Vec<u8>, seconds: f64 },
+    TuneCancelled { run: u64 },
+    TuneFailed { run: u64, message: String },
+    Failed { message: String },
+}
+
+/// Long work under way, for the progress line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Busy {
+    pub what: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// One message as bytes (bincode), ready to transfer.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    bincode::serialize(message).expect("protocol messages always serialise")
+}
+
+/// A message from bytes; a bad buffer is a bug on the other side, reported as text.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
+    bincode::deserialize(bytes).map_err(|e| format!("a message between the page and its worker is damaged ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_bytes() {
+        let input = WorkerInput::Decode { request: 3, files: vec![FileBytes::new("a/b.png", vec![1, 2, 3])], channel: Channel::Green, demo: false };
+        assert_eq!(decode::<WorkerInput>(&encode(&input)).unwrap(), input);
+        let output = WorkerOutput::Analysed {
+            generation: 7,
+            item: ItemId(9),
+            finding: Finding { probability: 0.25, heatmap: Plane::new(2, 1, vec![0.0, 1.0]), scores: None },
+        };
+        assert_eq!(decode::<WorkerOutput>(&encode(&output)).unwrap(), output);
+        assert!(decode::<WorkerOutput>(&[0xff, 0xff, 0xff, 0xff]).unwrap_err().contains("damaged"));
+    }
+
+    #[test]
+    fn the_address_picks_the_backend() {
+        assert_eq!(BackendChoice::from_query(""), BackendChoice::Auto);
+        assert_eq!(BackendChoice::from_query("?backend=cpu"), BackendChoice::Cpu);
+        assert_eq!(BackendChoice::from_query("?x=1&backend=webgpu"), BackendChoice::WebGpu);
+        assert_eq!(BackendChoice::from_query("?backend=tpu"), BackendChoice::Auto);
+    }
+}

@@ -1,0 +1,360 @@
+//! The worker's side of the page: one device, the models the page sent (as bytes, built on
+//! the device when used), the decoded images, and the long jobs (decoding a drop, analysing,
+//! fine-tuning). It speaks only [`crate::protocol`], so it runs the same in the browser's
+//! worker and in native tests.
+//!
+//! Work is cut into short steps: the worker's loop takes every waiting message
+//! ([`Session::accept`], quick) before each [`Session::step`], so a newer request, a cancel
+//! or a Clear takes effect within one step, and results of superseded work are never sent.
+
+use crate::card::{weights_bytes, ModelCard};
+use crate::cam::CamMethod;
+use crate::data::upload::{decode_pair, pair, Pair};
+use crate::data::Channel;
+use crate::evaluate::ScoreGrid;
+use crate::filters::Filter;
+use crate::finetune::{self, FilteredSets, Labelled};
+use crate::masks::{Mask, Threshold};
+use crate::model::Classifier;
+use crate::pipeline::analyse;
+use crate::plane::Plane;
+use crate::protocol::{Backend, Busy, Finding, ItemId, ModelId, NewItem, WorkerInput, WorkerOutput};
+use crate::train::{TrainConfig, Trainer};
+use crate::{Error, Result};
+use burn::tensor::Device;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+/// Milliseconds from some fixed origin (`performance.now()` in the browser).
+pub type Clock = fn() -> f64;
+
+/// Images decoded per step: a few, so a cancel or Clear is not kept waiting.
+const DECODE_CHUNK: usize = 4;
+/// Images analysed per step after the first (which goes alone, for a fast first heatmap).
+const ANALYSE_CHUNK: usize = 4;
+/// Fine-tuning needs this many labelled images, both classes among them.
+const MIN_TUNE_IMAGES: usize = 6;
+
+struct Stored {
+    image: Rc<Plane>,
+    truth: Option<Mask>,
+    /// The latest heatmap sent to the page (the fine-tune filters use it).
+    heatmap: Option<Plane>,
+}
+
+struct DecodeJob {
+    request: u64,
+    demo: bool,
+    channel: Channel,
+    pairs: VecDeque<Pair>,
+    total: usize,
+    items: Vec<NewItem>,
+    problems: Vec<String>,
+}
+
+struct AnalysisJob {
+    generation: u64,
+    model: ModelId,
+    method: CamMethod,
+    block: usize,
+    queue: VecDeque<ItemId>,
+    done: usize,
+    total: usize,
+    started: f64,
+}
+
+struct TuneJob {
+    run: u64,
+    model: ModelId,
+    sets: FilteredSets,
+    epochs: usize,
+    /// None until the first step has measured accuracy before and built the trainer.
+    trainer: Option<Trainer>,
+    started: f64,
+}
+
+pub struct Session {
+    device: Device,
+    backend: Backend,
+    clock: Clock,
+    models: BTreeMap<ModelId, (ModelCard, Vec<u8>)>,
+    /// The one model built on the device, by id.
+    built: Option<(ModelId, Classifier)>,
+    items: BTreeMap<ItemId, Stored>,
+    next_item: u64,
+    decoding: VecDeque<DecodeJob>,
+    analysis: Option<AnalysisJob>,
+    tune: Option<TuneJob>,
+}
+
+impl Session {
+    pub fn new(device: Device, backend: Backend, clock: Clock) -> Self {
+        Self {
+            device,
+            backend,
+            clock,
+            models: BTreeMap::new(),
+            built: None,
+            items: BTreeMap::new(),
+            next_item: 0,
+            decoding: VecDeque::new(),
+            analysis: None,
+            tune: None,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether [`Session::step`] has work to do.
+    pub fn busy(&self) -> bool {
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some()
+    }
+
+    /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
+    pub fn accept(&mut self, input: WorkerInput) -> Vec<WorkerOutput> {
+        match input {
+            // The worker's loop picks the device before the session exists; a second Start
+            // changes nothing.
+            WorkerInput::Start { .. } => Vec::new(),
+            WorkerInput::AddModel { model, card_json, weights } => vec![self.add_model(model, &card_json, weights)],
+            WorkerInput::Decode { request, files, channel, demo } => {
+                let mut problems = Vec::new();
+                let pairs: VecDeque<Pair> = pair(files, &mut problems).into();
+                let total = pairs.len();
+                self.decoding.push_back(DecodeJob { request, demo, channel, pairs, total, items: Vec::new(), problems });
+                Vec::new()
+            }
+            WorkerInput::Forget { items } => {
+                for id in &items {
+                    self.items.remove(id);
+                }
+                if let Some(job) = &mut self.analysis {
+                    job.queue.retain(|id| !items.contains(id));
+                }
+                Vec::new()
+            }
+            WorkerInput::Analyse { generation, model, method, block, items } => {
+                let queue: VecDeque<ItemId> = items.into_iter().filter(|id| self.items.contains_key(id)).collect();
+                let total = queue.len();
+                self.analysis = Some(AnalysisJob { generation, model, method, block, queue, done: 0, total, started: (self.clock)() });
+                Vec::new()
+            }
+            WorkerInput::FineTune { run, model, items, filter, threshold, epochs } => {
+                let mut out: Vec<WorkerOutput> = self.tune.take().map(|old| WorkerOutput::TuneCancelled { run: old.run }).into_iter().collect();
+                match self.tune_job(run, model, &items, filter, threshold, epochs) {
+                    Ok(job) => self.tune = Some(job),
+                    Err(e) => out.push(WorkerOutput::TuneFailed { run, message: e.to_string() }),
+                }
+                out
+            }
+            WorkerInput::CancelTune { run } => match self.tune.take() {
+                Some(job) if job.run == run => vec![WorkerOutput::TuneCancelled { run }],
+                other => {
+                    self.tune = other;
+                    Vec::new()
+                }
+            },
+            WorkerInput::UseCpu { note } => {
+                let mut out = self.fall_back_to_cpu();
+                out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
+                out
+            }
+        }
+    }
+
+    /// One short piece of work: a few images decoded, a few analysed, or one training step.
+    pub async fn step(&mut self) -> Vec<WorkerOutput> {
+        if !self.decoding.is_empty() {
+            return self.decode_step();
+        }
+        if self.analysis.is_some() {
+            return match self.analysis_step().await {
+                Ok(out) => out,
+                Err(e) => {
+                    self.analysis = None;
+                    self.failure(e, None)
+                }
+            };
+        }
+        if let Some(run) = self.tune.as_ref().map(|t| t.run) {
+            return match self.tune_step().await {
+                Ok(out) => out,
+                Err(e) => {
+                    self.tune = None;
+                    self.failure(e, Some(run))
+                }
+            };
+        }
+        Vec::new()
+    }
+
+    fn add_model(&mut self, model: ModelId, card_json: &str, weights: Vec<u8>) -> WorkerOutput {
+        // Built once on the CPU to check it: a bad file is refused here, not at first use.
+        let checked = ModelCard::from_json(card_json).and_then(|card| card.load(weights.clone(), &Device::flex()).map(|_| card));
+        match checked {
+            Ok(card) => {
+                self.models.insert(model, (card, weights));
+                if self.built.as_ref().is_some_and(|(id, _)| *id == model) {
+                    self.built = None;
+                }
+                WorkerOutput::ModelAccepted { model }
+            }
+            Err(e) => WorkerOutput::ModelRejected { model, message: e.to_string() },
+        }
+    }
+
+    /// The model `id` on the device, built from its bytes when it is not the one built.
+    fn model(&mut self, id: ModelId) -> Result<(ModelCard, Classifier)> {
+        let (card, bytes) = self.models.get(&id).ok_or_else(|| Error::Invalid(format!("model {} has not been sent to the worker", id.0)))?;
+        let card = card.clone();
+        if let Some((built, model)) = &self.built {
+            if *built == id {
+                return Ok((card, model.clone()));
+            }
+        }
+        let model = card.load(bytes.clone(), &self.device)?;
+        self.built = Some((id, model.clone()));
+        Ok((card, model))
+    }
+
+    fn decode_step(&mut self) -> Vec<WorkerOutput> {
+        let Some(job) = self.decoding.front_mut() else { return Vec::new() };
+        for p in (0..DECODE_CHUNK).filter_map(|_| job.pairs.pop_front()) {
+            if let Some(loaded) = decode_pair(&p, job.channel, &mut job.problems) {
+                let id = ItemId(self.next_item);
+                self.next_item += 1;
+                self.items.insert(id, Stored { image: Rc::new(loaded.image.clone()), truth: loaded.truth.clone(), heatmap: None });
+                job.items.push(NewItem { id, name: loaded.name, image: loaded.image, truth: loaded.truth });
+            }
+        }
+        if !job.pairs.is_empty() {
+            let done = job.total - job.pairs.len();
+            return vec![WorkerOutput::Busy(Some(Busy { what: "decoding".into(), done, total: job.total }))];
+        }
+        let job = self.decoding.pop_front().expect("the job just decoded");
+        let mut out = vec![WorkerOutput::Loaded { request: job.request, demo: job.demo, items: job.items, problems: job.problems }];
+        out.extend(self.idle_note());
+        out
+    }
+
+    async fn analysis_step(&mut self) -> Result<Vec<WorkerOutput>> {
+        let Some(job) = &mut self.analysis else { return Ok(Vec::new()) };
+        let take = if job.done == 0 { 1 } else { ANALYSE_CHUNK };
+        let ids: Vec<ItemId> = (0..take).filter_map(|_| job.queue.pop_front()).collect();
+        let (generation, model_id, method, block) = (job.generation, job.model, job.method, job.block);
+        let (card, model) = self.model(model_id)?;
+        // Images forgotten since the request are skipped.
+        let present: Vec<ItemId> = ids.iter().filter(|id| self.items.contains_key(id)).copied().collect();
+        let images: Vec<Rc<Plane>> = present.iter().filter_map(|id| self.items.get(id)).map(|s| s.image.clone()).collect();
+        let refs: Vec<&Plane> = images.iter().map(|p| p.as_ref()).collect();
+        let analyses = if refs.is_empty() { Vec::new() } else { analyse(&model, &card.input, &refs, block, method, &self.device).await? };
+        let mut out = Vec::new();
+        for (id, analysis) in present.iter().zip(analyses) {
+            let stored = self.items.get_mut(id).expect("present above");
+            let scores = stored.truth.as_ref().and_then(|t| ScoreGrid::new(&analysis.heatmap, t));
+            stored.heatmap = Some(analysis.heatmap.clone());
+            out.push(WorkerOutput::Analysed { generation, item: *id, finding: Finding { probability: analysis.probability, heatmap: analysis.heatmap, scores } });
+        }
+        let job = self.analysis.as_mut().expect("still here");
+        job.done += ids.len();
+        if job.queue.is_empty() {
+            let job = self.analysis.take().expect("still here");
+            out.push(WorkerOutput::AnalysisDone { generation, images: job.done, millis: (self.clock)() - job.started, backend: self.backend });
+            out.extend(self.idle_note());
+        } else {
+            out.push(WorkerOutput::Busy(Some(Busy { what: format!("analysing on {}", self.backend.label()), done: job.done, total: job.total })));
+        }
+        Ok(out)
+    }
+
+    fn tune_job(&self, run: u64, model: ModelId, items: &[ItemId], filter: Filter, threshold: Threshold, epochs: usize) -> Result<TuneJob> {
+        let (card, _) = self.models.get(&model).ok_or_else(|| Error::Invalid("the model to fine-tune has not been loaded".into()))?;
+        let labelled: Vec<Labelled> = items
+            .iter()
+            .filter_map(|id| self.items.get(id))
+            .filter_map(|s| {
+                let truth = s.truth.as_ref()?;
+                let heat = s.heatmap.as_ref()?;
+                Some(Labelled { image: s.image.clone(), hot: threshold.apply(heat), label: !truth.is_empty() })
+            })
+            .collect();
+        let positives = labelled.iter().filter(|l| l.label).count();
+        if labelled.len() < MIN_TUNE_IMAGES || positives == 0 || positives == labelled.len() {
+            return Err(Error::Invalid(format!(
+                "fine-tuning needs at least {MIN_TUNE_IMAGES} analysed images with masks, with and without tumour (have {} with masks, {positives} with tumour); load images with their masks first",
+                labelled.len()
+            )));
+        }
+        let sets = finetune::filtered_sets(&labelled, filter, &card.input, finetune::SEED);
+        Ok(TuneJob { run, model, sets, epochs: epochs.clamp(1, 50), trainer: None, started: (self.clock)() })
+    }
+
+    async fn tune_step(&mut self) -> Result<Vec<WorkerOutput>> {
+        let Some(job) = self.tune.as_ref() else { return Ok(Vec::new()) };
+        let (run, model_id) = (job.run, job.model);
+        let (card, model) = self.model(model_id)?;
+        let job = self.tune.as_mut().expect("checked above");
+        let Some(trainer) = &mut job.trainer else {
+            let before = finetune::accuracy(&model, &card.input, &job.sets.held_out, &self.device).await?;
+            // Small, seeded steps: a few images need several steps per epoch to move the model.
+            let config = TrainConfig { epochs: job.epochs, batch_size: 4, learning_rate: 1e-3, ..TrainConfig::default() };
+            self.device.seed(config.seed);
+            let trainer = Trainer::new(model, card.input.clone(), config, job.sets.train.len(), &self.device);
+            let total_steps = trainer.total_steps();
+            let out = WorkerOutput::TuneStarted { run, trained_on: job.sets.train.len(), held_out: job.sets.held_out.len(), accuracy_before: before, total_steps };
+            job.trainer = Some(trainer);
+            return Ok(vec![out]);
+        };
+        if let Some(progress) = trainer.step(&job.sets.train).await? {
+            return Ok(vec![WorkerOutput::TuneStep { run, progress }]);
+        }
+        let job = self.tune.take().expect("checked above");
+        let tuned = job.trainer.expect("trained").into_model();
+        let accuracy_after = finetune::accuracy(&tuned, &card.input, &job.sets.held_out, &self.device).await?;
+        let weights = weights_bytes(&tuned, &card.architecture).await?;
+        let seconds = ((self.clock)() - job.started) / 1000.0;
+        Ok(vec![WorkerOutput::TuneFinished { run, accuracy_after, weights, seconds }])
+    }
+
+    /// An error from a job: on WebGPU the device is suspect, so the session goes on on the CPU
+    /// (images, models and results are kept; the page asks again); on the CPU it is reported.
+    fn failure(&mut self, error: Error, run: Option<u64>) -> Vec<WorkerOutput> {
+        let mut out = Vec::new();
+        if let Some(run) = run {
+            out.push(WorkerOutput::TuneFailed { run, message: error.to_string() });
+        } else if self.backend == Backend::Cpu {
+            out.push(WorkerOutput::Failed { message: error.to_string() });
+        }
+        if self.backend == Backend::WebGpu {
+            out.extend(self.fall_back_to_cpu());
+            out.push(WorkerOutput::BackendLost { note: format!("WebGPU failed ({error})") });
+        }
+        out.extend(self.idle_note());
+        out
+    }
+
+    /// Goes on on the CPU: models are rebuilt there from their bytes; a fine-tune running on
+    /// the GPU is cancelled (its model lives on that device).
+    fn fall_back_to_cpu(&mut self) -> Vec<WorkerOutput> {
+        let mut out = Vec::new();
+        if self.backend == Backend::WebGpu {
+            self.device = Device::flex();
+            self.backend = Backend::Cpu;
+            self.built = None;
+            self.analysis = None;
+            if let Some(job) = self.tune.take() {
+                out.push(WorkerOutput::TuneCancelled { run: job.run });
+            }
+        }
+        out
+    }
+
+    fn idle_note(&self) -> Option<WorkerOutput> {
+        (self.decoding.is_empty() && self.analysis.is_none()).then_some(WorkerOutput::Busy(None))
+    }
+}
+
+#[cfg(test)]
+mod tests;

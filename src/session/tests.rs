@@ -1,0 +1,196 @@
+//! The worker's session, driven natively through its protocol on the CPU, as the page drives
+//! it: the shipped phantom model on the shipped demo phantoms.
+
+use super::*;
+use crate::block_on;
+use crate::data::upload::FileBytes;
+use crate::protocol::BackendChoice;
+
+const PHANTOM: ModelId = ModelId(1);
+
+fn clock() -> f64 {
+    0.0
+}
+
+fn shipped(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/static/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn demo_files() -> Vec<FileBytes> {
+    let index = String::from_utf8(shipped("demo/index.csv")).unwrap();
+    index
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .flat_map(|name| ["images", "masks"].map(|folder| FileBytes::new(format!("{folder}/{name}"), shipped(&format!("demo/{folder}/{name}")))))
+        .collect()
+}
+
+/// Runs every step until the session is idle, collecting what it says.
+fn run(session: &mut Session) -> Vec<WorkerOutput> {
+    let mut out = Vec::new();
+    while session.busy() {
+        out.extend(block_on(session.step()));
+    }
+    out
+}
+
+/// A CPU session with the phantom model and the demo set decoded; returns the items.
+fn ready() -> (Session, Vec<NewItem>) {
+    let mut session = Session::new(Device::flex(), Backend::Cpu, clock);
+    assert!(session.accept(WorkerInput::Start { choice: BackendChoice::Cpu }).is_empty());
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    let added = session.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
+    assert_eq!(added, vec![WorkerOutput::ModelAccepted { model: PHANTOM }]);
+    session.accept(WorkerInput::Decode { request: 5, files: demo_files(), channel: Channel::Luma, demo: true });
+    let out = run(&mut session);
+    let Some(WorkerOutput::Loaded { request: 5, demo: true, items, problems }) = out.iter().find(|o| matches!(o, WorkerOutput::Loaded { .. })).cloned() else {
+        panic!("no Loaded in {out:?}")
+    };
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(out.last(), Some(&WorkerOutput::Busy(None)));
+    (session, items)
+}
+
+fn analyse(generation: u64, items: &[ItemId]) -> WorkerInput {
+    WorkerInput::Analyse { generation, model: PHANTOM, method: CamMethod::GradCamPlusPlus, block: 2, items: items.to_vec() }
+}
+
+fn analysed(out: &[WorkerOutput]) -> Vec<(u64, ItemId, Finding)> {
+    out.iter()
+        .filter_map(|o| match o {
+            WorkerOutput::Analysed { generation, item, finding } => Some((*generation, *item, finding.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn decodes_analyses_in_the_order_asked_and_scores_each_result_once() {
+    let (mut session, items) = ready();
+    assert_eq!(items.len(), 12);
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 12, "every image has its own id");
+    // The image on screen first, then the rest.
+    let order: Vec<ItemId> = ids[5..].iter().chain(&ids[..5]).copied().collect();
+    assert!(session.accept(analyse(3, &order)).is_empty());
+    let out = run(&mut session);
+    let results = analysed(&out);
+    assert_eq!(results.iter().map(|r| r.1).collect::<Vec<_>>(), order);
+    assert!(results.iter().all(|r| r.0 == 3));
+    assert!(matches!(out.iter().rev().nth(1), Some(WorkerOutput::AnalysisDone { generation: 3, images: 12, .. })));
+
+    // Each finding is what the pipeline says of that image, and its score grid is its Dice.
+    let (card, model) = crate::card::files::load(std::path::Path::new(&format!("{}/static/models/phantom", env!("CARGO_MANIFEST_DIR"))), &Device::flex()).unwrap();
+    for (_, id, finding) in &results {
+        let item = items.iter().find(|i| i.id == *id).unwrap();
+        let direct = block_on(crate::pipeline::analyse(&model, &card.input, &[&item.image], 2, CamMethod::GradCamPlusPlus, &Device::flex())).unwrap();
+        assert!((direct[0].probability - finding.probability).abs() < 1e-5);
+        assert_eq!(finding.heatmap.width, item.image.width);
+        let truth = item.truth.as_ref().unwrap();
+        match &finding.scores {
+            Some(grid) => {
+                let t = Threshold::Fixed(0.7);
+                assert_eq!(grid.at(t).unwrap().0, crate::metrics::dice(&t.apply(&finding.heatmap), truth));
+            }
+            None => assert!(truth.is_empty(), "a tumour image must be scored"),
+        }
+    }
+}
+
+#[test]
+fn a_newer_request_replaces_the_old_one_and_forgotten_images_get_no_result() {
+    let (mut session, items) = ready();
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    session.accept(analyse(1, &ids));
+    let first = block_on(session.step());
+    assert_eq!(analysed(&first).len(), 1, "the first image goes alone");
+    // Clear and a new setting arrive while the old request is under way.
+    session.accept(WorkerInput::Forget { items: ids[6..].to_vec() });
+    session.accept(analyse(2, &ids));
+    let out = run(&mut session);
+    let results = analysed(&out);
+    assert!(results.iter().all(|r| r.0 == 2), "nothing of the superseded request arrives");
+    assert_eq!(results.iter().map(|r| r.1).collect::<Vec<_>>(), ids[..6].to_vec(), "forgotten images are skipped");
+}
+
+#[test]
+fn models_are_checked_when_they_arrive_and_named_by_id() {
+    let (mut session, items) = ready();
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    let out = session.accept(WorkerInput::AddModel { model: ModelId(9), card_json: card_json.clone(), weights: b"not weights".to_vec() });
+    assert!(matches!(&out[..], [WorkerOutput::ModelRejected { model: ModelId(9), message }] if message.contains("not a burnpack")), "{out:?}");
+    let out = session.accept(WorkerInput::AddModel { model: ModelId(10), card_json: "{".into(), weights: shipped("models/phantom.bpk") });
+    assert!(matches!(&out[..], [WorkerOutput::ModelRejected { model: ModelId(10), message }] if message.contains("card")), "{out:?}");
+    // A model the worker never got is an error, not a silent fetch or a wrong model.
+    session.accept(WorkerInput::Analyse { generation: 1, model: ModelId(9), method: CamMethod::GradCam, block: 0, items: vec![items[0].id] });
+    let out = run(&mut session);
+    assert!(matches!(&out[..], [WorkerOutput::Failed { message }, WorkerOutput::Busy(None)] if message.contains("has not been sent")), "{out:?}");
+}
+
+fn tune(run: u64, items: &[ItemId], epochs: usize) -> WorkerInput {
+    WorkerInput::FineTune { run, model: PHANTOM, items: items.to_vec(), filter: Filter::RemoveHot, threshold: Threshold::Fixed(0.5), epochs }
+}
+
+#[test]
+fn fine_tuning_reports_each_step_and_returns_weights_that_load() {
+    let (mut session, items) = ready();
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    // Before any analysis there is no heatmap to filter with: a clear refusal.
+    let out = session.accept(tune(1, &ids, 1));
+    assert!(matches!(&out[..], [WorkerOutput::TuneFailed { run: 1, message }] if message.contains("at least 6")), "{out:?}");
+    session.accept(analyse(1, &ids));
+    run(&mut session);
+
+    session.accept(tune(2, &ids, 2));
+    let out = run(&mut session);
+    let Some(WorkerOutput::TuneStarted { run: 2, trained_on: 8, held_out: 4, total_steps, .. }) = out.first().cloned() else { panic!("{out:?}") };
+    let steps = out.iter().filter(|o| matches!(o, WorkerOutput::TuneStep { run: 2, .. })).count();
+    assert_eq!(steps, total_steps);
+    let Some(WorkerOutput::TuneFinished { run: 2, weights, accuracy_after, .. }) = out.last().cloned() else { panic!("{out:?}") };
+    assert!((0.0..=1.0).contains(&accuracy_after));
+    let card = ModelCard::from_json(&String::from_utf8(shipped("models/phantom.json")).unwrap()).unwrap();
+    let tuned = card.load(weights.clone(), &Device::flex()).expect("the tuned weights load into the card's architecture");
+    drop(tuned);
+    assert_ne!(weights, shipped("models/phantom.bpk"), "fine-tuning changed the weights");
+
+    // The tuned model, sent back under a new id, is analysed as itself.
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    assert_eq!(session.accept(WorkerInput::AddModel { model: ModelId(2), card_json, weights }), vec![WorkerOutput::ModelAccepted { model: ModelId(2) }]);
+    session.accept(WorkerInput::Analyse { generation: 2, model: ModelId(2), method: CamMethod::GradCamPlusPlus, block: 2, items: ids.clone() });
+    let tuned_results = analysed(&run(&mut session));
+    session.accept(analyse(3, &ids));
+    let original = analysed(&run(&mut session));
+    let changed = tuned_results.iter().zip(&original).filter(|(a, b)| (a.2.probability - b.2.probability).abs() > 1e-6).count();
+    assert!(changed >= 6, "only {changed} of 12 probabilities changed");
+}
+
+#[test]
+fn a_cancelled_or_replaced_fine_tune_says_so_and_returns_nothing() {
+    let (mut session, items) = ready();
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    session.accept(analyse(1, &ids));
+    run(&mut session);
+    session.accept(tune(1, &ids, 40));
+    block_on(session.step());
+    block_on(session.step());
+    // A second start (a double click) replaces the first, which says it was cancelled.
+    let out = session.accept(tune(2, &ids, 40));
+    assert_eq!(out, vec![WorkerOutput::TuneCancelled { run: 1 }]);
+    block_on(session.step());
+    assert_eq!(session.accept(WorkerInput::CancelTune { run: 1 }), vec![], "an old run's cancel does not touch the new one");
+    assert_eq!(session.accept(WorkerInput::CancelTune { run: 2 }), vec![WorkerOutput::TuneCancelled { run: 2 }]);
+    assert!(!session.busy());
+    assert!(run(&mut session).is_empty());
+}
+
+#[test]
+fn use_cpu_keeps_images_and_models() {
+    let (mut session, items) = ready();
+    let out = session.accept(WorkerInput::UseCpu { note: "by hand".into() });
+    assert_eq!(out, vec![WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some("by hand".into()) }]);
+    session.accept(analyse(1, &[items[1].id]));
+    assert_eq!(analysed(&run(&mut session)).len(), 1);
+}

@@ -1,0 +1,95 @@
+//! The page's worker (wasm32 only): a dedicated Web Worker that owns the device and runs the
+//! [`Session`]. Messages from the page queue up in a channel; the loop takes every waiting
+//! message before each short step of work, so the page's newest request always wins and the
+//! page's own thread never computes anything heavy.
+
+mod device;
+
+use crate::protocol::{self, WorkerInput, WorkerOutput};
+use crate::session::Session;
+use futures_channel::mpsc::{unbounded, UnboundedReceiver};
+use futures_lite::StreamExt;
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Sends one message to the page, its buffer transferred rather than copied.
+fn post(message: &WorkerOutput) {
+    let bytes = Uint8Array::from(protocol::encode(message).as_slice());
+    if let Err(e) = scope().post_message_with_transfer(&bytes, &Array::of1(&bytes.buffer())) {
+        web_sys::console::error_2(&"camseg worker: cannot post to the page".into(), &e);
+    }
+}
+
+fn post_all(messages: Vec<WorkerOutput>) {
+    messages.iter().for_each(post);
+}
+
+fn now_ms() -> f64 {
+    scope().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Lets the worker's event loop deliver waiting messages between steps.
+async fn yield_to_messages() {
+    gloo::timers::future::TimeoutFuture::new(0).await;
+}
+
+/// Entry point of the worker binary.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = format!("internal error in the worker: {info}");
+        web_sys::console::error_1(&message.clone().into());
+        post(&WorkerOutput::Failed { message });
+    }));
+    let (sender, receiver) = unbounded();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let bytes = Uint8Array::new(&event.data()).to_vec();
+        match protocol::decode::<WorkerInput>(&bytes) {
+            Ok(input) => {
+                let _ = sender.unbounded_send(input);
+            }
+            Err(message) => post(&WorkerOutput::Failed { message }),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&WorkerOutput::Ready);
+    wasm_bindgen_futures::spawn_local(serve(receiver));
+}
+
+async fn serve(mut inbox: UnboundedReceiver<WorkerInput>) {
+    // Everything waits for the device; messages sent meanwhile are kept, in order.
+    let mut early = Vec::new();
+    let choice = loop {
+        match inbox.next().await {
+            Some(WorkerInput::Start { choice }) => break choice,
+            Some(other) => early.push(other),
+            None => return,
+        }
+    };
+    let (device, backend, note) = device::pick(choice).await;
+    post(&WorkerOutput::BackendChosen { backend, note });
+    let mut session = Session::new(device, backend, now_ms);
+    for input in early {
+        post_all(session.accept(input));
+    }
+    loop {
+        while let Ok(input) = inbox.try_recv() {
+            post_all(session.accept(input));
+        }
+        if session.busy() {
+            post_all(session.step().await);
+            yield_to_messages().await;
+        } else {
+            match inbox.next().await {
+                Some(input) => post_all(session.accept(input)),
+                None => return,
+            }
+        }
+    }
+}

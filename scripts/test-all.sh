@@ -13,8 +13,10 @@ cargo test --all-targets
 
 step "building the page (trunk build --release)"
 trunk build --release
-wasm=$(ls dist/*.wasm)
-echo "wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
+# Two binaries: the page (views and state only) and its worker (the model).
+for wasm in dist/*.wasm; do
+  echo "wasm $(basename "$wasm"): $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzipped"
+done
 
 step "browser tests (headless chromium)"
 # `cargo test` above built target/debug/camseg for the CLI tests; a separate `cargo build`

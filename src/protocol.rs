@@ -98,6 +98,8 @@ pub enum WorkerInput {
     Decode { request: u64, files: Vec<FileBytes>, channel: Channel, demo: bool },
     /// The page no longer shows these images.
     Forget { items: Vec<ItemId> },
+    /// Images the page already shows, with their ids (a new worker replacing one that died).
+    Restore { items: Vec<NewItem> },
     /// Analyse these images (in this order) with this setting. Replaces any earlier request.
     Analyse { generation: u64, model: ModelId, method: CamMethod, block: usize, items: Vec<ItemId> },
     /// The filter experiment on these images (each with a true mask and a result), their

@@ -126,6 +126,13 @@ impl Session {
                 self.decoding.push_back(DecodeJob { request, demo, channel, pairs, total, items: Vec::new(), problems });
                 Vec::new()
             }
+            WorkerInput::Restore { items } => {
+                for item in items {
+                    self.next_item = self.next_item.max(item.id.0 + 1);
+                    self.items.insert(item.id, Stored { image: Rc::new(item.image), truth: item.truth, heatmap: None });
+                }
+                Vec::new()
+            }
             WorkerInput::Forget { items } => {
                 for id in &items {
                     self.items.remove(id);

@@ -194,3 +194,21 @@ fn use_cpu_keeps_images_and_models() {
     session.accept(analyse(1, &[items[1].id]));
     assert_eq!(analysed(&run(&mut session)).len(), 1);
 }
+
+#[test]
+fn a_new_worker_takes_the_pages_images_back_under_their_ids() {
+    let (_, items) = ready();
+    let mut fresh = Session::new(Device::flex(), Backend::Cpu, clock);
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    fresh.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
+    let kept: Vec<NewItem> = items[3..6].to_vec();
+    assert!(fresh.accept(WorkerInput::Restore { items: kept.clone() }).is_empty());
+    let ids: Vec<ItemId> = kept.iter().map(|i| i.id).collect();
+    fresh.accept(analyse(9, &ids));
+    assert_eq!(analysed(&run(&mut fresh)).iter().map(|r| r.1).collect::<Vec<_>>(), ids);
+    // Images decoded afterwards get ids the page has not seen.
+    fresh.accept(WorkerInput::Decode { request: 1, files: demo_files()[..2].to_vec(), channel: Channel::Luma, demo: false });
+    let out = run(&mut fresh);
+    let Some(WorkerOutput::Loaded { items: new, .. }) = out.first() else { panic!("{out:?}") };
+    assert!(new.iter().all(|n| n.id > ids[2]), "{:?} after {:?}", new.iter().map(|n| n.id).collect::<Vec<_>>(), ids);
+}

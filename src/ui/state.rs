@@ -65,6 +65,11 @@ impl From<NewItem> for Item {
 }
 
 impl Item {
+    /// The image as the worker knows it (to give a new worker the images the page shows).
+    pub fn to_new(&self) -> NewItem {
+        NewItem { id: self.id, name: self.name.clone(), image: (*self.image).clone(), truth: self.truth.as_deref().cloned() }
+    }
+
     /// Dice and IoU of its result against its true mask at `threshold` (a look-up on the
     /// slider's grid); `None` without a result or a tumour in the mask.
     pub fn scores(&self, threshold: Threshold) -> Option<(f64, f64)> {

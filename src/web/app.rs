@@ -58,11 +58,19 @@ pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-/// What the page keeps beside its state: the worker, every model's weights as bytes (for
-/// downloads), user models waiting for the worker's check, and counters for ids.
+/// Restarts of a crashed worker before the page gives up (a loop of crashes helps nobody).
+const MAX_RESTARTS: u32 = 3;
+
+/// What the page keeps beside its state: the worker, every model's card and weights as bytes
+/// (for downloads, and for a new worker if one dies), the images it shows (likewise), user
+/// models waiting for the worker's check, and counters for ids.
 struct Shared {
-    link: Link,
-    weights: RefCell<BTreeMap<ModelId, Rc<Vec<u8>>>>,
+    link: RefCell<Option<Link>>,
+    dispatch: Dispatch,
+    models: RefCell<BTreeMap<ModelId, (ModelCard, Rc<Vec<u8>>)>>,
+    /// The page's images as of its last render.
+    items: RefCell<Vec<Item>>,
+    restarts: Cell<u32>,
     /// User models the worker is checking, with the names of the files they came from.
     waiting: RefCell<BTreeMap<ModelId, (ModelEntry, String)>>,
     /// Shipped models whose weights have been asked for.
@@ -71,6 +79,12 @@ struct Shared {
 }
 
 impl Shared {
+    fn send(&self, input: &WorkerInput) {
+        if let Some(link) = self.link.borrow().as_ref() {
+            link.send(input);
+        }
+    }
+
     fn next_id(&self) -> u64 {
         let id = self.next.get() + 1;
         self.next.set(id);
@@ -83,9 +97,55 @@ impl Shared {
     }
 
     fn send_model(&self, id: ModelId, card: &ModelCard, weights: Vec<u8>) {
-        self.link.send(&WorkerInput::AddModel { model: id, card_json: card.to_json(), weights: weights.clone() });
-        self.weights.borrow_mut().insert(id, Rc::new(weights));
+        self.send(&WorkerInput::AddModel { model: id, card_json: card.to_json(), weights: weights.clone() });
+        self.models.borrow_mut().insert(id, (card.clone(), Rc::new(weights)));
     }
+
+    fn weights(&self, id: ModelId) -> Option<Rc<Vec<u8>>> {
+        self.models.borrow().get(&id).map(|m| m.1.clone())
+    }
+}
+
+/// Starts a worker whose messages go to `shared` (held weakly: the worker must not keep the
+/// page's side alive) and asks it for a device.
+fn connect(shared: &Rc<Shared>, choice: BackendChoice) -> std::result::Result<Link, String> {
+    let (out, crash) = (Rc::downgrade(shared), Rc::downgrade(shared));
+    let link = Link::spawn(
+        move |output| {
+            if let Some(shared) = out.upgrade() {
+                on_output(output, &shared.dispatch, &shared);
+            }
+        },
+        move |why| {
+            if let Some(shared) = crash.upgrade() {
+                // Not from inside the dying link's own handler: the link is replaced.
+                spawn_local(async move { recover(shared, why) });
+            }
+        },
+    )?;
+    link.send(&WorkerInput::Start { choice });
+    Ok(link)
+}
+
+/// A worker that died (a wasm abort, e.g. a GPU driver failure inside wgpu) is replaced by a
+/// new one on the CPU, given every model and image again; the page re-analyses what it shows.
+fn recover(shared: Rc<Shared>, why: String) {
+    if shared.restarts.get() >= MAX_RESTARTS {
+        shared.link.borrow_mut().take();
+        return shared.dispatch.dispatch(Action::Failed(format!("{why}. It stopped {MAX_RESTARTS} times; reload the page to start again.")));
+    }
+    shared.restarts.set(shared.restarts.get() + 1);
+    let link = match connect(&shared, BackendChoice::Cpu) {
+        Ok(link) => link,
+        Err(e) => return shared.dispatch.dispatch(Action::Failed(format!("{why}; {e}"))),
+    };
+    *shared.link.borrow_mut() = Some(link);
+    for (id, (card, weights)) in shared.models.borrow().iter() {
+        shared.send(&WorkerInput::AddModel { model: *id, card_json: card.to_json(), weights: (**weights).clone() });
+    }
+    let items = shared.items.borrow().iter().map(Item::to_new).collect();
+    shared.send(&WorkerInput::Restore { items });
+    shared.dispatch.dispatch(Action::BackendLost { note: format!("{why}; it was restarted on the CPU") });
 }
 
 /// The worker's messages as actions (most map one to one).
@@ -104,7 +164,7 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
             None => act(Action::ModelReady(model)),
         },
         WorkerOutput::ModelRejected { model, message } => {
-            shared.weights.borrow_mut().remove(&model);
+            shared.models.borrow_mut().remove(&model);
             let from = shared.waiting.borrow_mut().remove(&model).map(|e| e.1).unwrap_or_else(|| format!("model {}", model.0));
             act(Action::Failed(format!("{from}: {message}")));
         }
@@ -177,7 +237,7 @@ async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
     shared.send_model(default_id, &cards[0], bodies.next().unwrap_or_default());
     let channel = cards[0].input.channel;
     let files: Vec<FileBytes> = demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect();
-    shared.link.send(&WorkerInput::Decode { request: shared.next_id(), files, channel, demo: true });
+    shared.send(&WorkerInput::Decode { request: shared.next_id(), files, channel, demo: true });
     let entries = names.iter().zip(cards).enumerate();
     let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false });
     dispatch.dispatch(Action::ModelsListed(entries.collect()));
@@ -207,7 +267,7 @@ async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, 
     }
     if !read.is_empty() {
         dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
-        shared.link.send(&WorkerInput::Decode { request: shared.next_id(), files: read, channel, demo: false });
+        shared.send(&WorkerInput::Decode { request: shared.next_id(), files: read, channel, demo: false });
     }
 }
 
@@ -269,22 +329,20 @@ pub fn app() -> Html {
         let dispatch = store.dispatcher();
         use_memo((), move |_| {
             // The worker starts first: its wasm compiles while the page fetches the model.
-            let slot: Rc<RefCell<Option<std::rc::Weak<Shared>>>> = Rc::new(RefCell::new(None));
-            let (to_slot, d1, d2) = (slot.clone(), dispatch.clone(), dispatch.clone());
-            let link = Link::spawn(
-                move |output| {
-                    if let Some(shared) = to_slot.borrow().as_ref().and_then(|w| w.upgrade()) {
-                        on_output(output, &d1, &shared);
-                    }
-                },
-                move |why| d2.dispatch(Action::Failed(why)),
-            );
-            match link {
+            let shared = Rc::new(Shared {
+                link: RefCell::new(None),
+                dispatch: dispatch.clone(),
+                models: RefCell::default(),
+                items: RefCell::default(),
+                restarts: Cell::new(0),
+                waiting: RefCell::default(),
+                fetched: RefCell::default(),
+                next: Cell::new(0),
+            });
+            let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+            match connect(&shared, BackendChoice::from_query(&query)) {
                 Ok(link) => {
-                    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-                    link.send(&WorkerInput::Start { choice: BackendChoice::from_query(&query) });
-                    let shared = Rc::new(Shared { link, weights: RefCell::default(), waiting: RefCell::default(), fetched: RefCell::default(), next: Cell::new(0) });
-                    *slot.borrow_mut() = Some(Rc::downgrade(&shared));
+                    *shared.link.borrow_mut() = Some(link);
                     Some(shared)
                 }
                 Err(why) => {
@@ -299,6 +357,8 @@ pub fn app() -> Html {
     let Some(shared) = shared else {
         return html! { <main><div class="error" data-testid="error" role="alert">{ store.0.error.clone().unwrap_or_default() }</div></main> };
     };
+    // What a replacement worker would be given.
+    *shared.items.borrow_mut() = store.0.items.clone();
 
     {
         let (shared, dispatch) = (shared.clone(), store.dispatcher());
@@ -328,7 +388,7 @@ pub fn app() -> Html {
             if let (true, Some(_), Some(model), Some(method)) = (ready, state.backend, state.model, state.method) {
                 let items = state.pending();
                 if !items.is_empty() {
-                    shared.link.send(&WorkerInput::Analyse { generation: state.generation, model, method, block: state.block, items });
+                    shared.send(&WorkerInput::Analyse { generation: state.generation, model, method, block: state.block, items });
                 }
             }
         });
@@ -339,7 +399,7 @@ pub fn app() -> Html {
         let (shared, run, cancelled) = (shared.clone(), t.run, t.phase == TunePhase::Cancelled);
         use_effect_with((run, cancelled), move |_| {
             if cancelled {
-                shared.link.send(&WorkerInput::CancelTune { run });
+                shared.send(&WorkerInput::CancelTune { run });
             }
         });
     }
@@ -354,7 +414,7 @@ pub fn app() -> Html {
     let on_clear = {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
-            shared.link.send(&WorkerInput::Forget { items: store.0.items.iter().map(|i| i.id).collect() });
+            shared.send(&WorkerInput::Forget { items: store.0.items.iter().map(|i| i.id).collect() });
             store.dispatch(Action::Cleared);
         })
     };
@@ -367,7 +427,7 @@ pub fn app() -> Html {
     };
     let on_use_cpu = {
         let shared = shared.clone();
-        Callback::from(move |_| shared.link.send(&WorkerInput::UseCpu { note: "switched to the CPU by hand".into() }))
+        Callback::from(move |_| shared.send(&WorkerInput::UseCpu { note: "switched to the CPU by hand".into() }))
     };
     let on_finetune = {
         let (store, shared) = (store.clone(), shared.clone());
@@ -380,12 +440,12 @@ pub fn app() -> Html {
             let run = shared.next_id();
             store.dispatch(Action::TuneRequested { run, model });
             let (filter, threshold, epochs) = (s.finetune.filter, s.view.threshold, s.finetune.epochs);
-            shared.link.send(&WorkerInput::FineTune { run, model, items: s.tune_items(), filter, threshold, epochs });
+            shared.send(&WorkerInput::FineTune { run, model, items: s.tune_items(), filter, threshold, epochs });
         })
     };
     let on_cancel = {
         let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |_| shared.link.send(&WorkerInput::CancelTune { run: store.0.finetune.run }))
+        Callback::from(move |_| shared.send(&WorkerInput::CancelTune { run: store.0.finetune.run }))
     };
     let on_keep = {
         let (store, shared) = (store.clone(), shared.clone());
@@ -404,8 +464,8 @@ pub fn app() -> Html {
             let s = &store.0;
             let (Some(id), Some(card)) = (s.model, s.card()) else { return };
             let stem = s.model_stem();
-            let result = match shared.weights.borrow().get(&id) {
-                Some(bytes) => files::download(&format!("{stem}.bpk"), "application/octet-stream", bytes)
+            let result = match shared.weights(id) {
+                Some(bytes) => files::download(&format!("{stem}.bpk"), "application/octet-stream", &bytes)
                     .and_then(|_| files::download(&format!("{stem}.json"), "application/json", card.to_json().as_bytes())),
                 None => Err("the model's weights are still loading; try again in a moment".into()),
             };

@@ -146,3 +146,18 @@ test('fine-tune: a failure, a double click, a model switch and a backend switch 
     assert.equal(await text(page, 'error'), '');
   });
 });
+
+test('a worker that dies is replaced on the CPU, keeping the images and the models', async () => {
+  await withPage({ gpu: true, query: '?backend=webgpu' }, async (page) => {
+    await settled(page);
+    const before = await text(page, 'mean-dice');
+    // An uncaught error inside the worker, as a wasm abort in a GPU driver would raise.
+    const [worker] = page.workers();
+    await worker.evaluate(() => setTimeout(() => { throw new Error('simulated device loss'); }));
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]').textContent === 'CPU');
+    assert.match(await text(page, 'error'), /worker stopped.*simulated device loss.*restarted on the CPU/);
+    await settled(page);
+    assert.equal(await rows(page).count(), 12);
+    near(Number(await text(page, 'mean-dice')), Number(before), 'mean Dice after the restart');
+  });
+});

@@ -44,7 +44,9 @@ pub fn fine_tune_view() -> Html {
     };
     {
         let (grid_ref, ctx, shown) = (grid_ref.clone(), ctx.clone(), shown.clone());
-        use_effect(move || {
+        // Drawn when the previews change (their grid exists once they do).
+        let key = (std::rc::Rc::as_ptr(&shown) as usize, s.view.colour_map);
+        use_effect_with(key, move |_| {
             let Some(grid) = grid_ref.cast::<web_sys::Element>() else { return };
             let canvases = grid.get_elements_by_tag_name("canvas");
             for (i, p) in shown.iter().enumerate() {

@@ -47,9 +47,18 @@ pub fn image_view() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let canvas_ref = use_node_ref();
     {
-        // Redraw after every render: one overlay is a few milliseconds.
+        // Redrawn only when what it shows changes (not on every result of a batch).
+        let s = ctx.state();
+        let item = s.current();
+        let shown = (
+            item.map(|i| i.id),
+            item.and_then(|i| i.result.as_ref()).map(|r| std::rc::Rc::as_ptr(&r.heatmap) as usize),
+            s.view.threshold.to_string(),
+            s.view.opacity.to_bits(),
+            s.view.colour_map,
+        );
         let (canvas_ref, ctx) = (canvas_ref.clone(), ctx.clone());
-        use_effect(move || {
+        use_effect_with(shown, move |_| {
             if let (Some(c), Some((w, h, rgba))) = (canvas_ref.cast::<HtmlCanvasElement>(), picture(ctx.state())) {
                 if let Err(e) = canvas::draw_rgba(&c, w, h, &rgba) {
                     ctx.dispatch(Action::Failed(e));

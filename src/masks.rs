@@ -9,7 +9,21 @@ use serde::{Deserialize, Serialize};
 pub struct Mask {
     pub width: usize,
     pub height: usize,
+    #[serde(with = "bits_as_bytes")]
     pub bits: Vec<bool>,
+}
+
+/// A mask's pixels as one block of 0/1 bytes when serialised (see `Plane`'s pixels).
+mod bits_as_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bits: &[bool], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&bits.iter().map(|&b| b as u8).collect::<Vec<u8>>())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<bool>, D::Error> {
+        Ok(serde_bytes::ByteBuf::deserialize(d)?.iter().map(|&b| b != 0).collect())
+    }
 }
 
 /// How a heatmap becomes a mask.

@@ -5,7 +5,27 @@
 pub struct Plane {
     pub width: usize,
     pub height: usize,
+    #[serde(with = "floats_as_bytes")]
     pub data: Vec<f32>,
+}
+
+/// A plane's pixels as one block of little-endian bytes when serialised (the page <-> worker
+/// messages carry many planes; bincode would otherwise write each float on its own).
+mod floats_as_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(data: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        s.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        if bytes.len() % 4 != 0 {
+            return Err(serde::de::Error::custom("plane data is not a whole number of floats"));
+        }
+        Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
 }
 
 impl Plane {

@@ -92,7 +92,12 @@ pub enum WorkerInput {
     Start { choice: BackendChoice },
     /// Weights (burnpack bytes) and card (JSON) of a model; answered by `ModelAccepted` or
     /// `ModelRejected`.
-    AddModel { model: ModelId, card_json: String, weights: Vec<u8> },
+    AddModel {
+        model: ModelId,
+        card_json: String,
+        #[serde(with = "serde_bytes")]
+        weights: Vec<u8>,
+    },
     /// Files to pair and decode (zips opened) for a model reading `channel`; answered by
     /// `Loaded` with the same `request`.
     Decode { request: u64, files: Vec<FileBytes>, channel: Channel, demo: bool },
@@ -130,7 +135,13 @@ pub enum WorkerOutput {
     TuneStep { run: u64, progress: Progress },
     /// The fine-tuned weights come back as bytes: keeping them is the page's choice, and bytes
     /// belong to no device.
-    TuneFinished { run: u64, accuracy_after: f64, weights: Vec<u8>, seconds: f64 },
+    TuneFinished {
+        run: u64,
+        accuracy_after: f64,
+        #[serde(with = "serde_bytes")]
+        weights: Vec<u8>,
+        seconds: f64,
+    },
     TuneCancelled { run: u64 },
     TuneFailed { run: u64, message: String },
     Failed { message: String },
@@ -168,6 +179,11 @@ mod tests {
             finding: Finding { probability: 0.25, heatmap: Plane::new(2, 1, vec![0.0, 1.0]), scores: None },
         };
         assert_eq!(decode::<WorkerOutput>(&encode(&output)).unwrap(), output);
+        let item = NewItem { id: ItemId(1), name: "x.png".into(), image: Plane::new(2, 2, vec![0.5, -1.0, f32::MAX, 0.0]), truth: Some(Mask::new(2, 2, vec![true, false, false, true])) };
+        let loaded = WorkerOutput::Loaded { request: 2, demo: false, items: vec![item], problems: vec!["y.png: bad".into()] };
+        let bytes = encode(&loaded);
+        assert!(bytes.len() < 200, "pixels travel as blocks of bytes: {} bytes", bytes.len());
+        assert_eq!(decode::<WorkerOutput>(&bytes).unwrap(), loaded);
         assert!(decode::<WorkerOutput>(&[0xff, 0xff, 0xff, 0xff]).unwrap_err().contains("damaged"));
     }
 

@@ -15,6 +15,7 @@ use std::io::Read;
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileBytes {
     pub path: String,
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 

@@ -76,6 +76,8 @@ struct Shared {
     /// Shipped models whose weights have been asked for.
     fetched: RefCell<Vec<ModelId>>,
     next: Cell<u64>,
+    /// Loads asked for before this id were cleared while the worker decoded them.
+    cleared_at: Cell<u64>,
 }
 
 impl Shared {
@@ -169,6 +171,10 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
             act(Action::Failed(format!("{from}: {message}")));
         }
         WorkerOutput::Busy(busy) => act(Action::Working(busy)),
+        WorkerOutput::Loaded { request, items, .. } if request < shared.cleared_at.get() => {
+            // Cleared while it was being read or decoded: the person does not want it.
+            shared.send(&WorkerInput::Forget { items: items.iter().map(|i| i.id).collect() });
+        }
         WorkerOutput::Loaded { demo, items, problems, .. } => {
             let n = items.len();
             if n > 0 {
@@ -254,6 +260,8 @@ async fn fetch_shipped(shared: Rc<Shared>, entry: ModelEntry, dispatch: Dispatch
 }
 
 async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
+    // Numbered when picked: a Clear while the files are read drops them too.
+    let request = shared.next_id();
     let mut problems = Vec::new();
     let mut read = Vec::new();
     for file in files::read_files(list).await {
@@ -267,7 +275,7 @@ async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, 
     }
     if !read.is_empty() {
         dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
-        shared.send(&WorkerInput::Decode { request: shared.next_id(), files: read, channel, demo: false });
+        shared.send(&WorkerInput::Decode { request, files: read, channel, demo: false });
     }
 }
 
@@ -338,6 +346,7 @@ pub fn app() -> Html {
                 waiting: RefCell::default(),
                 fetched: RefCell::default(),
                 next: Cell::new(0),
+                cleared_at: Cell::new(0),
             });
             let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
             match connect(&shared, BackendChoice::from_query(&query)) {
@@ -414,6 +423,7 @@ pub fn app() -> Html {
     let on_clear = {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
+            shared.cleared_at.set(shared.next_id());
             shared.send(&WorkerInput::Forget { items: store.0.items.iter().map(|i| i.id).collect() });
             store.dispatch(Action::Cleared);
         })

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { openApp, settled, text, upload, lggStyleTiffPair, DIST } from '../browser/helpers.mjs';
+import { openApp, settled, text, upload, lggStyleTiffPair, stageDrop, drop, DIST } from '../browser/helpers.mjs';
 
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const data = arg('--data', null);
@@ -40,12 +40,13 @@ async function round(label, options, batch) {
   const { page } = app;
   const out = { label };
   try {
-    await watchLongTasks(page);
     await settled(page);
     out.backend = await text(page, 'backend');
     out.first_heatmap_ms = Number(await text(page, 'first-heatmap-ms'));
-    await longest(page);
-    await page.setInputFiles('[data-testid=file-input]', batch.files);
+    // Staged, then dropped: Playwright's own file injection would block the page by itself.
+    await stageDrop(page, batch.files);
+    await watchLongTasks(page);
+    await drop(page);
     await page.waitForSelector('[data-testid=busy]');
     await page.waitForFunction(() => document.querySelector('[data-testid=dice]').textContent.trim() !== '');
     out.slider_ms = await page.evaluate(() => new Promise((resolve) => {

@@ -3,9 +3,15 @@
 // responsive, and a fine-tune can neither get stuck nor be kept under the wrong model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, settled, text, cli, diceOf, upload, lggStyleTiffPair, writeTemp, outside } from './helpers.mjs';
+import { openApp, settled, text, cli, diceOf, upload, lggStyleTiffPair, writeTemp, outside, stageDrop, drop } from './helpers.mjs';
 
 const rows = (page) => page.locator('[data-testid=batch-table] tbody tr');
+const rowCount = (page, n) => page.waitForFunction((n) => document.querySelectorAll('[data-testid=batch-table] tbody tr').length === n, n, { timeout: 120_000 });
+/// Every row has its probability and nothing is under way (an error on screen does not count).
+const allAnalysed = (page) => page.waitForFunction(() => {
+  const cells = [...document.querySelectorAll('[data-testid=batch-table] tbody tr td:nth-child(2)')];
+  return cells.length > 0 && cells.every((td) => td.textContent !== '…') && !document.querySelector('[data-testid=busy]');
+}, null, { timeout: 180_000 });
 const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
 
 /// `n` LGG-style 256 px TIFF slices with masks, each lesion somewhere else, named `prefix_k`.
@@ -44,19 +50,33 @@ for (const [name, query] of [['webgpu', '?backend=webgpu'], ['cpu', '?backend=cp
       await page.waitForFunction(() => document.querySelector('[data-testid=first-heatmap-ms]').textContent !== '');
       const first = slices('early', 4);
       await page.setInputFiles('[data-testid=file-input]', files(first));
+      await rowCount(page, 4);
       await settled(page, 180_000);
       assert.equal(await text(page, 'error'), '');
       await eachRowIsItsOwn(page, first);
 
       // Clear in the middle of an analysis, then upload others.
       await page.setInputFiles('[data-testid=file-input]', files(slices('many', 12)));
-      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=batch-table] tbody tr td:nth-child(2)')].some((td) => td.textContent !== '…'));
+      await rowCount(page, 16);
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=batch-table] tbody tr')].some((tr) => tr.textContent.includes('many_') && !tr.textContent.includes('…')));
       await page.click('button:has-text("Clear")');
       const later = slices('later', 3);
       await page.setInputFiles('[data-testid=file-input]', files(later));
+      await rowCount(page, 3);
       await settled(page, 180_000);
       assert.equal(await text(page, 'error'), '');
       await eachRowIsItsOwn(page, later);
+
+      // Clear while a drop is still being read and decoded: none of it appears.
+      await page.setInputFiles('[data-testid=file-input]', files(slices('gone', 12)));
+      await page.click('button:has-text("Clear")');
+      const kept = slices('kept', 2);
+      await page.setInputFiles('[data-testid=file-input]', files(kept));
+      await rowCount(page, 2);
+      await settled(page, 180_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(await rows(page).count(), 2, 'nothing of the cleared drop arrives late');
+      await eachRowIsItsOwn(page, kept);
     });
   });
 }
@@ -64,11 +84,12 @@ for (const [name, query] of [['webgpu', '?backend=webgpu'], ['cpu', '?backend=cp
 test('the page answers while the worker analyses a batch: slider, longest task', async () => {
   await withPage({ gpu: false }, async (page) => {
     await settled(page);
+    await stageDrop(page, files(slices('batch', 48)));
     await page.evaluate(() => {
       window.__longest = 0;
       new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration); }).observe({ type: 'longtask' });
     });
-    await page.setInputFiles('[data-testid=file-input]', files(slices('batch', 24)));
+    await drop(page);
     await page.waitForSelector('[data-testid=busy]');
     await page.waitForFunction(() => document.querySelector('[data-testid=dice]').textContent.trim() !== '');
     // Move the slider mid-batch and time the new label and Dice on screen.
@@ -100,6 +121,7 @@ test('fine-tune: a failure, a double click, a model switch and a backend switch 
     await page.click('button:has-text("Clear")');
     const two = slices('two', 2);
     await page.setInputFiles('[data-testid=file-input]', files(two));
+    await rowCount(page, 2);
     await settled(page);
     await page.click('[data-testid=finetune-start]');
     await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('at least 6'));
@@ -156,7 +178,7 @@ test('a worker that dies is replaced on the CPU, keeping the images and the mode
     await worker.evaluate(() => setTimeout(() => { throw new Error('simulated device loss'); }));
     await page.waitForFunction(() => document.querySelector('[data-testid=backend]').textContent === 'CPU');
     assert.match(await text(page, 'error'), /worker stopped.*simulated device loss.*restarted on the CPU/);
-    await settled(page);
+    await allAnalysed(page);
     assert.equal(await rows(page).count(), 12);
     near(Number(await text(page, 'mean-dice')), Number(before), 'mean Dice after the restart');
   });

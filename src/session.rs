@@ -70,6 +70,8 @@ struct TuneJob {
     epochs: usize,
     /// None until the first step has measured accuracy before and built the trainer.
     trainer: Option<Trainer>,
+    /// When training began (after the accuracy before): the time reported covers the steps
+    /// and the accuracy after, not the weights' export.
     started: f64,
 }
 
@@ -312,6 +314,7 @@ impl Session {
             let total_steps = trainer.total_steps();
             let out = WorkerOutput::TuneStarted { run, trained_on: job.sets.train.len(), held_out: job.sets.held_out.len(), accuracy_before: before, total_steps };
             job.trainer = Some(trainer);
+            job.started = (self.clock)();
             return Ok(vec![out]);
         };
         if let Some(progress) = trainer.step(&job.sets.train).await? {
@@ -320,8 +323,8 @@ impl Session {
         let job = self.tune.take().expect("checked above");
         let tuned = job.trainer.expect("trained").into_model();
         let accuracy_after = finetune::accuracy(&tuned, &card.input, &job.sets.held_out, &self.device).await?;
-        let weights = weights_bytes(&tuned, &card.architecture).await?;
         let seconds = ((self.clock)() - job.started) / 1000.0;
+        let weights = weights_bytes(&tuned, &card.architecture).await?;
         Ok(vec![WorkerOutput::TuneFinished { run, accuracy_after, weights, seconds }])
     }
 

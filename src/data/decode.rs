@@ -5,22 +5,36 @@ use super::input::Channel;
 use crate::masks::Mask;
 use crate::plane::Plane;
 use crate::{Error, Result};
-use image::{DynamicImage, GenericImageView};
+use image::DynamicImage;
 
 /// Largest side accepted, so a hostile file cannot exhaust the browser's memory.
 pub const MAX_SIDE: u32 = 4096;
+
+/// Memory one decode may take, whatever the header says (a 4096x4096 RGBA image at 16 bits
+/// per channel is 128 MB).
+const MAX_DECODE_BYTES: u64 = 256 << 20;
 
 fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     let fail = |reason: String| Error::Image { name: name.into(), reason };
     let format = image::guess_format(bytes).map_err(|_| {
         fail("not a supported image (PNG, JPEG, TIFF or BMP expected)".into())
     })?;
-    let image = image::load_from_memory_with_format(bytes, format).map_err(|e| fail(format!("corrupt or unsupported {format:?} file ({e})")))?;
-    let (w, h) = image.dimensions();
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(fail(format!("size {w}x{h} is outside 1..{MAX_SIDE} pixels per side")));
+    let corrupt = |e: image::ImageError| fail(format!("corrupt or unsupported {format:?} file ({e})"));
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    // The size is read from the header and checked before any pixel is decoded: a small file
+    // can declare a huge image (a decompression bomb).
+    let decoder = reader.into_decoder().map_err(corrupt)?;
+    let (w, h) = image::ImageDecoder::dimensions(&decoder);
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(fail(format!("image too large ({w} x {h}, max {MAX_SIDE} per side)")));
     }
-    Ok(image)
+    if w == 0 || h == 0 {
+        return Err(fail(format!("image has no pixels ({w} x {h})")));
+    }
+    DynamicImage::from_decoder(decoder).map_err(corrupt)
 }
 
 /// Decodes an image and takes one channel of it, per the model's input spec.
@@ -96,6 +110,44 @@ mod tests {
         let mut out = Vec::new();
         img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
         out
+    }
+
+    /// A PNG that declares `w` x `h` pixels and holds none: the header of a decompression bomb.
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        fn crc(bytes: &[u8]) -> u32 {
+            let mut c = !0u32;
+            for &b in bytes {
+                c ^= b as u32;
+                for _ in 0..8 {
+                    c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                }
+            }
+            !c
+        }
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 0, 0, 0, 0]); // 8-bit gray, no interlace
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        // An empty zlib stream as the only pixel data.
+        for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]), (b"IEND", vec![])] {
+            let mut chunk = kind.to_vec();
+            chunk.extend(&data);
+            out.extend((data.len() as u32).to_be_bytes());
+            out.extend(&chunk);
+            out.extend(crc(&chunk).to_be_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_huge_declared_size_is_refused_before_decoding() {
+        for (w, h) in [(16384, 16384), (60000, 60000), (4097, 1)] {
+            let err = decode_image(&png_header(w, h), "bomb.png", Channel::Luma).unwrap_err().to_string();
+            assert!(err.contains("bomb.png") && err.contains(&format!("image too large ({w} x {h}, max 4096")), "{err}");
+        }
+        // At the limit the header passes and the missing pixels are what is reported.
+        let err = decode_image(&png_header(4096, 1), "edge.png", Channel::Luma).unwrap_err().to_string();
+        assert!(err.contains("edge.png") && err.contains("corrupt"), "{err}");
     }
 
     #[test]

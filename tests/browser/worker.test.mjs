@@ -34,6 +34,15 @@ async function eachRowIsItsOwn(page, set) {
   }
 }
 
+/// Uploads `set`, waits for exactly its rows, all analysed, no error, each row its own.
+async function loadAndCheck(page, set) {
+  await page.setInputFiles('[data-testid=file-input]', files(set));
+  await rowCount(page, set.length);
+  await settled(page, 180_000);
+  assert.equal(await text(page, 'error'), '');
+  await eachRowIsItsOwn(page, set);
+}
+
 async function withPage(options, body) {
   const app = await openApp(options);
   try {
@@ -48,35 +57,21 @@ for (const [name, query] of [['webgpu', '?backend=webgpu'], ['cpu', '?backend=cp
   test(`${name}: slices dropped while the demo is analysed, then Clear and more, each get their own results`, async () => {
     await withPage({ gpu: true, query }, async (page) => {
       await page.waitForFunction(() => document.querySelector('[data-testid=first-heatmap-ms]').textContent !== '');
-      const first = slices('early', 4);
-      await page.setInputFiles('[data-testid=file-input]', files(first));
-      await rowCount(page, 4);
-      await settled(page, 180_000);
-      assert.equal(await text(page, 'error'), '');
-      await eachRowIsItsOwn(page, first);
+      await loadAndCheck(page, slices('early', 4));
 
       // Clear in the middle of an analysis, then upload others.
       await page.setInputFiles('[data-testid=file-input]', files(slices('many', 12)));
       await rowCount(page, 16);
       await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=batch-table] tbody tr')].some((tr) => tr.textContent.includes('many_') && !tr.textContent.includes('…')));
       await page.click('button:has-text("Clear")');
-      const later = slices('later', 3);
-      await page.setInputFiles('[data-testid=file-input]', files(later));
-      await rowCount(page, 3);
-      await settled(page, 180_000);
-      assert.equal(await text(page, 'error'), '');
-      await eachRowIsItsOwn(page, later);
+      await loadAndCheck(page, slices('later', 3));
 
       // Clear while a drop is still being read and decoded: none of it appears.
       await page.setInputFiles('[data-testid=file-input]', files(slices('gone', 12)));
       await page.click('button:has-text("Clear")');
-      const kept = slices('kept', 2);
-      await page.setInputFiles('[data-testid=file-input]', files(kept));
-      await rowCount(page, 2);
-      await settled(page, 180_000);
+      await loadAndCheck(page, slices('kept', 2));
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(await rows(page).count(), 2, 'nothing of the cleared drop arrives late');
-      await eachRowIsItsOwn(page, kept);
     });
   });
 }

@@ -65,11 +65,16 @@ impl ScoreGrid {
 
     /// Scores `heat` against `truth`; `None` when the truth is empty (nothing to find).
     pub fn new(heat: &Plane, truth: &Mask) -> Option<Self> {
-        if truth.is_empty() {
+        Self::from_overlap(&Overlap::new(heat, truth))
+    }
+
+    /// The same from pixel counts already taken.
+    pub fn from_overlap(overlap: &Overlap) -> Option<Self> {
+        if overlap.truth == 0 {
             return None;
         }
-        let cuts = (0..=Self::STEPS).map(|k| Threshold::Fixed(k as f32 / Self::STEPS as f32)).chain([Threshold::Otsu]);
-        let (dice, iou) = cuts.map(|t| t.apply(heat)).map(|m| (metrics::dice(&m, truth), metrics::iou(&m, truth))).unzip();
+        let t = overlap.truth as f64;
+        let (dice, iou) = overlap.cuts.iter().map(|&[p, i]| (2.0 * i as f64 / (p as f64 + t), i as f64 / (p as f64 + t - i as f64))).unzip();
         Some(Self { dice, iou })
     }
 
@@ -86,6 +91,36 @@ impl ScoreGrid {
     /// (Dice, IoU) at `threshold`, or `None` when it is not on the grid.
     pub fn at(&self, threshold: Threshold) -> Option<(f64, f64)> {
         Self::slot(threshold).map(|k| (self.dice[k], self.iou[k]))
+    }
+}
+
+/// Pixel counts of one heatmap's masks against its true mask (empty or not) at every slider
+/// threshold and Otsu: what a volume's Dice is summed from (3D Dice is 2 sum|P&T| /
+/// (sum|P| + sum|T|) over its slices, not a mean of slice Dice).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Overlap {
+    /// |T|.
+    pub truth: u32,
+    /// (|P|, |P&T|) at k / [`ScoreGrid::STEPS`] for k = 0..=STEPS, then Otsu.
+    pub cuts: Vec<[u32; 2]>,
+}
+
+impl Overlap {
+    pub fn new(heat: &Plane, truth: &Mask) -> Self {
+        let cuts = (0..=ScoreGrid::STEPS).map(|k| Threshold::Fixed(k as f32 / ScoreGrid::STEPS as f32)).chain([Threshold::Otsu]);
+        let cuts = cuts
+            .map(|t| t.apply(heat))
+            .map(|m| {
+                let inter = m.bits.iter().zip(&truth.bits).filter(|(a, b)| **a && **b).count();
+                [m.area() as u32, inter as u32]
+            })
+            .collect();
+        Self { truth: truth.area() as u32, cuts }
+    }
+
+    /// (|P|, |P&T|) at `threshold`, or `None` when it is not on the grid.
+    pub fn at(&self, threshold: Threshold) -> Option<[u32; 2]> {
+        ScoreGrid::slot(threshold).and_then(|k| self.cuts.get(k).copied())
     }
 }
 

@@ -28,6 +28,7 @@
 //! | [`protocol`] | the messages between the page and its worker |
 //! | [`session`] | the worker's side: device, models, images, and the long jobs in short steps |
 //! | [`ui`] | the page's state as plain data with a pure update |
+//! | [`volume`] | NIfTI and DICOM volumes, cut into the slices the classifier reads |
 
 pub mod cam;
 pub mod card;
@@ -50,6 +51,7 @@ pub mod render;
 pub mod session;
 pub mod train;
 pub mod ui;
+pub mod volume;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -11,7 +11,7 @@ pub struct Plane {
 
 /// A plane's pixels as one block of little-endian bytes when serialised (the page <-> worker
 /// messages carry many planes; bincode would otherwise write each float on its own).
-mod floats_as_bytes {
+pub(crate) mod floats_as_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(data: &[f32], s: S) -> Result<S::Ok, S::Error> {

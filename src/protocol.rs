@@ -14,11 +14,12 @@
 use crate::cam::CamMethod;
 use crate::data::upload::FileBytes;
 use crate::data::Channel;
-use crate::evaluate::ScoreGrid;
+use crate::evaluate::{Overlap, ScoreGrid};
 use crate::filters::Filter;
 use crate::masks::{Mask, Threshold};
 use crate::plane::Plane;
 use crate::train::Progress;
+use crate::volume::{View, Window};
 use serde::{Deserialize, Serialize};
 
 /// An image the worker has decoded; stable for the life of the page.
@@ -28,6 +29,28 @@ pub struct ItemId(pub u64);
 /// A model the page knows (shipped, loaded from the user's files, or fine-tuned here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ModelId(pub u32);
+
+/// A volume (NIfTI file or DICOM series) the worker has read; its slices are items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VolumeId(pub u64);
+
+/// A volume as the page shows it: what it is, and the items its slices became in `view`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeInfo {
+    pub id: VolumeId,
+    pub name: String,
+    /// What was read, e.g. "NIfTI-1, int16" or "DICOM, RLE Lossless".
+    pub format: String,
+    pub dims: [usize; 3],
+    /// Voxel sizes along i, j, k (mm).
+    pub spacing: [f64; 3],
+    pub view: View,
+    pub window: Window,
+    /// The slices of `view` in order (inferior to superior for axial).
+    pub slices: Vec<ItemId>,
+    /// Whether a label volume came with it (slices then carry true masks).
+    pub labelled: bool,
+}
 
 /// Which compute backend the worker runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +106,8 @@ pub struct Finding {
     pub heatmap: Plane,
     /// Dice and IoU at every threshold the page offers; none without a tumour mask.
     pub scores: Option<ScoreGrid>,
+    /// Pixel counts behind them, also for empty true masks (a volume's 3D Dice sums them).
+    pub overlap: Option<Overlap>,
 }
 
 /// Page -> worker.
@@ -112,6 +137,12 @@ pub enum WorkerInput {
     /// images whose result it holds, and every result the worker sends is its latest).
     FineTune { run: u64, model: ModelId, items: Vec<ItemId>, filter: Filter, threshold: Threshold, epochs: usize },
     CancelTune { run: u64 },
+    /// Cut a volume again (another view or window): answered by `Resliced`; its old slice
+    /// items are forgotten.
+    Reslice { request: u64, volume: VolumeId, view: View, window: Window },
+    /// The volume's predicted mask as NIfTI on the scan's grid, from each slice's latest
+    /// heatmap cut at `threshold` (slices called "no tumour" left empty when `gated`).
+    ExportMask { volume: VolumeId, threshold: Threshold, gated: bool },
     /// Go on on the CPU (the person asked, or the page saw the GPU fail).
     UseCpu { note: String },
 }
@@ -128,7 +159,15 @@ pub enum WorkerOutput {
     ModelRejected { model: ModelId, message: String },
     /// Progress of a long job, for the status line; `None` when the worker is idle.
     Busy(Option<Busy>),
-    Loaded { request: u64, demo: bool, items: Vec<NewItem>, problems: Vec<String> },
+    /// Decoded images, and volumes (whose slices are among `items`).
+    Loaded { request: u64, demo: bool, items: Vec<NewItem>, volumes: Vec<VolumeInfo>, problems: Vec<String> },
+    Resliced { request: u64, volume: VolumeInfo, items: Vec<NewItem> },
+    Exported {
+        volume: VolumeId,
+        file_name: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     Analysed { generation: u64, item: ItemId, finding: Finding },
     AnalysisDone { generation: u64, images: usize, millis: f64, backend: Backend },
     TuneStarted { run: u64, trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
@@ -176,11 +215,11 @@ mod tests {
         let output = WorkerOutput::Analysed {
             generation: 7,
             item: ItemId(9),
-            finding: Finding { probability: 0.25, heatmap: Plane::new(2, 1, vec![0.0, 1.0]), scores: None },
+            finding: Finding { probability: 0.25, heatmap: Plane::new(2, 1, vec![0.0, 1.0]), scores: None, overlap: None },
         };
         assert_eq!(decode::<WorkerOutput>(&encode(&output)).unwrap(), output);
         let item = NewItem { id: ItemId(1), name: "x.png".into(), image: Plane::new(2, 2, vec![0.5, -1.0, f32::MAX, 0.0]), truth: Some(Mask::new(2, 2, vec![true, false, false, true])) };
-        let loaded = WorkerOutput::Loaded { request: 2, demo: false, items: vec![item], problems: vec!["y.png: bad".into()] };
+        let loaded = WorkerOutput::Loaded { request: 2, demo: false, items: vec![item], volumes: Vec::new(), problems: vec!["y.png: bad".into()] };
         let bytes = encode(&loaded);
         assert!(bytes.len() < 200, "pixels travel as blocks of bytes: {} bytes", bytes.len());
         assert_eq!(decode::<WorkerOutput>(&bytes).unwrap(), loaded);

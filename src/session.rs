@@ -9,16 +9,18 @@
 
 use crate::card::{weights_bytes, ModelCard};
 use crate::cam::CamMethod;
-use crate::data::upload::{decode_pair, pair, Pair};
+use crate::data::upload::{decode_pair, pair, split_volumes, Pair};
 use crate::data::Channel;
-use crate::evaluate::ScoreGrid;
+use crate::evaluate::{Overlap, ScoreGrid};
 use crate::filters::Filter;
 use crate::finetune::{self, FilteredSets, Labelled};
 use crate::masks::{Mask, Threshold};
 use crate::model::Classifier;
 use crate::pipeline::analyse;
 use crate::plane::Plane;
-use crate::protocol::{Backend, Busy, Finding, ItemId, ModelId, NewItem, WorkerInput, WorkerOutput};
+use crate::protocol::{Backend, Busy, Finding, ItemId, ModelId, NewItem, VolumeId, VolumeInfo, WorkerInput, WorkerOutput};
+use crate::volume::open::{self, Source};
+use crate::volume::{nifti, slice_name, View, Volume, Window};
 use crate::train::{TrainConfig, Trainer};
 use crate::{Error, Result};
 use burn::tensor::Device;
@@ -40,6 +42,8 @@ struct Stored {
     truth: Option<Mask>,
     /// The latest heatmap sent to the page (the fine-tune filters use it).
     heatmap: Option<Plane>,
+    /// The latest probability sent with it (a volume's exported mask is gated by it).
+    probability: Option<f32>,
 }
 
 struct DecodeJob {
@@ -47,9 +51,27 @@ struct DecodeJob {
     demo: bool,
     channel: Channel,
     pairs: VecDeque<Pair>,
+    /// Volumes to read, one per step.
+    sources: VecDeque<Source>,
     total: usize,
     items: Vec<NewItem>,
+    volumes: Vec<VolumeInfo>,
     problems: Vec<String>,
+}
+
+impl DecodeJob {
+    fn left(&self) -> usize {
+        self.pairs.len() + self.sources.len()
+    }
+}
+
+/// A volume and how the page currently cuts it.
+struct StoredVolume {
+    scan: Volume,
+    labels: Option<Volume>,
+    view: View,
+    window: Window,
+    slices: Vec<ItemId>,
 }
 
 struct AnalysisJob {
@@ -84,6 +106,8 @@ pub struct Session {
     built: Option<(ModelId, Classifier)>,
     items: BTreeMap<ItemId, Stored>,
     next_item: u64,
+    volumes: BTreeMap<VolumeId, StoredVolume>,
+    next_volume: u64,
     decoding: VecDeque<DecodeJob>,
     analysis: Option<AnalysisJob>,
     tune: Option<TuneJob>,
@@ -99,6 +123,8 @@ impl Session {
             built: None,
             items: BTreeMap::new(),
             next_item: 0,
+            volumes: BTreeMap::new(),
+            next_volume: 0,
             decoding: VecDeque::new(),
             analysis: None,
             tune: None,
@@ -123,15 +149,17 @@ impl Session {
             WorkerInput::AddModel { model, card_json, weights } => vec![self.add_model(model, &card_json, weights)],
             WorkerInput::Decode { request, files, channel, demo } => {
                 let mut problems = Vec::new();
-                let pairs: VecDeque<Pair> = pair(files, &mut problems).into();
-                let total = pairs.len();
-                self.decoding.push_back(DecodeJob { request, demo, channel, pairs, total, items: Vec::new(), problems });
+                let (images, volume_files) = split_volumes(files, &mut problems);
+                let pairs: VecDeque<Pair> = pair(images, &mut problems).into();
+                let sources: VecDeque<Source> = open::group(volume_files, &mut problems).into();
+                let total = pairs.len() + sources.len();
+                self.decoding.push_back(DecodeJob { request, demo, channel, pairs, sources, total, items: Vec::new(), volumes: Vec::new(), problems });
                 Vec::new()
             }
             WorkerInput::Restore { items } => {
                 for item in items {
                     self.next_item = self.next_item.max(item.id.0 + 1);
-                    self.items.insert(item.id, Stored { image: Rc::new(item.image), truth: item.truth, heatmap: None });
+                    self.items.insert(item.id, Stored { image: Rc::new(item.image), truth: item.truth, heatmap: None, probability: None });
                 }
                 Vec::new()
             }
@@ -139,6 +167,7 @@ impl Session {
                 for id in &items {
                     self.items.remove(id);
                 }
+                self.volumes.retain(|_, v| !v.slices.iter().any(|id| items.contains(id)));
                 if let Some(job) = &mut self.analysis {
                     job.queue.retain(|id| !items.contains(id));
                 }
@@ -165,6 +194,8 @@ impl Session {
                     Vec::new()
                 }
             },
+            WorkerInput::Reslice { request, volume, view, window } => vec![self.reslice(request, volume, view, window)],
+            WorkerInput::ExportMask { volume, threshold, gated } => vec![self.export_mask(volume, threshold, gated)],
             WorkerInput::UseCpu { note } => {
                 let mut out = self.fall_back_to_cpu();
                 out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
@@ -229,23 +260,123 @@ impl Session {
     }
 
     fn decode_step(&mut self) -> Vec<WorkerOutput> {
-        let Some(job) = self.decoding.front_mut() else { return Vec::new() };
-        for p in (0..DECODE_CHUNK).filter_map(|_| job.pairs.pop_front()) {
-            if let Some(loaded) = decode_pair(&p, job.channel, &mut job.problems) {
-                let id = ItemId(self.next_item);
-                self.next_item += 1;
-                self.items.insert(id, Stored { image: Rc::new(loaded.image.clone()), truth: loaded.truth.clone(), heatmap: None });
-                job.items.push(NewItem { id, name: loaded.name, image: loaded.image, truth: loaded.truth });
+        let Some(mut job) = self.decoding.pop_front() else { return Vec::new() };
+        if !job.pairs.is_empty() {
+            for p in (0..DECODE_CHUNK).filter_map(|_| job.pairs.pop_front()) {
+                if let Some(loaded) = decode_pair(&p, job.channel, &mut job.problems) {
+                    let id = self.store(loaded.image.clone(), loaded.truth.clone());
+                    job.items.push(NewItem { id, name: loaded.name, image: loaded.image, truth: loaded.truth });
+                }
+            }
+        } else if let Some(source) = job.sources.pop_front() {
+            for scan in open::read(&source, &mut job.problems) {
+                let window = scan.volume.default_window();
+                let (info, mut items) = self.add_volume(scan.volume, scan.labels, View::default(), window);
+                job.items.append(&mut items);
+                job.volumes.push(info);
             }
         }
-        if !job.pairs.is_empty() {
-            let done = job.total - job.pairs.len();
-            return vec![WorkerOutput::Busy(Some(Busy { what: "decoding".into(), done, total: job.total }))];
+        if job.left() > 0 {
+            let done = job.total - job.left();
+            let total = job.total;
+            self.decoding.push_front(job);
+            return vec![WorkerOutput::Busy(Some(Busy { what: "decoding".into(), done, total }))];
         }
-        let job = self.decoding.pop_front().expect("the job just decoded");
-        let mut out = vec![WorkerOutput::Loaded { request: job.request, demo: job.demo, items: job.items, problems: job.problems }];
+        let mut out = vec![WorkerOutput::Loaded { request: job.request, demo: job.demo, items: job.items, volumes: job.volumes, problems: job.problems }];
         out.extend(self.idle_note());
         out
+    }
+
+    /// Keeps a decoded image under a new id.
+    fn store(&mut self, image: Plane, truth: Option<Mask>) -> ItemId {
+        let id = ItemId(self.next_item);
+        self.next_item += 1;
+        self.items.insert(id, Stored { image: Rc::new(image), truth, heatmap: None, probability: None });
+        id
+    }
+
+    /// Keeps a volume and cuts it into slice items.
+    fn add_volume(&mut self, scan: Volume, labels: Option<Volume>, view: View, window: Window) -> (VolumeInfo, Vec<NewItem>) {
+        let id = VolumeId(self.next_volume);
+        self.next_volume += 1;
+        let mut stored = StoredVolume { scan, labels, view, window, slices: Vec::new() };
+        let items = self.cut(&mut stored);
+        let info = Self::info(id, &stored);
+        self.volumes.insert(id, stored);
+        (info, items)
+    }
+
+    /// The slices of a volume in its view and window, as new items.
+    fn cut(&mut self, volume: &mut StoredVolume) -> Vec<NewItem> {
+        let count = volume.scan.slices(volume.view);
+        let mut items = Vec::with_capacity(count);
+        for k in 0..count {
+            let image = volume.scan.slice(volume.view, k, volume.window);
+            let truth = volume.labels.as_ref().map(|l| l.label_slice(volume.view, k));
+            let id = self.store(image.clone(), truth.clone());
+            items.push(NewItem { id, name: slice_name(&volume.scan.name, volume.view, k, count), image, truth });
+        }
+        volume.slices = items.iter().map(|i| i.id).collect();
+        items
+    }
+
+    fn info(id: VolumeId, v: &StoredVolume) -> VolumeInfo {
+        let a = v.scan.geometry.affine();
+        let spacing = [0, 1, 2].map(|c| (a[0][c] * a[0][c] + a[1][c] * a[1][c] + a[2][c] * a[2][c]).sqrt());
+        VolumeInfo {
+            id,
+            name: v.scan.name.clone(),
+            format: v.scan.format.clone(),
+            dims: v.scan.dims,
+            spacing,
+            view: v.view,
+            window: v.window,
+            slices: v.slices.clone(),
+            labelled: v.labels.is_some(),
+        }
+    }
+
+    fn reslice(&mut self, request: u64, id: VolumeId, view: View, window: Window) -> WorkerOutput {
+        let Some(mut volume) = self.volumes.remove(&id) else {
+            return WorkerOutput::Failed { message: "that volume is no longer loaded".into() };
+        };
+        if !(window.low.is_finite() && window.high.is_finite() && window.high > window.low) {
+            self.volumes.insert(id, volume);
+            return WorkerOutput::Failed { message: format!("window {} to {} is empty: its top must be above its bottom", window.low, window.high) };
+        }
+        for old in &volume.slices {
+            self.items.remove(old);
+        }
+        if let Some(job) = &mut self.analysis {
+            job.queue.retain(|q| !volume.slices.contains(q));
+        }
+        volume.view = view;
+        volume.window = window;
+        let items = self.cut(&mut volume);
+        let info = Self::info(id, &volume);
+        self.volumes.insert(id, volume);
+        WorkerOutput::Resliced { request, volume: info, items }
+    }
+
+    fn export_mask(&self, id: VolumeId, threshold: Threshold, gated: bool) -> WorkerOutput {
+        let Some(volume) = self.volumes.get(&id) else {
+            return WorkerOutput::Failed { message: "that volume is no longer loaded".into() };
+        };
+        let stored: Vec<&Stored> = volume.slices.iter().filter_map(|s| self.items.get(s)).collect();
+        let done = stored.iter().filter(|s| s.heatmap.is_some()).count();
+        if done < volume.slices.len() {
+            return WorkerOutput::Failed { message: format!("{}: {done} of {} slices are analysed; the mask is exported once every slice is", volume.scan.name, volume.slices.len()) };
+        }
+        let masks: Vec<Option<Mask>> = stored
+            .iter()
+            .map(|s| {
+                let called = s.probability.unwrap_or(0.0) >= 0.5;
+                s.heatmap.as_ref().filter(|_| called || !gated).map(|h| threshold.apply(h))
+            })
+            .collect();
+        let voxels = volume.scan.voxels_from_slices(volume.view, &masks);
+        let stem = nifti::stem(volume.scan.name.trim_end_matches('/')).rsplit('/').next().unwrap_or("volume").to_string();
+        WorkerOutput::Exported { volume: id, file_name: format!("{stem}_camseg_mask.nii.gz"), bytes: nifti::write_mask(&volume.scan, &voxels) }
     }
 
     async fn analysis_step(&mut self) -> Result<Vec<WorkerOutput>> {
@@ -262,9 +393,12 @@ impl Session {
         let mut out = Vec::new();
         for (id, analysis) in present.iter().zip(analyses) {
             let stored = self.items.get_mut(id).expect("present above");
-            let scores = stored.truth.as_ref().and_then(|t| ScoreGrid::new(&analysis.heatmap, t));
+            let overlap = stored.truth.as_ref().map(|t| Overlap::new(&analysis.heatmap, t));
+            let scores = overlap.as_ref().and_then(ScoreGrid::from_overlap);
             stored.heatmap = Some(analysis.heatmap.clone());
-            out.push(WorkerOutput::Analysed { generation, item: *id, finding: Finding { probability: analysis.probability, heatmap: analysis.heatmap, scores } });
+            stored.probability = Some(analysis.probability);
+            let finding = Finding { probability: analysis.probability, heatmap: analysis.heatmap, scores, overlap };
+            out.push(WorkerOutput::Analysed { generation, item: *id, finding });
         }
         let job = self.analysis.as_mut().expect("still here");
         job.done += ids.len();

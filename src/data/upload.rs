@@ -55,6 +55,12 @@ fn is_clutter(path: &str) -> bool {
     path.split('/').any(|part| part.starts_with('.') || part == "__MACOSX")
 }
 
+/// Splits a drop into 2D images (and anything unknown, reported later) and volume files
+/// (NIfTI, DICOM), zips opened first.
+pub fn split_volumes(files: Vec<FileBytes>, problems: &mut Vec<String>) -> (Vec<FileBytes>, Vec<FileBytes>) {
+    expand_zips(files, problems).into_iter().filter(|f| !is_clutter(&f.path)).partition(|f| !crate::volume::open::is_volume_file(&f.path, &f.bytes))
+}
+
 /// Zips become their members (paths prefixed with nothing: the zip's own layout pairs them).
 fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileBytes> {
     let mut out = Vec::new();
@@ -64,7 +70,7 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
             continue;
         }
         match read_zip(&file.bytes) {
-            Ok(members) if members.is_empty() => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF or BMP images", file.path)),
+            Ok(members) if members.is_empty() => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF, BMP, NIfTI or DICOM files", file.path)),
             Ok(members) => out.extend(members),
             Err(reason) => problems.push(format!("{}: {reason}", file.path)),
         }
@@ -72,14 +78,17 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
     out
 }
 
-/// The image members of a zip (other members, e.g. a CSV index, are skipped).
+/// The image and volume members of a zip (other members, e.g. a CSV index, are skipped;
+/// DICOM files often have no extension, so those are kept when they carry the DICOM magic).
 fn read_zip(bytes: &[u8]) -> Result<Vec<FileBytes>, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip file ({e})"))?;
     let mut members = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| format!("damaged zip entry {i} ({e})"))?;
         let name = entry.name().to_string();
-        if entry.is_dir() || is_clutter(&name) || !IMAGE_EXTENSIONS.contains(&extension(&name).as_str()) {
+        let ext = extension(&name);
+        let maybe_dicom = ext.is_empty() || crate::volume::dicom::is_dicom(&name, &[]);
+        if entry.is_dir() || is_clutter(&name) || !(IMAGE_EXTENSIONS.contains(&ext.as_str()) || crate::volume::nifti::is_nifti(&name) || maybe_dicom) {
             continue;
         }
         if entry.size() > MAX_MEMBER_BYTES {
@@ -87,6 +96,9 @@ fn read_zip(bytes: &[u8]) -> Result<Vec<FileBytes>, String> {
         }
         let mut data = Vec::with_capacity(entry.size() as usize);
         entry.by_ref().take(MAX_MEMBER_BYTES).read_to_end(&mut data).map_err(|e| format!("cannot inflate {name} ({e})"))?;
+        if ext.is_empty() && !crate::volume::dicom::is_dicom(&name, &data) {
+            continue;
+        }
         members.push(FileBytes::new(name, data));
     }
     Ok(members)
@@ -125,7 +137,7 @@ pub fn pair(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<Pair> {
             continue;
         }
         if !IMAGE_EXTENSIONS.contains(&extension(&file.path).as_str()) {
-            problems.push(format!("{}: not an image (PNG, JPEG, TIFF or BMP) or a zip of images", file.path));
+            problems.push(format!("{}: not an image (PNG, JPEG, TIFF or BMP), a volume (NIfTI, DICOM) or a zip of them", file.path));
             continue;
         }
         let (key, is_mask) = pairing_key(&file.path);

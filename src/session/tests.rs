@@ -44,7 +44,7 @@ fn ready() -> (Session, Vec<NewItem>) {
     assert_eq!(added, vec![WorkerOutput::ModelAccepted { model: PHANTOM }]);
     session.accept(WorkerInput::Decode { request: 5, files: demo_files(), channel: Channel::Luma, demo: true });
     let out = run(&mut session);
-    let Some(WorkerOutput::Loaded { request: 5, demo: true, items, problems }) = out.iter().find(|o| matches!(o, WorkerOutput::Loaded { .. })).cloned() else {
+    let Some(WorkerOutput::Loaded { request: 5, demo: true, items, problems, .. }) = out.iter().find(|o| matches!(o, WorkerOutput::Loaded { .. })).cloned() else {
         panic!("no Loaded in {out:?}")
     };
     assert!(problems.is_empty(), "{problems:?}");
@@ -211,4 +211,75 @@ fn a_new_worker_takes_the_pages_images_back_under_their_ids() {
     let out = run(&mut fresh);
     let Some(WorkerOutput::Loaded { items: new, .. }) = out.first() else { panic!("{out:?}") };
     assert!(new.iter().all(|n| n.id > ids[2]), "{:?} after {:?}", new.iter().map(|n| n.id).collect::<Vec<_>>(), ids);
+}
+
+/// The demo phantoms stacked into a NIfTI volume (8-bit, LPS-like storage so axial slices are
+/// the PNGs as they are), with their masks as the label volume.
+fn demo_volume() -> (Vec<FileBytes>, Vec<Plane>) {
+    use crate::data::{decode_image, decode_mask};
+    use crate::volume::Geometry;
+    let files = demo_files();
+    let images: Vec<Plane> = files.iter().filter(|f| f.path.starts_with("images/")).map(|f| decode_image(&f.bytes, &f.path, Channel::Luma).unwrap()).collect();
+    let masks: Vec<Mask> = files.iter().filter(|f| f.path.starts_with("masks/")).map(|f| decode_mask(&f.bytes, &f.path).unwrap()).collect();
+    let (w, h) = (images[0].width, images[0].height);
+    let geometry = Geometry::from_affine([[-0.9, 0.0, 0.0, 60.0], [0.0, -0.9, 0.0, 70.0], [0.0, 0.0, 5.0, -30.0]]);
+    let voxels: Vec<u8> = images.iter().flat_map(|p| p.data.iter().map(|v| (v * 255.0).round() as u8)).collect();
+    let labels: Vec<u8> = masks.iter().flat_map(|m| m.bits.iter().map(|&b| b as u8 * 2)).collect();
+    let scan = nifti::write_u8([w, h, images.len()], &geometry, &voxels, "phantoms", 0);
+    let label = nifti::write_u8([w, h, images.len()], &geometry, &labels, "labels", 1002);
+    (vec![FileBytes::new("vol/phantoms.nii.gz", scan), FileBytes::new("vol/phantoms_seg.nii.gz", label)], images)
+}
+
+#[test]
+fn a_volume_reads_as_slices_that_the_model_sees_as_their_pngs_and_exports_on_its_grid() {
+    let (mut session, items) = ready();
+    let (files, _) = demo_volume();
+    session.accept(WorkerInput::Decode { request: 9, files, channel: Channel::Green, demo: false });
+    let out = run(&mut session);
+    let Some(WorkerOutput::Loaded { items: slices, volumes, problems, .. }) = out.into_iter().find(|o| matches!(o, WorkerOutput::Loaded { .. })) else { panic!("not loaded") };
+    assert!(problems.is_empty(), "{problems:?}");
+    let info = &volumes[0];
+    assert_eq!((info.dims, info.labelled, info.view, info.format.as_str()), ([items[0].image.width, items[0].image.height, 12], true, View::Axial, "NIfTI-1, uint8"));
+    assert_eq!(info.slices, slices.iter().map(|s| s.id).collect::<Vec<_>>());
+    assert_eq!(slices[3].name, "vol/phantoms.nii.gz · axial 4/12");
+    // Each slice is its PNG, pixel for pixel, with its mask; so the model says the same.
+    for (slice, png) in slices.iter().zip(&items) {
+        assert_eq!(slice.image, png.image);
+        assert_eq!(slice.truth, png.truth);
+    }
+    let both: Vec<ItemId> = slices.iter().map(|s| s.id).chain(items.iter().map(|i| i.id)).collect();
+    session.accept(analyse(1, &both));
+    let found = analysed(&run(&mut session));
+    let by_id: BTreeMap<ItemId, Finding> = found.into_iter().map(|(_, id, f)| (id, f)).collect();
+    for (slice, png) in slices.iter().zip(&items) {
+        assert_eq!(by_id[&slice.id], by_id[&png.id], "{}", slice.name);
+    }
+    // The exported mask holds each slice's mask at the cut, on the scan's grid.
+    let threshold = Threshold::Fixed(0.5);
+    let out = session.accept(WorkerInput::ExportMask { volume: info.id, threshold, gated: false });
+    let [WorkerOutput::Exported { file_name, bytes, .. }] = &out[..] else { panic!("{out:?}") };
+    assert_eq!(file_name, "phantoms_camseg_mask.nii.gz");
+    let mask = nifti::read(file_name, bytes).unwrap();
+    let scan = nifti::read("scan", &demo_volume().0[0].bytes).unwrap();
+    assert_eq!((mask.dims, mask.geometry.affine()), (scan.dims, scan.geometry.affine()));
+    for (k, slice) in slices.iter().enumerate() {
+        let expected = threshold.apply(&by_id[&slice.id].heatmap);
+        assert_eq!(mask.label_slice(View::Axial, k), expected, "slice {k}");
+    }
+    // Gated: slices the model calls "no tumour" export empty.
+    let out = session.accept(WorkerInput::ExportMask { volume: info.id, threshold, gated: true });
+    let [WorkerOutput::Exported { bytes, .. }] = &out[..] else { panic!("{out:?}") };
+    let gated = nifti::read("g", bytes).unwrap();
+    for (k, slice) in slices.iter().enumerate() {
+        let called = by_id[&slice.id].probability >= 0.5;
+        assert_eq!(gated.label_slice(View::Axial, k).is_empty(), !called || mask.label_slice(View::Axial, k).is_empty(), "slice {k}");
+    }
+    // Another view: new items replace the old ones, which the worker forgets.
+    let window = Window { low: 0.0, high: 128.0 };
+    let out = session.accept(WorkerInput::Reslice { request: 10, volume: info.id, view: View::Coronal, window });
+    let [WorkerOutput::Resliced { volume: again, items: coronal, .. }] = &out[..] else { panic!("{out:?}") };
+    assert_eq!((again.view, coronal.len(), coronal[0].image.width, coronal[0].image.height), (View::Coronal, info.dims[1], info.dims[0], 12));
+    assert!(coronal.iter().all(|c| !info.slices.contains(&c.id)));
+    let out = session.accept(WorkerInput::ExportMask { volume: info.id, threshold, gated: false });
+    assert!(matches!(&out[..], [WorkerOutput::Failed { message }] if message.contains("0 of ")), "{out:?}");
 }

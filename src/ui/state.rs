@@ -5,7 +5,7 @@
 
 use crate::card::ModelCard;
 use crate::cam::CamMethod;
-use crate::evaluate::{ScoreGrid, SWEEP};
+use crate::evaluate::{Overlap, ScoreGrid, SWEEP};
 use crate::filters::Filter;
 use crate::finetune::Labelled;
 use crate::masks::{Mask, Threshold};
@@ -40,11 +40,13 @@ pub struct Analysed {
     pub heatmap: Rc<Plane>,
     /// Dice and IoU at every slider threshold, computed once by the worker.
     pub scores: Option<Rc<ScoreGrid>>,
+    /// Pixel counts behind them (a volume's 3D Dice sums them).
+    pub overlap: Option<Rc<Overlap>>,
 }
 
 impl From<Finding> for Analysed {
     fn from(f: Finding) -> Self {
-        Self { probability: f.probability, heatmap: Rc::new(f.heatmap), scores: f.scores.map(Rc::new) }
+        Self { probability: f.probability, heatmap: Rc::new(f.heatmap), scores: f.scores.map(Rc::new), overlap: f.overlap.map(Rc::new) }
     }
 }
 

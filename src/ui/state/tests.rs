@@ -30,8 +30,9 @@ const RAMP: [f32; 4] = [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0];
 /// The result the worker sends for `item`: its heatmap and its score grid.
 fn analysed(item: &Item, p: f32) -> Analysed {
     let heatmap = Plane::new(4, 1, RAMP.to_vec());
-    let scores = item.truth.as_ref().and_then(|t| ScoreGrid::new(&heatmap, t));
-    Analysed::from(Finding { probability: p, heatmap, scores })
+    let overlap = item.truth.as_ref().map(|t| Overlap::new(&heatmap, t));
+    let scores = overlap.as_ref().and_then(ScoreGrid::from_overlap);
+    Analysed::from(Finding { probability: p, heatmap, scores, overlap })
 }
 
 fn loaded() -> PageState {

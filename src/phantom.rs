@@ -156,6 +156,87 @@ mod write {
     }
 }
 
+/// Synthetic volumes: phantom slices stacked into a NIfTI volume or a DICOM series, each with
+/// a NIfTI label volume on its grid, for tests and for trying the page's volume view.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod volumes {
+    use super::*;
+    use crate::volume::dicom::{write_slice, SliceSpec, Syntax};
+    use crate::volume::{nifti, Geometry};
+    use crate::{Error, Result};
+    use std::path::{Path, PathBuf};
+
+    /// Slice thickness (mm) and in-plane voxel size of the phantom volumes.
+    const THICKNESS: f64 = 3.0;
+    const PIXEL: f64 = 0.9;
+    /// Where the first slice's first voxel lies (DICOM's LPS, mm).
+    const ORIGIN: [f64; 3] = [-57.6, -57.6, -30.0];
+
+    /// The stack: `count` slices, tumours in the middle third (a tumour spans neighbouring
+    /// slices, as in a scan).
+    pub fn stack(count: usize, size: usize, seed: u64) -> Vec<Phantom> {
+        (0..count).map(|k| generate(&mut rng_for(seed, k as u64), size, (count / 3..count - count / 3).contains(&k))).collect()
+    }
+
+    /// The grid both formats share: i toward the patient's left, j posterior (as DICOM stores
+    /// rows), k superior; RAS+ rows.
+    pub fn geometry() -> Geometry {
+        let [x, y, z] = ORIGIN;
+        Geometry::from_affine([[-PIXEL, 0.0, 0.0, -x], [0.0, -PIXEL, 0.0, -y], [0.0, 0.0, THICKNESS, z]])
+    }
+
+    fn labels(stack: &[Phantom]) -> Vec<u8> {
+        stack.iter().flat_map(|p| p.mask.bits.iter().map(|&b| b as u8)).collect()
+    }
+
+    fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+        std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))
+    }
+
+    /// Writes `phantom.nii.gz` (8-bit) and `phantom_mask.nii.gz` into `out`.
+    pub fn write_nifti(out: &Path, count: usize, size: usize, seed: u64) -> Result<Vec<PathBuf>> {
+        let stack = stack(count, size, seed);
+        let voxels: Vec<u8> = stack.iter().flat_map(|p| p.image.data.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)).collect();
+        let dims = [size, size, count];
+        let (scan, mask) = (out.join("phantom.nii.gz"), out.join("phantom_mask.nii.gz"));
+        write(&scan, &nifti::write_u8(dims, &geometry(), &voxels, "camseg phantom", 0))?;
+        write(&mask, &nifti::write_u8(dims, &geometry(), &labels(&stack), "camseg phantom labels", 1002))?;
+        Ok(vec![scan, mask])
+    }
+
+    /// Writes the series `phantom/` (16-bit, one file per slice, named against position order,
+    /// with a made-up patient name and ID, "Doe^Jane" / "PID-99731", that camseg must never
+    /// show) and `phantom_mask.nii.gz` into `out`.
+    pub fn write_dicom(out: &Path, count: usize, size: usize, seed: u64) -> Result<Vec<PathBuf>> {
+        let stack = stack(count, size, seed);
+        let folder = out.join("phantom");
+        std::fs::create_dir_all(&folder).map_err(|e| Error::io(folder.display(), e))?;
+        for (k, p) in stack.iter().enumerate() {
+            let pixels: Vec<u16> = p.image.data.iter().map(|v| (v * 1000.0).round().clamp(0.0, 1000.0) as u16).collect();
+            let spec = SliceSpec {
+                pixels: &pixels,
+                rows: size,
+                cols: size,
+                position: [ORIGIN[0], ORIGIN[1], ORIGIN[2] + k as f64 * THICKNESS],
+                orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                spacing: [PIXEL, PIXEL],
+                rescale: (1.0, 0.0),
+                window: Some((500.0, 1000.0)),
+                instance: k as u32 + 1,
+                series_uid: "2.25.1234567890",
+                patient_name: "Doe^Jane",
+                patient_id: "PID-99731",
+                syntax: if k % 2 == 0 { Syntax::ExplicitLittle } else { Syntax::Rle },
+            };
+            // Highest slice first by name: readers must sort by position, not name.
+            write(&folder.join(format!("IM{:04}.dcm", count - k)), &write_slice(&spec))?;
+        }
+        let mask = out.join("phantom_mask.nii.gz");
+        write(&mask, &nifti::write_u8([size, size, count], &geometry(), &labels(&stack), "camseg phantom labels", 1002))?;
+        Ok(vec![folder, mask])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

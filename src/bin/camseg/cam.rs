@@ -1,4 +1,5 @@
 use crate::common::{CamArgs, device, load_model};
+use crate::volume::{self, VolumeArgs};
 use camseg::card::CamDefaults;
 use camseg::data::decode::{check_mask_size, encode_png_rgba};
 use camseg::data::{decode_image, decode_mask};
@@ -12,13 +13,14 @@ pub struct Args {
     /// Model weights (.bpk) or card (.json).
     #[arg(long)]
     model: PathBuf,
-    /// The scan (PNG, JPEG, TIFF or BMP).
+    /// The scan: an image (PNG, JPEG, TIFF or BMP) or a volume (a NIfTI file, or a folder
+    /// holding a DICOM series).
     #[arg(long)]
     image: PathBuf,
-    /// Its true tumour mask, to report Dice.
+    /// Its true tumour mask, to report Dice (for a volume: a label volume, NIfTI or DICOM).
     #[arg(long)]
     mask: Option<PathBuf>,
-    /// Where to write the coloured heatmap PNG.
+    /// Where to write the coloured heatmap PNG (for a volume: the predicted mask, .nii.gz).
     #[arg(long)]
     out: PathBuf,
     /// Where to write the scan with heatmap and contours.
@@ -26,6 +28,11 @@ pub struct Args {
     overlay: Option<PathBuf>,
     #[command(flatten)]
     cam: CamArgs,
+    #[command(flatten)]
+    volume: VolumeArgs,
+    /// For a volume: leave the exported mask empty on slices the model calls "no tumour".
+    #[arg(long)]
+    gated: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -39,7 +46,33 @@ fn write(path: &PathBuf, bytes: Vec<u8>) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))
 }
 
+/// A volume: every slice explained, the predicted masks written as NIfTI on its grid.
+fn run_volume(args: &Args) -> Result<()> {
+    if args.overlay.is_some() {
+        return Err(Error::Invalid("--overlay draws one image; for a volume, open the --out mask over the scan in a viewer".into()));
+    }
+    if !camseg::volume::nifti::is_nifti(&args.out.to_string_lossy()) {
+        return Err(Error::Invalid(format!("--out {}: a volume's mask is written as NIfTI; name it .nii.gz or .nii", args.out.display())));
+    }
+    let device = device();
+    let (card, model) = load_model(&args.model, &device)?;
+    let cam = args.cam.resolve(&card, &model)?;
+    let scan = volume::read(&args.image, args.mask.as_ref())?;
+    let report = volume::analyse_volume(&card, &model, &scan, cam, &args.volume, &device)?;
+    volume::write_mask(&scan, &report, args.gated, &args.out)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report).expect("report serialises"));
+    } else {
+        volume::print(&report);
+        println!("mask written to {}", args.out.display());
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> Result<()> {
+    if volume::is_volume(&args.image) {
+        return run_volume(&args);
+    }
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
     let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;

@@ -1,4 +1,5 @@
-use crate::common::{DataModelArgs, CamArgs, bar, device, load_model};
+use crate::common::{CamArgs, bar, device, load_model};
+use crate::volume::{self, VolumeArgs};
 use burn::tensor::Device;
 use camseg::card::CamDefaults;
 use camseg::cam::CamMethod;
@@ -12,8 +13,21 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Dataset folder (images/, masks/, index.csv).
+    #[arg(long, required_unless_present = "volume", conflicts_with = "volume")]
+    data: Option<PathBuf>,
+    /// Or one volume: a NIfTI file or a folder holding a DICOM series, scored slice by slice
+    /// and as a whole (3D Dice) against `--mask`.
+    #[arg(long)]
+    volume: Option<PathBuf>,
+    /// The volume's label volume (NIfTI, or a DICOM folder).
+    #[arg(long, requires = "volume")]
+    mask: Option<PathBuf>,
     #[command(flatten)]
-    input: DataModelArgs,
+    cut: VolumeArgs,
+    /// Model weights (.bpk) or card (.json).
+    #[arg(long)]
+    model: PathBuf,
     /// Split to score, or `all`.
     #[arg(long, default_value = "test")]
     split: String,
@@ -73,10 +87,21 @@ fn print_table(s: &Summary) {
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
-    let (card, model) = load_model(&args.input.model, &device)?;
-    let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
+    let (card, model) = load_model(&args.model, &device)?;
+    let cam = args.cam.resolve(&card, &model)?;
+    let CamDefaults { method, block, threshold } = cam;
+    if let Some(path) = &args.volume {
+        let scan = volume::read(path, args.mask.as_ref())?;
+        let report = volume::analyse_volume(&card, &model, &scan, cam, &args.cut, &device)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).expect("report serialises"));
+        } else {
+            volume::print(&report);
+        }
+        return Ok(());
+    }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open(args.data.as_ref().expect("clap requires --data without --volume"))?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
     let summary = summarise(&scores, method.name(), block, threshold);

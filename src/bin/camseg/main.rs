@@ -9,6 +9,7 @@ mod filter_retrain;
 mod phantom;
 mod sweep;
 mod train;
+mod volume;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

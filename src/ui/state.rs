@@ -12,7 +12,8 @@ use crate::masks::{Mask, Threshold};
 use crate::metrics::{self, Confusion};
 use crate::plane::Plane;
 pub use crate::protocol::{Backend, Busy};
-use crate::protocol::{Finding, ItemId, ModelId, NewItem};
+use crate::protocol::{Finding, ItemId, ModelId, NewItem, VolumeInfo};
+use crate::volume::score::{volume_dice, SliceCounts, VolumeDice};
 use crate::render::ColourMap;
 use crate::train::Progress;
 use std::rc::Rc;
@@ -184,6 +185,11 @@ pub struct PageState {
     pub block: usize,
     pub view: ViewSettings,
     pub items: Vec<Item>,
+    /// Volumes loaded (NIfTI, DICOM); their slices are among `items`.
+    pub volumes: Vec<VolumeInfo>,
+    /// Analyse only the slice on screen of each volume, not every slice (for large volumes
+    /// on a slow device).
+    pub shown_slice_only: bool,
     /// True while the items are the built-in demo set (a first upload replaces them).
     pub demo: bool,
     /// The image on screen.
@@ -218,7 +224,12 @@ pub enum Action {
     OpacityChosen(f32),
     ColourMapChosen(ColourMap),
     ZoomChosen(u32),
-    ItemsLoaded { items: Vec<Item>, demo: bool },
+    ItemsLoaded { items: Vec<Item>, volumes: Vec<VolumeInfo>, demo: bool },
+    /// A volume cut again (another view or window): its new slices replace the old ones.
+    Resliced { volume: VolumeInfo, items: Vec<Item> },
+    /// Step through the current volume's slices (arrow keys).
+    SliceStep(i64),
+    ShownSliceOnly(bool),
     Cleared,
     Analysed { generation: u64, item: ItemId, result: Analysed, millis: f64 },
     Selected(ItemId),
@@ -305,11 +316,13 @@ impl PageState {
             Action::OpacityChosen(o) => self.view.opacity = o.clamp(0.0, 1.0),
             Action::ColourMapChosen(map) => self.view.colour_map = map,
             Action::ZoomChosen(z) => self.view.zoom = z.clamp(1, 8),
-            Action::ItemsLoaded { items, demo } => {
+            Action::ItemsLoaded { items, volumes, demo } => {
                 if self.demo || demo {
                     self.items.clear();
+                    self.volumes.clear();
                     self.selected = None;
                 }
+                self.volumes.extend(volumes);
                 let first = if demo {
                     // A visitor's first look should be at a tumour.
                     items.iter().find(|i| i.label() == Some(true)).or(items.first())
@@ -323,8 +336,37 @@ impl PageState {
                 self.demo = demo;
                 self.generation += 1;
             }
+            Action::Resliced { volume, items } => {
+                let Some(slot) = self.volumes.iter().position(|v| v.id == volume.id) else { return self };
+                let old = std::mem::replace(&mut self.volumes[slot], volume);
+                let at = self.items.iter().position(|i| old.slices.contains(&i.id)).unwrap_or(self.items.len());
+                // The slice on screen stays at the same depth through the volume.
+                let shown = self.selected.and_then(|id| old.slices.iter().position(|s| *s == id));
+                self.items.retain(|i| !old.slices.contains(&i.id));
+                let count = items.len();
+                if let Some(k) = shown.filter(|_| count > 0) {
+                    let k = (k * count / old.slices.len().max(1)).min(count - 1);
+                    self.selected = Some(items[k].id);
+                }
+                self.items.splice(at..at, items);
+                self.generation += 1;
+            }
+            Action::SliceStep(delta) => {
+                if let Some((volume, k)) = self.current_slice() {
+                    let k = (k as i64 + delta).clamp(0, volume.slices.len() as i64 - 1) as usize;
+                    self.selected = Some(volume.slices[k]);
+                    if self.shown_slice_only {
+                        self.generation += 1;
+                    }
+                }
+            }
+            Action::ShownSliceOnly(only) => {
+                self.shown_slice_only = only;
+                self.generation += 1;
+            }
             Action::Cleared => {
                 self.items.clear();
+                self.volumes.clear();
                 self.selected = None;
                 self.demo = false;
                 self.generation += 1;
@@ -341,6 +383,9 @@ impl PageState {
             Action::Selected(id) => {
                 if self.items.iter().any(|i| i.id == id) {
                     self.selected = Some(id);
+                    if self.shown_slice_only && self.volume_of(id).is_some() {
+                        self.generation += 1;
+                    }
                 }
             }
             Action::SortedBy(key) => {
@@ -446,11 +491,34 @@ impl PageState {
     }
 
     /// Images still waiting for the model, the one on screen first (its heatmap should not
-    /// wait for the batch).
+    /// wait for the batch). With `shown_slice_only`, a volume's other slices wait.
     pub fn pending(&self) -> Vec<ItemId> {
         let first = self.items.iter().position(|i| Some(i.id) == self.selected).unwrap_or(0);
         let order = self.items[first..].iter().chain(&self.items[..first]);
-        order.filter(|i| i.result.is_none()).map(|i| i.id).collect()
+        let wanted = |i: &&Item| !self.shown_slice_only || Some(i.id) == self.selected || self.volume_of(i.id).is_none();
+        order.filter(|i| i.result.is_none()).filter(wanted).map(|i| i.id).collect()
+    }
+
+    /// The volume an item is a slice of, and which slice.
+    pub fn volume_of(&self, id: ItemId) -> Option<(&VolumeInfo, usize)> {
+        self.volumes.iter().find_map(|v| v.slices.iter().position(|s| *s == id).map(|k| (v, k)))
+    }
+
+    /// The volume on screen and the slice shown.
+    pub fn current_slice(&self) -> Option<(&VolumeInfo, usize)> {
+        self.volume_of(self.selected?)
+    }
+
+    /// A volume's 3D Dice at the current threshold from its analysed slices, and how many
+    /// slices are analysed; `None` without labels or off the slider's grid.
+    pub fn volume_dice(&self, volume: &VolumeInfo) -> (Option<VolumeDice>, usize) {
+        let results: Vec<&Analysed> = volume.slices.iter().filter_map(|id| self.items.iter().find(|i| i.id == *id)?.result.as_ref()).collect();
+        let done = results.len();
+        if !volume.labelled || done < volume.slices.len() {
+            return (None, done);
+        }
+        let slices = results.iter().filter_map(|r| Some(SliceCounts { probability: r.probability, overlap: r.overlap.as_deref()? }));
+        (volume_dice(slices, self.view.threshold), done)
     }
 
     /// (Dice, IoU) of the image on screen at the current threshold.

@@ -15,10 +15,15 @@ use crate::data::upload::FileBytes;
 use dicom_core::value::Value;
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_object::{DefaultDicomObject, FileMetaTable, OpenFileOptions};
 use dicom_pixeldata::{PixelDecoder, PixelRepresentation};
 use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Most bytes a deflated data set may inflate to: the largest volume's 16-bit pixels plus room
+/// for the rest, so a deflate bomb is refused before the parser inflates it into memory.
+const MAX_INFLATED: u64 = MAX_VOXELS as u64 * 2 + (64 << 20);
 
 /// Whether a file is DICOM: extension .dcm/.dicom/.ima (case-insensitive), or the "DICM" magic at byte 128.
 pub fn is_dicom(path: &str, bytes: &[u8]) -> bool {
@@ -135,6 +140,7 @@ fn array<const N: usize>(obj: &DefaultDicomObject, tag: Tag) -> Option<[f64; N]>
 /// Reads and checks one file's header; also returns a note when part of the file is left out.
 fn read_header(file: &FileBytes) -> Result<(Slice<'_>, Option<String>), String> {
     let path = &file.path;
+    check_deflated(&file.bytes, MAX_INFLATED).map_err(|problem| format!("{path}: {problem}"))?;
     let obj = parse(file)?;
     let uid = obj.meta().transfer_syntax().to_string();
     if obj.get(tags::PIXEL_DATA).is_none() {
@@ -167,7 +173,7 @@ fn read_header(file: &FileBytes) -> Result<(Slice<'_>, Option<String>), String> 
     if rows.saturating_mul(cols).saturating_mul(frames) > MAX_VOXELS {
         return Err(format!("{path}: {cols}x{rows} pixels x {frames} frames is more than camseg reads ({MAX_VOXELS} voxels)"));
     }
-    check_encoded(&obj, &uid, rows * cols, bits_allocated as usize / 8).map_err(|problem| format!("{path}: {problem}"))?;
+    check_encoded(&obj, &uid, rows * cols, bits_allocated as usize / 8, frames).map_err(|problem| format!("{path}: {problem}"))?;
     let note = (frames > 1).then(|| format!("{path}: holds {frames} frames; only the first was read (multi-frame files are read as one slice)"));
     let window = match (float(&obj, tags::WINDOW_CENTER), float(&obj, tags::WINDOW_WIDTH)) {
         (Some(c), Some(w)) if w > 0.0 => Some(Window::from_level(c as f32, w as f32)),
@@ -197,13 +203,49 @@ fn unsupported(path: &str, name: &str, uid: &str) -> String {
     format!("{path}: compressed with {name} ({uid}), which camseg cannot decode; convert the series to uncompressed DICOM or NIfTI")
 }
 
+/// How many bytes raw-deflate `data` inflates to, counting no further than `limit + 1`.
+fn inflated_len(data: &[u8], limit: u64) -> Result<u64, String> {
+    let mut inflated = flate2::read::DeflateDecoder::new(data).take(limit + 1);
+    std::io::copy(&mut inflated, &mut std::io::sink()).map_err(|e| format!("the deflated data is damaged ({e})"))
+}
+
+/// Refuses a file whose deflated data set would inflate to more than `limit` bytes.
+fn check_deflated(bytes: &[u8], limit: u64) -> Result<(), String> {
+    let start = if bytes.get(128..132) == Some(b"DICM".as_slice()) { 128 } else { 0 };
+    let Ok(meta) = FileMetaTable::from_reader(&bytes[start..]) else {
+        return Ok(()); // the parser reports it
+    };
+    let deflated = [uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, uids::JPIP_REFERENCED_DEFLATE, uids::JPIPHTJ2K_REFERENCED_DEFLATE];
+    if !deflated.contains(&meta.transfer_syntax()) {
+        return Ok(());
+    }
+    // "DICM", the group length element (12 bytes), then the rest of the meta group.
+    let body = bytes.get(start + 16 + meta.information_group_length as usize..).unwrap_or_default();
+    if inflated_len(body, limit)? > limit {
+        return Err(format!("the deflated data inflates to more than {limit} bytes, more than any volume camseg reads"));
+    }
+    Ok(())
+}
+
 /// Checks compressed pixel data against the header before it reaches a decoder: the RLE and
-/// JPEG decoders write where the stream says and panic when it says more than the header.
-fn check_encoded(obj: &DefaultDicomObject, uid: &str, pixels: usize, bytes_per_sample: usize) -> Result<(), String> {
+/// JPEG decoders write where the stream says and panic when it says more than the header, and
+/// deflated frames could inflate without bound.
+fn check_encoded(obj: &DefaultDicomObject, uid: &str, pixels: usize, bytes_per_sample: usize, frames: usize) -> Result<(), String> {
     let Some(Value::PixelSequence(sequence)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
         return Ok(());
     };
     let fragments = sequence.fragments();
+    if uid == uids::DEFLATED_IMAGE_FRAME_COMPRESSION {
+        let limit = (pixels * bytes_per_sample * frames) as u64;
+        let mut total = 0;
+        for fragment in fragments {
+            total += inflated_len(fragment, limit)?;
+            if total > limit {
+                return Err("the deflated frames hold more pixels than the DICOM header says".into());
+            }
+        }
+        return Ok(());
+    }
     if uid == uids::RLE_LOSSLESS {
         return fragments.iter().try_for_each(|f| check_rle(f, pixels, bytes_per_sample));
     }
@@ -329,10 +371,13 @@ fn orientation_key(slice: &Slice) -> Option<[i64; 6]> {
     slice.orientation.map(|o| o.map(|v| (v * 1000.0).round() as i64))
 }
 
+/// What the slices of one stack share: rows, columns, orientation.
+type Shape = (usize, usize, Option<[i64; 6]>);
+
 /// Drops (and reports) slices whose size or orientation differs from most of their series.
 fn keep_consistent<'a>(slices: Vec<Slice<'a>>, problems: &mut Vec<String>) -> Vec<Slice<'a>> {
-    let key = |s: &Slice| (s.rows, s.cols, orientation_key(s));
-    let mut counts: Vec<((usize, usize, Option<[i64; 6]>), usize)> = Vec::new();
+    let key = |s: &Slice| -> Shape { (s.rows, s.cols, orientation_key(s)) };
+    let mut counts: Vec<(Shape, usize)> = Vec::new();
     for slice in &slices {
         match counts.iter_mut().find(|(k, _)| *k == key(slice)) {
             Some((_, n)) => *n += 1,

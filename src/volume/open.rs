@@ -96,7 +96,14 @@ pub fn group(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<Source> {
             problems.push(format!("{}: another volume has the same name; only one was kept", previous.name()));
         }
     }
-    let sources = scans.into_iter().map(|(key, scan)| Source { scan, labels: labels.remove(&key) }).collect();
+    let mut sources: Vec<Source> = scans.into_iter().map(|(key, scan)| Source { scan, labels: labels.remove(&key) }).collect();
+    // One scan and one label volume whose names do not match (loose DICOM files dropped with
+    // their mask have no folder to be named after): they belong together.
+    if let ([source], 1) = (&mut sources[..], labels.len()) {
+        if source.labels.is_none() {
+            source.labels = labels.pop_first().map(|(_, part)| part);
+        }
+    }
     for part in labels.into_values() {
         problems.push(format!("{}: a label volume with no scan of the same name (expected x.nii.gz + x_mask.nii.gz, or a DICOM folder x/ + x_mask.nii.gz)", part.name()));
     }

@@ -1,5 +1,5 @@
 use super::nifti::{read, write_u8};
-use super::open::{group, read as read_source, Part, Scan};
+use super::open::{group, read as read_source, Part, Scan, Source};
 use super::score::{volume_dice, SliceCounts};
 use super::*;
 use crate::data::decode::{decode_image, encode_png_gray};
@@ -203,6 +203,9 @@ fn scans_pair_with_their_label_volumes_by_name() {
         assert!(all.contains(expected), "missing `{expected}` in\n{all}");
     }
     assert!(matches!(&sources[0].scan, Part::Nifti(f) if f.path == "a.nii.gz"));
+    // One scan and one label volume with unrelated names (loose files) pair all the same.
+    let loose = group(vec![FileBytes::new("IM1.dcm", vec![0; 200]), FileBytes::new("IM2.dcm", vec![0; 200]), FileBytes::new("truth_mask.nii.gz", Vec::new())], &mut problems);
+    assert!(matches!(&loose[..], [Source { scan: Part::Dicom { files, .. }, labels: Some(Part::Nifti(_)) }] if files.len() == 2), "{loose:?}");
 }
 
 #[test]

@@ -3,20 +3,20 @@
 //! the views a [`Ctx`] to read state and ask for work. Nothing here computes: decoding,
 //! models, CAMs, scores and fine-tuning all run in the worker.
 
-use super::files;
+use super::files::{self, Picked};
 use super::link::Link;
 use super::views;
 use crate::card::ModelCard;
 use crate::data::upload::FileBytes;
 use crate::data::Channel;
-use crate::protocol::{BackendChoice, ModelId, WorkerInput, WorkerOutput};
+use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput, WorkerOutput};
+use crate::volume::{View, Window};
 use crate::ui::state::{Action, Item, ModelEntry, PageState, TunePhase};
 use crate::{Error, Result};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::File;
 use yew::prelude::*;
 
 #[derive(Clone, Default, PartialEq)]
@@ -33,14 +33,18 @@ impl Reducible for Store {
 #[derive(Clone, PartialEq)]
 pub struct Ctx {
     pub store: UseReducerHandle<Store>,
-    pub on_files: Callback<Vec<File>>,
+    pub on_files: Callback<Vec<Picked>>,
     pub on_clear: Callback<()>,
-    pub on_model_files: Callback<Vec<File>>,
+    pub on_model_files: Callback<Vec<Picked>>,
     pub on_use_cpu: Callback<()>,
     pub on_finetune: Callback<()>,
     pub on_cancel: Callback<()>,
     pub on_keep: Callback<()>,
     pub on_download_model: Callback<()>,
+    /// Cut a volume again: another view or window.
+    pub on_reslice: Callback<(VolumeId, View, Window)>,
+    /// Save a volume's predicted mask as NIfTI (gated by the answer when true).
+    pub on_export_mask: Callback<(VolumeId, bool)>,
 }
 
 impl Ctx {
@@ -171,15 +175,19 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
             act(Action::Failed(format!("{from}: {message}")));
         }
         WorkerOutput::Busy(busy) => act(Action::Working(busy)),
-        WorkerOutput::Loaded { request, items, .. } if request < shared.cleared_at.get() => {
+        WorkerOutput::Loaded { request, items, .. } | WorkerOutput::Resliced { request, items, .. } if request < shared.cleared_at.get() => {
             // Cleared while it was being read or decoded: the person does not want it.
             shared.send(&WorkerInput::Forget { items: items.iter().map(|i| i.id).collect() });
         }
-        WorkerOutput::Loaded { demo, items, problems, .. } => {
+        WorkerOutput::Loaded { demo, items, volumes, problems, .. } => {
             let n = items.len();
             if n > 0 {
-                act(Action::ItemsLoaded { items: items.into_iter().map(Item::from).collect(), demo });
-                act(Action::Status(format!("loaded {n} images")));
+                let what = match volumes.len() {
+                    0 => format!("loaded {n} images"),
+                    v => format!("loaded {n} images, slices of {v} volume{} among them", if v == 1 { "" } else { "s" }),
+                };
+                act(Action::ItemsLoaded { items: items.into_iter().map(Item::from).collect(), volumes, demo });
+                act(Action::Status(what));
             }
             if demo && !problems.is_empty() {
                 act(Action::Failed(format!("the demo set is damaged: {}", problems.join("; "))));
@@ -190,6 +198,14 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
                 act(Action::Dismissed);
             }
         }
+        WorkerOutput::Resliced { volume, items, .. } => {
+            act(Action::Status(format!("{}: {} {} slices", volume.name, items.len(), volume.view.label())));
+            act(Action::Resliced { volume, items: items.into_iter().map(Item::from).collect() });
+        }
+        WorkerOutput::Exported { file_name, bytes, .. } => match files::download(&file_name, "application/gzip", &bytes) {
+            Ok(()) => act(Action::Status(format!("saved {file_name}"))),
+            Err(e) => act(Action::Failed(format!("{file_name}: {e}"))),
+        },
         WorkerOutput::Analysed { generation, item, finding } => act(Action::Analysed { generation, item, result: finding.into(), millis: now_ms() }),
         WorkerOutput::AnalysisDone { images, millis, backend, .. } => {
             act(Action::Working(None));
@@ -259,7 +275,7 @@ async fn fetch_shipped(shared: Rc<Shared>, entry: ModelEntry, dispatch: Dispatch
     }
 }
 
-async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
+async fn load_user_files(list: Vec<Picked>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
     // Numbered when picked: a Clear while the files are read drops them too.
     let request = shared.next_id();
     let mut problems = Vec::new();
@@ -281,7 +297,7 @@ async fn load_user_files(list: Vec<File>, channel: Channel, shared: Rc<Shared>, 
 
 /// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by the worker,
 /// which builds it; it joins the picker once the worker accepts it.
-async fn load_user_model(list: Vec<File>, shared: Rc<Shared>) -> Result<()> {
+async fn load_user_model(list: Vec<Picked>, shared: Rc<Shared>) -> Result<()> {
     let mut card = None;
     let mut weights = None;
     for file in files::read_files(list).await {
@@ -415,7 +431,7 @@ pub fn app() -> Html {
 
     let on_files = {
         let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |list: Vec<File>| {
+        Callback::from(move |list: Vec<Picked>| {
             let channel = store.0.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
             spawn_local(load_user_files(list, channel, shared.clone(), store.dispatcher()))
         })
@@ -430,7 +446,7 @@ pub fn app() -> Html {
     };
     let on_model_files = {
         let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |list: Vec<File>| {
+        Callback::from(move |list: Vec<Picked>| {
             let (dispatch, shared) = (store.dispatcher(), shared.clone());
             spawn_local(async move { report(&dispatch, load_user_model(list, shared).await) })
         })
@@ -484,7 +500,19 @@ pub fn app() -> Html {
             }
         })
     };
-    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model };
+    let on_reslice = {
+        let shared = shared.clone();
+        Callback::from(move |(volume, view, window): (VolumeId, View, Window)| {
+            shared.send(&WorkerInput::Reslice { request: shared.next_id(), volume, view, window });
+        })
+    };
+    let on_export_mask = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |(volume, gated): (VolumeId, bool)| {
+            shared.send(&WorkerInput::ExportMask { volume, threshold: store.0.view.threshold, gated });
+        })
+    };
+    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model, on_reslice, on_export_mask };
     html! {
         <ContextProvider<Ctx> context={ctx}>
             <views::Page />

@@ -3,18 +3,100 @@
 
 use crate::data::upload::FileBytes;
 use js_sys::{Array, Uint8Array};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, BlobPropertyBag, File, FileList, HtmlAnchorElement, Url};
 
+/// A file the person gave, with its path inside what they picked (folder names included: they
+/// pair images with masks and group DICOM series).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Picked {
+    pub path: String,
+    pub file: File,
+}
+
 /// The files of a picker or a drop, taken out of its (live) list at once: clearing the picker
-/// afterwards, so the same file can be picked again, would empty the list.
-pub fn files_of(list: &FileList) -> Vec<File> {
-    (0..list.length()).filter_map(|i| list.item(i)).collect()
+/// afterwards, so the same file can be picked again, would empty the list. A picked folder's
+/// files carry their `webkitRelativePath`.
+pub fn files_of(list: &FileList) -> Vec<Picked> {
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|file| {
+            let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+            Picked { path: if relative.is_empty() { file.name() } else { relative }, file }
+        })
+        .collect()
+}
+
+/// The entries of a drop (`DataTransferItem.webkitGetAsEntry`), taken during the drop event:
+/// after it the items are gone. `None` unless a folder was dropped (plain files are read from
+/// the drop's file list, as before).
+pub fn dropped_entries(data: &web_sys::DataTransfer) -> Option<Vec<JsValue>> {
+    let items = js_sys::Reflect::get(data, &"items".into()).ok()?;
+    let count = js_sys::Reflect::get(&items, &"length".into()).ok()?.as_f64()? as u32;
+    let entries: Vec<JsValue> = (0..count)
+        .filter_map(|i| js_sys::Reflect::get_u32(&items, i).ok())
+        .filter_map(|item| call(&item, "webkitGetAsEntry", &[]).ok())
+        .filter(|entry| !entry.is_null() && !entry.is_undefined())
+        .collect();
+    entries.iter().any(|e| flag(e, "isDirectory")).then_some(entries)
+}
+
+fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(target, &method.into())?.dyn_into()?;
+    f.apply(target, &args.iter().collect::<Array>())
+}
+
+fn flag(target: &JsValue, name: &str) -> bool {
+    js_sys::Reflect::get(target, &name.into()).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+/// Calls a callback-style method (`method(onSuccess, onError)`) and awaits its result.
+async fn callback(target: &JsValue, method: &str) -> Result<JsValue, String> {
+    let mut failed = None;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        if let Err(e) = call(target, method, &[resolve.into(), reject.into()]) {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(format!("{e:?}"));
+    }
+    wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| format!("{e:?}"))
+}
+
+/// Every file under dropped entries, folders walked, with paths from the drop's root (a
+/// dropped study folder keeps its series folders, so DICOM series group as they were).
+pub async fn walk_dropped(entries: Vec<JsValue>) -> (Vec<Picked>, Vec<String>) {
+    let (mut files, mut problems, mut stack) = (Vec::new(), Vec::new(), entries);
+    while let Some(entry) = stack.pop() {
+        let path = js_sys::Reflect::get(&entry, &"fullPath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        let path = path.trim_start_matches('/').to_string();
+        if flag(&entry, "isDirectory") {
+            let Ok(reader) = call(&entry, "createReader", &[]) else { continue };
+            // A reader hands out a folder's entries in batches until it returns none.
+            loop {
+                match callback(&reader, "readEntries").await {
+                    Ok(batch) if Array::from(&batch).length() > 0 => stack.extend(Array::from(&batch).iter()),
+                    Ok(_) => break,
+                    Err(e) => {
+                        problems.push(format!("{path}: cannot read the folder ({e})"));
+                        break;
+                    }
+                }
+            }
+        } else {
+            match callback(&entry, "file").await {
+                Ok(file) => files.push(Picked { path, file: file.unchecked_into() }),
+                Err(e) => problems.push(format!("{path}: cannot read the file ({e})")),
+            }
+        }
+    }
+    (files, problems)
 }
 
 /// A file picker's `change` handler that hands its files to `target`, then clears the picker
 /// (so picking the same file again fires again).
-pub fn on_pick(target: yew::Callback<Vec<File>>) -> yew::Callback<web_sys::Event> {
+pub fn on_pick(target: yew::Callback<Vec<Picked>>) -> yew::Callback<web_sys::Event> {
     yew::Callback::from(move |e: web_sys::Event| {
         let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
         if let Some(list) = input.files() {
@@ -24,13 +106,10 @@ pub fn on_pick(target: yew::Callback<Vec<File>>) -> yew::Callback<web_sys::Event
     })
 }
 
-/// Reads files into memory, with their folder paths when the browser gives them (a picked
-/// folder's `webkitRelativePath`).
-pub async fn read_files(list: Vec<File>) -> Vec<Result<FileBytes, String>> {
+/// Reads files into memory, with their paths.
+pub async fn read_files(list: Vec<Picked>) -> Vec<Result<FileBytes, String>> {
     let mut out = Vec::new();
-    for file in list {
-        let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
-        let path = if relative.is_empty() { file.name() } else { relative };
+    for Picked { path, file } in list {
         let read = gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(web_sys::Blob::from(file))).await;
         out.push(read.map(|bytes| FileBytes::new(path.clone(), bytes)).map_err(|e| format!("{path}: cannot read the file ({e})")));
     }

@@ -37,7 +37,7 @@ fn analysed(item: &Item, p: f32) -> Analysed {
 
 fn loaded() -> PageState {
     let items = vec![item(10, "b.png", Some(vec![false, false, true, true])), item(11, "a.png", Some(vec![false; 4])), item(12, "c.png", None)];
-    PageState::default().reduce(Action::ModelAdded(entry(0, "X model"))).reduce(Action::ItemsLoaded { items, demo: true })
+    PageState::default().reduce(Action::ModelAdded(entry(0, "X model"))).reduce(Action::ItemsLoaded { items, volumes: Vec::new(), demo: true })
 }
 
 fn analyse_all(mut s: PageState) -> PageState {
@@ -83,7 +83,7 @@ fn results_land_on_their_own_image_whatever_the_list_became() {
     // Clear and a new upload while the demo's results are on their way.
     let s = s.reduce(Action::Cleared);
     assert!(s.generation > g, "clearing bumps the generation");
-    let s = s.reduce(Action::ItemsLoaded { items: vec![item(20, "new.png", Some(vec![true; 4]))], demo: false });
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(20, "new.png", Some(vec![true; 4]))], volumes: Vec::new(), demo: false });
     let s = s.reduce(Action::Analysed { generation: g, item: ItemId(10), result: analysed(&b, 0.9), millis: 1.0 });
     let now = s.generation;
     let s = s.reduce(Action::Analysed { generation: now, item: ItemId(10), result: analysed(&b, 0.9), millis: 1.0 });
@@ -136,10 +136,10 @@ fn rows_sort_by_any_column_and_the_csv_holds_them() {
 #[test]
 fn uploads_replace_the_demo_then_add_up_and_a_lost_gpu_keeps_them() {
     let s = analyse_all(loaded()).reduce(Action::BackendChosen { backend: Backend::WebGpu, note: None });
-    let s = s.reduce(Action::ItemsLoaded { items: vec![item(1, "mine.png", None)], demo: false });
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(1, "mine.png", None)], volumes: Vec::new(), demo: false });
     assert_eq!(s.items.len(), 1);
     assert_eq!(s.selected, Some(ItemId(1)));
-    let s = s.reduce(Action::ItemsLoaded { items: vec![item(2, "more.png", None), item(3, "more2.png", None)], demo: false });
+    let s = s.reduce(Action::ItemsLoaded { items: vec![item(2, "more.png", None), item(3, "more2.png", None)], volumes: Vec::new(), demo: false });
     assert_eq!(s.items.len(), 3);
     assert_eq!(s.selected, Some(ItemId(2)), "the first new image is shown");
     assert_eq!(s.pending(), ids(&[2, 3, 1]), "the shown image is analysed first");
@@ -200,4 +200,50 @@ fn the_filter_experiment_takes_analysed_images_with_masks_at_the_current_thresho
     assert_eq!(inputs[0].hot, Mask::new(4, 1, vec![false, false, true, true]), "the heatmap ramp cut at 0.4");
     let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.9)));
     assert_eq!(s.tune_inputs().next().unwrap().hot, Mask::new(4, 1, vec![false, false, false, true]));
+}
+
+fn volume(id: u64, slices: &[u64], view: crate::volume::View) -> VolumeInfo {
+    VolumeInfo {
+        id: crate::protocol::VolumeId(id),
+        name: "scan.nii.gz".into(),
+        format: "NIfTI-1, int16".into(),
+        dims: [4, 1, slices.len()],
+        spacing: [1.0, 1.0, 3.0],
+        view,
+        window: crate::volume::Window { low: 0.0, high: 100.0 },
+        slices: ids(slices),
+        labelled: true,
+    }
+}
+
+#[test]
+fn a_volumes_slices_step_reslice_in_place_and_sum_to_3d_dice() {
+    use crate::volume::View;
+    let slices = vec![item(30, "s1", Some(vec![false, false, true, true])), item(31, "s2", Some(vec![false; 4])), item(32, "s3", Some(vec![false, false, false, true]))];
+    let s = loaded().reduce(Action::ItemsLoaded { items: slices, volumes: vec![volume(1, &[30, 31, 32], View::Axial)], demo: false });
+    // The demo went; the volume's first slice is on screen.
+    assert_eq!((s.items.len(), s.selected), (3, Some(ItemId(30))));
+    let s = s.reduce(Action::SliceStep(1)).reduce(Action::SliceStep(5));
+    assert_eq!(s.current_slice().map(|(v, k)| (v.id.0, k)), Some((1, 2)), "steps stop at the last slice");
+    // Only the shown slice is analysed when asked; every slice otherwise.
+    assert_eq!(s.pending(), ids(&[32, 30, 31]));
+    let only = s.clone().reduce(Action::ShownSliceOnly(true));
+    assert_eq!(only.pending(), ids(&[32]));
+    // 3D Dice waits for every slice, then sums voxels: at 0.5 the ramp predicts the right half
+    // of each slice: |P&T| = 2 + 0 + 1, |P| = 6, |T| = 3 -> 6/9; gated (slice 2 has p 0.2): 6/7.
+    let volume_now = s.volumes[0].clone();
+    assert_eq!(s.volume_dice(&volume_now).1, 0);
+    let s = analyse_all(s).reduce(Action::ThresholdChosen(Threshold::Fixed(0.5)));
+    let (dice, done) = s.volume_dice(&volume_now);
+    let dice = dice.unwrap();
+    assert_eq!(done, 3);
+    assert!((dice.dice - 6.0 / 9.0).abs() < 1e-12 && (dice.gated_dice - 6.0 / 7.0).abs() < 1e-12, "{dice:?}");
+    // Another view: new slices take the old ones' place, the shown depth is kept.
+    let coronal = vec![item(40, "c1", None), item(41, "c2", None)];
+    let s = s.reduce(Action::Resliced { volume: volume(1, &[40, 41], View::Coronal), items: coronal });
+    assert_eq!(s.items.iter().map(|i| i.id.0).collect::<Vec<_>>(), vec![40, 41]);
+    assert_eq!(s.selected, Some(ItemId(41)));
+    assert_eq!(s.volumes[0].view, View::Coronal);
+    let s = s.reduce(Action::Cleared);
+    assert!(s.volumes.is_empty() && s.items.is_empty());
 }

@@ -317,3 +317,101 @@ fn no_patient_data_leaks_into_volumes_or_messages() {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
 }
+
+/// The files re-encoded in another transfer syntax (one `write_slice` does not offer).
+fn transcoded(files: Vec<FileBytes>, uid: &str) -> Vec<FileBytes> {
+    use dicom_pixeldata::Transcode;
+    let ts = TransferSyntaxRegistry.get(uid).unwrap();
+    files
+        .into_iter()
+        .map(|f| {
+            let mut obj = OpenFileOptions::new().from_reader(f.bytes.as_slice()).unwrap();
+            obj.transcode(ts).unwrap();
+            let mut out = Vec::new();
+            obj.write_all(&mut out).unwrap();
+            FileBytes::new(f.path, out)
+        })
+        .collect()
+}
+
+#[test]
+fn deflated_files_give_the_same_voxels() {
+    let (reference, _) = read("s", &series(Syntax::ExplicitLittle));
+    for uid in [uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, uids::DEFLATED_IMAGE_FRAME_COMPRESSION] {
+        let files = transcoded(series(Syntax::ExplicitLittle), uid);
+        let (volumes, problems) = read("s", &files);
+        assert!(problems.is_empty(), "{uid}: {problems:?}");
+        assert_eq!(volumes[0].data, reference[0].data, "{uid}");
+        assert!(volumes[0].format.starts_with("DICOM, Deflated"), "{}", volumes[0].format);
+    }
+}
+
+#[test]
+fn a_deflate_bomb_is_refused_before_inflating() {
+    let files = transcoded(series(Syntax::ExplicitLittle), uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+    assert_eq!(check_deflated(&files[0].bytes, 1 << 20), Ok(()));
+    let refused = check_deflated(&files[0].bytes, 100).unwrap_err();
+    assert!(refused.contains("inflates to more than 100 bytes"), "{refused}");
+    // Frames that inflate to more than the header's size.
+    let mut frames = transcoded(series(Syntax::ExplicitLittle), uids::DEFLATED_IMAGE_FRAME_COMPRESSION).remove(0).bytes;
+    let at = find(&frames, &[0x28, 0x00, 0x10, 0x00, b'U', b'S', 2, 0, ROWS as u8, 0]);
+    frames[at + 8] = 2;
+    let (volumes, problems) = read("r", &[FileBytes::new("r/1.dcm", frames)]);
+    assert!(volumes.is_empty());
+    assert!(problems[0].starts_with("r/1.dcm: the deflated frames hold more pixels"), "{problems:?}");
+}
+
+/// A written slice, edited as an object.
+fn edited(syntax: Syntax, edit: impl Fn(&mut DefaultDicomObject)) -> FileBytes {
+    let file = series(syntax).remove(0);
+    let mut obj = OpenFileOptions::new().from_reader(file.bytes.as_slice()).unwrap();
+    edit(&mut obj);
+    let mut out = Vec::new();
+    obj.write_all(&mut out).unwrap();
+    FileBytes::new(file.path, out)
+}
+
+#[test]
+fn multi_frame_files_give_their_first_frame_and_say_so() {
+    let file = edited(Syntax::ExplicitLittle, |obj| {
+        let two: Vec<u16> = pixels(0).into_iter().chain(pixels(1)).collect();
+        obj.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from("2")));
+        obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(two.into_iter().collect())));
+    });
+    let (volumes, problems) = read("m", &[file]);
+    assert_eq!(volumes[0].dims, [COLS, ROWS, 1]);
+    assert_eq!(volumes[0].data, expected(0));
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("s/b.dcm: holds 2 frames; only the first was read"), "{problems:?}");
+}
+
+#[test]
+fn signed_and_monochrome1_pixels_keep_their_values() {
+    let file = edited(Syntax::ExplicitLittle, |obj| {
+        obj.put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(1u16)));
+        obj.put(DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from("MONOCHROME1")));
+        let values: Vec<u16> = (0..ROWS * COLS).map(|p| (p as i16 - 20) as u16).collect();
+        obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(values.into_iter().collect())));
+    });
+    let (volumes, problems) = read("m", &[file]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let want: Vec<f32> = (0..ROWS * COLS).map(|p| (p as f32 - 20.0) * 2.0 - 1024.0).collect();
+    assert_eq!(volumes[0].data, want);
+    assert!(volumes[0].format.contains("MONOCHROME1"), "{}", volumes[0].format);
+}
+
+#[test]
+fn oversized_and_colour_images_are_refused_before_decoding() {
+    let huge = edited(Syntax::ExplicitLittle, |obj| {
+        obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(65535u16)));
+        obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(65535u16)));
+    });
+    let colour = edited(Syntax::ExplicitLittle, |obj| {
+        obj.put(DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(3u16)));
+        obj.put(DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from("RGB")));
+    });
+    let (_, problems) = read("m", &[huge]);
+    assert!(problems[0].contains("65535x65535 pixels x 1 frames is more than camseg reads"), "{problems:?}");
+    let (_, problems) = read("m", &[colour]);
+    assert_eq!(problems, ["s/b.dcm: colour DICOM images are not supported (PhotometricInterpretation RGB)"]);
+}

@@ -2,23 +2,35 @@
 //! picker, and a drop zone. Pairing rules are spelled out where the user looks.
 
 use crate::web::app::Ctx;
+use crate::web::files;
 use web_sys::DragEvent;
 use yew::prelude::*;
 
-const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.bmp,.zip,image/*,application/zip";
+const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.bmp,.zip,.nii,.gz,.dcm,image/*,application/zip,application/dicom";
 
 #[function_component(InputPanel)]
 pub fn input_panel() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let over = use_state(|| false);
-    let on_change = crate::web::files::on_pick(ctx.on_files.clone());
+    let on_change = files::on_pick(ctx.on_files.clone());
     let on_drop = {
         let (ctx, over) = (ctx.clone(), over.clone());
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             over.set(false);
-            if let Some(list) = e.data_transfer().and_then(|dt| dt.files()) {
-                ctx.on_files.emit(crate::web::files::files_of(&list));
+            let Some(data) = e.data_transfer() else { return };
+            // A dropped folder (a study, a DICOM series) is walked for its files.
+            if let Some(entries) = files::dropped_entries(&data) {
+                let ctx = ctx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let (picked, problems) = files::walk_dropped(entries).await;
+                    if !problems.is_empty() {
+                        ctx.dispatch(crate::ui::state::Action::Failed(problems.join("\n")));
+                    }
+                    ctx.on_files.emit(picked);
+                });
+            } else if let Some(list) = data.files() {
+                ctx.on_files.emit(files::files_of(&list));
             }
         })
     };
@@ -41,7 +53,7 @@ pub fn input_panel() -> Html {
     html! {
         <section class={classes!("panel", "drop", (*over).then_some("over"))} ondrop={on_drop} ondragover={on_over} ondragleave={on_leave}>
             <div class="row">
-                <label class="button primary">{ "Open images, masks or zips…" }
+                <label class="button primary">{ "Open images, volumes, masks or zips…" }
                     <input type="file" multiple=true accept={ACCEPT} data-testid="file-input" onchange={on_change.clone()} />
                 </label>
                 <label class="button">{ "Open a folder…" }
@@ -52,7 +64,8 @@ pub fn input_panel() -> Html {
             </div>
             <p class="hint">{ "…or drop files here. Masks pair with images by name: " }<code>{ "x.png + x_mask.png" }</code>{ ", " }
                 <code>{ "images/x.png + masks/x.png" }</code>{ ", or the LGG dataset's " }<code>{ "x.tif + x_mask.tif" }</code>
-                { ". PNG, JPEG, TIFF, BMP and zips of them. Images without a mask are classified but not scored. Files are read here and never sent anywhere." }</p>
+                { ". PNG, JPEG, TIFF, BMP and zips of them. Volumes: NIfTI (" }<code>{ "x.nii.gz + x_mask.nii.gz" }</code>{ ", also " }<code>{ "_seg" }</code>
+                { ") and DICOM series (open the folder; labels as " }<code>{ "folder_mask.nii.gz" }</code>{ " beside it). Images without a mask are classified but not scored. Files are read here and never sent anywhere." }</p>
         </section>
     }
 }

@@ -7,6 +7,7 @@ mod image;
 mod input;
 mod models;
 mod teaching;
+mod volume;
 
 use super::app::Ctx;
 use yew::prelude::*;
@@ -48,6 +49,7 @@ pub fn page() -> Html {
                 if s.error.is_some() { <button onclick={dismiss} aria-label="dismiss the message">{ "×" }</button> }
             </div>
             <input::InputPanel />
+            <volume::VolumeView />
             <div class="views">
                 <image::ImageView />
                 <batch::BatchView />

@@ -241,7 +241,7 @@ fn a_volume_reads_as_slices_that_the_model_sees_as_their_pngs_and_exports_on_its
     let info = &volumes[0];
     assert_eq!((info.dims, info.labelled, info.view, info.format.as_str()), ([items[0].image.width, items[0].image.height, 12], true, View::Axial, "NIfTI-1, uint8"));
     assert_eq!(info.slices, slices.iter().map(|s| s.id).collect::<Vec<_>>());
-    assert_eq!(slices[3].name, "vol/phantoms.nii.gz · axial 4/12");
+    assert_eq!(slices[3].name, "vol/phantoms.nii.gz · axial 04/12");
     // Each slice is its PNG, pixel for pixel, with its mask; so the model says the same.
     for (slice, png) in slices.iter().zip(&items) {
         assert_eq!(slice.image, png.image);

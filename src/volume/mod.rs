@@ -332,9 +332,11 @@ impl Volume {
     }
 }
 
-/// How a slice is listed in the page and the CLI: `scan.nii.gz · axial 12/40`.
+/// How a slice is listed in the page and the CLI: `scan.nii.gz · axial 07/40` (numbers padded,
+/// so sorting by name keeps slice order).
 pub fn slice_name(volume: &str, view: View, index: usize, count: usize) -> String {
-    format!("{volume} · {} {}/{count}", view.label(), index + 1)
+    let digits = count.to_string().len();
+    format!("{volume} · {} {:0digits$}/{count}", view.label(), index + 1)
 }
 
 #[cfg(test)]

@@ -228,3 +228,38 @@ fn volume_dice_sums_voxels_over_slices_and_gates_by_the_answer() {
     assert_eq!((d.truth_voxels, d.predicted_voxels, d.slices), (4, 4, 3));
     assert!(volume_dice(slices, Threshold::Fixed(0.33)).is_none());
 }
+
+#[test]
+fn a_dicom_series_pairs_with_a_folder_of_dicom_label_slices() {
+    use super::dicom::{write_slice, SliceSpec, Syntax};
+    let slice = |k: usize, value: u16, uid: &str| {
+        let pixels = vec![value; 12];
+        write_slice(&SliceSpec {
+            pixels: &pixels,
+            rows: 3,
+            cols: 4,
+            position: [0.0, 0.0, 2.0 * k as f64],
+            orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+            spacing: [1.0, 1.0],
+            rescale: (1.0, 0.0),
+            window: None,
+            instance: k as u32 + 1,
+            series_uid: uid,
+            patient_name: "X",
+            patient_id: "Y",
+            syntax: Syntax::ExplicitLittle,
+        })
+    };
+    let mut files = Vec::new();
+    for k in 0..3 {
+        files.push(FileBytes::new(format!("study/t2/{k}.dcm"), slice(k, 100 + k as u16, "1.2.3")));
+        files.push(FileBytes::new(format!("study/t2_mask/{k}.dcm"), slice(k, (k == 1) as u16, "1.2.4")));
+    }
+    let mut problems = Vec::new();
+    let sources = group(files, &mut problems);
+    let scans: Vec<Scan> = sources.iter().flat_map(|s| read_source(s, &mut problems)).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    let [scan] = &scans[..] else { panic!("{scans:?}") };
+    let labels = scan.labels.as_ref().expect("the label series pairs with its scan");
+    assert_eq!((0..3).map(|k| labels.label_slice(View::Axial, k).area()).collect::<Vec<_>>(), vec![0, 12, 0]);
+}

@@ -140,6 +140,14 @@ test('a NIfTI volume with its labels: slices, 3D Dice as the CLI, views, window 
     await page.click('[data-testid=window-apply]');
     const windowed = JSON.parse(execFileSync(CAMSEG, ['eval', '--model', MODEL, '--volume', scan, '--mask', labels, '--axis', 'coronal', '--window', '40:160', '--json']).toString());
     close((await volumeDice(page, 'coronal:40:160')).dice, windowed.dice_3d.dice, 'windowed 3D Dice');
+
+    // A cut-short file is named with its problem; what is loaded stays.
+    const cut = fs.readFileSync(scan).subarray(0, 2000);
+    await stageDrop(page, [upload('cut.nii.gz', cut)]);
+    await drop(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('cut.nii.gz'));
+    assert.match(await text(page, 'error'), /cut\.nii\.gz: is a damaged or cut-short gzip file/);
+    assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 96, 'the volume\'s slices stay');
     assert.deepEqual(outside(app), [], 'requests left the origin');
   } finally {
     await app.close();

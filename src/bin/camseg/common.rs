@@ -13,9 +13,54 @@ use std::path::PathBuf;
 
 pub use camseg::card::files::{load as load_model, paths as model_paths};
 
-/// The CPU device every subcommand computes on.
+/// The device chosen with `--device` (the CPU unless a GPU was asked for).
+static DEVICE: std::sync::OnceLock<(String, Device)> = std::sync::OnceLock::new();
+
+/// The devices this build offers: the CPU always, GPUs behind the `cuda` and `wgpu` features.
+pub fn devices() -> Vec<&'static str> {
+    let mut all = vec!["cpu"];
+    if cfg!(feature = "cuda") {
+        all.push("cuda");
+    }
+    if cfg!(feature = "wgpu") {
+        all.push("wgpu");
+    }
+    all
+}
+
+/// Starts `name` (cpu, cuda, wgpu) for every subcommand, checking that it computes: a GPU that
+/// is missing or broken is a message here, not a panic in the middle of a run.
+pub fn choose_device(name: &str) -> Result<()> {
+    let device = match name {
+        "cpu" => Device::flex(),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::cuda(0),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        other => {
+            return Err(Error::Invalid(format!(
+                "--device {other}: this build offers {} (GPUs need `cargo build --release --features cuda` or `--features wgpu`)",
+                devices().join(", ")
+            )))
+        }
+    };
+    let probe = device.clone();
+    let works = std::panic::catch_unwind(move || burn::tensor::Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>() == 4.0);
+    if !matches!(works, Ok(true)) {
+        return Err(Error::Device(format!("the {name} device could not be started (no such GPU, or its driver or runtime library is missing)")));
+    }
+    let _ = DEVICE.set((name.to_string(), device));
+    Ok(())
+}
+
+/// The device every subcommand computes on.
 pub fn device() -> Device {
-    Device::flex()
+    DEVICE.get().map(|d| d.1.clone()).unwrap_or_else(Device::flex)
+}
+
+/// Its name, as `--device` took it.
+pub fn device_name() -> String {
+    DEVICE.get().map(|d| d.0.clone()).unwrap_or_else(|| "cpu".into())
 }
 
 pub fn bar(len: usize, message: &str) -> ProgressBar {

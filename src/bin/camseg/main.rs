@@ -1,6 +1,7 @@
 //! `camseg`: the native command-line tool. Dataset-scale experiments and training of the
 //! shipped weights, on the same core code the page runs.
 
+mod bench;
 mod cam;
 mod common;
 mod eval;
@@ -17,6 +18,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "camseg", version, about = "Tumour segmentation from a classifier's class-activation maps")]
 struct Cli {
+    /// Where the model computes: cpu (default), or a GPU where the build has it: cuda, wgpu
+    /// (cargo features of the same names).
+    #[arg(long, global = true, default_value = "cpu")]
+    device: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,11 +40,19 @@ enum Command {
     Sweep(sweep::Args),
     /// Heatmap (and overlay) of one image, with its tumour probability and Dice.
     Cam(cam::Args),
+    /// Images per second of each stage (forward, Grad-CAM, fusion, training, eval) on the
+    /// chosen device.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = common::choose_device(&cli.device) {
+        eprintln!("camseg: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
+        Command::Bench(args) => bench::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

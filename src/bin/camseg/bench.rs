@@ -123,7 +123,8 @@ pub fn run(args: Args) -> Result<()> {
     let macs_per_image = card.architecture.macs();
     let figures = Figures {
         device: device_name(),
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        // The CPU backend's thread pool: RAYON_NUM_THREADS when set, else every core.
+        threads: std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
         macs_per_image,
         forward_b1_img_s,
         forward_b16_img_s,

@@ -45,7 +45,12 @@ pub fn choose_device(name: &str) -> Result<()> {
         }
     };
     let probe = device.clone();
+    // The backends panic when no adapter or driver answers; that becomes the message below
+    // (the panic's own text would only repeat it, with a backtrace note).
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let works = std::panic::catch_unwind(move || burn::tensor::Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>() == 4.0);
+    std::panic::set_hook(hook);
     if !matches!(works, Ok(true)) {
         return Err(Error::Device(format!("the {name} device could not be started (no such GPU, or its driver or runtime library is missing)")));
     }

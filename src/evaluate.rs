@@ -8,6 +8,16 @@ use crate::plane::Plane;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A text as a spreadsheet should show it: a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return would make a CSV cell a formula (a file name is the person's, not the program's), so
+/// such cells get a leading apostrophe, as OWASP advises.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
 /// Thresholds of the Dice-vs-threshold sweep (Otsu is added beside them).
 pub const SWEEP: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
@@ -185,6 +195,14 @@ pub fn best_threshold(summary: &Summary) -> Option<(Threshold, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_in_names_are_defused_for_spreadsheets() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(spreadsheet_safe("+1.png"), "'+1.png");
+        assert_eq!(spreadsheet_safe("@a.png"), "'@a.png");
+        assert_eq!(spreadsheet_safe("scan-1.png"), "scan-1.png");
+    }
 
     #[test]
     fn summary_counts_dice_only_where_there_is_a_tumour() {

@@ -111,3 +111,58 @@ fn shipped_phantom_model_matches_its_card_and_still_works() {
     assert!(v["accuracy"].as_f64().unwrap() >= 0.9, "{json}");
     assert!(v["mean_dice"].as_f64().unwrap() >= 0.5, "{json}");
 }
+
+#[test]
+fn volumes_through_the_cli_per_slice_3d_dice_and_a_mask_on_the_scans_grid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("static/models/phantom.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (nii, dcm) = (dir.path().join("nifti"), dir.path().join("dicom"));
+    ok(&["phantom", "--volume", "nifti", "--out", s(&nii), "--count", "9", "--size", "64"]);
+    ok(&["phantom", "--volume", "dicom", "--out", s(&dcm), "--count", "9", "--size", "64"]);
+    let report = |scan: &Path, labels: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(&["eval", "--model", s(&model), "--volume", s(scan), "--mask", s(labels), "--threshold", "0.5", "--json"])).unwrap()
+    };
+    let a = report(&nii.join("phantom.nii.gz"), &nii.join("phantom_mask.nii.gz"));
+    let b = report(&dcm.join("phantom"), &dcm.join("phantom_mask.nii.gz"));
+    assert_eq!(a["slices"].as_array().unwrap().len(), 9);
+    assert_eq!(a["dims"], serde_json::json!([64, 64, 9]));
+    // The two files hold the same phantoms (8-bit vs 16-bit, windowed to the same [0, 1]).
+    let (da, db) = (a["dice_3d"]["gated_dice"].as_f64().unwrap(), b["dice_3d"]["gated_dice"].as_f64().unwrap());
+    assert!(da > 0.3 && (da - db).abs() < 0.05, "nifti {da} vs dicom {db}");
+    assert_eq!(a["dice_3d"]["truth_voxels"], b["dice_3d"]["truth_voxels"]);
+    // `cam` writes the predicted mask; its voxel count is the report's.
+    let out = dir.path().join("pred.nii.gz");
+    let cam: serde_json::Value = serde_json::from_str(&ok(&["cam", "--model", s(&model), "--image", s(&nii.join("phantom.nii.gz")), "--out", s(&out), "--threshold", "0.5", "--json"])).unwrap();
+    assert!(cam["dice_3d"].is_null(), "no labels, no 3D Dice");
+    let mask = camseg::volume::nifti::read("pred", &std::fs::read(&out).unwrap()).unwrap();
+    let ones = mask.data.iter().filter(|&&v| v > 0.0).count() as u64;
+    assert_eq!(ones, a["dice_3d"]["predicted_voxels"].as_u64().unwrap());
+    // Bad inputs: one line each, naming the file.
+    let cut = dir.path().join("cut.nii.gz");
+    std::fs::write(&cut, &std::fs::read(nii.join("phantom.nii.gz")).unwrap()[..100]).unwrap();
+    assert!(fails(&["eval", "--model", s(&model), "--volume", s(&cut), "--json"]).contains("cut.nii.gz: is a damaged or cut-short gzip file"));
+    let other = dir.path().join("other");
+    ok(&["phantom", "--volume", "nifti", "--out", s(&other), "--count", "5", "--size", "64"]);
+    let err = fails(&["eval", "--model", s(&model), "--volume", s(&nii.join("phantom.nii.gz")), "--mask", s(&other.join("phantom_mask.nii.gz"))]);
+    assert!(err.contains("a label volume must have its scan's size"), "{err}");
+    assert!(fails(&["cam", "--model", s(&model), "--image", s(&nii.join("phantom.nii.gz")), "--out", s(&dir.path().join("x.png"))]).contains("name it .nii.gz"));
+}
+
+#[test]
+fn bench_prints_every_figure_and_budgets_and_devices_are_checked_first() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("static/models/phantom.json");
+    let data = root.join("static/demo");
+    let v: serde_json::Value = serde_json::from_str(&ok(&["bench", "--model", s(&model), "--data", s(&data), "--seconds", "0.05", "--json"])).unwrap();
+    for key in ["forward_b1_img_s", "forward_b16_img_s", "gradcam_b1_img_s", "gradcam_b16_img_s", "fusion_b1_img_s", "train_b32_img_s", "eval_img_s"] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    assert!(v["macs_per_image"].as_u64().unwrap() > 0);
+    assert!(fails(&["--device", "tpu", "bench", "--model", s(&model)]).contains("--device tpu: this build offers cpu"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let err = fails(&["train", "--data", s(&data), "--out", s(&out), "--batch-size", "0"]);
+    assert!(err.contains("--batch-size 0: both must be at least 1"), "{err}");
+    assert!(!dir.path().join("m.bpk").exists());
+}

@@ -37,10 +37,17 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     DynamicImage::from_decoder(decoder).map_err(corrupt)
 }
 
-/// Decodes an image and takes one channel of it, per the model's input spec.
+/// Decodes an image and takes one channel of it, per the model's input spec. Float images
+/// (TIFF) holding NaN or infinite values are refused: the model would answer NaN, shown as
+/// "no tumour".
 pub fn decode_image(bytes: &[u8], name: &str, channel: Channel) -> Result<Plane> {
     let image = open(bytes, name)?;
-    Ok(to_plane(&image, channel))
+    let plane = to_plane(&image, channel);
+    let bad = plane.data.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(Error::Image { name: name.into(), reason: format!("{bad} pixels are not numbers (NaN or infinite); a scan needs finite values") });
+    }
+    Ok(plane)
 }
 
 /// The chosen channel as floats in [0, 1]. A gray image is its own every channel.
@@ -55,7 +62,8 @@ pub fn to_plane(image: &DynamicImage, channel: Channel) -> Plane {
 }
 
 /// Decodes a ground-truth mask: binary, any channel count (the maximum over channels is used,
-/// so a white-on-black RGB mask works too).
+/// so a white-on-black RGB mask works too). A mask drawn only in the alpha channel (colour all
+/// black, the outline opaque: what some drawing tools save) is read from its alpha.
 pub fn decode_mask(bytes: &[u8], name: &str) -> Result<Mask> {
     let image = open(bytes, name)?;
     let plane = if image.color().has_color() {
@@ -64,6 +72,13 @@ pub fn decode_mask(bytes: &[u8], name: &str) -> Result<Mask> {
     } else {
         to_plane(&image, Channel::Luma)
     };
+    if image.color().has_alpha() && plane.data.iter().all(|&v| v == 0.0) {
+        let rgba = image.to_rgba32f();
+        let alpha = Plane::new(rgba.width() as usize, rgba.height() as usize, rgba.pixels().map(|p| p.0[3]).collect());
+        if alpha.data.iter().any(|&a| a < 1.0) {
+            return Mask::from_plane(&alpha, name);
+        }
+    }
     Mask::from_plane(&plane, name)
 }
 
@@ -102,6 +117,23 @@ pub fn encode_png_rgba(width: usize, height: usize, rgba: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
     use image::{ImageBuffer, Luma, Rgb};
+
+    #[test]
+    fn nan_pixels_are_refused_and_alpha_only_masks_are_read() {
+        let mut float = image::Rgb32FImage::from_pixel(4, 4, Rgb([0.5, 0.5, 0.5]));
+        float.put_pixel(1, 1, Rgb([f32::NAN, 0.2, 0.2]));
+        float.put_pixel(2, 1, Rgb([0.2, f32::INFINITY, 0.2]));
+        let mut tif = Vec::new();
+        image::DynamicImage::ImageRgb32F(float).write_to(&mut std::io::Cursor::new(&mut tif), image::ImageFormat::Tiff).unwrap();
+        let err = decode_image(&tif, "nan.tif", Channel::Green).unwrap_err().to_string();
+        assert!(err.contains("nan.tif") && err.contains("pixels are not numbers"), "{err}");
+        let outline = image::RgbaImage::from_fn(4, 4, |x, _| image::Rgba([0, 0, 0, if x < 2 { 255 } else { 0 }]));
+        let mask = decode_mask(&png(outline), "alpha_mask.png").unwrap();
+        assert_eq!(mask.area(), 8);
+        // An ordinary RGBA mask (colour drawn, alpha opaque) still reads from its colour.
+        let drawn = image::RgbaImage::from_fn(4, 4, |x, _| image::Rgba([if x == 0 { 255 } else { 0 }, 0, 0, 255]));
+        assert_eq!(decode_mask(&png(drawn), "drawn_mask.png").unwrap().area(), 4);
+    }
 
     fn png<P: image::PixelWithColorType>(img: ImageBuffer<P, Vec<P::Subpixel>>) -> Vec<u8>
     where

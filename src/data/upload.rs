@@ -78,25 +78,51 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
     out
 }
 
-/// The image and volume members of a zip (other members, e.g. a CSV index, are skipped;
-/// DICOM files often have no extension, so those are kept when they carry the DICOM magic).
+/// Most members read from one zip, and most bytes inflated from it (all members together), so a
+/// zip of a million entries or a few MB that inflate to gigabytes cannot exhaust the page.
+#[derive(Clone, Copy, Debug)]
+struct ZipLimits {
+    members: usize,
+    bytes: u64,
+}
+
+const ZIP_LIMITS: ZipLimits = ZipLimits { members: 10_000, bytes: 512 << 20 };
+
+/// The image and volume members of a zip (other members, e.g. a CSV index or an encrypted
+/// README, are skipped by name before being opened; DICOM files often have no extension, so
+/// those are kept when they carry the DICOM magic).
 fn read_zip(bytes: &[u8]) -> Result<Vec<FileBytes>, String> {
+    read_zip_within(bytes, ZIP_LIMITS)
+}
+
+fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Vec<FileBytes>, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip file ({e})"))?;
+    let wanted: Vec<usize> = (0..archive.len())
+        .filter(|&i| {
+            let name = archive.name_for_index(i).unwrap_or_default();
+            let ext = extension(name);
+            let maybe_dicom = ext.is_empty() || crate::volume::dicom::is_dicom(name, &[]);
+            !name.ends_with('/') && !is_clutter(name) && (IMAGE_EXTENSIONS.contains(&ext.as_str()) || crate::volume::nifti::is_nifti(name) || maybe_dicom)
+        })
+        .collect();
+    if wanted.len() > limits.members {
+        return Err(format!("holds {} images or volumes; at most {} are read from one zip (split it)", wanted.len(), limits.members));
+    }
     let mut members = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| format!("damaged zip entry {i} ({e})"))?;
+    let mut inflated = 0u64;
+    for i in wanted {
+        let mut entry = archive.by_index(i).map_err(|e| format!("damaged or encrypted zip entry {} ({e})", i + 1))?;
         let name = entry.name().to_string();
-        let ext = extension(&name);
-        let maybe_dicom = ext.is_empty() || crate::volume::dicom::is_dicom(&name, &[]);
-        if entry.is_dir() || is_clutter(&name) || !(IMAGE_EXTENSIONS.contains(&ext.as_str()) || crate::volume::nifti::is_nifti(&name) || maybe_dicom) {
-            continue;
-        }
         if entry.size() > MAX_MEMBER_BYTES {
             return Err(format!("{name} inflates to {} MB, more than the {} MB allowed", entry.size() >> 20, MAX_MEMBER_BYTES >> 20));
         }
-        let mut data = Vec::with_capacity(entry.size() as usize);
+        let mut data = Vec::with_capacity(entry.size().min(MAX_MEMBER_BYTES) as usize);
         entry.by_ref().take(MAX_MEMBER_BYTES).read_to_end(&mut data).map_err(|e| format!("cannot inflate {name} ({e})"))?;
-        if ext.is_empty() && !crate::volume::dicom::is_dicom(&name, &data) {
+        inflated += data.len() as u64;
+        if inflated > limits.bytes {
+            return Err(format!("inflates to more than {} MB in all, more than camseg reads from one zip (split it)", limits.bytes >> 20));
+        }
+        if extension(&name).is_empty() && !crate::volume::dicom::is_dicom(&name, &data) {
             continue;
         }
         members.push(FileBytes::new(name, data));
@@ -177,6 +203,16 @@ pub fn decode_pair(pair: &Pair, channel: Channel, problems: &mut Vec<String>) ->
     Some(Loaded { name, image, truth })
 }
 
+/// At most `limit` problems, then one line saying how many more (a zip of thousands of bad
+/// files must not bury the page under messages).
+pub fn summarise_problems(problems: &[String], limit: usize) -> Vec<String> {
+    let mut out: Vec<String> = problems.iter().take(limit).cloned().collect();
+    if problems.len() > limit {
+        out.push(format!("… and {} more files could not be used", problems.len() - limit));
+    }
+    out
+}
+
 /// Pairs and decodes a drop of files at once (the page decodes pair by pair, yielding).
 pub fn collect(files: Vec<FileBytes>, channel: Channel) -> Upload {
     let mut upload = Upload::default();
@@ -207,6 +243,33 @@ mod tests {
             z.finish().unwrap();
         }
         out
+    }
+
+    #[test]
+    fn zips_skip_what_they_do_not_need_and_stop_at_their_limits() {
+        let image = png(8, 8, |x, _| x as f32 / 8.0);
+        // An encrypted README beside the images: skipped by name, never opened.
+        let mut out = zip_of(&[("README.txt", b"private notes".to_vec()), ("a.png", image.clone())]);
+        // Mark README.txt encrypted (general purpose flag bit 0) in its local and central headers.
+        out[6] |= 1;
+        let central = out.windows(4).position(|w| w == [0x50, 0x4b, 0x01, 0x02]).unwrap();
+        out[central + 8] |= 1;
+        assert!(zip::ZipArchive::new(std::io::Cursor::new(&out)).unwrap().by_index(0).is_err(), "the README reads as encrypted");
+        let up = collect(vec![FileBytes::new("set.zip", out)], Channel::Luma);
+        assert_eq!((up.loaded.len(), up.problems.len()), (1, 0), "{:?}", up.problems);
+        // Too many members, or too many bytes in all: one message, before inflating the rest.
+        let many: Vec<(String, Vec<u8>)> = (0..12).map(|k| (format!("{k}.png"), image.clone())).collect();
+        let many: Vec<(&str, Vec<u8>)> = many.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        let zipped = zip_of(&many);
+        let err = read_zip_within(&zipped, ZipLimits { members: 10, bytes: 1 << 20 }).unwrap_err();
+        assert!(err.contains("holds 12 images or volumes; at most 10"), "{err}");
+        let err = read_zip_within(&zipped, ZipLimits { members: 100, bytes: 3 * image.len() as u64 }).unwrap_err();
+        assert!(err.contains("inflates to more than"), "{err}");
+        assert_eq!(read_zip_within(&zipped, ZipLimits { members: 12, bytes: 1 << 20 }).unwrap().len(), 12);
+        // Thousands of problems become a few lines.
+        let problems: Vec<String> = (0..500).map(|k| format!("{k}.png: bad")).collect();
+        let shown = summarise_problems(&problems, 20);
+        assert_eq!((shown.len(), shown[20].as_str()), (21, "… and 480 more files could not be used"));
     }
 
     #[test]

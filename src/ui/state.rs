@@ -5,7 +5,7 @@
 
 use crate::card::ModelCard;
 use crate::cam::CamMethod;
-use crate::evaluate::{Overlap, ScoreGrid, SWEEP};
+use crate::evaluate::{spreadsheet_safe, Overlap, ScoreGrid, SWEEP};
 use crate::filters::Filter;
 use crate::finetune::Labelled;
 use crate::masks::{Mask, Threshold};
@@ -604,7 +604,7 @@ impl PageState {
         let block = self.block.to_string();
         w.write_record(["file", "probability", "predicted", "truth", "dice", "iou", "method", "block", "threshold"]).expect("csv to memory");
         for r in self.rows() {
-            w.write_record([r.file.clone(), opt(r.probability.map(f64::from)), class(r.predicted), class(r.truth), opt(r.dice), opt(r.iou), method.into(), block.clone(), threshold.clone()])
+            w.write_record([spreadsheet_safe(&r.file).into_owned(), opt(r.probability.map(f64::from)), class(r.predicted), class(r.truth), opt(r.dice), opt(r.iou), method.into(), block.clone(), threshold.clone()])
                 .expect("csv to memory");
         }
         String::from_utf8(w.into_inner().expect("csv to memory")).expect("csv is utf-8")

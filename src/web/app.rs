@@ -189,6 +189,7 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
                 act(Action::ItemsLoaded { items: items.into_iter().map(Item::from).collect(), volumes, demo });
                 act(Action::Status(what));
             }
+            let problems = crate::data::upload::summarise_problems(&problems, 20);
             if demo && !problems.is_empty() {
                 act(Action::Failed(format!("the demo set is damaged: {}", problems.join("; "))));
             } else if !problems.is_empty() {

@@ -130,3 +130,12 @@ pub struct DataModelArgs {
     #[arg(long)]
     pub model: PathBuf,
 }
+
+/// Refuses a training budget that cannot train: no epochs, or batches of nothing (which never
+/// advance), before any data is read.
+pub fn check_budget(epochs: usize, batch_size: usize) -> Result<()> {
+    if epochs == 0 || batch_size == 0 {
+        return Err(Error::Invalid(format!("--epochs {epochs} --batch-size {batch_size}: both must be at least 1")));
+    }
+    Ok(())
+}

@@ -108,7 +108,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.per_image {
         let mut w = csv::Writer::from_path(path).map_err(|e| camseg::Error::Invalid(format!("{}: {e}", path.display())))?;
         for s in &scores {
-            w.serialize(s).map_err(|e| camseg::Error::Invalid(format!("{}: {e}", path.display())))?;
+            let s = ImageScore { file: camseg::evaluate::spreadsheet_safe(&s.file).into_owned(), ..s.clone() };
+            w.serialize(&s).map_err(|e| camseg::Error::Invalid(format!("{}: {e}", path.display())))?;
         }
         w.flush().map_err(|e| camseg::Error::io(path.display(), e))?;
     }

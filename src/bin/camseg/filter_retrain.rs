@@ -101,6 +101,7 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
 /// The paper's test of a heatmap (and ROAR's): retrain from scratch on images filtered by
 /// their own heatmap masks, and on images filtered by random masks of the same area.
 pub fn run(args: Args) -> Result<()> {
+    crate::common::check_budget(args.epochs, args.batch_size)?;
     let started = Instant::now();
     let device = device();
     let (card, model) = load_model(&args.input.model, &device)?;

@@ -70,6 +70,7 @@ fn samples(images: Vec<camseg::plane::Plane>, records: &[Record], card: &ModelCa
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::common::check_budget(args.epochs, args.batch_size)?;
     let started = Instant::now();
     let device = device();
     device.seed(args.seed);

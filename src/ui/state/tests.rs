@@ -247,3 +247,12 @@ fn a_volumes_slices_step_reslice_in_place_and_sum_to_3d_dice() {
     let s = s.reduce(Action::Cleared);
     assert!(s.volumes.is_empty() && s.items.is_empty());
 }
+
+#[test]
+fn the_csv_defuses_file_names_that_spreadsheets_would_run() {
+    let items = vec![item(50, "=HYPERLINK(\"http://evil\").png", None), item(51, "plain.png", None)];
+    let s = PageState::default().reduce(Action::ItemsLoaded { items, volumes: Vec::new(), demo: false });
+    let csv = s.csv();
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\").png\""), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("plain.png,")), "{csv}");
+}

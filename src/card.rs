@@ -94,6 +94,16 @@ impl ModelCard {
         if card.cam.block >= card.architecture.blocks() {
             return Err(Error::Model(format!("the card's CAM block {} does not exist", card.cam.block)));
         }
+        if let Threshold::Fixed(t) = card.cam.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::Model(format!("the card's CAM threshold {t} is outside [0, 1]")));
+            }
+        }
+        if let crate::data::Normalisation::HeadMean { threshold } = card.input.normalisation {
+            if !(0.0..1.0).contains(&threshold) {
+                return Err(Error::Model(format!("the card's head threshold {threshold} is outside [0, 1)")));
+            }
+        }
         Ok(card)
     }
 

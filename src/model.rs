@@ -52,7 +52,16 @@ impl ClassifierConfig {
         self.widths.len()
     }
 
-    /// Checks the config describes a buildable network.
+    /// Largest values a card may ask for: a card is a file from anywhere, and building what it
+    /// describes allocates (an input of 1048576 px asked for terabytes).
+    pub const MAX_INPUT: usize = 1024;
+    pub const MAX_WIDTH: usize = 1024;
+    pub const MAX_BLOCKS: usize = 8;
+    pub const MAX_CONVS: usize = 8;
+    /// Multiply-accumulates of one image: 100x the shipped model's.
+    pub const MAX_MACS: usize = 20_000_000_000;
+
+    /// Checks the config describes a buildable network of a sane size, before anything is built.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |why: String| Err(crate::Error::Model(why));
         if self.widths.is_empty() || self.widths.len() != self.convs.len() {
@@ -61,9 +70,27 @@ impl ClassifierConfig {
         if self.widths.contains(&0) || self.convs.contains(&0) {
             return bad("architecture has a block with zero channels or convs".into());
         }
+        if self.blocks() > Self::MAX_BLOCKS {
+            return bad(format!("architecture has {} blocks; at most {} are supported", self.blocks(), Self::MAX_BLOCKS));
+        }
+        if let Some(w) = self.widths.iter().find(|&&w| w > Self::MAX_WIDTH) {
+            return bad(format!("architecture has a block {w} channels wide; at most {} are supported", Self::MAX_WIDTH));
+        }
+        if let Some(n) = self.convs.iter().find(|&&n| n > Self::MAX_CONVS) {
+            return bad(format!("architecture has a block of {n} convs; at most {} are supported", Self::MAX_CONVS));
+        }
+        if self.input_size > Self::MAX_INPUT {
+            return bad(format!("input size {} is larger than the {} px supported", self.input_size, Self::MAX_INPUT));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} is outside [0, 1)", self.dropout));
+        }
         let cells = 1usize << (self.blocks() - 1);
         if self.input_size < cells || self.input_size % cells != 0 {
             return bad(format!("input size {} is not divisible by {cells}", self.input_size));
+        }
+        if self.macs() > Self::MAX_MACS {
+            return bad(format!("architecture needs {} G multiply-adds per image; at most {} G are supported", self.macs() / 1_000_000_000, Self::MAX_MACS / 1_000_000_000));
         }
         Ok(())
     }
@@ -203,6 +230,22 @@ mod tests {
         cfg.input_size = 128;
         cfg.convs.pop();
         assert!(cfg.validate().is_err());
+        // The absurd cards seen in issue 12: each refused with a reason, nothing built.
+        let ok = ClassifierConfig::default();
+        let cases = [
+            (ClassifierConfig { input_size: 1_048_576, ..ok.clone() }, "larger than"),
+            (ClassifierConfig { dropout: 2.0, ..ok.clone() }, "dropout"),
+            (ClassifierConfig { dropout: f64::NAN, ..ok.clone() }, "dropout"),
+            (ClassifierConfig { widths: vec![8; 70], convs: vec![1; 70], ..ok.clone() }, "70 blocks"),
+            (ClassifierConfig { widths: vec![16, 32, 64, 65_536], ..ok.clone() }, "65536 channels"),
+            (ClassifierConfig { convs: vec![1, 1, 2, 500], ..ok.clone() }, "500 convs"),
+            (ClassifierConfig { input_size: 1024, widths: vec![1024; 4], convs: vec![8; 4], ..ok.clone() }, "multiply-adds"),
+        ];
+        for (cfg, expected) in cases {
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        ok.validate().unwrap();
     }
 
     #[test]

@@ -57,10 +57,29 @@ pub struct ModelCard {
     pub training: TrainingInfo,
     /// Figures measured on held-out data, by name (e.g. `test_auc`).
     #[serde(default)]
+    /// Figures measured when the card was written; NaN (e.g. AUC on a split with one class)
+    /// is written as JSON `null` and read back as NaN, so such a card still loads.
+    #[serde(with = "nan_as_null")]
     pub metrics: BTreeMap<String, f64>,
     pub licence: String,
     #[serde(default)]
     pub attribution: Vec<String>,
+}
+
+/// `f64` values that may be NaN or infinite, as JSON numbers or `null`.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        let finite: BTreeMap<&String, Option<f64>> = map.iter().map(|(k, v)| (k, v.is_finite().then_some(*v))).collect();
+        finite.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let read = BTreeMap::<String, Option<f64>>::deserialize(d)?;
+        Ok(read.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+    }
 }
 
 impl ModelCard {

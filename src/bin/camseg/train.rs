@@ -125,7 +125,9 @@ pub fn run(args: Args) -> Result<()> {
             if progress.is_hidden() { eprintln!("{line}") } else { progress.println(line) }
             loss_sum = 0.0;
             // `>=`: on ties the later (more trained) epoch wins; NaN AUC (one class) never wins.
-            if auc >= best_auc || best_auc.is_nan() {
+            // A validation split with one class has no AUC: then the latest epoch is kept (an
+            // epoch that is never "best" would leave the untrained model to be saved).
+            if auc.is_nan() || auc >= best_auc || best_auc.is_nan() {
                 (best, best_auc, best_acc, best_epoch) = (model, auc, acc, p.epoch + 1);
             }
         }

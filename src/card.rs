@@ -247,9 +247,41 @@ pub mod files {
     use burn::tensor::Device;
     use std::path::{Path, PathBuf};
 
-    /// The weights and card paths of the model `path` names.
+    /// The weights and card paths of the model `path` names: `m`, `m.bpk` and `m.json` all
+    /// name `m.bpk` + `m.json`; any other dot is part of the name (`runs/v1.5` is
+    /// `runs/v1.5.bpk`, not `runs/v1.bpk`).
     pub fn paths(path: &Path) -> (PathBuf, PathBuf) {
-        (path.with_extension("bpk"), path.with_extension("json"))
+        let ext = path.extension().map(|e| e.to_ascii_lowercase());
+        let stem = match ext.as_ref().and_then(|e| e.to_str()) {
+            Some("bpk" | "json") => path.with_extension(""),
+            _ => path.to_path_buf(),
+        };
+        let with = |ext: &str| {
+            let mut p = stem.clone().into_os_string();
+            p.push(format!(".{ext}"));
+            PathBuf::from(p)
+        };
+        (with("bpk"), with("json"))
+    }
+
+    /// Writes `bytes` to `path` through a temporary file renamed into place, so an interrupted
+    /// write never leaves a half-written file where a good one was.
+    pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+        let mut temp = path.as_os_str().to_owned();
+        temp.push(".partial");
+        let temp = PathBuf::from(temp);
+        std::fs::write(&temp, bytes).map_err(|e| Error::io(temp.display(), e))?;
+        std::fs::rename(&temp, path).map_err(|e| Error::io(path.display(), e))
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn model_paths_keep_dots_in_names() {
+        let p = |s: &str| paths(Path::new(s));
+        assert_eq!(p("runs/v1.5"), (PathBuf::from("runs/v1.5.bpk"), PathBuf::from("runs/v1.5.json")));
+        assert_eq!(p("runs/m.bpk"), (PathBuf::from("runs/m.bpk"), PathBuf::from("runs/m.json")));
+        assert_eq!(p("runs/m.JSON"), (PathBuf::from("runs/m.bpk"), PathBuf::from("runs/m.json")));
+        assert_eq!(p("m"), (PathBuf::from("m.bpk"), PathBuf::from("m.json")));
     }
 
     /// Reads the card, then decodes the weights into its architecture.

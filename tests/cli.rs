@@ -166,3 +166,30 @@ fn bench_prints_every_figure_and_budgets_and_devices_are_checked_first() {
     assert!(err.contains("--batch-size 0: both must be at least 1"), "{err}");
     assert!(!dir.path().join("m.bpk").exists());
 }
+
+#[test]
+fn existing_outputs_are_kept_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ph");
+    ok(&["phantom", "--out", s(&data), "--count", "200", "--size", "32"]);
+    let index = std::fs::read_to_string(data.join("index.csv")).unwrap();
+    let err = fails(&["phantom", "--out", s(&data), "--count", "4", "--size", "32"]);
+    assert!(err.contains("index.csv exists; pass --force"), "{err}");
+    assert_eq!(std::fs::read_to_string(data.join("index.csv")).unwrap(), index, "the dataset is untouched");
+    let model = dir.path().join("v1.5");
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data), "--out", s(&model), "--epochs", "1", "--batch-size", "8", "--input-size", "32", "--widths", "4,8", "--convs", "1,1"];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = train(&[]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(dir.path().join("v1.5.bpk").exists() && dir.path().join("v1.5.json").exists(), "a dot in the name stays in the name");
+    let before = std::fs::read(dir.path().join("v1.5.bpk")).unwrap();
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("v1.5.bpk exists; pass --force"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("v1.5.bpk")).unwrap(), before);
+    let forced = train(&["--force", "--seed", "7"]);
+    ok(&forced.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!dir.path().join("v1.5.bpk.partial").exists());
+}

@@ -15,6 +15,9 @@ pub struct Args {
     size: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write into a folder that already holds a dataset or volume (replacing its files).
+    #[arg(long)]
+    force: bool,
     /// Write one volume instead of a dataset of PNG slices: `nifti` (phantom.nii.gz) or
     /// `dicom` (a series in phantom/), each with phantom_mask.nii.gz.
     #[arg(long)]
@@ -22,6 +25,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let existing = ["index.csv", "phantom.nii.gz", "phantom_mask.nii.gz", "phantom"].map(|f| args.out.join(f)).into_iter().find(|p| p.exists());
+    if let (Some(existing), false) = (existing, args.force) {
+        return Err(Error::Invalid(format!("{} exists; pass --force to write over it, or choose another --out", existing.display())));
+    }
     if let Some(format) = &args.volume {
         if !(3..=512).contains(&args.count) || !(16..=512).contains(&args.size) {
             return Err(Error::Invalid("a phantom volume needs --count in 3..512 and --size in 16..512".into()));

@@ -27,6 +27,10 @@ pub struct Args {
     /// Output: NAME.bpk (weights) and NAME.json (card).
     #[arg(long)]
     out: PathBuf,
+    /// Replace NAME.bpk and NAME.json if they exist (without it, an existing model is kept and
+    /// nothing is trained).
+    #[arg(long)]
+    force: bool,
     #[arg(long, default_value_t = 10)]
     epochs: usize,
     #[arg(long, default_value_t = 32)]
@@ -71,6 +75,16 @@ fn samples(images: Vec<camseg::plane::Plane>, records: &[Record], card: &ModelCa
 
 pub fn run(args: Args) -> Result<()> {
     crate::common::check_budget(args.epochs, args.batch_size)?;
+    // The output is checked before minutes of training, not after.
+    let (weights, card_path) = model_paths(&args.out);
+    if !args.force {
+        if let Some(existing) = [&weights, &card_path].into_iter().find(|p| p.exists()) {
+            return Err(Error::Invalid(format!("{} exists; pass --force to replace it, or choose another --out", existing.display())));
+        }
+    }
+    if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    }
     let started = Instant::now();
     let device = device();
     device.seed(args.seed);
@@ -181,13 +195,11 @@ pub fn run(args: Args) -> Result<()> {
         negatives: negatives.name(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    let (weights, card_path) = model_paths(&args.out);
-    if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-    }
     let bytes = block_on(camseg::card::weights_bytes(&model, &arch))?;
-    std::fs::write(&weights, &bytes).map_err(|e| Error::io(weights.display(), e))?;
-    std::fs::write(&card_path, card.to_json()).map_err(|e| Error::io(card_path.display(), e))?;
+    // The card is checked as the loader will read it, then both files are written whole.
+    ModelCard::from_json(&card.to_json())?;
+    camseg::card::files::write_atomically(&weights, &bytes)?;
+    camseg::card::files::write_atomically(&card_path, card.to_json().as_bytes())?;
     println!(
         "wrote {} ({} KB) and {}: val accuracy {:.4}, val auc {:.4}, CAM {} block {} threshold {}, {:.0} s",
         weights.display(),

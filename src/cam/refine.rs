@@ -41,10 +41,17 @@ fn neighbours(width: usize, height: usize, i: usize, diagonal: bool) -> impl Ite
     })
 }
 
+/// The map with NaN and infinities as 0 (no evidence): the floods below mark unvisited pixels
+/// with NaN and order the queue by value, so neither may come from the input.
+fn finite(heat: &Plane) -> Plane {
+    Plane::new(heat.width, heat.height, heat.data.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect())
+}
+
 /// Fills the holes of every level set: a pixel takes the lowest level at which it can still
 /// be reached from the image border without crossing a higher value (4-connected paths, so
 /// an 8-connected ring of foreground closes a hole).
 pub fn fill_holes(heat: &Plane) -> Plane {
+    let heat = &finite(heat);
     let (w, h) = (heat.width, heat.height);
     let mut out = vec![f32::NAN; heat.data.len()];
     let mut queue = BinaryHeap::new();
@@ -66,6 +73,7 @@ pub fn fill_holes(heat: &Plane) -> Plane {
 /// Keeps, at every level, only the connected part that holds the peak: a pixel takes the
 /// highest level at which an 8-connected path joins it to the peak (the path's lowest value).
 pub fn peak_component(heat: &Plane) -> Plane {
+    let heat = &finite(heat);
     let (w, h) = (heat.width, heat.height);
     let Some(peak) = (0..heat.data.len()).max_by(|&a, &b| heat.data[a].total_cmp(&heat.data[b]).then(b.cmp(&a))) else {
         return heat.clone();
@@ -125,5 +133,17 @@ mod tests {
         assert_eq!(mask_rows(&peak_component(&joined), 0.5).concat().matches('#').count(), 4);
         // An all-zero map (no evidence) stays all zero.
         assert_eq!(peak_component(&Plane::zeros(3, 3)), Plane::zeros(3, 3));
+    }
+
+    #[test]
+    fn nan_and_infinite_heat_count_as_no_evidence() {
+        let mut odd = map(["0000000", "0990000", "0990000", "0000000", "0000000", "0000000", "0000000"]);
+        odd.data[0] = f32::NAN;
+        odd.data[24] = f32::INFINITY;
+        odd.data[30] = f32::NEG_INFINITY;
+        for out in [fill_holes(&odd), peak_component(&odd)] {
+            assert!(out.data.iter().all(|v| v.is_finite()), "{out:?}");
+            assert_eq!(mask_rows(&out, 0.5).concat().matches('#').count(), 4);
+        }
     }
 }

@@ -82,6 +82,18 @@ pub fn decode_mask(bytes: &[u8], name: &str) -> Result<Mask> {
     Mask::from_plane(&plane, name)
 }
 
+/// Pages of a TIFF file (1 for anything else, or when the count cannot be read): the decoder
+/// reads the first page only, so a stack must be said to be one. Counting stops at 10 000 (a
+/// file whose pages loop back counts no further).
+pub fn tiff_pages(bytes: &[u8]) -> usize {
+    let Ok(mut decoder) = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)) else { return 1 };
+    let mut pages = 1;
+    while pages < 10_000 && decoder.more_images() && decoder.next_image().is_ok() {
+        pages += 1;
+    }
+    pages
+}
+
 /// Checks that a mask belongs to an image of `width` x `height`.
 pub fn check_mask_size(mask: &Mask, width: usize, height: usize, name: &str) -> Result<()> {
     if (mask.width, mask.height) != (width, height) {
@@ -117,6 +129,20 @@ pub fn encode_png_rgba(width: usize, height: usize, rgba: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
     use image::{ImageBuffer, Luma, Rgb};
+
+    #[test]
+    fn the_pages_of_a_tiff_stack_are_counted() {
+        let mut bytes = Vec::new();
+        {
+            let mut tif = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut bytes)).unwrap();
+            for v in [10u8, 200, 90] {
+                tif.write_image::<tiff::encoder::colortype::Gray8>(4, 4, &[v; 16]).unwrap();
+            }
+        }
+        assert_eq!(tiff_pages(&bytes), 3);
+        assert_eq!(decode_image(&bytes, "stack.tif", Channel::Luma).unwrap().data[0], 10.0 / 255.0);
+        assert_eq!(tiff_pages(b"not a tiff"), 1);
+    }
 
     #[test]
     fn nan_pixels_are_refused_and_alpha_only_masks_are_read() {

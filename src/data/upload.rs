@@ -186,7 +186,13 @@ pub fn decode_pair(pair: &Pair, channel: Channel, problems: &mut Vec<String>) ->
     let file = &pair.image;
     let name = file.path.rsplit('/').next().unwrap_or(&file.path).to_string();
     let image = match decode_image(&file.bytes, &file.path, channel) {
-        Ok(image) => image,
+        Ok(image) => {
+            let pages = if matches!(extension(&file.path).as_str(), "tif" | "tiff") { super::decode::tiff_pages(&file.bytes) } else { 1 };
+            if pages > 1 {
+                problems.push(format!("{}: holds {pages} pages; only the first was read (save each slice as its own file, or the stack as NIfTI)", file.path));
+            }
+            image
+        }
         Err(e) => {
             problems.push(e.to_string());
             return None;

@@ -37,6 +37,17 @@ async function firstPage(gpu, name, query = '') {
     // The CSP forbids any other origin, even if code tried.
     const blocked = await page.evaluate(() => fetch('https://example.com/x').then(() => 'sent', (e) => 'blocked: ' + e.message));
     assert.match(blocked, /^blocked/);
+    // Scripts: Trunk's loader is allowed by its hash; any other inline script is refused.
+    const csp = await page.evaluate(() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/=]+'/);
+    assert.doesNotMatch(csp.match(/script-src[^;]*/)[0], /unsafe-inline/);
+    const ran = await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__injected = true';
+      document.head.appendChild(s);
+      return window.__injected === true;
+    });
+    assert.equal(ran, false, 'an injected inline script ran');
     assert.deepEqual(outside(app), [], 'requests left the origin');
     return r;
   } finally {

@@ -59,7 +59,7 @@ impl ClassifierConfig {
     pub const MAX_BLOCKS: usize = 8;
     pub const MAX_CONVS: usize = 8;
     /// Multiply-accumulates of one image: 100x the shipped model's.
-    pub const MAX_MACS: usize = 20_000_000_000;
+    pub const MAX_MACS: u64 = 20_000_000_000;
 
     /// Checks the config describes a buildable network of a sane size, before anything is built.
     pub fn validate(&self) -> crate::Result<()> {
@@ -101,17 +101,17 @@ impl ClassifierConfig {
     }
 
     /// Multiply-accumulates of one forward pass (for sizing the model to the browser).
-    pub fn macs(&self) -> usize {
-        let mut total = 0;
+    pub fn macs(&self) -> u64 {
+        let mut total = 0u64;
         let mut in_ch = 1;
         for (k, (&w, &n)) in self.widths.iter().zip(&self.convs).enumerate() {
             let cells = self.grid(k) * self.grid(k);
             for _ in 0..n {
-                total += in_ch * w * 9 * cells;
+                total += (in_ch * w * 9) as u64 * cells as u64;
                 in_ch = w;
             }
         }
-        total + in_ch * 2
+        total + in_ch as u64 * 2
     }
 
     #[cfg(feature = "model")]

@@ -38,7 +38,7 @@ pub struct Args {
 struct Figures {
     device: String,
     threads: usize,
-    macs_per_image: usize,
+    macs_per_image: u64,
     forward_b1_img_s: f64,
     forward_b16_img_s: f64,
     /// Grad-CAM at the last block, from image to heatmap at the image's size.

@@ -24,21 +24,41 @@ pub struct VolumeDice {
     pub slices: usize,
 }
 
-/// 3D Dice over `slices` at `threshold`; `None` when the cut is off the slider's grid. With
-/// no tumour anywhere, Dice is 1 for an empty prediction and 0 otherwise.
-pub fn volume_dice<'a>(slices: impl IntoIterator<Item = SliceCounts<'a>>, threshold: Threshold) -> Option<VolumeDice> {
-    let (mut truth, mut pred, mut inter, mut gated_pred, mut gated_inter, mut n) = (0u64, 0u64, 0u64, 0u64, 0u64, 0usize);
-    for s in slices {
-        let [p, i] = s.overlap.at(threshold)?;
-        truth += s.overlap.truth as u64;
-        pred += p as u64;
-        inter += i as u64;
-        if s.probability >= 0.5 {
-            gated_pred += p as u64;
-            gated_inter += i as u64;
+/// One slice's voxel counts at a cut: what a volume's Dice is summed from.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    pub probability: f32,
+    /// |P|, |P&T|, |T|.
+    pub predicted: u64,
+    pub overlap: u64,
+    pub truth: u64,
+}
+
+/// 3D Dice over slices' tallies. With no tumour anywhere, Dice is 1 for an empty prediction
+/// and 0 otherwise.
+pub fn sum_dice(tallies: impl IntoIterator<Item = Tally>) -> VolumeDice {
+    let (mut all, mut gated, mut slices) = (Tally::default(), Tally::default(), 0);
+    for t in tallies {
+        all.truth += t.truth;
+        all.predicted += t.predicted;
+        all.overlap += t.overlap;
+        if t.probability >= 0.5 {
+            gated.predicted += t.predicted;
+            gated.overlap += t.overlap;
         }
-        n += 1;
+        slices += 1;
     }
-    let dice = |i: u64, p: u64| if p + truth == 0 { 1.0 } else { 2.0 * i as f64 / (p + truth) as f64 };
-    Some(VolumeDice { dice: dice(inter, pred), gated_dice: dice(gated_inter, gated_pred), truth_voxels: truth, predicted_voxels: pred, slices: n })
+    let truth = all.truth;
+    let dice = |t: &Tally| if t.predicted + truth == 0 { 1.0 } else { 2.0 * t.overlap as f64 / (t.predicted + truth) as f64 };
+    VolumeDice { dice: dice(&all), gated_dice: dice(&gated), truth_voxels: truth, predicted_voxels: all.predicted, slices }
+}
+
+/// 3D Dice over `slices` at `threshold`, from the counts each result carries; `None` when
+/// the cut is off the slider's grid.
+pub fn volume_dice<'a>(slices: impl IntoIterator<Item = SliceCounts<'a>>, threshold: Threshold) -> Option<VolumeDice> {
+    let tallies = slices
+        .into_iter()
+        .map(|s| s.overlap.at(threshold).map(|[p, i]| Tally { probability: s.probability, predicted: p as u64, overlap: i as u64, truth: s.overlap.truth as u64 }))
+        .collect::<Option<Vec<_>>>()?;
+    Some(sum_dice(tallies))
 }

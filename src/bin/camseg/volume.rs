@@ -11,7 +11,7 @@ use camseg::masks::Mask;
 use camseg::model::Classifier;
 use camseg::pipeline::analyse;
 use camseg::volume::open::{self, Part, Scan, Source};
-use camseg::volume::score::VolumeDice;
+use camseg::volume::score::{sum_dice, Tally, VolumeDice};
 use camseg::volume::{nifti, View, Volume, Window};
 use camseg::{block_on, Error, Result};
 use serde::Serialize;
@@ -151,22 +151,15 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
     })
 }
 
-/// 3D Dice counted voxel by voxel (the page sums the same counts, taken per slice).
+/// 3D Dice counted voxel by voxel at any threshold (the page sums the same counts, taken per
+/// slice on its slider's grid).
 fn volume_dice(labels: &Volume, view: View, rows: &[SliceRow], masks: &[Mask]) -> VolumeDice {
-    let (mut truth, mut pred, mut inter, mut gpred, mut ginter) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for (k, (row, mask)) in rows.iter().zip(masks).enumerate() {
-        let t = labels.label_slice(view, k);
-        truth += t.area() as u64;
-        let i = mask.bits.iter().zip(&t.bits).filter(|(a, b)| **a && **b).count() as u64;
-        pred += mask.area() as u64;
-        inter += i;
-        if row.probability >= 0.5 {
-            gpred += mask.area() as u64;
-            ginter += i;
-        }
-    }
-    let dice = |i: u64, p: u64| if p + truth == 0 { 1.0 } else { 2.0 * i as f64 / (p + truth) as f64 };
-    VolumeDice { dice: dice(inter, pred), gated_dice: dice(ginter, gpred), truth_voxels: truth, predicted_voxels: pred, slices: rows.len() }
+    let tallies = rows.iter().zip(masks).enumerate().map(|(k, (row, mask))| {
+        let truth = labels.label_slice(view, k);
+        let overlap = mask.bits.iter().zip(&truth.bits).filter(|(a, b)| **a && **b).count();
+        Tally { probability: row.probability, predicted: mask.area() as u64, overlap: overlap as u64, truth: truth.area() as u64 }
+    });
+    sum_dice(tallies)
 }
 
 /// The report as text: a line per slice, then the volume's figures.

@@ -321,14 +321,12 @@ impl Session {
     }
 
     fn info(id: VolumeId, v: &StoredVolume) -> VolumeInfo {
-        let a = v.scan.geometry.affine();
-        let spacing = [0, 1, 2].map(|c| (a[0][c] * a[0][c] + a[1][c] * a[1][c] + a[2][c] * a[2][c]).sqrt());
         VolumeInfo {
             id,
             name: v.scan.name.clone(),
             format: v.scan.format.clone(),
             dims: v.scan.dims,
-            spacing,
+            spacing: v.scan.geometry.spacing(),
             view: v.view,
             window: v.window,
             slices: v.slices.clone(),

@@ -102,12 +102,16 @@ impl Geometry {
         [[dx.abs().max(1e-6), 0.0, 0.0, 0.0], [0.0, dy.abs().max(1e-6), 0.0, 0.0], [0.0, 0.0, dz.abs().max(1e-6), 0.0]]
     }
 
+    /// Voxel sizes (mm) along i, j, k: the lengths of the affine's columns.
+    pub fn spacing(&self) -> [f64; 3] {
+        spacing(&self.affine())
+    }
+
     /// Fields that give `affine` both as sform and (its rotation part) as qform, for volumes
     /// that come without a NIfTI header (DICOM series).
     pub fn from_affine(affine: Affine) -> Self {
         let column = |c: usize| [affine[0][c], affine[1][c], affine[2][c]];
-        let norm = |v: [f64; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-        let sizes = [norm(column(0)), norm(column(1)), norm(column(2))];
+        let sizes = spacing(&affine);
         let unit = |c: usize| column(c).map(|x| x / sizes[c].max(1e-12));
         let (u, v, mut w) = (unit(0), unit(1), unit(2));
         let det = u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0]) + u[2] * (v[0] * w[1] - v[1] * w[0]);
@@ -139,6 +143,11 @@ impl Geometry {
             srow: affine,
         }
     }
+}
+
+/// Lengths of an affine's first three columns.
+fn spacing(affine: &Affine) -> [f64; 3] {
+    [0, 1, 2].map(|c| (affine[0][c].powi(2) + affine[1][c].powi(2) + affine[2][c].powi(2)).sqrt())
 }
 
 /// A scan volume: voxel values (after the file's rescale slope and intercept), i fastest,

@@ -12,7 +12,7 @@ use camseg::model::Classifier;
 use camseg::pipeline::analyse;
 use camseg::volume::open::{self, Part, Scan, Source};
 use camseg::volume::score::{sum_dice, Tally, VolumeDice};
-use camseg::volume::{nifti, View, Volume, Window};
+use camseg::volume::{nifti, View, Window};
 use camseg::{block_on, Error, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -116,7 +116,7 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
     let CamDefaults { method, block, threshold } = cam;
     let count = scan.volume.slices(view);
     let bar = bar(count, "slices");
-    let (mut rows, mut scores, mut masks) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rows, mut scores, mut masks, mut tallies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for start in (0..count).step_by(16) {
         let indices: Vec<usize> = (start..count.min(start + 16)).collect();
         let images: Vec<_> = indices.iter().map(|&k| scan.volume.slice(view, k, window)).collect();
@@ -127,6 +127,12 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
             let name = camseg::volume::slice_name(&scan.volume.name, view, k, count);
             let score = ImageScore::new(&name, a.probability, &a.heatmap, truth.as_ref(), truth.as_ref().is_some_and(|t| !t.is_empty()), threshold);
             rows.push(SliceRow { slice: k, probability: a.probability, truth_px: truth.as_ref().map(|t| t.area()), mask_px: mask.area(), dice: score.dice });
+            if let Some(t) = &truth {
+                // Counted voxel by voxel at any threshold (the page sums the same counts, taken
+                // per slice on its slider's grid).
+                let overlap = mask.bits.iter().zip(&t.bits).filter(|(a, b)| **a && **b).count();
+                tallies.push(Tally { probability: a.probability, predicted: mask.area() as u64, overlap: overlap as u64, truth: t.area() as u64 });
+            }
             scores.push(score);
             masks.push(mask);
         }
@@ -134,7 +140,7 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
     }
     bar.finish_and_clear();
     let labelled = scan.labels.is_some();
-    let dice_3d = scan.labels.as_ref().map(|labels| volume_dice(labels, view, &rows, &masks));
+    let dice_3d = labelled.then(|| sum_dice(tallies));
     Ok(VolumeReport {
         volume: scan.volume.name.clone(),
         format: scan.volume.format.clone(),
@@ -149,17 +155,6 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
         slices: rows,
         masks,
     })
-}
-
-/// 3D Dice counted voxel by voxel at any threshold (the page sums the same counts, taken per
-/// slice on its slider's grid).
-fn volume_dice(labels: &Volume, view: View, rows: &[SliceRow], masks: &[Mask]) -> VolumeDice {
-    let tallies = rows.iter().zip(masks).enumerate().map(|(k, (row, mask))| {
-        let truth = labels.label_slice(view, k);
-        let overlap = mask.bits.iter().zip(&truth.bits).filter(|(a, b)| **a && **b).count();
-        Tally { probability: row.probability, predicted: mask.area() as u64, overlap: overlap as u64, truth: truth.area() as u64 }
-    });
-    sum_dice(tallies)
 }
 
 /// The report as text: a line per slice, then the volume's figures.

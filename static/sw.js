@@ -7,16 +7,21 @@ const CACHE = 'camseg-v1';
 async function appFiles() {
   const html = await (await fetch('./')).text();
   // The worker's files are named by the binary, not by hash, and not linked from the page.
-  const files = ['./', './index.html', 'models/index.json', 'demo/index.csv', 'camseg-worker_loader.js', 'camseg-worker.js', 'camseg-worker_bg.wasm'];
+  const files = ['./', './index.html', 'models/index.json', 'camseg-worker_loader.js', 'camseg-worker.js', 'camseg-worker_bg.wasm'];
   for (const m of html.matchAll(/(?:href|src)="([^"#]+)"/g)) {
     if (!m[1].startsWith('http') && !m[1].startsWith('data:')) files.push(m[1]);
   }
   const models = await (await fetch('models/index.json')).json();
   for (const name of models) files.push(`models/${name}.json`, `models/${name}.bpk`);
-  const index = await (await fetch('demo/index.csv')).text();
-  for (const line of index.trim().split('\n').slice(1)) {
-    const file = line.split(',')[0];
-    files.push(`demo/images/${file}`, `demo/masks/${file}`);
+  // The demo sets (the page's picker offers each), with the licence beside the LGG slices.
+  files.push('demo/lgg/LICENCE.md');
+  for (const set of ['lgg', 'phantom']) {
+    const index = await (await fetch(`demo/${set}/index.csv`)).text();
+    files.push(`demo/${set}/index.csv`);
+    for (const line of index.trim().split('\n').slice(1)) {
+      const file = line.split(',')[0];
+      files.push(`demo/${set}/images/${file}`, `demo/${set}/masks/${file}`);
+    }
   }
   return files;
 }

@@ -105,7 +105,7 @@ fn phantom_train_eval_cam_end_to_end() {
 #[test]
 fn shipped_phantom_model_matches_its_card_and_still_works() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let json = ok(&["eval", "--data", s(&root.join("static/demo")), "--model", s(&root.join("static/models/phantom.json")), "--split", "all", "--json"]);
+    let json = ok(&["eval", "--data", s(&root.join("static/demo/phantom")), "--model", s(&root.join("static/models/phantom.json")), "--split", "all", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["images"], 12);
     assert!(v["accuracy"].as_f64().unwrap() >= 0.9, "{json}");
@@ -153,7 +153,7 @@ fn volumes_through_the_cli_per_slice_3d_dice_and_a_mask_on_the_scans_grid() {
 fn bench_prints_every_figure_and_budgets_and_devices_are_checked_first() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let model = root.join("static/models/phantom.json");
-    let data = root.join("static/demo");
+    let data = root.join("static/demo/phantom");
     let v: serde_json::Value = serde_json::from_str(&ok(&["bench", "--model", s(&model), "--data", s(&data), "--seconds", "0.05", "--json"])).unwrap();
     for key in ["forward_b1_img_s", "forward_b16_img_s", "gradcam_b1_img_s", "gradcam_b16_img_s", "fusion_b1_img_s", "train_b32_img_s", "eval_img_s"] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");

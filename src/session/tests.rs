@@ -17,12 +17,12 @@ fn shipped(path: &str) -> Vec<u8> {
 }
 
 fn demo_files() -> Vec<FileBytes> {
-    let index = String::from_utf8(shipped("demo/index.csv")).unwrap();
+    let index = String::from_utf8(shipped("demo/phantom/index.csv")).unwrap();
     index
         .lines()
         .skip(1)
         .filter_map(|l| l.split(',').next())
-        .flat_map(|name| ["images", "masks"].map(|folder| FileBytes::new(format!("{folder}/{name}"), shipped(&format!("demo/{folder}/{name}")))))
+        .flat_map(|name| ["images", "masks"].map(|folder| FileBytes::new(format!("{folder}/{name}"), shipped(&format!("demo/phantom/{folder}/{name}")))))
         .collect()
 }
 

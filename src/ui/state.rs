@@ -89,6 +89,90 @@ impl Item {
     pub fn label(&self) -> Option<bool> {
         self.truth.as_ref().map(|m| !m.is_empty())
     }
+
+    /// Whether the model calls it "no tumour" (p < 0.5): its mask is gated away.
+    pub fn gated(&self) -> bool {
+        self.result.as_ref().is_some_and(|r| r.probability < 0.5)
+    }
+
+    /// Dice with the mask gated by the answer: as cut where the model says tumour, 0 where it
+    /// misses one (its mask is emptied); `None` without a result or a tumour in the mask.
+    pub fn gated_dice(&self, threshold: Threshold) -> Option<f64> {
+        let dice = self.scores(threshold)?.0;
+        Some(if self.gated() { 0.0 } else { dice })
+    }
+
+    /// On an image whose true mask is empty: whether its mask as cut at `threshold` is not
+    /// empty (a false-positive mask), a look-up in its pixel counts; `None` without a result
+    /// or a known empty mask.
+    pub fn mask_on_negative(&self, threshold: Threshold) -> Option<bool> {
+        let result = self.result.as_ref()?;
+        if self.label()? {
+            return None;
+        }
+        let predicted = match result.overlap.as_ref().and_then(|o| o.at(threshold)) {
+            Some([p, _]) => p as usize,
+            None => threshold.apply(&result.heatmap).area(),
+        };
+        Some(predicted > 0)
+    }
+}
+
+/// The page's built-in demo sets. Each is a folder of `demo/` (`index.csv`, `images/`,
+/// `masks/`) and is made for the shipped model of the same name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DemoSet {
+    /// 12 FLAIR slices of training patients of the LGG MRI segmentation data.
+    #[default]
+    Lgg,
+    /// 12 synthetic phantoms made by `camseg phantom`.
+    Phantom,
+}
+
+impl DemoSet {
+    pub const ALL: [DemoSet; 2] = [DemoSet::Lgg, DemoSet::Phantom];
+
+    /// Its folder under `demo/`, and the shipped model it is made for.
+    pub fn name(self) -> &'static str {
+        match self {
+            DemoSet::Lgg => "lgg",
+            DemoSet::Phantom => "phantom",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<DemoSet> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DemoSet::Lgg => "LGG FLAIR slices",
+            DemoSet::Phantom => "synthetic phantoms",
+        }
+    }
+
+    /// What the page says it shows.
+    pub fn about(self) -> &'static str {
+        match self {
+            DemoSet::Lgg => "real brain MRI (FLAIR) slices with their tumour outlines, 8 with a tumour and 4 without, from 12 patients the LGG model was trained on: it has seen these slices",
+            DemoSet::Phantom => "synthetic brain-like phantoms with exact masks, made by camseg for the phantom model (the LGG model has never seen anything like them)",
+        }
+    }
+
+    /// Licence and attribution shown beside the images (the full text is in the set's folder).
+    pub fn attribution(self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            DemoSet::Lgg => Some((
+                "Images and masks: LGG MRI segmentation dataset (Buda et al. 2019; Kaggle mateuszbuda/lgg-mri-segmentation), from The Cancer Imaging Archive, TCGA-LGG collection. Licence CC BY-NC-SA 4.0.",
+                &[
+                    "Buda M, Saha A, Mazurowski MA. Association of genomic subtypes of lower-grade gliomas with shape features automatically extracted by a deep learning algorithm. Computers in Biology and Medicine 109 (2019) 218-225. doi:10.1016/j.compbiomed.2019.05.002",
+                    "Mazurowski MA et al. Radiogenomics of lower-grade glioma. J Neuro-Oncology 133 (2017) 27-35. doi:10.1007/s11060-017-2420-1",
+                    "Pedano N et al. Radiology data from The Cancer Genome Atlas Low Grade Glioma [TCGA-LGG] collection. The Cancer Imaging Archive (2016). doi:10.7937/K9/TCIA.2016.L4LTD3TK",
+                ],
+            )),
+            DemoSet::Phantom => None,
+        }
+    }
 }
 
 /// How the heatmap is drawn and cut into a mask.
@@ -100,11 +184,13 @@ pub struct ViewSettings {
     pub colour_map: ColourMap,
     /// Screen pixels per image pixel.
     pub zoom: u32,
+    /// Draw the predicted mask on images the model calls "no tumour" too (off: gated away).
+    pub masks_on_negatives: bool,
 }
 
 impl Default for ViewSettings {
     fn default() -> Self {
-        Self { threshold: Threshold::Fixed(0.5), opacity: 0.5, colour_map: ColourMap::Turbo, zoom: 3 }
+        Self { threshold: Threshold::Fixed(0.5), opacity: 0.5, colour_map: ColourMap::Turbo, zoom: 3, masks_on_negatives: false }
     }
 }
 
@@ -116,6 +202,7 @@ pub enum SortKey {
     Predicted,
     Truth,
     Dice,
+    GatedDice,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,8 +277,10 @@ pub struct PageState {
     /// Analyse only the slice on screen of each volume, not every slice (for large volumes
     /// on a slow device).
     pub shown_slice_only: bool,
-    /// True while the items are the built-in demo set (a first upload replaces them).
+    /// True while the items are a built-in demo set (a first upload replaces them).
     pub demo: bool,
+    /// The demo set shown, or last asked for.
+    pub demo_set: DemoSet,
     /// The image on screen.
     pub selected: Option<ItemId>,
     pub sort: Option<(SortKey, bool)>,
@@ -224,6 +313,10 @@ pub enum Action {
     OpacityChosen(f32),
     ColourMapChosen(ColourMap),
     ZoomChosen(u32),
+    /// Draw masks on images called "no tumour" too.
+    MasksOnNegatives(bool),
+    /// Another demo set is asked for (it replaces the images); its own shipped model is chosen.
+    DemoChosen(DemoSet),
     ItemsLoaded { items: Vec<Item>, volumes: Vec<VolumeInfo>, demo: bool },
     /// A volume cut again (another view or window): its new slices replace the old ones.
     Resliced { volume: VolumeInfo, items: Vec<Item> },
@@ -316,6 +409,14 @@ impl PageState {
             Action::OpacityChosen(o) => self.view.opacity = o.clamp(0.0, 1.0),
             Action::ColourMapChosen(map) => self.view.colour_map = map,
             Action::ZoomChosen(z) => self.view.zoom = z.clamp(1, 8),
+            Action::MasksOnNegatives(show) => self.view.masks_on_negatives = show,
+            Action::DemoChosen(set) => {
+                self.demo_set = set;
+                let own = self.models.iter().find(|m| m.shipped.as_deref() == Some(set.name())).map(|m| m.id);
+                if let Some(id) = own.filter(|id| self.model != Some(*id)) {
+                    self = self.reduce(Action::ModelChosen(id));
+                }
+            }
             Action::ItemsLoaded { items, volumes, demo } => {
                 if self.demo || demo {
                     self.items.clear();
@@ -526,10 +627,16 @@ impl PageState {
         self.current()?.scores(self.view.threshold)
     }
 
-    /// The predicted mask of the image on screen.
+    /// Whether the image on screen has its mask drawn: it is called "tumour", or masks on
+    /// "no tumour" images are asked for.
+    pub fn shows_mask(&self) -> bool {
+        self.current().is_some_and(|i| i.result.is_some() && (!i.gated() || self.view.masks_on_negatives))
+    }
+
+    /// The predicted mask of the image on screen, as drawn (`None` while gated away).
     pub fn predicted_mask(&self) -> Option<Mask> {
         let result = self.current()?.result.as_ref()?;
-        Some(self.view.threshold.apply(&result.heatmap))
+        self.shows_mask().then(|| self.view.threshold.apply(&result.heatmap))
     }
 
     /// What the filter experiment works on: each analysed image with a true mask (so a known
@@ -563,6 +670,8 @@ impl PageState {
                     truth: item.label(),
                     dice: scores.map(|s| s.0),
                     iou: scores.map(|s| s.1),
+                    gated_dice: item.gated_dice(self.view.threshold),
+                    mask_on_negative: item.mask_on_negative(self.view.threshold),
                 }
             })
             .collect();
@@ -576,6 +685,7 @@ impl PageState {
                     SortKey::Predicted => b(x.predicted).cmp(&b(y.predicted)),
                     SortKey::Truth => b(x.truth).cmp(&b(y.truth)),
                     SortKey::Dice => f(x.dice).total_cmp(&f(y.dice)),
+                    SortKey::GatedDice => f(x.gated_dice).total_cmp(&f(y.gated_dice)),
                 };
                 if ascending { order } else { order.reverse() }
             });
@@ -583,13 +693,14 @@ impl PageState {
         rows
     }
 
-    /// Mean Dice over the batch at each sweep threshold (x) and with Otsu, from the score grids.
-    pub fn dice_curve(&self) -> (Vec<(f32, f64)>, Option<f64>) {
-        let grids: Vec<&ScoreGrid> = self.items.iter().filter_map(|i| i.result.as_ref()?.scores.as_deref()).collect();
+    /// Mean Dice over the batch at each sweep threshold (x) and with Otsu, from the score grids;
+    /// `gated`: a tumour the model calls "no tumour" scores 0 (its mask is emptied).
+    pub fn dice_curve(&self, gated: bool) -> (Vec<(f32, f64)>, Option<f64>) {
+        let grids: Vec<(&ScoreGrid, bool)> = self.items.iter().filter_map(|i| Some((i.result.as_ref()?.scores.as_deref()?, gated && i.gated()))).collect();
         if grids.is_empty() {
             return (Vec::new(), None);
         }
-        let mean_at = |t: Threshold| metrics::mean(&grids.iter().filter_map(|g| g.at(t)).map(|s| s.0).collect::<Vec<_>>());
+        let mean_at = |t: Threshold| metrics::mean(&grids.iter().filter_map(|(g, zero)| g.at(t).map(|s| if *zero { 0.0 } else { s.0 })).collect::<Vec<_>>());
         let curve = SWEEP.iter().map(|&t| (t, mean_at(Threshold::Fixed(t)))).collect();
         (curve, Some(mean_at(Threshold::Otsu)))
     }
@@ -602,9 +713,9 @@ impl PageState {
         let method = self.method.map(|m| m.name()).unwrap_or("");
         let threshold = self.view.threshold.to_string();
         let block = self.block.to_string();
-        w.write_record(["file", "probability", "predicted", "truth", "dice", "iou", "method", "block", "threshold"]).expect("csv to memory");
+        w.write_record(["file", "probability", "predicted", "truth", "dice", "iou", "gated_dice", "method", "block", "threshold"]).expect("csv to memory");
         for r in self.rows() {
-            w.write_record([spreadsheet_safe(&r.file).into_owned(), opt(r.probability.map(f64::from)), class(r.predicted), class(r.truth), opt(r.dice), opt(r.iou), method.into(), block.clone(), threshold.clone()])
+            w.write_record([spreadsheet_safe(&r.file).into_owned(), opt(r.probability.map(f64::from)), class(r.predicted), class(r.truth), opt(r.dice), opt(r.iou), opt(r.gated_dice), method.into(), block.clone(), threshold.clone()])
                 .expect("csv to memory");
         }
         String::from_utf8(w.into_inner().expect("csv to memory")).expect("csv is utf-8")
@@ -628,6 +739,10 @@ pub struct Row {
     pub truth: Option<bool>,
     pub dice: Option<f64>,
     pub iou: Option<f64>,
+    /// Dice with the mask emptied where the model says "no tumour" (a miss scores 0).
+    pub gated_dice: Option<f64>,
+    /// On an image with an empty true mask: whether its mask as cut is not empty.
+    pub mask_on_negative: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -639,6 +754,13 @@ pub struct BatchSummary {
     /// Images with a non-empty true mask (the ones Dice is defined for).
     pub scored: usize,
     pub mean_dice: Option<f64>,
+    /// The same with each mask gated by the model's answer (misses score 0).
+    pub mean_gated_dice: Option<f64>,
+    /// Analysed images whose true mask is empty, and how many of them get a mask: as cut, and
+    /// gated (only those the model also calls "tumour").
+    pub negatives: usize,
+    pub negative_masks: usize,
+    pub negative_masks_gated: usize,
 }
 
 impl BatchSummary {
@@ -648,6 +770,9 @@ impl BatchSummary {
         let probs: Vec<f32> = known.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
         let labels: Vec<bool> = known.iter().map(|r| r.truth.unwrap_or(false)).collect();
         let dice: Vec<f64> = rows.iter().filter_map(|r| r.dice).collect();
+        let gated: Vec<f64> = rows.iter().filter_map(|r| r.gated_dice).collect();
+        let negatives: Vec<&Row> = rows.iter().filter(|r| r.mask_on_negative.is_some()).collect();
+        let with_mask = |gate: bool| negatives.iter().filter(|r| r.mask_on_negative == Some(true) && (!gate || r.predicted == Some(true))).count();
         BatchSummary {
             images: rows.len(),
             analysed: rows.iter().filter(|r| r.probability.is_some()).count(),
@@ -655,7 +780,18 @@ impl BatchSummary {
             accuracy: (!known.is_empty()).then(|| Confusion::from_probs(&probs, &labels, 0.5).accuracy()),
             scored: dice.len(),
             mean_dice: (!dice.is_empty()).then(|| metrics::mean(&dice)),
+            mean_gated_dice: (!gated.is_empty()).then(|| metrics::mean(&gated)),
+            negatives: negatives.len(),
+            negative_masks: with_mask(false),
+            negative_masks_gated: with_mask(true),
         }
+    }
+
+    /// The share of images with an empty true mask that get a (false-positive) mask: as cut,
+    /// or gated by the answer.
+    pub fn false_mask_rate(&self, gated: bool) -> Option<f64> {
+        let n = if gated { self.negative_masks_gated } else { self.negative_masks };
+        (self.negatives > 0).then(|| n as f64 / self.negatives as f64)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::data::upload::FileBytes;
 use crate::data::Channel;
 use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput, WorkerOutput};
 use crate::volume::{View, Window};
-use crate::ui::state::{Action, Item, ModelEntry, PageState, TunePhase};
+use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
 use crate::{Error, Result};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -45,6 +45,8 @@ pub struct Ctx {
     pub on_reslice: Callback<(VolumeId, View, Window)>,
     /// Save a volume's predicted mask as NIfTI (gated by the answer when true).
     pub on_export_mask: Callback<(VolumeId, bool)>,
+    /// Show a built-in demo set instead of the images shown.
+    pub on_demo: Callback<DemoSet>,
 }
 
 impl Ctx {
@@ -229,25 +231,32 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
     }
 }
 
+/// A demo set's files (`images/x`, `masks/x`), from its `index.csv`.
+fn demo_files(set: DemoSet, index: &[u8]) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    for record in csv::Reader::from_reader(index).records() {
+        let record = record.map_err(|e| Error::Invalid(format!("demo/{}/index.csv: {e}", set.name())))?;
+        let name = record.get(0).unwrap_or_default();
+        files.extend(["images", "masks"].map(|folder| format!("{folder}/{name}")));
+    }
+    Ok(files)
+}
+
 /// Start-up, in as few round trips as possible (the first heatmap waits for all of it): the
 /// lists of models and demo images, then every card, the default weights and the demo files
 /// at once; the worker gets the weights and the demo files as they arrive.
 async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
     dispatch.dispatch(Action::Status("loading the model and the demo images".into()));
-    let lists = files::fetch_all(&["models/index.json".into(), "demo/index.csv".into()]).await?;
+    let set = DemoSet::default();
+    let lists = files::fetch_all(&["models/index.json".into(), format!("demo/{}/index.csv", set.name())]).await?;
     let names: Vec<String> = serde_json::from_slice(&lists[0]).map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))?;
     let default = names.first().ok_or_else(|| Error::Invalid("models/index.json lists no model".into()))?;
-    let mut demo = Vec::new();
-    for record in csv::Reader::from_reader(lists[1].as_slice()).records() {
-        let record = record.map_err(|e| Error::Invalid(format!("demo/index.csv: {e}")))?;
-        let name = record.get(0).unwrap_or_default();
-        demo.extend(["images", "masks"].map(|folder| format!("{folder}/{name}")));
-    }
+    let demo = demo_files(set, &lists[1])?;
     let urls: Vec<String> = names
         .iter()
         .map(|n| format!("models/{n}.json"))
         .chain([format!("models/{default}.bpk")])
-        .chain(demo.iter().map(|p| format!("demo/{p}")))
+        .chain(demo.iter().map(|p| format!("demo/{}/{p}", set.name())))
         .collect();
     let mut bodies = files::fetch_all(&urls).await?.into_iter();
     let mut cards = Vec::new();
@@ -265,6 +274,21 @@ async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
     let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false });
     dispatch.dispatch(Action::ModelsListed(entries.collect()));
     Ok(())
+}
+
+/// Another demo set, asked for by the person: its files are fetched and decoded like the first.
+async fn load_demo(set: DemoSet, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
+    let request = shared.next_id();
+    let fetched = async {
+        let index = files::fetch_all(&[format!("demo/{}/index.csv", set.name())]).await?.pop().unwrap_or_default();
+        let demo = demo_files(set, &index)?;
+        let bodies = files::fetch_all(&demo.iter().map(|p| format!("demo/{}/{p}", set.name())).collect::<Vec<_>>()).await?;
+        Ok::<_, Error>(demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect::<Vec<_>>())
+    };
+    match fetched.await {
+        Ok(files) => shared.send(&WorkerInput::Decode { request, files, channel, demo: true }),
+        Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
+    }
 }
 
 /// Weights of a shipped model, fetched the first time it is chosen, then sent to the worker.
@@ -513,7 +537,18 @@ pub fn app() -> Html {
             shared.send(&WorkerInput::ExportMask { volume, threshold: store.0.view.threshold, gated });
         })
     };
-    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model, on_reslice, on_export_mask };
+    let on_demo = {
+        let (store, shared, on_clear) = (store.clone(), shared.clone(), on_clear.clone());
+        Callback::from(move |set: DemoSet| {
+            // What is shown goes (as with Clear, loads under way are dropped), the set's own
+            // model is chosen, then its images come.
+            on_clear.emit(());
+            store.dispatch(Action::DemoChosen(set));
+            let channel = store.0.models.iter().find(|m| m.shipped.as_deref() == Some(set.name())).or(store.0.current_model()).map(|m| m.card.input.channel).unwrap_or(Channel::Luma);
+            spawn_local(load_demo(set, channel, shared.clone(), store.dispatcher()));
+        })
+    };
+    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model, on_reslice, on_export_mask, on_demo };
     html! {
         <ContextProvider<Ctx> context={ctx}>
             <views::Page />

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openApp, settled, text, screenshot, outside, cli, diceOf, demoFile, upload, zip, tiff, lggStyleTiffPair, writeTemp, stageDrop, drop, DEMO } from './helpers.mjs';
+import { openApp, settled, text, screenshot, outside, cli, diceOf, phantomFile, upload, zip, tiff, lggStyleTiffPair, writeTemp, stageDrop, drop, DEMO, ROOT, firstTumour } from './helpers.mjs';
 
 const BACKENDS = [['webgpu', true], ['cpu', false]];
 const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
@@ -45,8 +45,8 @@ async function withApp(gpu, body) {
 for (const [name, gpu] of BACKENDS) {
   test(`${name}: threshold, Otsu, method, table, CSV and exports`, async () => {
     await withApp(gpu, async (page) => {
-      const image = path.join(DEMO, 'images/phantom_00001.png');
-      const mask = path.join(DEMO, 'masks/phantom_00001.png');
+      const image = path.join(DEMO, 'images', firstTumour());
+      const mask = path.join(DEMO, 'masks', firstTumour());
       const meanBefore = await text(page, 'mean-dice');
       await page.locator('[data-testid=threshold]').fill('0.8');
       await page.waitForFunction(() => document.querySelector('[data-testid=threshold-value]').textContent === '0.80');
@@ -69,7 +69,7 @@ for (const [name, gpu] of BACKENDS) {
       assert.equal(await page.locator('#image-view h2').textContent(), await rows(page).nth(11).locator('td').first().textContent());
       const csv = await download(page, 'export-csv');
       const lines = csv.bytes.toString().trim().split('\n');
-      assert.equal(lines[0], 'file,probability,predicted,truth,dice,iou,method,block,threshold');
+      assert.equal(lines[0], 'file,probability,predicted,truth,dice,iou,gated_dice,method,block,threshold');
       assert.equal(lines.length, 13);
       const csvDice = lines.slice(1).map((l) => l.split(',')[4]).filter((v) => v !== '').map(Number);
       near(csvDice.reduce((a, b) => a + b, 0) / csvDice.length, Number(await text(page, 'mean-dice')), 'CSV mean Dice vs mean-dice');
@@ -88,11 +88,11 @@ for (const [name, gpu] of BACKENDS) {
     await withApp(gpu, async (page) => {
       const lgg = lggStyleTiffPair();
       await page.setInputFiles('[data-testid=file-input]', [
-        upload('mine.png', demoFile('images', 'phantom_00003.png'), 'image/png'),
-        upload('mine_mask.png', demoFile('masks', 'phantom_00003.png'), 'image/png'),
-        upload('unpaired.png', demoFile('images', 'phantom_00005.png'), 'image/png'),
-        upload('set.zip', zip([['set/images/z7.png', demoFile('images', 'phantom_00007.png')], ['set/masks/z7.png', demoFile('masks', 'phantom_00007.png')],
-          ['set/images/z8.png', demoFile('images', 'phantom_00008.png')], ['set/masks/z8.png', demoFile('masks', 'phantom_00008.png')], ['set/index.csv', Buffer.from('file\n')]]), 'application/zip'),
+        upload('mine.png', phantomFile('images', 'phantom_00003.png'), 'image/png'),
+        upload('mine_mask.png', phantomFile('masks', 'phantom_00003.png'), 'image/png'),
+        upload('unpaired.png', phantomFile('images', 'phantom_00005.png'), 'image/png'),
+        upload('set.zip', zip([['set/images/z7.png', phantomFile('images', 'phantom_00007.png')], ['set/masks/z7.png', phantomFile('masks', 'phantom_00007.png')],
+          ['set/images/z8.png', phantomFile('images', 'phantom_00008.png')], ['set/masks/z8.png', phantomFile('masks', 'phantom_00008.png')], ['set/index.csv', Buffer.from('file\n')]]), 'application/zip'),
         upload('TCGA_XX_0001_19990101_12.tif', lgg.image, 'image/tiff'),
         upload('TCGA_XX_0001_19990101_12_mask.tif', lgg.mask, 'image/tiff'),
       ]);
@@ -112,11 +112,11 @@ for (const [name, gpu] of BACKENDS) {
       // Bad files: each named with its reason; the good ones stay.
       const grey = new Uint8Array(128 * 128).map((_, i) => i % 256);
       await page.setInputFiles('[data-testid=file-input]', [
-        upload('corrupt.png', Buffer.concat([demoFile('images', 'phantom_00002.png').subarray(0, 60)]), 'image/png'),
+        upload('corrupt.png', Buffer.concat([phantomFile('images', 'phantom_00002.png').subarray(0, 60)]), 'image/png'),
         upload('notes.txt', Buffer.from('not an image'), 'text/plain'),
-        upload('odd.png', demoFile('images', 'phantom_00002.png'), 'image/png'),
+        upload('odd.png', phantomFile('images', 'phantom_00002.png'), 'image/png'),
         upload('odd_mask.tif', tiff(32, 32, 1, new Uint8Array(32 * 32)), 'image/tiff'),
-        upload('grey.png', demoFile('images', 'phantom_00004.png'), 'image/png'),
+        upload('grey.png', phantomFile('images', 'phantom_00004.png'), 'image/png'),
         upload('grey_mask.tif', tiff(128, 128, 1, grey), 'image/tiff'),
         upload('empty.zip', zip([['readme.txt', Buffer.from('nothing here')]]), 'application/zip'),
       ]);
@@ -129,7 +129,7 @@ for (const [name, gpu] of BACKENDS) {
       assert.equal(await rows(page).count(), 7, 'odd.png and grey.png load without their bad masks');
       await screenshot(page, `bad-files-${name}`);
       await page.setInputFiles('[data-testid=model-files]', [
-        upload('lgg.json', fs.readFileSync(path.join(DEMO, '../models/lgg.json')), 'application/json'),
+        upload('lgg.json', fs.readFileSync(path.join(ROOT, 'static/models/lgg.json')), 'application/json'),
         upload('lgg.bpk', Buffer.from('definitely not weights'), 'application/octet-stream'),
       ]);
       await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('lgg.bpk'));
@@ -143,8 +143,8 @@ for (const [name, gpu] of BACKENDS) {
       const files = [];
       for (let i = 0; i < 50; i++) {
         const src = `phantom_${String(i % 12).padStart(5, '0')}.png`;
-        files.push(upload(`b${String(i).padStart(2, '0')}.png`, demoFile('images', src), 'image/png'));
-        files.push(upload(`b${String(i).padStart(2, '0')}_mask.png`, demoFile('masks', src), 'image/png'));
+        files.push(upload(`b${String(i).padStart(2, '0')}.png`, phantomFile('images', src), 'image/png'));
+        files.push(upload(`b${String(i).padStart(2, '0')}_mask.png`, phantomFile('masks', src), 'image/png'));
       }
       // How long the page is blocked at a stretch while it works (responsiveness), from the
       // drop on (staged first: Playwright's own file injection blocks the page by itself).

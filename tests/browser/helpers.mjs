@@ -11,7 +11,9 @@ import { serve } from './serve.mjs';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DIST = path.join(ROOT, 'dist');
-export const DEMO = path.join(ROOT, 'static/demo');
+/// The demo set the page opens on (LGG FLAIR slices), and the second one (phantoms).
+export const DEMO = path.join(ROOT, 'static/demo/lgg');
+export const PHANTOMS = path.join(ROOT, 'static/demo/phantom');
 export const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
 const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -66,7 +68,17 @@ export const diceOf = async (page) => Number(await text(page, 'dice'));
 
 // ---------- test files ----------
 
-export const demoFile = (folder, name) => fs.readFileSync(path.join(DEMO, folder, name));
+export const phantomFile = (folder, name) => fs.readFileSync(path.join(PHANTOMS, folder, name));
+
+/// The rows of a demo set's index.csv, as objects (file, patient, label, tumor_px, ...).
+export function demoIndex(dir = DEMO) {
+  const [head, ...lines] = fs.readFileSync(path.join(dir, 'index.csv'), 'utf8').trim().split('\n');
+  const keys = head.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, k) => [keys[k], v])));
+}
+
+/// The image the page opens on: the demo's first tumour slice.
+export const firstTumour = () => demoIndex().find((r) => r.label === '1').file;
 export const upload = (name, buffer, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer });
 
 /// A zip (stored, no compression) of [name, Buffer] entries.

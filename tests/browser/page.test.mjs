@@ -1,10 +1,10 @@
 // The first page, as a visitor gets it with no click: WebGPU (software adapter) and the CPU
-// fallback, the built-in LGG model on the built-in phantoms, numbers equal to the native CLI's,
+// fallback, the built-in LGG model on the built-in LGG slices, numbers equal to the native CLI's,
 // a drawn canvas, no request off the origin, a CSP that blocks one, and offline use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openApp, settled, text, screenshot, outside, cli, DEMO } from './helpers.mjs';
+import { openApp, settled, text, screenshot, outside, cli, DEMO, firstTumour } from './helpers.mjs';
 
 async function firstPage(gpu, name, query = '') {
   const app = await openApp({ gpu, query });
@@ -22,8 +22,9 @@ async function firstPage(gpu, name, query = '') {
     assert.equal(r.error, '', `page error; console: ${app.consoleErrors.join(' | ')}`);
     assert.equal(r.backend, query.includes('webgpu') ? 'WebGPU' : 'CPU');
     assert.equal(r.rows, 12);
-    assert.equal(r.title, 'phantom_00001.png', 'the page opens on a tumour image');
-    const native = cli(path.join(DEMO, 'images/phantom_00001.png'), path.join(DEMO, 'masks/phantom_00001.png'));
+    assert.equal(r.title, firstTumour(), 'the page opens on a tumour image');
+    assert.ok(r.probability > 0.5, `the model calls the first tumour slice a tumour: p ${r.probability}`);
+    const native = cli(path.join(DEMO, 'images', firstTumour()), path.join(DEMO, 'masks', firstTumour()));
     assert.ok(Math.abs(r.probability - native.probability) <= 0.01, `page probability ${r.probability} vs CLI ${native.probability}`);
     assert.ok(Math.abs(r.dice - native.dice) <= 0.01, `page Dice ${r.dice} vs CLI ${native.dice}`);
     const colours = await page.evaluate(() => {

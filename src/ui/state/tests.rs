@@ -111,10 +111,66 @@ fn the_threshold_moves_dice_without_the_model() {
     assert_eq!((summary.images, summary.analysed, summary.with_class, summary.scored), (3, 3, 2, 1));
     assert_eq!(summary.accuracy, Some(1.0));
     assert!((summary.mean_dice.unwrap() - 0.8).abs() < 1e-9);
-    let (curve, otsu) = s.dice_curve();
+    let (curve, otsu) = s.dice_curve(false);
     assert_eq!(curve.len(), 9);
     assert!((curve[4].1 - 1.0).abs() < 1e-9, "0.5 keeps pixels 2 and 3: {curve:?}");
     assert!(otsu.is_some());
+}
+
+#[test]
+fn a_no_tumour_answer_gates_the_mask_unless_asked_and_dice_is_scored_both_ways() {
+    // b.png: tumour, p 0.9; a.png: empty mask, p 0.2; d.png: a tumour the model misses, p 0.3.
+    let items = vec![item(10, "b.png", Some(vec![false, false, true, true])), item(11, "a.png", Some(vec![false; 4])), item(13, "d.png", Some(vec![false, false, true, true]))];
+    let mut s = PageState::default().reduce(Action::ModelAdded(entry(0, "X"))).reduce(Action::ItemsLoaded { items, volumes: Vec::new(), demo: true });
+    let g = s.generation;
+    for (id, p) in [(10, 0.9), (11, 0.2), (13, 0.3)] {
+        let it = s.items.iter().find(|i| i.id == ItemId(id)).unwrap().clone();
+        s = s.reduce(Action::Analysed { generation: g, item: ItemId(id), result: analysed(&it, p), millis: 1.0 });
+    }
+    assert!(!s.view.masks_on_negatives, "off by default");
+    // The tumour the model finds: its mask is drawn (at 0.4: the right half, the truth).
+    assert!(s.shows_mask());
+    assert_eq!(s.predicted_mask().map(|m| m.area()), Some(2));
+    // The no-tumour slice: a heatmap, but no mask, unless asked for.
+    let s = s.reduce(Action::Selected(ItemId(11)));
+    assert!(!s.shows_mask() && s.predicted_mask().is_none());
+    let shown = s.clone().reduce(Action::MasksOnNegatives(true));
+    assert_eq!(shown.predicted_mask().map(|m| m.area()), Some(2), "asked for: the mask as cut");
+    assert_eq!(shown.reduce(Action::MasksOnNegatives(false)).predicted_mask(), None);
+    // Dice as cut and gated: the miss scores 0 gated; the empty-truth slice has no Dice either way.
+    let rows = s.rows();
+    let by = |id| rows.iter().find(|r| r.id == ItemId(id)).unwrap();
+    assert_eq!((by(10).dice, by(10).gated_dice), (Some(1.0), Some(1.0)));
+    assert_eq!((by(13).dice, by(13).gated_dice), (Some(1.0), Some(0.0)));
+    assert_eq!((by(11).dice, by(11).gated_dice, by(11).mask_on_negative), (None, None, Some(true)));
+    assert_eq!(by(10).mask_on_negative, None, "only images with an empty true mask count");
+    let summary = BatchSummary::of(&rows);
+    assert_eq!((summary.mean_dice, summary.mean_gated_dice), (Some(1.0), Some(0.5)));
+    assert_eq!((summary.negatives, summary.negative_masks, summary.negative_masks_gated), (1, 1, 0));
+    assert_eq!((summary.false_mask_rate(false), summary.false_mask_rate(true)), (Some(1.0), Some(0.0)));
+    // The batch curve both ways: gated, the miss pulls the mean down at every cut.
+    let ((cut, _), (gated, gated_otsu)) = (s.dice_curve(false), s.dice_curve(true));
+    assert!((cut[3].1 - 1.0).abs() < 1e-9 && (gated[3].1 - 0.5).abs() < 1e-9, "{cut:?} {gated:?}");
+    assert!(gated_otsu.is_some());
+    let sorted = s.reduce(Action::SortedBy(SortKey::GatedDice));
+    assert_eq!(sorted.rows().iter().map(|r| r.id).collect::<Vec<_>>(), ids(&[11, 13, 10]));
+}
+
+#[test]
+fn choosing_a_demo_set_chooses_its_own_shipped_model() {
+    let shipped = |id, name: &str| ModelEntry { shipped: Some(name.into()), ..entry(id, name) };
+    let s = PageState::default().reduce(Action::ModelsListed(vec![shipped(0, "lgg"), shipped(1, "phantom")]));
+    assert_eq!((s.demo_set, s.model), (DemoSet::Lgg, Some(ModelId(0))), "the page opens on the LGG slices and model");
+    let g = s.generation;
+    let s = s.reduce(Action::DemoChosen(DemoSet::Phantom));
+    assert_eq!((s.demo_set, s.model), (DemoSet::Phantom, Some(ModelId(1))));
+    assert!(s.generation > g, "results of the other model are dropped");
+    let g = s.generation;
+    let same = s.clone().reduce(Action::DemoChosen(DemoSet::Phantom));
+    assert_eq!(same.generation, g, "its model already in use: nothing to redo");
+    assert_eq!(s.reduce(Action::DemoChosen(DemoSet::Lgg)).model, Some(ModelId(0)));
+    assert_eq!(DemoSet::parse("phantom"), Some(DemoSet::Phantom));
+    assert!(DemoSet::Lgg.attribution().is_some_and(|(text, cites)| text.contains("CC BY-NC-SA 4.0") && cites.len() == 3));
 }
 
 #[test]
@@ -127,9 +183,9 @@ fn rows_sort_by_any_column_and_the_csv_holds_them() {
     assert_eq!(s.rows().iter().map(|r| r.id).collect::<Vec<_>>(), ids(&[11, 12, 10]));
     let csv = s.csv();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "file,probability,predicted,truth,dice,iou,method,block,threshold");
-    assert_eq!(lines[1], "a.png,0.2000,no tumour,no tumour,,,fusion,2,0.4");
-    assert_eq!(lines[3], "b.png,0.9000,tumour,tumour,1.0000,1.0000,fusion,2,0.4");
+    assert_eq!(lines[0], "file,probability,predicted,truth,dice,iou,gated_dice,method,block,threshold");
+    assert_eq!(lines[1], "a.png,0.2000,no tumour,no tumour,,,,fusion,2,0.4");
+    assert_eq!(lines[3], "b.png,0.9000,tumour,tumour,1.0000,1.0000,1.0000,fusion,2,0.4");
     assert_eq!(lines.len(), 4);
 }
 

@@ -8,8 +8,15 @@ use crate::web::app::Ctx;
 use crate::web::files;
 use yew::prelude::*;
 
-const COLUMNS: [(SortKey, &str); 5] =
-    [(SortKey::File, "file"), (SortKey::Probability, "probability"), (SortKey::Predicted, "predicted"), (SortKey::Truth, "true class"), (SortKey::Dice, "Dice")];
+/// "gated": Dice with the mask emptied where the model says no tumour (a miss scores 0).
+const COLUMNS: [(SortKey, &str); 6] = [
+    (SortKey::File, "file"),
+    (SortKey::Probability, "probability"),
+    (SortKey::Predicted, "predicted"),
+    (SortKey::Truth, "true class"),
+    (SortKey::Dice, "Dice"),
+    (SortKey::GatedDice, "gated"),
+];
 
 fn class(v: Option<bool>) -> &'static str {
     match v {
@@ -27,10 +34,13 @@ pub fn batch_view() -> Html {
     // when its points change.
     let rows = s.rows();
     let summary = BatchSummary::of(&rows);
-    let (curve, otsu) = s.dice_curve();
-    let chart = use_memo(curve, |curve| {
-        (!curve.is_empty()).then(|| dice_vs_threshold_svg(&[Series { label: "this batch".into(), points: curve.clone() }], (420, 260)).ok()).flatten()
+    let (curve, otsu) = s.dice_curve(false);
+    let (gated_curve, gated_otsu) = s.dice_curve(true);
+    let chart = use_memo((curve, gated_curve), |(curve, gated)| {
+        let series = [Series { label: "as cut".into(), points: curve.clone() }, Series { label: "gated by the answer".into(), points: gated.clone() }];
+        (!curve.is_empty()).then(|| dice_vs_threshold_svg(&series, (420, 260)).ok()).flatten()
     });
+    let rate = |gated: bool| summary.false_mask_rate(gated).map(|r| format!("{:.0}%", 100.0 * r)).unwrap_or_else(|| "–".into());
     let on_csv = {
         let ctx = ctx.clone();
         Callback::from(move |_: MouseEvent| {
@@ -65,6 +75,7 @@ pub fn batch_view() -> Html {
                 <td>{ class(r.predicted) }</td>
                 <td>{ class(r.truth) }</td>
                 <td>{ fmt(r.dice, 3) }</td>
+                <td>{ fmt(r.gated_dice, 3) }</td>
             </tr>
         }
     };
@@ -74,7 +85,14 @@ pub fn batch_view() -> Html {
             <p class="summary">
                 { format!("{} images, {} analysed. Accuracy ", summary.images, summary.analysed) }
                 <strong data-testid="accuracy">{ fmt(summary.accuracy, 3) }</strong>{ format!(" over {} with a known class; mean Dice ", summary.with_class) }
-                <strong data-testid="mean-dice">{ fmt(summary.mean_dice, 4) }</strong>{ format!(" over {} with a tumour mask, at threshold {}.", summary.scored, s.view.threshold) }
+                <strong data-testid="mean-dice">{ fmt(summary.mean_dice, 4) }</strong>{ " as cut, " }
+                <strong data-testid="mean-gated-dice" data-gated-dice={fmt(summary.mean_gated_dice, 6)}>{ fmt(summary.mean_gated_dice, 4) }</strong>
+                { format!(" gated (a tumour the model misses scores 0), over {} with a tumour mask, at threshold {}.", summary.scored, s.view.threshold) }
+            </p>
+            <p class="summary" data-testid="false-masks" data-negatives={summary.negatives.to_string()} data-ungated={summary.negative_masks.to_string()} data-gated={summary.negative_masks_gated.to_string()}>
+                { format!("Slices with no tumour in their mask that still get a predicted mask: {} of {} ", summary.negative_masks, summary.negatives) }
+                <strong data-testid="false-mask-rate">{ rate(false) }</strong>{ format!(" as cut, {} of {} ", summary.negative_masks_gated, summary.negatives) }
+                <strong data-testid="false-mask-rate-gated">{ rate(true) }</strong>{ " gated." }
             </p>
             <div class="row">
                 <button onclick={on_csv} data-testid="export-csv" disabled={s.items.is_empty()}>{ "Export CSV" }</button>
@@ -88,7 +106,7 @@ pub fn batch_view() -> Html {
             if let Some(svg) = (*chart).clone() {
                 <figure class="chart" data-testid="dice-curve">
                     { inline_svg(svg) }
-                    <figcaption>{ format!("Mean Dice of this batch at each threshold (Otsu: {}).", fmt(otsu, 3)) }</figcaption>
+                    <figcaption>{ format!("Mean Dice of this batch at each threshold, as cut and gated (Otsu: {}, gated {}).", fmt(otsu, 3), fmt(gated_otsu, 3)) }</figcaption>
                 </figure>
             }
         </section>

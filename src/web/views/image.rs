@@ -36,7 +36,7 @@ fn export(s: &PageState, what: &str) -> Result<(), String> {
     let (w, h) = (item.image.width, item.image.height);
     let bytes = match what {
         "heatmap" => encode_png_rgba(w, h, heatmap_rgba(&result.heatmap, s.view.colour_map)),
-        "mask" => encode_png_gray(&s.predicted_mask().ok_or("no mask")?.to_plane()),
+        "mask" => encode_png_gray(&s.predicted_mask().ok_or("the model calls this image no-tumour, so its mask is gated away (tick \"Show masks on slices called no-tumour\" to save it)")?.to_plane()),
         _ => encode_png_rgba(w, h, picture(s).ok_or("no image")?.2),
     };
     files::download(&format!("{stem}_{what}.png"), "image/png", &bytes)
@@ -56,13 +56,21 @@ pub fn image_view() -> Html {
             s.view.threshold.to_string(),
             s.view.opacity.to_bits(),
             s.view.colour_map,
+            s.view.masks_on_negatives,
         );
         let (canvas_ref, ctx) = (canvas_ref.clone(), ctx.clone());
         use_effect_with(shown, move |_| {
-            if let (Some(c), Some((w, h, rgba))) = (canvas_ref.cast::<HtmlCanvasElement>(), picture(ctx.state())) {
+            let s = ctx.state();
+            if let (Some(c), Some((w, h, rgba))) = (canvas_ref.cast::<HtmlCanvasElement>(), picture(s)) {
                 if let Err(e) = canvas::draw_rgba(&c, w, h, &rgba) {
                     ctx.dispatch(Action::Failed(e));
                 }
+                // What was drawn, for tests: the image and its predicted mask's pixels (0 when
+                // none is drawn).
+                let drawn = s.current().filter(|i| i.result.is_some()).map(|i| i.name.clone()).unwrap_or_default();
+                let mask_px = s.predicted_mask().map(|m| m.area()).unwrap_or(0);
+                let _ = c.set_attribute("data-drawn", &drawn);
+                let _ = c.set_attribute("data-mask-px", &mask_px.to_string());
             }
         });
     }
@@ -90,6 +98,10 @@ pub fn image_view() -> Html {
     let on_threshold = slider(|v| Action::ThresholdChosen(Threshold::Fixed(v)));
     let on_opacity = slider(Action::OpacityChosen);
     let on_zoom = slider(|v| Action::ZoomChosen(v as u32));
+    let on_negatives = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| ctx.dispatch(Action::MasksOnNegatives(e.target_unchecked_into::<HtmlInputElement>().checked())))
+    };
     let on_otsu = {
         let ctx = ctx.clone();
         Callback::from(move |_: MouseEvent| ctx.dispatch(Action::ThresholdChosen(Threshold::Otsu)))
@@ -104,7 +116,9 @@ pub fn image_view() -> Html {
     };
     let item = s.current();
     let scores = s.current_scores();
+    let gated_dice = item.and_then(|i| i.gated_dice(s.view.threshold));
     let result = item.and_then(|i| i.result.as_ref());
+    let gated_away = item.is_some_and(|i| i.gated()) && !s.shows_mask();
     let (t_value, t_label) = match s.view.threshold {
         Threshold::Fixed(t) => (t, format!("{t:.2}")),
         Threshold::Otsu => (result.map(|r| s.view.threshold.value_for(&r.heatmap)).unwrap_or(0.5), "Otsu".to_string()),
@@ -123,9 +137,13 @@ pub fn image_view() -> Html {
             <div class="facts">
                 <div>{ "Tumour probability: " }<strong data-testid="probability">{ result.map(|r| format!("{:.4}", r.probability)).unwrap_or_default() }</strong>
                     { for result.map(|r| html! { <span class="note">{ if r.probability >= 0.5 { " (tumour)" } else { " (no tumour)" } }</span> }) }</div>
-                <div>{ "Dice: " }<strong data-testid="dice">{ if result.is_some() { dice_text } else { String::new() } }</strong>
+                <div>{ "Dice: " }<strong data-testid="dice" data-dice={fmt(scores.map(|x| x.0), 6)}>{ if result.is_some() { dice_text } else { String::new() } }</strong>
+                    { "  gated: " }<strong data-testid="gated-dice" data-gated-dice={fmt(gated_dice, 6)} title="Dice with the mask emptied when the model says no tumour (p < 0.5): a missed tumour scores 0">{ fmt(gated_dice, 4) }</strong>
                     { "  IoU: " }<strong data-testid="iou">{ fmt(scores.map(|x| x.1), 4) }</strong></div>
             </div>
+            if gated_away {
+                <p class="note" data-testid="mask-gated">{ "The model calls this slice no-tumour (p < 0.5), so no mask is drawn: the heatmap alone is shown." }</p>
+            }
             <div class="canvas-box">
                 <canvas ref={canvas_ref} data-testid="heatmap-canvas" width="128" height="128"
                     style={format!("width: {w}px; height: {h}px")}></canvas>
@@ -154,6 +172,10 @@ pub fn image_view() -> Html {
                     <select data-testid="colour-map" onchange={on_map}>
                         { for ColourMap::ALL.iter().map(|m| html! { <option value={m.name()} selected={s.view.colour_map == *m}>{ m.name() }</option> }) }
                     </select>
+                </label>
+                <label title="Off: a slice the model calls no-tumour (p < 0.5) gets no predicted mask, as gated Dice counts it">
+                    <input type="checkbox" data-testid="masks-on-negatives" checked={s.view.masks_on_negatives} onchange={on_negatives} />
+                    { " Show masks on slices called no-tumour" }
                 </label>
                 <label>{ "Zoom " }
                     <input type="range" min="1" max="6" step="1" value={s.view.zoom.to_string()} data-testid="zoom" oninput={on_zoom} />

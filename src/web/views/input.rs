@@ -1,6 +1,8 @@
 //! Getting the user's images in: a file picker (images, masks and zips together), a folder
-//! picker, and a drop zone. Pairing rules are spelled out where the user looks.
+//! picker, and a drop zone. Pairing rules are spelled out where the user looks. The built-in
+//! demo sets are picked here too, and the one shown is named with its licence and attribution.
 
+use crate::ui::state::DemoSet;
 use crate::web::app::Ctx;
 use crate::web::files;
 use web_sys::DragEvent;
@@ -49,7 +51,32 @@ pub fn input_panel() -> Html {
         let ctx = ctx.clone();
         ctx.on_clear.reform(|_: MouseEvent| ())
     };
+    let on_demo = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            if let Some(set) = DemoSet::parse(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()) {
+                ctx.on_demo.emit(set);
+            }
+        })
+    };
     let s = ctx.state();
+    let set = s.demo_set;
+    let about = if s.demo {
+        html! {
+            <div class="demo-about" data-testid="demo-about" data-demo={set.name()}>
+                <p class="note">{ format!("Showing the {} built-in {}: {}.", s.items.len(), set.label(), set.about()) }</p>
+                if let Some((text, citations)) = set.attribution() {
+                    <details class="attribution" data-testid="demo-attribution">
+                        <summary>{ text }</summary>
+                        <ul>{ for citations.iter().map(|c| html! { <li>{ *c }</li> }) }</ul>
+                        <p><a href={format!("demo/{}/LICENCE.md", set.name())}>{ "Licence and how these slices were picked" }</a></p>
+                    </details>
+                }
+            </div>
+        }
+    } else {
+        html! {}
+    };
     html! {
         <section class={classes!("panel", "drop", (*over).then_some("over"))} ondrop={on_drop} ondragover={on_over} ondragleave={on_leave}>
             <div class="row">
@@ -60,8 +87,15 @@ pub fn input_panel() -> Html {
                     <input type="file" multiple=true webkitdirectory=true data-testid="folder-input" onchange={on_change} />
                 </label>
                 <button onclick={on_clear} disabled={s.items.is_empty()}>{ "Clear" }</button>
-                <span class="note">{ if s.demo { format!("Showing {} built-in phantom images (synthetic, with true masks).", s.items.len()) } else { format!("{} images loaded.", s.items.len()) } }</span>
+                <label>{ "Demo images: " }
+                    <select data-testid="demo-set" onchange={on_demo}>
+                        { for DemoSet::ALL.iter().map(|d| html! { <option value={d.name()} selected={s.demo && set == *d}>{ d.label() }</option> }) }
+                        if !s.demo { <option value="" selected=true disabled=true>{ "(your images)" }</option> }
+                    </select>
+                </label>
+                if !s.demo { <span class="note">{ format!("{} images loaded.", s.items.len()) }</span> }
             </div>
+            { about }
             <p class="hint">{ "…or drop files here. Masks pair with images by name: " }<code>{ "x.png + x_mask.png" }</code>{ ", " }
                 <code>{ "images/x.png + masks/x.png" }</code>{ ", or the LGG dataset's " }<code>{ "x.tif + x_mask.tif" }</code>
                 { ". PNG, JPEG, TIFF, BMP and zips of them. Volumes: NIfTI (" }<code>{ "x.nii.gz + x_mask.nii.gz" }</code>{ ", also " }<code>{ "_seg" }</code>

@@ -5,6 +5,7 @@
 use crate::masks::{Mask, Threshold};
 use crate::metrics::{self, Confusion};
 use crate::plane::Plane;
+use crate::uncertainty::{mean_at, Interval, Patients};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -19,20 +20,29 @@ pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Thresholds of the Dice-vs-threshold sweep (Otsu is added beside them).
-pub const SWEEP: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+pub const SWEEP: [f32; 10] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /// Dice is reported separately over true masks at least this large: tiny masks make it noisy.
 pub const LARGE_MASK_PX: usize = 50;
+
+/// The probability at which the classifier says "tumour"; a gated mask is emptied below it.
+pub const GATE: f32 = 0.5;
 
 /// One image's scores.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImageScore {
     pub file: String,
+    /// Whose scan (the bootstrap resamples patients); the file itself when unknown.
+    pub patient: String,
     pub label: bool,
     pub probability: f32,
     pub truth_px: usize,
+    /// Pixels of the mask at the chosen threshold, when a true mask is known (empty or not).
+    pub mask_px: Option<usize>,
     /// Dice at the chosen threshold; None when the true mask is empty (nothing to find).
     pub dice: Option<f64>,
+    /// The same with the mask emptied where p < [`GATE`] (a missed tumour scores 0).
+    pub gated_dice: Option<f64>,
     pub iou: Option<f64>,
     /// Dice at each [`SWEEP`] threshold, then Otsu.
     #[serde(skip)]
@@ -42,20 +52,33 @@ pub struct ImageScore {
 impl ImageScore {
     /// Scores a heatmap against its true mask (`None` = no mask known: classified only).
     pub fn new(file: &str, probability: f32, heat: &Plane, truth: Option<&Mask>, label: bool, threshold: Threshold) -> Self {
-        let (dice, iou, sweep, truth_px) = match truth.filter(|t| !t.is_empty()) {
-            Some(truth) => {
-                let mask = threshold.apply(heat);
+        let mask = truth.map(|_| threshold.apply(heat));
+        let (dice, iou, sweep, truth_px) = match (truth.filter(|t| !t.is_empty()), &mask) {
+            (Some(truth), Some(mask)) => {
                 let sweep = SWEEP
                     .iter()
                     .map(|&t| Threshold::Fixed(t))
                     .chain([Threshold::Otsu])
                     .map(|t| metrics::dice(&t.apply(heat), truth))
                     .collect();
-                (Some(metrics::dice(&mask, truth)), Some(metrics::iou(&mask, truth)), sweep, truth.area())
+                (Some(metrics::dice(mask, truth)), Some(metrics::iou(mask, truth)), sweep, truth.area())
             }
-            None => (None, None, Vec::new(), 0),
+            _ => (None, None, Vec::new(), 0),
         };
-        Self { file: file.into(), label, probability, truth_px, dice, iou, sweep }
+        let gated_dice = dice.map(|d| if probability >= GATE { d } else { 0.0 });
+        let mask_px = mask.map(|m| m.area());
+        Self { file: file.into(), patient: file.into(), label, probability, truth_px, mask_px, dice, gated_dice, iou, sweep }
+    }
+
+    /// The same score, attributed to `patient`.
+    pub fn of_patient(self, patient: &str) -> Self {
+        Self { patient: patient.into(), ..self }
+    }
+
+    /// Whether this is a known tumour-free image whose mask (gated or not) marks something.
+    fn false_positive(&self, gated: bool) -> Option<bool> {
+        let marked = self.mask_px? > 0 && (!gated || self.probability >= GATE);
+        (self.truth_px == 0).then_some(marked)
     }
 }
 
@@ -152,6 +175,31 @@ pub struct Summary {
     pub threshold: String,
     /// Mean Dice (non-empty truths) at each swept threshold and `otsu`.
     pub dice_by_threshold: BTreeMap<String, f64>,
+    /// Patients among the images (the unit every interval resamples).
+    pub patients: usize,
+    /// 95% patient-bootstrap interval of `mean_dice`.
+    pub mean_dice_ci95: Interval,
+    /// The mean over patients of each patient's mean Dice (every patient counts once).
+    pub patient_mean_dice: f64,
+    pub auc_ci95: Interval,
+    /// Mean Dice with masks emptied where p < 0.5 (a missed tumour scores 0).
+    pub gated_mean_dice: f64,
+    pub gated_mean_dice_ci95: Interval,
+    /// Images known to be tumour-free (empty true mask).
+    pub no_tumour_images: usize,
+    /// Share of those whose mask at the threshold is not empty, and the same gated.
+    pub false_positive_rate: f64,
+    pub gated_false_positive_rate: f64,
+    /// Each patient's tumour slices and mean Dice.
+    pub per_patient: BTreeMap<String, PatientDice>,
+}
+
+/// One patient's share of a [`Summary`].
+#[derive(Clone, Debug, Serialize)]
+pub struct PatientDice {
+    pub tumour_slices: usize,
+    pub mean_dice: f64,
+    pub gated_mean_dice: f64,
 }
 
 pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: Threshold) -> Summary {
@@ -161,12 +209,43 @@ pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: T
     let dices: Vec<f64> = scores.iter().filter_map(|s| s.dice).collect();
     let large: Vec<f64> = scores.iter().filter(|s| s.truth_px >= LARGE_MASK_PX).filter_map(|s| s.dice).collect();
     let scored: Vec<&ImageScore> = scores.iter().filter(|s| !s.sweep.is_empty()).collect();
-    let names = SWEEP.iter().map(|t| format!("{t:.1}")).chain(["otsu".to_string()]);
+    let names = SWEEP.iter().map(|t| format!("{t}")).chain(["otsu".to_string()]);
     let dice_by_threshold = names
         .enumerate()
         .map(|(k, name)| (name, metrics::mean(&scored.iter().map(|s| s.sweep[k]).collect::<Vec<_>>())))
         .collect();
+    let patients = Patients::of(&scores.iter().map(|s| s.patient.as_str()).collect::<Vec<_>>());
+    let dice: Vec<Option<f64>> = scores.iter().map(|s| s.dice).collect();
+    let gated: Vec<Option<f64>> = scores.iter().map(|s| s.gated_dice).collect();
+    let auc_at = |items: &[usize]| {
+        let (p, l): (Vec<f32>, Vec<bool>) = items.iter().map(|&i| (probs[i], labels[i])).unzip();
+        metrics::roc_auc(&p, &l)
+    };
+    let rate = |gate: bool| {
+        let fp: Vec<f64> = scores.iter().filter_map(|s| s.false_positive(gate)).map(|b| b as u8 as f64).collect();
+        metrics::mean(&fp)
+    };
+    let mut per_patient: BTreeMap<String, PatientDice> = BTreeMap::new();
+    for s in scores.iter().filter(|s| s.dice.is_some()) {
+        per_patient.entry(s.patient.clone()).or_insert(PatientDice { tumour_slices: 0, mean_dice: 0.0, gated_mean_dice: 0.0 });
+    }
+    for (name, p) in per_patient.iter_mut() {
+        let mine: Vec<&ImageScore> = scores.iter().filter(|s| &s.patient == name && s.dice.is_some()).collect();
+        p.tumour_slices = mine.len();
+        p.mean_dice = metrics::mean(&mine.iter().filter_map(|s| s.dice).collect::<Vec<_>>());
+        p.gated_mean_dice = metrics::mean(&mine.iter().filter_map(|s| s.gated_dice).collect::<Vec<_>>());
+    }
     Summary {
+        patients: patients.len(),
+        mean_dice_ci95: patients.bootstrap(|items| mean_at(&dice, items)),
+        patient_mean_dice: metrics::mean(&per_patient.values().map(|p| p.mean_dice).collect::<Vec<_>>()),
+        auc_ci95: patients.bootstrap(auc_at),
+        gated_mean_dice: metrics::mean(&gated.iter().flatten().copied().collect::<Vec<_>>()),
+        gated_mean_dice_ci95: patients.bootstrap(|items| mean_at(&gated, items)),
+        no_tumour_images: scores.iter().filter(|s| s.false_positive(false).is_some()).count(),
+        false_positive_rate: rate(false),
+        gated_false_positive_rate: rate(true),
+        per_patient,
         images: scores.len(),
         tumour_images: labels.iter().filter(|&&l| l).count(),
         accuracy: confusion.accuracy(),
@@ -179,6 +258,41 @@ pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: T
         block,
         threshold: threshold.to_string(),
         dice_by_threshold,
+    }
+}
+
+/// Two methods scored on the same images: the difference of their mean Dice (a - b), with a
+/// paired patient bootstrap (both means from the same resample).
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub method: String,
+    pub threshold: String,
+    pub mean_dice: f64,
+    pub gated_mean_dice: f64,
+    /// This summary's method minus this one.
+    pub difference: f64,
+    pub difference_ci95: Interval,
+    pub gated_difference: f64,
+    pub gated_difference_ci95: Interval,
+}
+
+/// Compares scores `a` (the method reported) with `b` (a baseline) image by image.
+pub fn compare(a: &[ImageScore], b: &[ImageScore], method: &str, threshold: Threshold) -> Comparison {
+    assert!(a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.file == y.file), "a comparison needs the same images in the same order");
+    let patients = Patients::of(&a.iter().map(|s| s.patient.as_str()).collect::<Vec<_>>());
+    let column = |s: &[ImageScore], gated: bool| s.iter().map(|x| if gated { x.gated_dice } else { x.dice }).collect::<Vec<_>>();
+    let (da, db, ga, gb) = (column(a, false), column(b, false), column(a, true), column(b, true));
+    let all: Vec<usize> = (0..a.len()).collect();
+    let diff = |x: &[Option<f64>], y: &[Option<f64>], items: &[usize]| mean_at(x, items) - mean_at(y, items);
+    Comparison {
+        method: method.into(),
+        threshold: threshold.to_string(),
+        mean_dice: mean_at(&db, &all),
+        gated_mean_dice: mean_at(&gb, &all),
+        difference: diff(&da, &db, &all),
+        difference_ci95: patients.bootstrap(|items| diff(&da, &db, items)),
+        gated_difference: diff(&ga, &gb, &all),
+        gated_difference_ci95: patients.bootstrap(|items| diff(&ga, &gb, items)),
     }
 }
 
@@ -220,10 +334,34 @@ mod tests {
         assert!(s.mean_dice_ge50.is_nan());
         assert!((s.accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(s.dice_by_threshold["0.1"], 2.0 * 2.0 / 5.0);
+        assert_eq!((s.no_tumour_images, s.false_positive_rate, s.gated_false_positive_rate), (1, 1.0, 0.0));
+        assert_eq!(s.gated_mean_dice, 1.0);
         let (best, d) = best_threshold(&s).unwrap();
         assert_eq!(d, 1.0);
         // The chosen cut really gives that Dice on the map.
         assert_eq!(metrics::dice(&best.apply(&heat), &truth), 1.0);
+    }
+
+    #[test]
+    fn gating_and_paired_comparisons_count_patients_not_slices() {
+        let heat = Plane::new(4, 1, vec![0.0, 0.2, 0.8, 1.0]);
+        let truth = Mask::new(4, 1, vec![false, false, true, true]);
+        let t = Threshold::Fixed(0.5);
+        // Patient a: three slices found (Dice 1); patient b: one slice the classifier missed.
+        let a: Vec<ImageScore> = (0..4)
+            .map(|i| ImageScore::new(&format!("{i}"), if i < 3 { 0.9 } else { 0.1 }, &heat, Some(&truth), true, t).of_patient(if i < 3 { "a" } else { "b" }))
+            .collect();
+        let s = summarise(&a, "m", 3, t);
+        assert_eq!((s.patients, s.mean_dice, s.gated_mean_dice), (2, 1.0, 0.75));
+        assert_eq!((s.per_patient["b"].mean_dice, s.per_patient["b"].gated_mean_dice), (1.0, 0.0));
+        assert!(s.gated_mean_dice_ci95.low == 0.0 && s.gated_mean_dice_ci95.high == 1.0, "{}", s.gated_mean_dice_ci95);
+        // A baseline whose masks are empty: the difference is 1 on every resample.
+        let empty = Plane::zeros(4, 1);
+        let b: Vec<ImageScore> = a.iter().map(|x| ImageScore::new(&x.file, x.probability, &empty, Some(&truth), true, t).of_patient(&x.patient)).collect();
+        let c = compare(&a, &b, "empty", t);
+        assert_eq!((c.mean_dice, c.difference), (0.0, 1.0));
+        assert_eq!((c.difference_ci95.low, c.difference_ci95.high), (1.0, 1.0));
+        assert_eq!(c.gated_difference, 0.75);
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub mod render;
 #[cfg(feature = "model")]
 pub mod session;
 pub mod train;
+pub mod uncertainty;
 pub mod ui;
 pub mod volume;
 

@@ -34,32 +34,51 @@ pub async fn analyse(
     device: &Device,
 ) -> Result<Vec<Analysis>> {
     let prepared: Vec<Plane> = images.iter().map(|im| spec.prepare(im)).collect();
-    let input = spec.batch(&prepared.iter().collect::<Vec<_>>(), device);
-    // Fusion joins the finer block before the chosen one, from one shared pass.
-    let (batch, finer) = if method == CamMethod::Fusion && block > 0 {
-        let (coarse, finer) = cam::cam_batch_pair(model, input, block, method).await?;
-        (coarse, Some(finer))
-    } else {
-        (cam::cam_batch(model, input, block, method).await?, None)
-    };
-    let mut analyses: Vec<Analysis> = images
-        .iter()
-        .zip(batch.maps)
-        .zip(batch.probs)
-        .map(|((im, low_res), probability)| Analysis {
-            probability,
-            heatmap: cam::heatmap(&low_res, im.width, im.height),
-        })
-        .collect();
-    if method == CamMethod::Fusion {
-        // The image's own intensity refines both layers.
-        for (i, (a, im)) in analyses.iter_mut().zip(images).enumerate() {
-            let mut maps = vec![a.heatmap.clone()];
-            if let Some(f) = &finer {
-                maps.push(cam::heatmap(&f.maps[i], im.width, im.height));
-            }
-            a.heatmap = cam::fusion::fuse(im, &maps);
+    let input = || spec.batch(&prepared.iter().collect::<Vec<_>>(), device);
+    let at_image_size = |maps: &[Plane], i: usize| cam::heatmap(&maps[i], images[i].width, images[i].height);
+    let (probs, heatmaps): (Vec<f32>, Vec<Plane>) = match method {
+        CamMethod::Fusion if block > 0 => {
+            // Fusion joins the finer block before the chosen one, from one shared pass, and
+            // the image's own intensity weighs both layers.
+            let (coarse, finer) = cam::cam_batch_pair(model, input(), block, method).await?;
+            let maps = (0..images.len())
+                .map(|i| cam::fusion::fuse(images[i], &[at_image_size(&coarse.maps, i), at_image_size(&finer.maps, i)]))
+                .collect();
+            (coarse.probs, maps)
         }
-    }
-    Ok(analyses)
+        CamMethod::Fusion => {
+            let batch = cam::cam_batch(model, input(), block, method).await?;
+            let maps = (0..images.len()).map(|i| cam::fusion::fuse(images[i], &[at_image_size(&batch.maps, i)])).collect();
+            (batch.probs, maps)
+        }
+        CamMethod::LayerCamMulti => {
+            // LayerCAM of blocks 1..=block (block 0's map is edge noise), mean at image size.
+            let mut layers = Vec::new();
+            let mut probs = Vec::new();
+            for b in 1.min(block)..=block {
+                let batch = cam::cam_batch(model, input(), b, method).await?;
+                probs = batch.probs;
+                layers.push(batch.maps);
+            }
+            let maps = (0..images.len())
+                .map(|i| {
+                    let per_layer: Vec<Plane> = layers.iter().map(|maps| at_image_size(maps, i)).collect();
+                    cam::fusion::shaped(images[i], &cam::fusion::mean_map(&per_layer))
+                })
+                .collect();
+            (probs, maps)
+        }
+        CamMethod::Intensity => {
+            // The classifier gives p (for gating and the table) but no map.
+            let probs = cam::probabilities(model, input()).await?;
+            let maps = images.iter().map(|im| cam::fusion::shaped(im, &cam::intensity::prior(im))).collect();
+            (probs, maps)
+        }
+        _ => {
+            let batch = cam::cam_batch(model, input(), block, method).await?;
+            let maps = (0..images.len()).map(|i| at_image_size(&batch.maps, i)).collect();
+            (batch.probs, maps)
+        }
+    };
+    Ok(probs.into_iter().zip(heatmaps).map(|(probability, heatmap)| Analysis { probability, heatmap }).collect())
 }

@@ -15,43 +15,35 @@
 //!
 //! Nothing here uses labels; the method stays "classifier supervision only".
 
-use super::refine;
+use super::{intensity, refine};
 
 use crate::plane::Plane;
 
-/// Pixels above this (in [0,1]) count as head when taking the head's mean intensity.
-pub const HEAD_LEVEL: f32 = 20.0 / 255.0;
-/// Intensity ratios to the head mean where the prior goes from 0 to 1.
-pub const LO: f32 = 1.0;
-pub const HI: f32 = 1.35;
-
-/// The hyperintensity prior of a scan, in [0,1] per pixel.
-pub fn intensity_prior(image: &Plane) -> Plane {
-    let head: Vec<f32> = image.data.iter().copied().filter(|&v| v > HEAD_LEVEL).collect();
-    if head.is_empty() {
-        return Plane::new(image.width, image.height, vec![0.0; image.data.len()]);
-    }
-    let mean = head.iter().sum::<f32>() / head.len() as f32;
-    let data = image
-        .data
-        .iter()
-        .map(|&v| {
-            let t = ((v / mean - LO) / (HI - LO)).clamp(0.0, 1.0);
-            t * t * (3.0 - 2.0 * t)
-        })
-        .collect();
-    Plane::new(image.width, image.height, data)
-}
-
 /// Fuses heatmaps (each already at image size, in [0,1]) by their mean, weights it by the
-/// image's intensity prior, renormalises to [0,1] and keeps the peak's region, holes filled.
+/// image's intensity prior, renormalises to [0,1] and applies the shape step.
 pub fn fuse(image: &Plane, heatmaps: &[Plane]) -> Plane {
-    shaped(&weighted(image, heatmaps))
+    shaped(image, &weighted(image, heatmaps))
 }
 
-/// Fusion's shape step: the region joined to the peak, then its holes filled.
-pub fn shaped(map: &Plane) -> Plane {
-    refine::fill_holes(&refine::peak_component(map))
+/// Radius (at 256 px) over which the shape step smooths a map to find its broad peak.
+pub const PEAK_RADIUS_PX: usize = 8;
+
+/// The shape step every shaped method shares (fusion, multi-layer LayerCAM, the intensity
+/// rule): drop the band inside the head's outline (scalp), keep at every level the region
+/// joined to the map's broad peak, fill its holes. It uses the scan's outline, never its
+/// brightness, so it adds no intensity rule to a classifier-only map.
+pub fn shaped(image: &Plane, map: &Plane) -> Plane {
+    let interior = intensity::head_interior(image, intensity::RIM_PX);
+    let radius = (PEAK_RADIUS_PX * image.width.max(image.height)).div_ceil(256);
+    refine::fill_holes(&refine::broad_peak_component(&intensity::restricted(map, &interior), radius))
+}
+
+/// The mean of heatmaps at image size, renormalised to [0,1].
+pub fn mean_map(heatmaps: &[Plane]) -> Plane {
+    assert!(!heatmaps.is_empty(), "a mean needs at least one heatmap");
+    let n = heatmaps.len() as f32;
+    let data = (0..heatmaps[0].data.len()).map(|i| heatmaps.iter().map(|h| h.data[i]).sum::<f32>() / n).collect();
+    Plane::new(heatmaps[0].width, heatmaps[0].height, data).normalised()
 }
 
 /// The mean of `heatmaps` times the intensity prior, normalised: [`fuse`] before its shape
@@ -59,7 +51,7 @@ pub fn shaped(map: &Plane) -> Plane {
 pub fn weighted(image: &Plane, heatmaps: &[Plane]) -> Plane {
     assert!(!heatmaps.is_empty(), "fusion needs at least one heatmap");
     let n = heatmaps.len() as f32;
-    let prior = intensity_prior(image);
+    let prior = intensity::prior(image);
     let data = (0..image.data.len())
         .map(|i| heatmaps.iter().map(|h| h.data[i]).sum::<f32>() / n * prior.data[i])
         .collect();
@@ -70,28 +62,44 @@ pub fn weighted(image: &Plane, heatmaps: &[Plane]) -> Plane {
 mod tests {
     use super::*;
 
-    #[test]
-    fn prior_keeps_bright_lesions_and_drops_dark_tissue() {
-        // Background 0, tissue 0.4, a lesion at 0.8.
-        let image = Plane::new(4, 1, vec![0.0, 0.4, 0.4, 0.8]);
-        let prior = intensity_prior(&image);
-        assert_eq!(prior.data[0], 0.0);
-        assert_eq!(prior.data[1], 0.0);
-        assert_eq!(prior.data[3], 1.0);
-        // A heatmap that covers tissue and lesion alike ends up on the lesion only.
-        let heat = Plane::new(4, 1, vec![0.0, 1.0, 1.0, 1.0]);
-        assert_eq!(fuse(&image, &[heat]).data, vec![0.0, 0.0, 0.0, 1.0]);
+    /// A 32 px scan: head (0.4) inside a 4 px dark margin, bright blocks (0.8) at columns
+    /// 8..12 and 20..24, and a bright line of scalp on the head's top edge.
+    fn scan() -> Plane {
+        let mut data = vec![0.0; 32 * 32];
+        for y in 4..28 {
+            for x in 4..28 {
+                let block = (8..24).contains(&y) && ((8..12).contains(&x) || (20..24).contains(&x));
+                data[y * 32 + x] = if block || y == 4 { 0.8 } else { 0.4 };
+            }
+        }
+        Plane::new(32, 32, data)
+    }
+
+    fn columns_kept(map: &Plane, t: f32) -> Vec<usize> {
+        let mut cols: Vec<usize> = (0..map.data.len()).filter(|&i| map.data[i] >= t).map(|i| i % 32).collect();
+        cols.sort();
+        cols.dedup();
+        cols
     }
 
     #[test]
     fn fusion_keeps_the_bright_region_the_cam_points_at() {
-        // Two equally bright regions (columns 1 and 4); the CAM peaks on the second only but
-        // is weakly positive on the first: the fused map drops the first region entirely.
-        let image = Plane::new(6, 3, [0.4, 0.8, 0.4, 0.4, 0.8, 0.4].repeat(3));
-        let heat = Plane::new(6, 3, [0.0, 0.3, 0.3, 0.6, 1.0, 0.6].repeat(3));
-        let fused = fuse(&image, &[heat.clone()]);
-        let unrefined = weighted(&image, &[heat]);
-        assert!(unrefined.data[1] > 0.2, "the prior alone keeps the other bright region");
-        assert!(fused.data.chunks(6).all(|r| r[1] == 0.0 && r[4] == 1.0), "{:?}", fused.data);
+        // The CAM peaks on the second block only but is weakly positive on the first: the
+        // fused map drops the first block entirely.
+        let image = scan();
+        let heat = Plane::new(32, 32, (0..32 * 32).map(|i| if i % 32 < 16 { 0.3 } else { 1.0 }).collect());
+        let unrefined = weighted(&image, &[heat.clone()]);
+        assert!(unrefined.data[10 * 32 + 9] > 0.2, "the prior alone keeps the other block");
+        assert_eq!(columns_kept(&fuse(&image, &[heat]), 0.05), (20..24).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_shape_step_ignores_the_scalp_and_keeps_the_broadest_region() {
+        // The intensity rule's map: both blocks and the scalp line are equally bright. The rim
+        // band drops the scalp; the broad peak picks one whole block (the first, as they tie).
+        let image = scan();
+        let shaped = shaped(&image, &intensity::prior(&image));
+        assert_eq!(columns_kept(&shaped, 0.5), (8..12).collect::<Vec<_>>());
+        assert!((0..32).all(|x| shaped.data[4 * 32 + x] == 0.0), "the scalp line is gone");
     }
 }

@@ -39,15 +39,31 @@ pub enum CamMethod {
     HiResCam,
     #[serde(rename = "layercam")]
     LayerCam,
-    /// Grad-CAM++ of the chosen block and the one before it, averaged at image resolution,
-    /// then weighted by a FLAIR-hyperintensity prior (see [`fusion`]).
+    /// Classifier-seeded FLAIR intensity segmentation: Grad-CAM++ of the chosen block and the
+    /// one before it, averaged at image resolution, weighted by the FLAIR-hyperintensity prior,
+    /// then the shape step (see [`fusion`]).
     #[serde(rename = "fusion")]
     Fusion,
+    /// Classifier only: LayerCAM of blocks 1 to the chosen one, averaged at image resolution,
+    /// then the same shape step. No intensity rule.
+    #[serde(rename = "layercam-multi")]
+    LayerCamMulti,
+    /// No classifier at all: the FLAIR-hyperintensity prior and the same shape step (the
+    /// baseline that says what the classifier adds). The classifier still gives p.
+    #[serde(rename = "intensity")]
+    Intensity,
 }
 
 impl CamMethod {
-    pub const ALL: [CamMethod; 5] =
-        [CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam, CamMethod::Fusion];
+    pub const ALL: [CamMethod; 7] = [
+        CamMethod::GradCam,
+        CamMethod::GradCamPlusPlus,
+        CamMethod::HiResCam,
+        CamMethod::LayerCam,
+        CamMethod::LayerCamMulti,
+        CamMethod::Fusion,
+        CamMethod::Intensity,
+    ];
 
     /// The name the CLI, the card and the page use.
     pub fn name(self) -> &'static str {
@@ -57,6 +73,8 @@ impl CamMethod {
             CamMethod::HiResCam => "hirescam",
             CamMethod::LayerCam => "layercam",
             CamMethod::Fusion => "fusion",
+            CamMethod::LayerCamMulti => "layercam-multi",
+            CamMethod::Intensity => "intensity",
         }
     }
 
@@ -66,8 +84,15 @@ impl CamMethod {
             CamMethod::GradCamPlusPlus => "Grad-CAM++",
             CamMethod::HiResCam => "HiResCAM",
             CamMethod::LayerCam => "LayerCAM",
-            CamMethod::Fusion => "Fusion (2-layer Grad-CAM++ x intensity)",
+            CamMethod::Fusion => "Classifier-seeded FLAIR intensity (fusion)",
+            CamMethod::LayerCamMulti => "Multi-layer LayerCAM + shape (classifier only)",
+            CamMethod::Intensity => "Intensity only (no classifier)",
         }
+    }
+
+    /// Whether the map comes from the classifier at all (the intensity rule's does not).
+    pub fn uses_classifier(self) -> bool {
+        self != CamMethod::Intensity
     }
 
     pub fn parse(name: &str) -> Result<CamMethod> {
@@ -92,7 +117,9 @@ impl CamMethod {
                 a * (relu(g) * alpha).sum_dim(3).sum_dim(2)
             }
             CamMethod::HiResCam => a * g,
-            CamMethod::LayerCam => a * relu(g),
+            CamMethod::LayerCam | CamMethod::LayerCamMulti => a * relu(g),
+            // No map of its own: the pipeline gives it the prior. Grad-CAM's keeps this total.
+            CamMethod::Intensity => a * g.mean_dim(3).mean_dim(2),
         };
         relu(weighted.sum_dim(1))
     }
@@ -165,6 +192,14 @@ pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     data.convert::<f32>().try_to_vec::<f32>().map_err(|e| Error::Device(format!("unexpected tensor data: {e:?}")))
 }
 
+/// Tumour probabilities of a batch of model inputs [N,1,S,S] (forward only, no map).
+#[cfg(feature = "model")]
+pub async fn probabilities(model: &Classifier, input: Tensor<4>) -> Result<Vec<f32>> {
+    let logits = model.forward(input.without_autodiff());
+    let n = logits.dims()[0];
+    read_floats(softmax(logits, 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n])).await
+}
+
 /// Low-resolution maps of a batch, one [h,w] plane per image, plus tumour probabilities.
 #[cfg(feature = "model")]
 pub struct CamBatch {
@@ -203,6 +238,7 @@ pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
 }
 
 pub mod fusion;
+pub mod intensity;
 pub mod refine;
 
 #[cfg(all(test, feature = "model"))]

@@ -32,7 +32,7 @@ impl Ord for Item {
 }
 
 /// The neighbours of pixel `i`: 4-connected, or 8-connected with `diagonal`.
-fn neighbours(width: usize, height: usize, i: usize, diagonal: bool) -> impl Iterator<Item = usize> {
+pub(crate) fn neighbours(width: usize, height: usize, i: usize, diagonal: bool) -> impl Iterator<Item = usize> {
     let (x, y) = ((i % width) as isize, (i / width) as isize);
     const STEPS: [(isize, isize); 8] = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)];
     STEPS[..if diagonal { 8 } else { 4 }].iter().filter_map(move |&(dx, dy)| {
@@ -74,13 +74,35 @@ pub fn fill_holes(heat: &Plane) -> Plane {
 /// highest level at which an 8-connected path joins it to the peak (the path's lowest value).
 pub fn peak_component(heat: &Plane) -> Plane {
     let heat = &finite(heat);
+    match argmax(heat) {
+        Some(peak) => component_of(heat, peak),
+        None => heat.clone(),
+    }
+}
+
+/// [`peak_component`] seeded at the peak of the map smoothed over `radius` pixels: the
+/// centre of the largest strong region rather than its first pixel where a map saturates
+/// (an intensity prior is 1 over every bright region, so its "peak" is otherwise a tie).
+pub fn broad_peak_component(heat: &Plane, radius: usize) -> Plane {
+    let heat = &finite(heat);
+    match argmax(&box_blurred(&box_blurred(heat, radius), radius)) {
+        Some(seed) => component_of(heat, seed),
+        None => heat.clone(),
+    }
+}
+
+/// The first pixel holding the largest value.
+fn argmax(heat: &Plane) -> Option<usize> {
+    (0..heat.data.len()).max_by(|&a, &b| heat.data[a].total_cmp(&heat.data[b]).then(b.cmp(&a)))
+}
+
+/// Each level's 8-connected part holding `seed`, as one map (values above the seed's are
+/// capped at it).
+fn component_of(heat: &Plane, seed: usize) -> Plane {
     let (w, h) = (heat.width, heat.height);
-    let Some(peak) = (0..heat.data.len()).max_by(|&a, &b| heat.data[a].total_cmp(&heat.data[b]).then(b.cmp(&a))) else {
-        return heat.clone();
-    };
     let mut out = vec![f32::NAN; heat.data.len()];
-    let mut queue = BinaryHeap::from([Item(heat.data[peak], peak)]);
-    out[peak] = heat.data[peak];
+    let mut queue = BinaryHeap::from([Item(heat.data[seed], seed)]);
+    out[seed] = heat.data[seed];
     while let Some(Item(level, i)) = queue.pop() {
         for n in neighbours(w, h, i, true) {
             if out[n].is_nan() {
@@ -90,6 +112,33 @@ pub fn peak_component(heat: &Plane) -> Plane {
         }
     }
     Plane::new(w, h, out)
+}
+
+/// Mean over a (2r+1)^2 window, clipped at the border (running sums: O(pixels) whatever r).
+fn box_blurred(p: &Plane, r: usize) -> Plane {
+    let (w, h) = (p.width, p.height);
+    let pass = |data: &[f32], len: usize, stride: usize, lines: usize, step: usize| {
+        let mut out = vec![0.0; data.len()];
+        for line in 0..lines {
+            let at = |k: usize| data[line * step + k * stride];
+            let mut sum: f32 = (0..=r.min(len - 1)).map(at).sum();
+            let mut count = r.min(len - 1) + 1;
+            for k in 0..len {
+                out[line * step + k * stride] = sum / count as f32;
+                if k + r + 1 < len {
+                    sum += at(k + r + 1);
+                    count += 1;
+                }
+                if k >= r {
+                    sum -= at(k - r);
+                    count -= 1;
+                }
+            }
+        }
+        out
+    };
+    let rows = pass(&p.data, w, 1, h, w);
+    Plane::new(w, h, pass(&rows, h, w, w, 1))
 }
 
 #[cfg(test)]
@@ -133,6 +182,16 @@ mod tests {
         assert_eq!(mask_rows(&peak_component(&joined), 0.5).concat().matches('#').count(), 4);
         // An all-zero map (no evidence) stays all zero.
         assert_eq!(peak_component(&Plane::zeros(3, 3)), Plane::zeros(3, 3));
+    }
+
+    #[test]
+    fn a_broad_peak_picks_the_largest_saturated_region() {
+        // Two saturated regions: one pixel at the top left, a 3x3 block lower right.
+        let two = map(["9000000", "0000000", "0000000", "0009990", "0009990", "0009990", "0000000"]);
+        assert_eq!(mask_rows(&peak_component(&two), 0.5).concat().matches('#').count(), 1);
+        let broad = broad_peak_component(&two, 1);
+        assert_eq!(mask_rows(&broad, 0.5).concat().matches('#').count(), 9);
+        assert_eq!(box_blurred(&Plane::new(3, 1, vec![0.0, 3.0, 0.0]), 1).data, vec![1.5, 1.0, 1.5]);
     }
 
     #[test]

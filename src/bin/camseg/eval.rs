@@ -4,7 +4,7 @@ use burn::tensor::Device;
 use camseg::card::CamDefaults;
 use camseg::cam::CamMethod;
 use camseg::data::{Dataset, InputSpec, Negatives, Record};
-use camseg::evaluate::{summarise, ImageScore, Summary};
+use camseg::evaluate::{compare, summarise, Comparison, ImageScore, Summary};
 use camseg::masks::Threshold;
 use camseg::model::Classifier;
 use camseg::pipeline::analyse;
@@ -28,8 +28,8 @@ pub struct Args {
     /// Model weights (.bpk) or card (.json).
     #[arg(long)]
     model: PathBuf,
-    /// Split to score, or `all`.
-    #[arg(long, default_value = "test")]
+    /// Split to score, or `all`. Val by default: choose on val, report test once.
+    #[arg(long, default_value = "val")]
     split: String,
     /// Rule for no-tumour slices: `all` or `head-pN` (default: the one the model was trained with).
     #[arg(long)]
@@ -41,6 +41,11 @@ pub struct Args {
     batch: usize,
     #[command(flatten)]
     cam: CamArgs,
+    /// Baselines scored on the same images, each as METHOD:THRESHOLD (e.g. `intensity:0.1`,
+    /// `gradcam:0.6`; the block is this run's): the difference in mean Dice with a paired
+    /// patient-bootstrap 95% interval.
+    #[arg(long, value_delimiter = ',')]
+    compare: Vec<String>,
     /// Print one JSON object on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -69,7 +74,7 @@ pub fn score_records(
         let analyses = block_on(analyse(model, spec, &images.iter().collect::<Vec<_>>(), block, method, device))?;
         for ((r, image), a) in chunk.iter().zip(&images).zip(&analyses) {
             let truth = ds.load_mask(r, image.width, image.height)?;
-            scores.push(ImageScore::new(&r.file, a.probability, &a.heatmap, Some(&truth), r.is_tumour(), threshold));
+            scores.push(ImageScore::new(&r.file, a.probability, &a.heatmap, Some(&truth), r.is_tumour(), threshold).of_patient(&r.patient));
         }
         bar.inc(chunk.len() as u64);
     }
@@ -77,12 +82,36 @@ pub fn score_records(
     Ok(scores)
 }
 
-fn print_table(s: &Summary) {
-    println!("images {} (tumour {})", s.images, s.tumour_images);
-    println!("accuracy {:.4}  auc {:.4}  sensitivity {:.4}  specificity {:.4}", s.accuracy, s.auc, s.sensitivity, s.specificity);
-    println!("{} block {} threshold {}: mean Dice {:.4} (true mask >= 50 px: {:.4})", s.method, s.block, s.threshold, s.mean_dice, s.mean_dice_ge50);
+/// `eval --json`: the summary, and the baselines compared with it.
+#[derive(serde::Serialize)]
+struct Report {
+    #[serde(flatten)]
+    summary: Summary,
+    comparisons: Vec<Comparison>,
+}
+
+fn print_table(r: &Report) {
+    let s = &r.summary;
+    println!("images {} (tumour {}, no tumour {}), patients {}", s.images, s.tumour_images, s.no_tumour_images, s.patients);
+    println!("accuracy {:.4}  auc {:.4} (95% CI {})  sensitivity {:.4}  specificity {:.4}", s.accuracy, s.auc, s.auc_ci95, s.sensitivity, s.specificity);
+    println!("{} block {} threshold {}: mean Dice {:.4} (95% CI {}, patient bootstrap; true mask >= 50 px: {:.4}; mean of patient means {:.4})", s.method, s.block, s.threshold, s.mean_dice, s.mean_dice_ci95, s.mean_dice_ge50, s.patient_mean_dice);
+    println!("gated (mask only where p >= 0.5): mean Dice {:.4} (95% CI {}); masks on no-tumour slices {:.3} ungated, {:.3} gated", s.gated_mean_dice, s.gated_mean_dice_ci95, s.false_positive_rate, s.gated_false_positive_rate);
     let sweep: Vec<String> = s.dice_by_threshold.iter().map(|(t, d)| format!("{t}:{d:.3}")).collect();
     println!("mean Dice by threshold: {}", sweep.join("  "));
+    for c in &r.comparisons {
+        println!(
+            "minus {} at {}: {:+.4} (95% CI {}), gated {:+.4} (95% CI {})",
+            c.method, c.threshold, c.difference, c.difference_ci95, c.gated_difference, c.gated_difference_ci95
+        );
+    }
+}
+
+/// `METHOD:THRESHOLD`.
+fn parse_baseline(text: &str) -> Result<(CamMethod, Threshold)> {
+    let (method, threshold) = text
+        .split_once(':')
+        .ok_or_else(|| camseg::Error::Invalid(format!("--compare takes METHOD:THRESHOLD (e.g. intensity:0.1), not `{text}`")))?;
+    Ok((CamMethod::parse(method)?, Threshold::parse(threshold)?))
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -102,9 +131,15 @@ pub fn run(args: Args) -> Result<()> {
     }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
     let ds = Dataset::open(args.data.as_ref().expect("clap requires --data without --volume"))?;
+    let baselines = args.compare.iter().map(|b| parse_baseline(b)).collect::<Result<Vec<_>>>()?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
     let summary = summarise(&scores, method.name(), block, threshold);
+    let mut comparisons = Vec::new();
+    for (m, t) in baselines {
+        let theirs = score_records(&model, &card.input, &ds, &records, m, block, t, args.batch, &device)?;
+        comparisons.push(compare(&scores, &theirs, m.name(), t));
+    }
     if let Some(path) = &args.per_image {
         let mut w = csv::Writer::from_path(path).map_err(|e| camseg::Error::Invalid(format!("{}: {e}", path.display())))?;
         for s in &scores {
@@ -113,10 +148,11 @@ pub fn run(args: Args) -> Result<()> {
         }
         w.flush().map_err(|e| camseg::Error::io(path.display(), e))?;
     }
+    let report = Report { summary, comparisons };
     if args.json {
-        println!("{}", serde_json::to_string(&summary).expect("summary serialises"));
+        println!("{}", serde_json::to_string(&report).expect("summary serialises"));
     } else {
-        print_table(&summary);
+        print_table(&report);
     }
     Ok(())
 }

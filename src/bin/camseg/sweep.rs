@@ -16,7 +16,8 @@ use std::path::PathBuf;
 pub struct Args {
     #[command(flatten)]
     input: DataModelArgs,
-    #[arg(long, default_value = "test")]
+    /// Split to sweep. Val by default: methods, blocks and cuts are chosen there.
+    #[arg(long, default_value = "val")]
     split: String,
     /// Methods to compare (default: all).
     #[arg(long, value_delimiter = ',')]
@@ -57,7 +58,7 @@ pub fn run(args: Args) -> Result<()> {
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
     let ds = Dataset::open(&args.input.data)?;
     let records: Vec<_> = ds.select(&args.split, negatives)?.into_iter().filter(|r| r.is_tumour()).collect();
-    let names: Vec<String> = SWEEP.iter().map(|t| format!("{t:.1}")).chain(["otsu".into()]).collect();
+    let names: Vec<String> = SWEEP.iter().map(|t| format!("{t}")).chain(["otsu".into()]).collect();
     if !args.json {
         println!("{} tumour slices of split `{}`; mean Dice (all / true mask >= {LARGE_MASK_PX} px)\n", records.len(), args.split);
         println!("| method | block | {} |", names.join(" | "));

@@ -31,7 +31,7 @@ impl Interval {
 
 impl std::fmt::Display for Interval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.3}-{:.3}", self.low, self.high)
+        write!(f, "{:.3} to {:.3}", self.low, self.high)
     }
 }
 

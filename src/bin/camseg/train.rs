@@ -5,7 +5,8 @@ use camseg::card::{CamDefaults, ModelCard, TrainingInfo};
 use camseg::data::{Dataset, Negatives, Record};
 use camseg::evaluate::{best_threshold, summarise};
 use camseg::metrics::{roc_auc, Confusion};
-use camseg::model::ClassifierConfig;
+use burn::tensor::Device;
+use camseg::model::{Classifier, ClassifierConfig};
 use camseg::train::{predict, Sample, TrainConfig, Trainer};
 use camseg::{block_on, Error, Result};
 use std::path::PathBuf;
@@ -153,34 +154,12 @@ pub fn run(args: Args) -> Result<()> {
     card.metrics.insert("val_auc".into(), best_auc);
     eprintln!("best epoch {best_epoch} (val auc {best_auc:.4})");
 
-    // Choose the CAM block, method and threshold that segment the validation tumours best.
-    let last = arch.blocks() - 1;
-    let mut choice: Option<(CamDefaults, f64)> = None;
-    if val_labels.iter().any(|&l| l) {
-        for block in last.saturating_sub(1)..=last {
-            for method in CamMethod::ALL {
-                let scores = score_records(&model, &card.input, &ds, &val_records, method, block, card.cam.threshold, 32, &device)?;
-                let summary = summarise(&scores, method.name(), block, card.cam.threshold);
-                if let Some((threshold, dice)) = best_threshold(&summary) {
-                    eprintln!("val: {} block {block} best threshold {threshold}: mean Dice {dice:.4}", method.name());
-                    if choice.as_ref().is_none_or(|(_, d)| dice > *d) {
-                        choice = Some((CamDefaults { method, block, threshold }, dice));
-                    }
-                }
-            }
-        }
-    }
-    if let Some((cam, dice)) = choice {
+    if let Some((cam, dice)) = choose_cam(&model, &card, &ds, &val_records, &device)? {
         card.cam = cam;
         card.metrics.insert("val_mean_dice".into(), dice);
     }
     if let Some(split) = &args.report_split {
-        let records = ds.select(split, negatives)?;
-        let scores = score_records(&model, &card.input, &ds, &records, card.cam.method, card.cam.block, card.cam.threshold, 32, &device)?;
-        let s = summarise(&scores, card.cam.method.name(), card.cam.block, card.cam.threshold);
-        for (k, v) in [("accuracy", s.accuracy), ("auc", s.auc), ("sensitivity", s.sensitivity), ("specificity", s.specificity), ("mean_dice", s.mean_dice), ("mean_dice_ge50", s.mean_dice_ge50)] {
-            card.metrics.insert(format!("{split}_{k}"), v);
-        }
+        report(&model, &mut card, &ds, split, negatives, &device)?;
     }
 
     card.description = args.description.clone();
@@ -212,5 +191,50 @@ pub fn run(args: Args) -> Result<()> {
         card.cam.threshold,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The CAM method, block (the last two) and cut whose masks segment the validation tumours
+/// best, and that mean Dice. Every method competes, the classifier-free `intensity` too: the
+/// default is what val says, whatever it credits. None without validation tumours.
+pub fn choose_cam(model: &Classifier, card: &ModelCard, ds: &Dataset, val: &[Record], device: &Device) -> Result<Option<(CamDefaults, f64)>> {
+    let last = card.architecture.blocks() - 1;
+    let mut choice: Option<(CamDefaults, f64)> = None;
+    if !val.iter().any(|r| r.is_tumour()) {
+        return Ok(None);
+    }
+    for block in last.saturating_sub(1)..=last {
+        for method in CamMethod::ALL {
+            let scores = score_records(model, &card.input, ds, val, method, block, card.cam.threshold, 32, device)?;
+            let summary = summarise(&scores, method.name(), block, card.cam.threshold);
+            if let Some((threshold, dice)) = best_threshold(&summary) {
+                eprintln!("val: {} block {block} best threshold {threshold}: mean Dice {dice:.4}", method.name());
+                if choice.as_ref().is_none_or(|(_, d)| dice > *d) {
+                    choice = Some((CamDefaults { method, block, threshold }, dice));
+                }
+            }
+        }
+    }
+    Ok(choice)
+}
+
+/// Scores the card's CAM default on `split` and records the figures as `<split>_<name>`.
+pub fn report(model: &Classifier, card: &mut ModelCard, ds: &Dataset, split: &str, negatives: Negatives, device: &Device) -> Result<()> {
+    let records = ds.select(split, negatives)?;
+    let scores = score_records(model, &card.input, ds, &records, card.cam.method, card.cam.block, card.cam.threshold, 32, device)?;
+    let s = summarise(&scores, card.cam.method.name(), card.cam.block, card.cam.threshold);
+    for (k, v) in [
+        ("accuracy", s.accuracy),
+        ("auc", s.auc),
+        ("sensitivity", s.sensitivity),
+        ("specificity", s.specificity),
+        ("mean_dice", s.mean_dice),
+        ("mean_dice_ge50", s.mean_dice_ge50),
+        ("gated_mean_dice", s.gated_mean_dice),
+        ("false_mask_rate", s.false_positive_rate),
+        ("gated_false_mask_rate", s.gated_false_positive_rate),
+    ] {
+        card.metrics.insert(format!("{split}_{k}"), v);
+    }
     Ok(())
 }

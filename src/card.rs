@@ -151,6 +151,13 @@ impl ModelCard {
 /// architecture, which is then serialised.
 #[cfg(feature = "model")]
 pub async fn weights_bytes(model: &Classifier, architecture: &ClassifierConfig) -> Result<Vec<u8>> {
+    module_weights_bytes(model, |cpu| architecture.init(cpu)).await
+}
+
+/// [`weights_bytes`] for any module: `init` builds a blank one of the same architecture on the
+/// CPU device it is given (the segmenter saves through this too).
+#[cfg(feature = "model")]
+pub async fn module_weights_bytes<M: Module>(model: &M, init: impl FnOnce(&Device) -> M) -> Result<Vec<u8>> {
     let mut collect = Collect(Vec::new());
     model.visit(&mut collect);
     let mut values = Vec::with_capacity(collect.0.len());
@@ -159,7 +166,7 @@ pub async fn weights_bytes(model: &Classifier, architecture: &ClassifierConfig) 
     }
     let cpu = Device::flex();
     let mut fill = Fill { values: values.into_iter(), device: cpu.clone(), mismatch: false };
-    let copy = architecture.init(&cpu).map(&mut fill);
+    let copy = init(&cpu).map(&mut fill);
     if fill.mismatch || fill.values.next().is_some() {
         return Err(Error::Model("the model does not match the architecture it is saved under".into()));
     }

@@ -48,6 +48,8 @@ pub mod plane;
 pub mod protocol;
 pub mod render;
 #[cfg(feature = "model")]
+pub mod segmenter;
+#[cfg(feature = "model")]
 pub mod session;
 pub mod train;
 pub mod uncertainty;

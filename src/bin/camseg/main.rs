@@ -8,6 +8,7 @@ mod eval;
 mod figures;
 mod filter_retrain;
 mod phantom;
+mod segmenter;
 mod sweep;
 mod train;
 mod volume;
@@ -43,6 +44,8 @@ enum Command {
     /// Images per second of each stage (forward, Grad-CAM, fusion, training, eval) on the
     /// chosen device.
     Bench(bench::Args),
+    /// Train a U-Net segmenter on true masks or on the classifier's CAM pseudo-masks.
+    TrainSegmenter(segmenter::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Cam(args) => cam::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::FilterRetrain(args) => filter_retrain::run(args),
+        Command::TrainSegmenter(args) => segmenter::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,634 @@
+//! A small fully supervised U-Net: the yardstick for CAM masks (issue 11). Trained on true
+//! masks it is the supervised ceiling; trained on CAM pseudo-masks ([`pseudo_masks`]) it shows
+//! how much a segmenter can learn from the classifier's heatmaps alone.
+//!
+//! ```text
+//! input [N,1,S,S] (the classifier's InputSpec: bilinear resize + head-mean normalisation)
+//!   down 0: (conv3x3 -> BN -> ReLU) x2                         -> [N, w0, S,   S  ] --skip--+
+//!   down 1: maxpool2 -> (conv3x3 -> BN -> ReLU) x2             -> [N, w1, S/2, S/2] --skip-+|
+//!   ...                                                                                    ||
+//!   down k: maxpool2 -> ... (bottleneck)                       -> [N, wk, S/2^k, S/2^k]    ||
+//!   up k-1: convT2x2/2 (wk -> w(k-1)), concat skip, (conv3x3 -> BN -> ReLU) x2  <----------+|
+//!   ...                                                                                     |
+//!   up 0:   convT2x2/2 (w1 -> w0),     concat skip, (conv3x3 -> BN -> ReLU) x2  <-----------+
+//!   head: conv1x1 -> [N,1,S,S] logits
+//! ```
+//! The transposed convs halve the channels before the concatenation (as the original U-Net
+//! does), which keeps the decoder's convs no wider than the encoder's.
+
+use crate::data::InputSpec;
+use crate::plane::Plane;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+// The model and what runs it (burn): not in the page's own build.
+#[cfg(feature = "model")]
+use {
+    crate::cam::{read_floats, CamMethod},
+    crate::masks::{Mask, Threshold},
+    crate::model::{Classifier, ConvBlock},
+    burn::module::Module,
+    burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig},
+    burn::nn::pool::{MaxPool2d, MaxPool2dConfig},
+    burn::nn::{BatchNormConfig, PaddingConfig2d},
+    burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer},
+    burn::store::ModuleRecord,
+    burn::tensor::activation::{log_sigmoid, sigmoid},
+    burn::tensor::{Bytes, Device, Tensor, TensorData},
+    rand::rngs::StdRng,
+    rand::seq::SliceRandom,
+    rand::{RngExt, SeedableRng},
+};
+
+/// Written into every segmenter card; a card with another value is not one.
+pub const FORMAT: &str = "camseg-segmenter/1";
+
+/// The U-Net's shape. Travels in the card so weights are read into the shape they came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmenterConfig {
+    /// Side of the square input; divisible by 2^(levels - 1).
+    pub input_size: usize,
+    /// Channels of each encoder level (the decoder mirrors them).
+    pub widths: Vec<usize>,
+}
+
+impl Default for SegmenterConfig {
+    fn default() -> Self {
+        Self { input_size: 128, widths: vec![16, 32, 64, 128] }
+    }
+}
+
+impl SegmenterConfig {
+    /// Largest values a card may ask for (a card is a file from anywhere; building allocates).
+    pub const MAX_INPUT: usize = 1024;
+    pub const MAX_WIDTH: usize = 1024;
+    pub const MAX_LEVELS: usize = 8;
+    /// Multiply-accumulates of one image (~40x the default U-Net's).
+    pub const MAX_MACS: u64 = 20_000_000_000;
+
+    pub fn levels(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// Checks the config describes a buildable network of a sane size, before anything is built.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::Model(why));
+        if self.widths.is_empty() {
+            return bad("segmenter needs at least one level".into());
+        }
+        if self.levels() > Self::MAX_LEVELS {
+            return bad(format!("segmenter has {} levels; at most {} are supported", self.levels(), Self::MAX_LEVELS));
+        }
+        if let Some(w) = self.widths.iter().find(|&&w| w == 0 || w > Self::MAX_WIDTH) {
+            return bad(format!("segmenter has a level {w} channels wide; 1 to {} are supported", Self::MAX_WIDTH));
+        }
+        if self.input_size > Self::MAX_INPUT {
+            return bad(format!("input size {} is larger than the {} px supported", self.input_size, Self::MAX_INPUT));
+        }
+        let cells = 1usize << (self.levels() - 1);
+        if self.input_size < cells || self.input_size % cells != 0 {
+            return bad(format!("input size {} is not divisible by {cells}", self.input_size));
+        }
+        if self.macs() > Self::MAX_MACS {
+            return bad(format!("segmenter needs {} G multiply-adds per image; at most {} G are supported", self.macs() / 1_000_000_000, Self::MAX_MACS / 1_000_000_000));
+        }
+        Ok(())
+    }
+
+    /// Multiply-accumulates of one forward pass (for sizing runs).
+    pub fn macs(&self) -> u64 {
+        let cells = |k: usize| ((self.input_size >> k) * (self.input_size >> k)) as u64;
+        let conv = |cin: usize, cout: usize, k: usize, taps: u64| (cin * cout) as u64 * taps * cells(k);
+        let mut total = 0;
+        let mut cin = 1;
+        for (k, &w) in self.widths.iter().enumerate() {
+            total += conv(cin, w, k, 9) + conv(w, w, k, 9);
+            cin = w;
+        }
+        for k in (0..self.levels() - 1).rev() {
+            let w = self.widths[k];
+            // Transposed 2x2/2: each output cell takes one tap of each input channel.
+            total += conv(self.widths[k + 1], w, k, 1) + conv(2 * w, w, k, 9) + conv(w, w, k, 9);
+        }
+        total + conv(self.widths[0], 1, 0, 1)
+    }
+
+    #[cfg(feature = "model")]
+    pub fn init(&self, device: &Device) -> Segmenter {
+        let block = |cin: usize, w: usize| ConvBlock {
+            convs: vec![
+                Conv2dConfig::new([cin, w], [3, 3]).with_padding(PaddingConfig2d::Same).with_bias(false).init(device),
+                Conv2dConfig::new([w, w], [3, 3]).with_padding(PaddingConfig2d::Same).with_bias(false).init(device),
+            ],
+            norms: vec![BatchNormConfig::new(w).init(device), BatchNormConfig::new(w).init(device)],
+        };
+        let down = self.widths.iter().scan(1, |cin, &w| Some(block(std::mem::replace(cin, w), w))).collect();
+        // Decoder from the coarsest level to the finest.
+        let levels = (0..self.levels() - 1).rev();
+        Segmenter {
+            down,
+            up: levels
+                .clone()
+                .map(|k| ConvTranspose2dConfig::new([self.widths[k + 1], self.widths[k]], [2, 2]).with_stride([2, 2]).init(device))
+                .collect(),
+            decode: levels.map(|k| block(2 * self.widths[k], self.widths[k])).collect(),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            head: Conv2dConfig::new([self.widths[0], 1], [1, 1]).init(device),
+        }
+    }
+}
+
+#[cfg(feature = "model")]
+#[derive(Module, Debug)]
+pub struct Segmenter {
+    /// Encoder levels, finest first.
+    pub down: Vec<ConvBlock>,
+    /// Upsampling of the decoder, coarsest first.
+    pub up: Vec<ConvTranspose2d>,
+    pub decode: Vec<ConvBlock>,
+    pub pool: MaxPool2d,
+    pub head: Conv2d,
+}
+
+#[cfg(feature = "model")]
+impl Segmenter {
+    /// Tumour logits [N,1,S,S] for prepared inputs [N,1,S,S].
+    pub fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
+        let mut skips = Vec::with_capacity(self.down.len());
+        for (k, block) in self.down.iter().enumerate() {
+            if k > 0 {
+                x = self.pool.forward(x);
+            }
+            x = block.forward(x);
+            skips.push(x.clone());
+        }
+        skips.pop(); // the bottleneck is `x` itself
+        for (up, block) in self.up.iter().zip(&self.decode) {
+            let skip = skips.pop().expect("one skip per decoder level");
+            x = block.forward(Tensor::cat(vec![skip, up.forward(x)], 1));
+        }
+        self.head.forward(x)
+    }
+}
+
+/// Binary cross-entropy on the logits plus soft Dice over the whole batch, as one scalar.
+/// BCE alone under-segments small tumours (the background dominates every batch); Dice alone
+/// gives weak gradients early on. `targets` hold 0 or 1.
+#[cfg(feature = "model")]
+pub fn loss(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
+    // -[y log s(x) + (1 - y) log s(-x)], stable for large |x|.
+    let bce = (targets.clone() * log_sigmoid(logits.clone()) + (targets.clone().neg() + 1.0) * log_sigmoid(logits.clone().neg())).mean().neg();
+    let p = sigmoid(logits);
+    let inter = (p.clone() * targets.clone()).sum();
+    let soft_dice = (inter * 2.0 + 1.0) / (p.sum() + targets.sum() + 1.0);
+    bce + soft_dice.neg() + 1.0
+}
+
+/// A prepared input and its target mask, both [S,S] (target values 0 or 1).
+#[derive(Clone, Debug)]
+pub struct SegSample {
+    pub input: Plane,
+    pub target: Plane,
+}
+
+impl SegSample {
+    /// `image` (decoded, any size) and its mask (true or pseudo) as the network sees them: the
+    /// mask goes through the same bilinear resize and is cut at 0.5.
+    #[cfg(feature = "model")]
+    pub fn new(spec: &InputSpec, image: &Plane, mask: &Mask) -> SegSample {
+        assert_eq!((image.width, image.height), (mask.width, mask.height), "a mask must have its image's size");
+        let mut target = mask.to_plane().resize_bilinear(spec.size, spec.size);
+        target.data.iter_mut().for_each(|v| *v = if *v >= 0.5 { 1.0 } else { 0.0 });
+        SegSample { input: spec.prepare(image), target }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegTrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    /// Random horizontal flips and shifts (up to 4% of the side), the same for image and mask.
+    pub augment: bool,
+}
+
+impl Default for SegTrainConfig {
+    fn default() -> Self {
+        Self { epochs: 10, batch_size: 16, learning_rate: 1e-3, seed: 42, augment: true }
+    }
+}
+
+/// What one step reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegProgress {
+    /// 0-based epoch of the step just taken.
+    pub epoch: usize,
+    pub step: usize,
+    pub total_steps: usize,
+    pub loss: f32,
+    /// True when this step finished an epoch.
+    pub epoch_end: bool,
+}
+
+/// Adam on [`loss`], one mini-batch per [`SegTrainer::step`] (as [`crate::train::Trainer`]).
+#[cfg(feature = "model")]
+pub struct SegTrainer {
+    model: Segmenter,
+    optim: ModuleOptimizer,
+    config: SegTrainConfig,
+    size: usize,
+    device: Device,
+    rng: StdRng,
+    order: Vec<usize>,
+    cursor: usize,
+    step: usize,
+    samples: usize,
+}
+
+#[cfg(feature = "model")]
+impl SegTrainer {
+    pub fn new(model: Segmenter, config: SegTrainConfig, size: usize, samples: usize, device: &Device) -> Self {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut order: Vec<usize> = (0..samples).collect();
+        order.shuffle(&mut rng);
+        // On the autodiff device, so batch norm takes its training path (see train::Trainer).
+        let optim = AdamConfig::new().init();
+        Self { model: model.train(), optim, config, size, device: device.clone().autodiff(), rng, order, cursor: 0, step: 0, samples }
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.samples.div_ceil(self.config.batch_size.max(1))
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.steps_per_epoch() * self.config.epochs
+    }
+
+    /// The model as it stands, in eval mode.
+    pub fn model(&self) -> Segmenter {
+        self.model.valid()
+    }
+
+    /// The same flip and shift for the image and its mask.
+    fn augment(&mut self, s: &SegSample) -> (Plane, Plane) {
+        let flip = self.rng.random::<bool>();
+        let max = (s.input.width as f32 * 0.04).round() as i64;
+        let (dx, dy) = (self.rng.random_range(-max..=max) as isize, self.rng.random_range(-max..=max) as isize);
+        let apply = |p: &Plane| shifted(&if flip { p.flipped_horizontally() } else { p.clone() }, dx, dy);
+        (apply(&s.input), apply(&s.target))
+    }
+
+    /// One optimisation step on the next mini-batch; `None` once all epochs are done.
+    pub async fn step(&mut self, samples: &[SegSample]) -> Result<Option<SegProgress>> {
+        if self.step >= self.total_steps() || samples.is_empty() {
+            return Ok(None);
+        }
+        assert_eq!(samples.len(), self.samples, "the trainer was set up for another sample count");
+        let end = (self.cursor + self.config.batch_size).min(self.samples);
+        let batch: Vec<usize> = self.order[self.cursor..end].to_vec();
+        let (inputs, targets): (Vec<Plane>, Vec<Plane>) = batch
+            .iter()
+            .map(|&i| if self.config.augment { self.augment(&samples[i]) } else { (samples[i].input.clone(), samples[i].target.clone()) })
+            .unzip();
+        let x = stack(&inputs, self.size, &self.device);
+        let y = stack(&targets, self.size, &self.device);
+        let loss = loss(self.model.forward(x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
+        let loss = read_floats(loss.without_autodiff()).await?[0];
+
+        let epoch = self.step / self.steps_per_epoch();
+        self.step += 1;
+        self.cursor = end;
+        let epoch_end = self.cursor >= self.samples;
+        if epoch_end {
+            self.cursor = 0;
+            self.order.shuffle(&mut self.rng);
+        }
+        Ok(Some(SegProgress { epoch, step: self.step, total_steps: self.total_steps(), loss, epoch_end }))
+    }
+}
+
+/// `p` moved by (`dx`, `dy`) whole pixels, zero where nothing moved in.
+#[cfg(feature = "model")]
+fn shifted(p: &Plane, dx: isize, dy: isize) -> Plane {
+    let (w, h) = (p.width as isize, p.height as isize);
+    let mut out = Plane::zeros(p.width, p.height);
+    for y in 0..h {
+        let sy = y - dy;
+        if !(0..h).contains(&sy) {
+            continue;
+        }
+        for x in 0..w {
+            let sx = x - dx;
+            if (0..w).contains(&sx) {
+                out.data[(y * w + x) as usize] = p.data[(sy * w + sx) as usize];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(feature = "model")]
+fn stack(planes: &[Plane], size: usize, device: &Device) -> Tensor<4> {
+    let mut values = Vec::with_capacity(planes.len() * size * size);
+    for p in planes {
+        assert_eq!((p.width, p.height), (size, size), "plane not prepared for this segmenter");
+        values.extend_from_slice(&p.data);
+    }
+    Tensor::from_data(TensorData::new(values, [planes.len(), 1, size, size]), device)
+}
+
+/// Images per forward pass in [`segment`] (memory, not speed, sets it).
+pub const SEGMENT_BATCH: usize = 16;
+
+/// Tumour probability maps of decoded images (any size): each image is prepared with `spec`,
+/// segmented, and its sigmoid map upsampled bilinearly to the image's own size, in [0, 1].
+/// `model` must be in eval mode (as [`load`] and [`SegTrainer::model`] give it).
+#[cfg(feature = "model")]
+pub async fn segment(model: &Segmenter, spec: &InputSpec, images: &[&Plane], device: &Device) -> Result<Vec<Plane>> {
+    let mut maps = Vec::with_capacity(images.len());
+    let s = spec.size;
+    for chunk in images.chunks(SEGMENT_BATCH) {
+        let prepared: Vec<Plane> = chunk.iter().map(|im| spec.prepare(im)).collect();
+        let probs = read_floats(sigmoid(model.forward(stack(&prepared, s, device)))).await?;
+        for (im, p) in chunk.iter().zip(probs.chunks(s * s)) {
+            let mut map = Plane::new(s, s, p.to_vec()).resize_bilinear(im.width, im.height);
+            map.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+            maps.push(map);
+        }
+    }
+    Ok(maps)
+}
+
+/// CAM pseudo-masks for training without true masks: for each image the index calls tumour
+/// (`tumour[i]`), the classifier's heatmap cut at `threshold`; for the others an empty mask.
+/// It is given images and labels only, so no true mask can reach the targets.
+#[cfg(feature = "model")]
+#[allow(clippy::too_many_arguments)]
+pub async fn pseudo_masks(
+    classifier: &Classifier,
+    spec: &InputSpec,
+    images: &[&Plane],
+    tumour: &[bool],
+    block: usize,
+    method: CamMethod,
+    threshold: Threshold,
+    device: &Device,
+) -> Result<Vec<Mask>> {
+    assert_eq!(images.len(), tumour.len(), "one label per image");
+    let mut masks: Vec<Mask> = images.iter().map(|im| Mask::empty(im.width, im.height)).collect();
+    let positive: Vec<usize> = (0..images.len()).filter(|&i| tumour[i]).collect();
+    // CAM keeps activations and gradients of the whole batch: modest batches.
+    for chunk in positive.chunks(32) {
+        let batch: Vec<&Plane> = chunk.iter().map(|&i| images[i]).collect();
+        let analyses = crate::pipeline::analyse(classifier, spec, &batch, block, method, device).await?;
+        for (&i, a) in chunk.iter().zip(&analyses) {
+            masks[i] = a.mask(threshold);
+        }
+    }
+    Ok(masks)
+}
+
+/// How the segmenter was made, so anyone can make it again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SegTrainingInfo {
+    pub command: String,
+    pub data: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub train_images: usize,
+    /// The rule used to pick no-tumour slices (`all` or `head-pN`).
+    pub negatives: String,
+    /// The classifier whose CAM made the labels (cam labels only).
+    #[serde(default)]
+    pub classifier: Option<String>,
+    /// Its block explained (cam labels only).
+    #[serde(default)]
+    pub cam_block: Option<usize>,
+    /// The epoch kept (1-based): the best mean val Dice against the same kind of labels.
+    pub best_epoch: usize,
+    pub seconds: f64,
+    pub train_loss: Vec<f64>,
+    /// Mean Dice (probability >= 0.5) on the val split's tumour slices, per epoch, against
+    /// the same kind of labels as training (true masks, or CAM pseudo-masks).
+    pub val_dice: Vec<f64>,
+}
+
+/// The JSON card beside a segmenter's weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmenterCard {
+    pub format: String,
+    pub name: String,
+    pub architecture: SegmenterConfig,
+    pub input: InputSpec,
+    /// `truth` (true masks) or `cam:<method>@<threshold>` (the classifier's CAM pseudo-masks).
+    pub labels: String,
+    #[serde(default)]
+    pub training: SegTrainingInfo,
+}
+
+impl SegmenterCard {
+    pub fn new(name: &str, architecture: SegmenterConfig, input: InputSpec, labels: &str) -> Self {
+        Self { format: FORMAT.into(), name: name.into(), architecture, input, labels: labels.into(), training: SegTrainingInfo::default() }
+    }
+
+    pub fn from_json(text: &str) -> Result<Self> {
+        let card: SegmenterCard = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("the segmenter card is not valid camseg segmenter JSON ({e})")))?;
+        if card.format != FORMAT {
+            return Err(Error::Model(format!("the segmenter card has format `{}`, expected `{FORMAT}`", card.format)));
+        }
+        card.architecture.validate()?;
+        if card.input.size != card.architecture.input_size {
+            return Err(Error::Model("the segmenter card's input size and architecture disagree".into()));
+        }
+        if let crate::data::Normalisation::HeadMean { threshold } = card.input.normalisation {
+            if !(0.0..1.0).contains(&threshold) {
+                return Err(Error::Model(format!("the segmenter card's head threshold {threshold} is outside [0, 1)")));
+            }
+        }
+        Ok(card)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a card always serialises")
+    }
+
+    /// Builds the card's architecture on `device`, fills it with `weights` (burnpack bytes, as
+    /// [`weights_bytes`] writes them), in eval mode.
+    #[cfg(feature = "model")]
+    pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Segmenter> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+            .map_err(|e| Error::Model(format!("the segmenter weights are not a burnpack weights file ({e:?})")))?;
+        let model = self
+            .architecture
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| Error::Model(format!("the weights do not fit the segmenter card's architecture ({e:?})")))?;
+        Ok(model.valid())
+    }
+}
+
+/// The weights as burnpack bytes, in the classifier's format (see [`crate::card::weights_bytes`]).
+#[cfg(feature = "model")]
+pub async fn weights_bytes(model: &Segmenter, architecture: &SegmenterConfig) -> Result<Vec<u8>> {
+    crate::card::module_weights_bytes(model, |cpu| architecture.init(cpu)).await
+}
+
+/// Reads `NAME.json` and decodes `NAME.bpk` into its architecture (the classifier's naming,
+/// [`crate::card::files::paths`]).
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+pub fn load(path: &std::path::Path, device: &Device) -> Result<(SegmenterCard, Segmenter)> {
+    let (weights, card_path) = crate::card::files::paths(path);
+    let text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
+    let card = SegmenterCard::from_json(&text)?;
+    let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
+    let model = card.load(bytes, device)?;
+    Ok((card, model))
+}
+
+/// Mean Dice of probability maps cut at 0.5 against masks of the same sizes.
+#[cfg(feature = "model")]
+pub fn mean_dice(maps: &[Plane], masks: &[Mask]) -> f64 {
+    let scores: Vec<f64> = maps.iter().zip(masks).map(|(m, t)| crate::metrics::dice(&Threshold::Fixed(0.5).apply(m), t)).collect();
+    crate::metrics::mean(&scores)
+}
+
+#[cfg(all(test, feature = "model"))]
+mod tests {
+    use super::*;
+    use crate::block_on;
+    use crate::data::{Channel, Normalisation};
+
+    fn spec(size: usize) -> InputSpec {
+        InputSpec { size, channel: Channel::Luma, normalisation: Normalisation::Unit }
+    }
+
+    /// Noisy dark images, each with a bright square of random size and place: the square is
+    /// the mask.
+    fn squares(count: usize, size: usize, seed: u64) -> Vec<(Plane, Mask)> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..count)
+            .map(|_| {
+                let side = rng.random_range(size / 5..size / 2);
+                let (x0, y0) = (rng.random_range(0..size - side), rng.random_range(0..size - side));
+                let inside = |x: usize, y: usize| (x0..x0 + side).contains(&x) && (y0..y0 + side).contains(&y);
+                let mut image = Plane::zeros(size, size);
+                let mut mask = Mask::empty(size, size);
+                for y in 0..size {
+                    for x in 0..size {
+                        let i = y * size + x;
+                        mask.bits[i] = inside(x, y);
+                        image.data[i] = if inside(x, y) { rng.random_range(0.6..0.9) } else { rng.random_range(0.0..0.4) };
+                    }
+                }
+                (image, mask)
+            })
+            .collect()
+    }
+
+    fn small() -> SegmenterConfig {
+        SegmenterConfig { input_size: 32, widths: vec![8, 16, 32] }
+    }
+
+    #[test]
+    fn output_has_the_input_size_and_bad_configs_are_refused() {
+        let device = Device::flex();
+        small().validate().unwrap();
+        let model = small().init(&device);
+        assert_eq!(model.forward(Tensor::<4>::zeros([2, 1, 32, 32], &device)).dims(), [2, 1, 32, 32]);
+        // Maps come back at each image's own size, in [0, 1].
+        let (a, b) = (Plane::zeros(50, 40), Plane::new(20, 20, vec![0.5; 400]));
+        let maps = block_on(segment(&model.valid(), &spec(32), &[&a, &b], &device)).unwrap();
+        assert_eq!(maps.iter().map(|m| (m.width, m.height)).collect::<Vec<_>>(), [(50, 40), (20, 20)]);
+        assert!(maps.iter().flat_map(|m| &m.data).all(|v| (0.0..=1.0).contains(v)));
+
+        SegmenterConfig::default().validate().unwrap();
+        assert!(SegmenterConfig::default().macs() < 1_000_000_000);
+        let cases = [
+            (SegmenterConfig { input_size: 102, ..small() }, "not divisible by 4"),
+            (SegmenterConfig { input_size: 1 << 20, ..small() }, "larger than"),
+            (SegmenterConfig { widths: vec![], ..small() }, "at least one level"),
+            (SegmenterConfig { widths: vec![8, 0], ..small() }, "0 channels"),
+            (SegmenterConfig { widths: vec![4; 20], ..small() }, "20 levels"),
+            (SegmenterConfig { input_size: 1024, widths: vec![1024; 3] }, "multiply-adds"),
+        ];
+        for (cfg, expected) in cases {
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn training_on_squares_raises_dice_and_weights_round_trip() {
+        let device = Device::flex();
+        device.seed(3);
+        let spec = spec(32);
+        let data = squares(32, 32, 1);
+        let images: Vec<&Plane> = data.iter().map(|(im, _)| im).collect();
+        let masks: Vec<Mask> = data.iter().map(|(_, m)| m.clone()).collect();
+        let samples: Vec<SegSample> = data.iter().map(|(im, m)| SegSample::new(&spec, im, m)).collect();
+        let model = small().init(&device);
+        let before = mean_dice(&block_on(segment(&model.valid(), &spec, &images, &device)).unwrap(), &masks);
+
+        let config = SegTrainConfig { epochs: 15, batch_size: 8, learning_rate: 3e-3, seed: 1, augment: true };
+        let mut trainer = SegTrainer::new(model, config, 32, samples.len(), &device);
+        assert_eq!(trainer.total_steps(), 60);
+        let mut losses = Vec::new();
+        while let Some(p) = block_on(trainer.step(&samples)).unwrap() {
+            losses.push(p.loss);
+        }
+        let trained = trainer.model();
+        let after = mean_dice(&block_on(segment(&trained, &spec, &images, &device)).unwrap(), &masks);
+        assert!(after > 0.8 && after > before + 0.3, "Dice {before:.3} -> {after:.3}; losses {losses:?}");
+        // Fresh squares: it learnt squares, not these images.
+        let held = squares(8, 32, 2);
+        let held_images: Vec<&Plane> = held.iter().map(|(im, _)| im).collect();
+        let held_masks: Vec<Mask> = held.iter().map(|(_, m)| m.clone()).collect();
+        let held_dice = mean_dice(&block_on(segment(&trained, &spec, &held_images, &device)).unwrap(), &held_masks);
+        assert!(held_dice > 0.7, "held-out Dice {held_dice:.3}");
+
+        // Save -> load: identical maps.
+        let card = SegmenterCard::new("t", small(), spec.clone(), "truth");
+        let bytes = block_on(weights_bytes(&trained, &card.architecture)).unwrap();
+        let card2 = SegmenterCard::from_json(&card.to_json()).unwrap();
+        assert_eq!(card, card2);
+        let loaded = card2.load(bytes.clone(), &device).unwrap();
+        let a = block_on(segment(&trained, &spec, &held_images, &device)).unwrap();
+        let b = block_on(segment(&loaded, &spec, &held_images, &device)).unwrap();
+        assert_eq!(a, b);
+        let mut other = card.clone();
+        other.architecture.widths = vec![8, 16, 16];
+        assert!(other.load(bytes, &device).unwrap_err().to_string().contains("do not fit"));
+        assert!(SegmenterCard::from_json(&card.to_json().replace(FORMAT, "camseg-model-card/1")).unwrap_err().to_string().contains("format"));
+    }
+
+    #[test]
+    fn pseudo_masks_come_from_the_cam_and_are_empty_for_no_tumour_images() {
+        let device = Device::flex();
+        let arch = crate::model::ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+        let classifier = arch.init(&device).valid();
+        let spec = spec(32);
+        let data = squares(3, 40, 5);
+        let images: Vec<&Plane> = data.iter().map(|(im, _)| im).collect();
+        let method = CamMethod::HiResCam;
+        let masks = block_on(pseudo_masks(&classifier, &spec, &images, &[true, false, true], 1, method, Threshold::Fixed(0.0), &device)).unwrap();
+        assert!(masks[1].is_empty() && (masks[1].width, masks[1].height) == (40, 40));
+        // At threshold 0 every pixel of a tumour image's heatmap is in; the true masks are not.
+        assert_eq!(masks[0].area(), 1600);
+        let analysed = block_on(crate::pipeline::analyse(&classifier, &spec, &[images[2]], 1, method, &device)).unwrap();
+        let cut = Threshold::Fixed(0.5);
+        let again = block_on(pseudo_masks(&classifier, &spec, &images[2..], &[true], 1, method, cut, &device)).unwrap();
+        assert_eq!(again[0], analysed[0].mask(cut));
+    }
+
+    #[test]
+    fn shifts_move_whole_pixels_and_fill_with_zero() {
+        let p = Plane::new(3, 2, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(shifted(&p, 1, 0).data, [0.0, 1.0, 2.0, 0.0, 4.0, 5.0]);
+        assert_eq!(shifted(&p, 0, -1).data, [4.0, 5.0, 6.0, 0.0, 0.0, 0.0]);
+    }
+}

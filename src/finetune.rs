@@ -55,7 +55,7 @@ pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64) -> Vec<Pla
 pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed: u64) -> FilteredSets {
     let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed) };
     for (i, (item, filtered)) in items.iter().zip(&sets.filtered).enumerate() {
-        let sample = Sample { input: spec.prepare(filtered), label: item.label };
+        let sample = Sample { input: spec.prepare_like(filtered, &item.image), label: item.label };
         if is_held_out(i) { &mut sets.held_out } else { &mut sets.train }.push(sample);
     }
     sets

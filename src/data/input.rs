@@ -55,9 +55,17 @@ impl InputSpec {
 
     /// A decoded image as the model's input plane: bilinear resize to `size`, then normalise.
     pub fn prepare(&self, image: &Plane) -> Plane {
+        self.prepare_like(image, image)
+    }
+
+    /// `image` prepared with the normalisation that `reference` would get: a filtered image
+    /// (part of it blanked) keeps its unfiltered scan's scale, instead of being rescaled by
+    /// the mean of whatever the filter left.
+    pub fn prepare_like(&self, image: &Plane, reference: &Plane) -> Plane {
         let mut p = image.resize_bilinear(self.size, self.size);
         if let Normalisation::HeadMean { threshold } = self.normalisation {
-            let (sum, n) = p.data.iter().filter(|&&v| v > threshold).fold((0.0f64, 0usize), |(s, n), &v| (s + v as f64, n + 1));
+            let r = reference.resize_bilinear(self.size, self.size);
+            let (sum, n) = r.data.iter().filter(|&&v| v > threshold).fold((0.0f64, 0usize), |(s, n), &v| (s + v as f64, n + 1));
             // A slice with no head in view stays as it is (dividing by ~0 would explode it).
             if n > 0 && sum > 0.0 {
                 let mean = (sum / n as f64) as f32;
@@ -92,6 +100,11 @@ mod tests {
         data[6] = 0.6;
         let p = spec.prepare(&Plane::new(4, 4, data));
         assert!((p.data[5] - 0.5).abs() < 1e-6 && (p.data[6] - 1.5).abs() < 1e-6);
+        // A filtered copy (pixel 5 blanked) keeps the scale of its unfiltered scan.
+        let original = Plane::new(4, 4, (0..16).map(|i| [0.0, 0.2, 0.6][(i == 5) as usize + 2 * (i == 6) as usize]).collect());
+        let filtered = Plane::new(4, 4, (0..16).map(|i| if i == 6 { 0.6 } else { 0.0 }).collect());
+        assert!((spec.prepare(&filtered).data[6] - 1.0).abs() < 1e-6, "alone, what is left is rescaled");
+        assert!((spec.prepare_like(&filtered, &original).data[6] - 1.5).abs() < 1e-6);
         let dark = spec.prepare(&Plane::zeros(4, 4));
         assert!(dark.data.iter().all(|&v| v == 0.0));
     }

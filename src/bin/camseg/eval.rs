@@ -41,6 +41,10 @@ pub struct Args {
     batch: usize,
     #[command(flatten)]
     cam: CamArgs,
+    /// Masks from a U-Net segmenter (`camseg train-segmenter`) instead of a CAM: its
+    /// probability map is cut like a heatmap; p (for gating and AUC) stays the classifier's.
+    #[arg(long)]
+    segmenter: Option<PathBuf>,
     /// Baselines scored on the same images, each as METHOD:THRESHOLD (e.g. `intensity:0.1`,
     /// `gradcam:0.6`; the block is this run's): the difference in mean Dice with a paired
     /// patient-bootstrap 95% interval.
@@ -90,6 +94,36 @@ struct Report {
     comparisons: Vec<Comparison>,
 }
 
+/// Scores a segmenter's maps: the classifier gives p, the segmenter the map.
+#[allow(clippy::too_many_arguments)]
+fn score_segmenter(
+    model: &Classifier,
+    spec: &InputSpec,
+    segmenter: &camseg::segmenter::Segmenter,
+    seg_spec: &InputSpec,
+    ds: &Dataset,
+    records: &[Record],
+    threshold: Threshold,
+    device: &Device,
+) -> Result<Vec<ImageScore>> {
+    let bar = bar(records.len(), "segmenter");
+    let mut scores = Vec::with_capacity(records.len());
+    for chunk in records.chunks(16) {
+        let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&camseg::plane::Plane> = images.iter().collect();
+        let prepared: Vec<camseg::plane::Plane> = images.iter().map(|im| spec.prepare(im)).collect();
+        let probs = block_on(camseg::train::predict(model, spec, &prepared.iter().collect::<Vec<_>>(), 16, device))?;
+        let maps = block_on(camseg::segmenter::segment(segmenter, seg_spec, &refs, device))?;
+        for (((r, image), p), map) in chunk.iter().zip(&images).zip(probs).zip(&maps) {
+            let truth = ds.load_mask(r, image.width, image.height)?;
+            scores.push(ImageScore::new(&r.file, p, map, Some(&truth), r.is_tumour(), threshold).of_patient(&r.patient));
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(scores)
+}
+
 fn print_table(r: &Report) {
     let s = &r.summary;
     println!("images {} (tumour {}, no tumour {}), patients {}", s.images, s.tumour_images, s.no_tumour_images, s.patients);
@@ -133,8 +167,19 @@ pub fn run(args: Args) -> Result<()> {
     let ds = Dataset::open(args.data.as_ref().expect("clap requires --data without --volume"))?;
     let baselines = args.compare.iter().map(|b| parse_baseline(b)).collect::<Result<Vec<_>>>()?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
-    let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
-    let summary = summarise(&scores, method.name(), block, threshold);
+    let (scores, summary) = match &args.segmenter {
+        Some(path) => {
+            let (seg_card, segmenter) = camseg::segmenter::load(path, &device)?;
+            let scores = score_segmenter(&model, &card.input, &segmenter, &seg_card.input, &ds, &records, threshold, &device)?;
+            let summary = summarise(&scores, &format!("segmenter ({})", seg_card.labels), block, threshold);
+            (scores, summary)
+        }
+        None => {
+            let scores = score_records(&model, &card.input, &ds, &records, method, block, threshold, args.batch, &device)?;
+            let summary = summarise(&scores, method.name(), block, threshold);
+            (scores, summary)
+        }
+    };
     let mut comparisons = Vec::new();
     for (m, t) in baselines {
         let theirs = score_records(&model, &card.input, &ds, &records, m, block, t, args.batch, &device)?;

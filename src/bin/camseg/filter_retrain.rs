@@ -35,6 +35,10 @@ pub struct Args {
     input_size: Option<usize>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Train every classifier this many times (seeds seed, seed+1, ...) and report the mean
+    /// and the range: one run's AUC moves by a few hundredths with the seed alone.
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
     /// Also write a few filtered test images per filter here, to look at.
     #[arg(long)]
     save: Option<PathBuf>,
@@ -82,10 +86,13 @@ fn filtered(set: &Masked, filter: Option<Filter>, seed: u64) -> Vec<Plane> {
 }
 
 /// Trains a fresh classifier on filtered train images, scores it on filtered test images.
-fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, train_set: &[Plane], train_labels: &[bool], test_set: &[Plane], test_labels: &[bool], device: &Device, what: &str) -> Result<(f64, f64)> {
+/// Each filtered image is normalised as its unfiltered scan is (see `InputSpec::prepare_like`).
+fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, train_set: (&[Plane], &Masked), test: (&[Plane], &Masked), device: &Device, what: &str) -> Result<(f64, f64)> {
     let mut spec = card.input.clone();
     spec.size = arch.input_size;
-    let samples: Vec<Sample> = train_set.iter().zip(train_labels).map(|(im, &label)| Sample { input: spec.prepare(im), label }).collect();
+    let prepare = |filtered: &[Plane], set: &Masked| filtered.iter().zip(&set.images).map(|(f, im)| spec.prepare_like(f, im)).collect::<Vec<_>>();
+    let samples: Vec<Sample> = prepare(train_set.0, train_set.1).into_iter().zip(&train_set.1.labels).map(|(input, &label)| Sample { input, label }).collect();
+    let test_labels = &test.1.labels;
     device.seed(config.seed);
     let progress = bar(config.epochs * samples.len().div_ceil(config.batch_size), what);
     let (model, _) = block_on(train(arch.init(device), &spec, config, &samples, device, |p| {
@@ -93,7 +100,7 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
         ControlFlow::Continue(())
     }))?;
     progress.finish_and_clear();
-    let inputs: Vec<Plane> = test_set.iter().map(|im| spec.prepare(im)).collect();
+    let inputs = prepare(test.0, test.1);
     let probs = block_on(predict(&model, &spec, &inputs.iter().collect::<Vec<_>>(), 64, device))?;
     Ok((Confusion::from_probs(&probs, test_labels, 0.5).accuracy(), roc_auc(&probs, test_labels)))
 }
@@ -109,7 +116,7 @@ pub fn run(args: Args) -> Result<()> {
     let filters: Vec<Filter> = if args.filters.is_empty() {
         Filter::ALL.to_vec()
     } else {
-        args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random")))).collect::<Result<_>>()?
+        args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random, mask-only")))).collect::<Result<_>>()?
     };
     let negatives = Negatives::parse(&card.training.negatives)?;
     let ds = Dataset::open(&args.input.data)?;
@@ -118,15 +125,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut arch = card.architecture.clone();
     arch.input_size = args.input_size.unwrap_or(arch.input_size);
     arch.validate()?;
-    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, seed: args.seed, ..TrainConfig::default() };
+    if args.seeds == 0 {
+        return Err(Error::Invalid("--seeds must be at least 1".into()));
+    }
     let area = |m: &[Mask]| m.iter().map(|m| m.area() as f64 / (m.width * m.height) as f64).sum::<f64>() / m.len().max(1) as f64;
     if !args.json {
         println!(
             "{} {} block {} threshold {}: heatmap masks cover {:.1}% of train and {:.1}% of test images on average",
             card.name, cam.method, cam.block, cam.threshold, 100.0 * area(&train_set.masks), 100.0 * area(&test_set.masks)
         );
-        println!("retrained from scratch for {} epochs at {} px, seed {}\n", args.epochs, arch.input_size, args.seed);
-        println!("| training and test images | test accuracy | test AUC |\n|---|---|---|");
+        println!("retrained from scratch for {} epochs at {} px, seeds {}..{}\n", args.epochs, arch.input_size, args.seed, args.seed + args.seeds - 1);
+        println!("| training and test images | test accuracy (mean, min-max) | test AUC (mean, min-max) |\n|---|---|---|");
     }
     for filter in std::iter::once(None).chain(filters.into_iter().map(Some)) {
         let name = filter.map(|f| f.name()).unwrap_or("original");
@@ -140,11 +149,22 @@ pub fn run(args: Args) -> Result<()> {
                 std::fs::write(&path, encode_png_gray(im)).map_err(|e| Error::io(path.display(), e))?;
             }
         }
-        let (acc, auc) = retrain(&arch, &card, &config, &tr, &train_set.labels, &te, &test_set.labels, &device, name)?;
-        if args.json {
-            println!("{}", serde_json::json!({"filter": name, "test_accuracy": acc, "test_auc": auc, "epochs": args.epochs, "input_size": arch.input_size, "method": cam.method.name(), "block": cam.block, "threshold": cam.threshold.to_string()}));
-        } else {
-            println!("| {name} | {acc:.4} | {auc:.4} |");
+        let mut runs = Vec::new();
+        for seed in args.seed..args.seed + args.seeds {
+            let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, seed, ..TrainConfig::default() };
+            let (acc, auc) = retrain(&arch, &card, &config, (&tr, &train_set), (&te, &test_set), &device, &format!("{name} seed {seed}"))?;
+            if args.json {
+                println!("{}", serde_json::json!({"filter": name, "seed": seed, "test_accuracy": acc, "test_auc": auc, "epochs": args.epochs, "input_size": arch.input_size, "method": cam.method.name(), "block": cam.block, "threshold": cam.threshold.to_string()}));
+            }
+            runs.push((acc, auc));
+        }
+        if !args.json {
+            let stat = |f: fn(&(f64, f64)) -> f64| {
+                let v: Vec<f64> = runs.iter().map(f).collect();
+                (v.iter().sum::<f64>() / v.len() as f64, v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            };
+            let ((am, alo, ahi), (um, ulo, uhi)) = (stat(|r| r.0), stat(|r| r.1));
+            println!("| {name} | {am:.4} ({alo:.3}-{ahi:.3}) | {um:.4} ({ulo:.3}-{uhi:.3}) |");
         }
     }
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());

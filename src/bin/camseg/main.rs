@@ -3,6 +3,7 @@
 
 mod bench;
 mod cam;
+mod card;
 mod common;
 mod eval;
 mod figures;
@@ -41,6 +42,8 @@ enum Command {
     Sweep(sweep::Args),
     /// Heatmap (and overlay) of one image, with its tumour probability and Dice.
     Cam(cam::Args),
+    /// Re-choose a model card's CAM default on val and rewrite its figures (weights untouched).
+    Card(card::Args),
     /// Images per second of each stage (forward, Grad-CAM, fusion, training, eval) on the
     /// chosen device.
     Bench(bench::Args),
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Card(args) => card::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

@@ -26,8 +26,9 @@ fn label(f: Filter) -> &'static str {
     match f {
         Filter::KeepHot => "keep hot (only the heatmap mask)",
         Filter::RemoveHot => "remove hot (blank the mask)",
-        Filter::KeepRandom => "keep random (same area, random place)",
-        Filter::RemoveRandom => "remove random (same area, random place)",
+        Filter::KeepRandom => "keep random (same area, random place in the head)",
+        Filter::RemoveRandom => "remove random (same area, random place in the head)",
+        Filter::MaskOnly => "mask only (the leak control: no scan, just the mask)",
     }
 }
 

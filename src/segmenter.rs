@@ -85,7 +85,7 @@ impl SegmenterConfig {
             return bad(format!("input size {} is larger than the {} px supported", self.input_size, Self::MAX_INPUT));
         }
         let cells = 1usize << (self.levels() - 1);
-        if self.input_size < cells || self.input_size % cells != 0 {
+        if self.input_size < cells || !self.input_size.is_multiple_of(cells) {
             return bad(format!("input size {} is not divisible by {cells}", self.input_size));
         }
         if self.macs() > Self::MAX_MACS {

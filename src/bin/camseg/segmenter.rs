@@ -61,7 +61,7 @@ pub struct Args {
 /// can open a mask file: its targets are made from images and index labels only.
 enum Labels {
     Truth,
-    Cam { classifier: Classifier, spec: InputSpec, method: CamMethod, block: usize, threshold: Threshold },
+    Cam { classifier: Box<Classifier>, spec: InputSpec, method: CamMethod, block: usize, threshold: Threshold },
 }
 
 impl Labels {
@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
             let cam = args.cam.resolve(&card, &classifier)?;
             // The segmenter reads the scan channel and normalisation the classifier reads.
             let spec = InputSpec { size: args.input_size, ..card.input.clone() };
-            (Labels::Cam { classifier, spec: card.input, method: cam.method, block: cam.block, threshold: cam.threshold }, spec)
+            (Labels::Cam { classifier: Box::new(classifier), spec: card.input, method: cam.method, block: cam.block, threshold: cam.threshold }, spec)
         }
         other => return Err(Error::Invalid(format!("--labels must be `truth` or `cam`, not `{other}`"))),
     };

@@ -140,3 +140,26 @@ fn a_pair_of_blocks_from_one_pass_equals_two_passes() {
         assert!(coarse.maps.iter().chain(&finer.maps).any(|m| m.data.iter().any(|&v| v > 0.0)), "{method:?} maps are all zero");
     }
 }
+
+/// Through the pipeline: the intensity rule's map does not depend on the classifier (two
+/// different models give the same map, and the same p as a plain forward pass); multi-layer
+/// LayerCAM's does, and comes back at each image's own size.
+#[test]
+fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_does_not() {
+    use crate::data::InputSpec;
+    use crate::pipeline::analyse;
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let ((a, device), (b, _)) = (random_model(&cfg, 5), random_model(&cfg, 6));
+    let spec = InputSpec::new(32);
+    let scan = crate::phantom::generate(&mut crate::phantom::rng_for(3, 0), 48, true);
+    let images = [&scan.image, &scan.image.resize_bilinear(40, 40)];
+    let run = |m, method| crate::block_on(analyse(m, &spec, &images, 2, method, &device)).unwrap();
+    let (ia, ib) = (run(&a, CamMethod::Intensity), run(&b, CamMethod::Intensity));
+    assert_eq!(ia[0].heatmap, ib[0].heatmap, "the intensity rule's map is the scan's alone");
+    let plain = run(&a, CamMethod::GradCam);
+    assert!((ia[0].probability - plain[0].probability).abs() < 1e-5, "p is the classifier's");
+    let (la, lb) = (run(&a, CamMethod::LayerCamMulti), run(&b, CamMethod::LayerCamMulti));
+    assert_ne!(la[0].heatmap, lb[0].heatmap, "multi-layer LayerCAM follows the classifier");
+    assert_eq!((la[1].heatmap.width, la[1].heatmap.height), (40, 40));
+    assert!(la.iter().chain(&ia).all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
+}

@@ -6,6 +6,7 @@ mod cam;
 mod card;
 mod common;
 mod eval;
+mod export;
 mod figures;
 mod filter_retrain;
 mod phantom;
@@ -44,6 +45,9 @@ enum Command {
     Cam(cam::Args),
     /// Re-choose a model card's CAM default on val and rewrite its figures (weights untouched).
     Card(card::Args),
+    /// Weights as safetensors under PyTorch's names (and, with --images, reference outputs) for
+    /// the agreement check against PyTorch and pytorch-grad-cam.
+    Export(export::Args),
     /// Images per second of each stage (forward, Grad-CAM, fusion, training, eval) on the
     /// chosen device.
     Bench(bench::Args),
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Card(args) => card::run(args),
+        Command::Export(args) => export::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

@@ -81,6 +81,7 @@ test('after the first load the page works offline', async () => {
   try {
     const { page, context } = app;
     await settled(page);
+    const online = await text(page, 'mean-dice');
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForFunction(() => caches.has('camseg-v1'), null, { timeout: 60_000 });
     await context.setOffline(true);
@@ -88,7 +89,14 @@ test('after the first load the page works offline', async () => {
     await settled(page);
     assert.equal(await text(page, 'error'), '');
     assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 12);
-    assert.ok(Number(await text(page, 'mean-dice')) > 0.5);
+    assert.ok(Number(online) > 0, `mean Dice ${online}`);
+    assert.equal(await text(page, 'mean-dice'), online, 'offline, the same results');
+    // The second demo set was cached too.
+    await page.selectOption('[data-testid=demo-set]', 'phantom');
+    await page.waitForFunction(() => document.querySelector('[data-testid=demo-about]')?.dataset.demo === 'phantom');
+    await settled(page);
+    assert.equal(await text(page, 'error'), '');
+    assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 12);
   } finally {
     await app.close();
   }

@@ -138,8 +138,8 @@ pub fn image_view() -> Html {
                 <div>{ "Tumour probability: " }<strong data-testid="probability">{ result.map(|r| format!("{:.4}", r.probability)).unwrap_or_default() }</strong>
                     { for result.map(|r| html! { <span class="note">{ if r.probability >= 0.5 { " (tumour)" } else { " (no tumour)" } }</span> }) }</div>
                 <div>{ "Dice: " }<strong data-testid="dice" data-dice={fmt(scores.map(|x| x.0), 6)}>{ if result.is_some() { dice_text } else { String::new() } }</strong>
-                    { "  gated: " }<strong data-testid="gated-dice" data-gated-dice={fmt(gated_dice, 6)} title="Dice with the mask emptied when the model says no tumour (p < 0.5): a missed tumour scores 0">{ fmt(gated_dice, 4) }</strong>
-                    { "  IoU: " }<strong data-testid="iou">{ fmt(scores.map(|x| x.1), 4) }</strong></div>
+                    { " · gated Dice: " }<strong data-testid="gated-dice" data-gated-dice={fmt(gated_dice, 6)} title="Dice with the mask emptied when the model says no tumour (p < 0.5): a missed tumour scores 0">{ fmt(gated_dice, 4) }</strong>
+                    { " · IoU: " }<strong data-testid="iou">{ fmt(scores.map(|x| x.1), 4) }</strong></div>
             </div>
             if gated_away {
                 <p class="note" data-testid="mask-gated">{ "The model calls this slice no-tumour (p < 0.5), so no mask is drawn: the heatmap alone is shown." }</p>

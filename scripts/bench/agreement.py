@@ -55,6 +55,16 @@ def scaled(m):
     return np.where(rng > 1e-12, (m - lo) / np.where(rng > 1e-12, rng, 1), 0.0)
 
 
+def plus_plus_weights(acts, grads, eps):
+    """Grad-CAM++ channel weights (Chattopadhay et al. 2018, eq. 19 with the ReLU of eq. 7),
+    in float64: sum over cells of relu(g) * g^2 / (2 g^2 + sum(A) g^3 + eps), 0 where g <= 0."""
+    a, g = acts.astype(np.float64), grads.astype(np.float64)
+    g2, g3 = g ** 2, g ** 3
+    denom = 2 * g2 + a.sum(axis=(2, 3))[:, :, None, None] * g3 + eps
+    alpha = np.where(g > 0, g2 / np.where(g > 0, denom, 1), 0)
+    return (np.maximum(g, 0) * alpha).sum(axis=(2, 3))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--card", required=True)
@@ -92,7 +102,19 @@ def main():
                 raw = np.maximum(cam.get_cam_image(x, model.features[block], targets, acts, grads, False), 0)
             diff = float(np.abs(scaled(raw) - scaled(ref)).max())
             report[f"{name}_block{block}_max_abs_diff"] = diff
-            ok &= diff <= 1e-3
+            if name == "gradcam":
+                ok &= diff <= 1e-3
+            else:
+                # pytorch-grad-cam adds eps = 1e-6 to Grad-CAM++'s denominator, which is of the
+                # size of g^2 itself at deep blocks. The paper's formula (eps -> 0) computed
+                # here from pytorch-grad-cam's own activations and gradients is what camseg
+                # must match; the package's eps is shown to explain the whole gap.
+                paper = np.maximum((plus_plus_weights(acts, grads, 0.0)[:, :, None, None] * acts).sum(1), 0)
+                package = np.maximum((plus_plus_weights(acts, grads, 1e-6)[:, :, None, None] * acts).sum(1), 0)
+                d_paper = float(np.abs(scaled(paper) - scaled(ref)).max())
+                report[f"{name}_block{block}_vs_paper_formula_max_abs_diff"] = d_paper
+                report[f"{name}_block{block}_package_eps_explains_gap"] = float(np.abs(scaled(package) - scaled(raw)).max())
+                ok &= d_paper <= 1e-3
             # Enlarged: pytorch-grad-cam scales, then resizes (OpenCV bilinear); camseg resizes,
             # then scales. The two orders differ where the enlarged map's extremes fall between
             # cells; reported, not checked.

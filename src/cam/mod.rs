@@ -109,11 +109,16 @@ impl CamMethod {
         let weighted = match self {
             CamMethod::GradCam => a * g.mean_dim(3).mean_dim(2),
             CamMethod::GradCamPlusPlus | CamMethod::Fusion => {
+                // The paper's eq. 19, alpha = g^2 / (2 g^2 + sum(A) g^3), kept where g > 0
+                // (only there does it weigh anything). With relu(g)^3 the denominator is
+                // positive wherever g != 0, so the guard against 0/0 can be far below any
+                // real g^2: pytorch-grad-cam's 1e-6 is the size of g^2 itself at the last
+                // block (g = w / (h w) there), and changes alpha by up to half
+                // (docs/benchmarks.md, the agreement check).
                 let g2 = g.clone().powi_scalar(2);
-                let g3 = g.clone().powi_scalar(3);
+                let g3 = relu(g.clone()).powi_scalar(3);
                 let sum_a = a.clone().sum_dim(3).sum_dim(2);
-                let alpha = g2.clone() / (g2 * 2.0 + sum_a * g3 + 1e-7);
-                // alpha is 0 where the gradient is 0 (g2 = 0 there), as the paper's formula asks.
+                let alpha = g2.clone() / (g2 * 2.0 + sum_a * g3 + GRADCAM_PP_EPS);
                 a * (relu(g) * alpha).sum_dim(3).sum_dim(2)
             }
             CamMethod::HiResCam => a * g,
@@ -124,6 +129,9 @@ impl CamMethod {
         relu(weighted.sum_dim(1))
     }
 }
+
+/// Grad-CAM++'s guard against 0/0: below any gradient that matters in f32 (see `combine`).
+pub const GRADCAM_PP_EPS: f32 = 1e-30;
 
 impl std::fmt::Display for CamMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -31,11 +31,11 @@ $CAMSEG sweep --data "$DATA" --model "$MODEL" --split test --plot docs/figures/l
 # gated Dice, false-mask rates, and paired differences against the baselines.
 for split in val test; do
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --json \
-    --compare intensity:0.1,gradcam:0.6,layercam-multi:0.4 > "$OUT/eval-$split-fusion.json"
+    --compare intensity:0.1,gradcam:0.6:3,layercam-multi:otsu:2 > "$OUT/eval-$split-fusion.json"
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method intensity --threshold 0.1 --json > "$OUT/eval-$split-intensity.json"
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method gradcam --threshold 0.6 --json > "$OUT/eval-$split-gradcam.json"
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method layercam-multi --block 2 --threshold otsu --json \
-    --compare gradcam:0.6 > "$OUT/eval-$split-layercam-multi.json"
+    --compare gradcam:0.6:3 > "$OUT/eval-$split-layercam-multi.json"
 done
 # 4. The 2x2 ablation: CAM on/off x intensity weight on/off, same shape step, cuts chosen on val.
 cargo run --example mask_ablation -- "$DATA" "$MODEL" > "$OUT/mask-ablation.md"

@@ -55,6 +55,18 @@ fn phantom_train_eval_cam_end_to_end() {
     assert_eq!(v["threshold"], "otsu");
     let dice = v["mean_dice"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&dice));
+    // Patient-level uncertainty and gating, and a paired comparison with the intensity rule.
+    let json = ok(&["eval", "--data", s(&data), "--model", s(&model), "--json", "--method", "gradcam", "--block", "1", "--compare", "intensity:0.1,gradcam:0.5:0"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (lo, hi) = (v["mean_dice_ci95"]["low"].as_f64().unwrap(), v["mean_dice_ci95"]["high"].as_f64().unwrap());
+    assert!(lo <= v["mean_dice"].as_f64().unwrap() && v["mean_dice"].as_f64().unwrap() <= hi, "{json}");
+    assert!(v["gated_mean_dice"].as_f64().unwrap() <= v["mean_dice"].as_f64().unwrap() + 1e-12);
+    assert!((0.0..=1.0).contains(&v["false_positive_rate"].as_f64().unwrap()));
+    let c = &v["comparisons"];
+    assert_eq!((c[0]["method"].as_str(), c[1]["method"].as_str()), (Some("intensity block 1"), Some("gradcam block 0")));
+    let d = c[0]["difference"].as_f64().unwrap();
+    assert!((d - (v["mean_dice"].as_f64().unwrap() - c[0]["mean_dice"].as_f64().unwrap())).abs() < 1e-9);
+    assert!(fails(&["eval", "--data", s(&data), "--model", s(&model), "--compare", "intensity"]).contains("METHOD:THRESHOLD"));
 
     let heat = dir.path().join("heat.png");
     let overlay = dir.path().join("overlay.png");

@@ -45,9 +45,9 @@ pub struct Args {
     /// probability map is cut like a heatmap; p (for gating and AUC) stays the classifier's.
     #[arg(long)]
     segmenter: Option<PathBuf>,
-    /// Baselines scored on the same images, each as METHOD:THRESHOLD (e.g. `intensity:0.1`,
-    /// `gradcam:0.6`; the block is this run's): the difference in mean Dice with a paired
-    /// patient-bootstrap 95% interval.
+    /// Baselines scored on the same images, each as METHOD:THRESHOLD[:BLOCK] (e.g.
+    /// `intensity:0.1`, `gradcam:0.6:3`; the block defaults to this run's): the difference in
+    /// mean Dice with a paired patient-bootstrap 95% interval.
     #[arg(long, value_delimiter = ',')]
     compare: Vec<String>,
     /// Print one JSON object on stdout instead of a table.
@@ -140,12 +140,18 @@ fn print_table(r: &Report) {
     }
 }
 
-/// `METHOD:THRESHOLD`.
-fn parse_baseline(text: &str) -> Result<(CamMethod, Threshold)> {
-    let (method, threshold) = text
-        .split_once(':')
-        .ok_or_else(|| camseg::Error::Invalid(format!("--compare takes METHOD:THRESHOLD (e.g. intensity:0.1), not `{text}`")))?;
-    Ok((CamMethod::parse(method)?, Threshold::parse(threshold)?))
+/// `METHOD:THRESHOLD[:BLOCK]`.
+fn parse_baseline(text: &str, default_block: usize) -> Result<(CamMethod, Threshold, usize)> {
+    let bad = || camseg::Error::Invalid(format!("--compare takes METHOD:THRESHOLD[:BLOCK] (e.g. intensity:0.1 or gradcam:0.6:3), not `{text}`"));
+    let parts: Vec<&str> = text.split(':').collect();
+    let block = match parts.get(2) {
+        Some(b) => b.parse().map_err(|_| bad())?,
+        None => default_block,
+    };
+    match parts[..] {
+        [method, threshold] | [method, threshold, _] => Ok((CamMethod::parse(method)?, Threshold::parse(threshold)?, block)),
+        _ => Err(bad()),
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -165,7 +171,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
     let ds = Dataset::open(args.data.as_ref().expect("clap requires --data without --volume"))?;
-    let baselines = args.compare.iter().map(|b| parse_baseline(b)).collect::<Result<Vec<_>>>()?;
+    let baselines = args.compare.iter().map(|b| parse_baseline(b, block)).collect::<Result<Vec<_>>>()?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let (scores, summary) = match &args.segmenter {
         Some(path) => {
@@ -181,9 +187,9 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let mut comparisons = Vec::new();
-    for (m, t) in baselines {
-        let theirs = score_records(&model, &card.input, &ds, &records, m, block, t, args.batch, &device)?;
-        comparisons.push(compare(&scores, &theirs, m.name(), t));
+    for (m, t, b) in baselines {
+        let theirs = score_records(&model, &card.input, &ds, &records, m, b, t, args.batch, &device)?;
+        comparisons.push(compare(&scores, &theirs, &format!("{} block {b}", m.name()), t));
     }
     if let Some(path) = &args.per_image {
         let mut w = csv::Writer::from_path(path).map_err(|e| camseg::Error::Invalid(format!("{}: {e}", path.display())))?;

@@ -77,6 +77,12 @@ fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
 /// The valid inputs each target starts from.
 fn upload_seeds() -> Vec<(String, Vec<u8>)> {
     let geometry = camseg::phantom::volumes::geometry();
@@ -104,6 +110,7 @@ fn upload_seeds() -> Vec<(String, Vec<u8>)> {
     vec![
         ("scan.png".into(), png(16, 0)),
         ("scan.zip".into(), zip_of(&[("images/a.png", png(8, 1)), ("masks/a.png", png(8, 2))])),
+        ("scan.nii.gz".into(), gz(&nifti)),
         ("scan.nii".into(), nifti),
         ("scan.dcm".into(), slice(Syntax::ExplicitLittle)),
         ("rle.dcm".into(), slice(Syntax::Rle)),
@@ -114,7 +121,7 @@ fn upload_seeds() -> Vec<(String, Vec<u8>)> {
 fn fuzz(name: &str, seeds: &[(String, Vec<u8>)], secs: f64, target: impl Fn(&str, Vec<u8>)) -> (u64, Duration) {
     let base: u64 = std::env::var("CAMSEG_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(2026);
     let mut rng = Rng(base.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let (start, mut runs, mut slowest) = (Instant::now(), 0u64, Duration::ZERO);
+    let (start, mut runs, mut slowest, mut slowest_from) = (Instant::now(), 0u64, Duration::ZERO, String::new());
     while start.elapsed().as_secs_f64() < secs {
         let (file, seed) = &seeds[rng.below(seeds.len())];
         let input = mutate(seed, &mut rng);
@@ -126,10 +133,17 @@ fn fuzz(name: &str, seeds: &[(String, Vec<u8>)], secs: f64, target: impl Fn(&str
             std::fs::write(&path, &input).unwrap();
             panic!("{name}: input {runs} (seed {base}, from {file}) panicked; kept as {}", path.display());
         }
-        slowest = slowest.max(t.elapsed());
+        if t.elapsed() > Duration::from_secs(1) {
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-slow");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("{name}-{base}-{runs}-{file}")), &input).unwrap();
+        }
+        if t.elapsed() > slowest {
+            (slowest, slowest_from) = (t.elapsed(), format!("{file}, {} bytes", input.len()));
+        }
         runs += 1;
     }
-    eprintln!("fuzz {name}: {runs} inputs in {secs} s, slowest {:.1} ms", slowest.as_secs_f64() * 1e3);
+    eprintln!("fuzz {name}: {runs} inputs in {secs} s, slowest {:.1} ms ({slowest_from})", slowest.as_secs_f64() * 1e3);
     (runs, slowest)
 }
 
@@ -141,10 +155,22 @@ fn seconds() -> f64 {
 fn uploads_of_damaged_files_never_panic() {
     let seeds = upload_seeds();
     let (runs, slowest) = fuzz("upload", &seeds, seconds(), |file, bytes| {
-        let upload = collect(vec![FileBytes::new(file, bytes)], Channel::Green);
-        // Whatever loads is a real image; whatever does not is named.
-        assert!(upload.loaded.iter().all(|l| l.image.data.iter().all(|v| v.is_finite())));
-        assert!(upload.problems.iter().all(|p| !p.is_empty()));
+        // Each file goes where the page's worker sends it: volumes to their readers, the rest
+        // through pairing and decoding.
+        if file.contains(".nii") {
+            if let Ok(v) = camseg::volume::nifti::read(file, &bytes) {
+                assert!(v.data.iter().all(|x| x.is_finite()), "a NIfTI volume with non-finite voxels was accepted");
+            }
+        } else if file.ends_with(".dcm") {
+            let f = FileBytes::new(file, bytes);
+            let (volumes, _problems) = camseg::volume::dicom::read_series("series", &[&f]);
+            assert!(volumes.iter().all(|v| v.data.iter().all(|x| x.is_finite())));
+        } else {
+            let upload = collect(vec![FileBytes::new(file, bytes)], Channel::Green);
+            // Whatever loads is a real image; whatever does not is named.
+            assert!(upload.loaded.iter().all(|l| l.image.data.iter().all(|v| v.is_finite())));
+            assert!(upload.problems.iter().all(|p| !p.is_empty()));
+        }
     });
     assert!(runs > 10, "the fuzzer barely ran: {runs}");
     assert!(slowest < Duration::from_secs(5), "an input took {slowest:?}");

@@ -91,6 +91,7 @@ struct Slice<'a> {
 
 /// Parses a file held in memory (with or without the 128-byte preamble).
 fn parse(file: &FileBytes) -> Result<DefaultDicomObject, String> {
+    lengths::check(&file.bytes).map_err(|problem| format!("{}: {problem}", file.path))?;
     OpenFileOptions::new()
         .from_reader(file.bytes.as_slice())
         .map_err(|e| format!("{}: not a readable DICOM file ({})", file.path, reason(&e)))
@@ -211,6 +212,8 @@ fn inflated_len(data: &[u8], limit: u64) -> Result<u64, String> {
 
 /// Refuses a file whose deflated data set would inflate to more than `limit` bytes.
 fn check_deflated(bytes: &[u8], limit: u64) -> Result<(), String> {
+    // The meta group is read below: its lengths are checked first.
+    lengths::check(bytes)?;
     let start = if bytes.get(128..132) == Some(b"DICM".as_slice()) { 128 } else { 0 };
     let Ok(meta) = FileMetaTable::from_reader(&bytes[start..]) else {
         return Ok(()); // the parser reports it
@@ -722,6 +725,8 @@ mod writer {
         out
     }
 }
+
+mod lengths;
 
 #[cfg(test)]
 mod tests;

@@ -415,3 +415,23 @@ fn oversized_and_colour_images_are_refused_before_decoding() {
     let (_, problems) = read("m", &[colour]);
     assert_eq!(problems, ["s/b.dcm: colour DICOM images are not supported (PhotometricInterpretation RGB)"]);
 }
+
+/// Found by `tests/fuzz.rs`: one byte turned PatientName's VR "PN" into an unknown "PJ", which
+/// the parser reads with a 4-byte length taken from the name's text (about 2 GB). It used to
+/// zero that much memory (4 s) before failing; the length walk refuses it at once.
+#[test]
+fn a_length_longer_than_the_file_is_refused_before_allocating() {
+    let px = pixels(0);
+    let mut bytes = write_slice(&spec(&px, [0.0, 0.0, 0.0], 1, "1.2.3", Syntax::ExplicitLittle));
+    let at = bytes.windows(6).position(|w| w == [0x10, 0x00, 0x10, 0x00, b'P', b'N']).expect("a PatientName element");
+    bytes[at + 5] = b'J';
+    let started = std::time::Instant::now();
+    let (volumes, problems) = read("s", &[FileBytes::new("s/cut.dcm", bytes)]);
+    assert!(volumes.is_empty());
+    assert!(problems[0].starts_with("s/cut.dcm: element (0010,0010) claims"), "{problems:?}");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    // Every syntax the writer makes still passes the walk.
+    for syntax in [Syntax::ExplicitLittle, Syntax::ImplicitLittle, Syntax::Rle, Syntax::JpegBaseline] {
+        lengths::check(&write_slice(&spec(&px, [0.0, 0.0, 0.0], 1, "1.2.3", syntax))).unwrap();
+    }
+}

@@ -1,6 +1,8 @@
 // camseg's service worker: keeps the app's own files so the page works offline after its first
 // load. Network first (a new build is used at once), the cache when there is no network. It
 // touches only this origin's GET requests; the page makes no others (see the CSP).
+// An update prunes: a new build's install drops the cache's entries that are not among its own
+// files (old hashed files), and its activation deletes older 'camseg-' caches.
 const CACHE = 'camseg-v1';
 
 // Everything the first page needs, found from the page itself (Trunk names its files by hash).
@@ -26,11 +28,28 @@ async function appFiles() {
   return files;
 }
 
-self.addEventListener('install', (event) => {
-  event.waitUntil(appFiles().then((files) => caches.open(CACHE).then((c) => c.addAll(files))).then(() => self.skipWaiting()));
-});
+/// Caches this build's files, then deletes every other entry (what older builds left behind).
+async function install() {
+  const files = await appFiles();
+  const cache = await caches.open(CACHE);
+  await cache.addAll(files);
+  const keep = new Set(files.map((f) => new URL(f, self.location.href).href));
+  for (const request of await cache.keys()) {
+    if (!keep.has(request.url)) await cache.delete(request);
+  }
+}
 
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+/// Deletes the caches of older versions of this service worker.
+async function activate() {
+  for (const name of await caches.keys()) {
+    if (name.startsWith('camseg-') && name !== CACHE) await caches.delete(name);
+  }
+  await self.clients.claim();
+}
+
+self.addEventListener('install', (event) => event.waitUntil(install().then(() => self.skipWaiting())));
+
+self.addEventListener('activate', (event) => event.waitUntil(activate()));
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;

@@ -1,10 +1,12 @@
 // The first page, as a visitor gets it with no click: WebGPU (software adapter) and the CPU
 // fallback, the built-in LGG model on the built-in LGG slices, numbers equal to the native CLI's,
-// a drawn canvas, no request off the origin, a CSP that blocks one, and offline use.
+// a drawn canvas, no request off the origin, a CSP that blocks one, offline use, and a service-worker
+// update that prunes what older builds cached.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { openApp, settled, text, screenshot, outside, cli, DEMO, firstTumour } from './helpers.mjs';
+import { openApp, settled, text, screenshot, outside, cli, DEMO, DIST, firstTumour } from './helpers.mjs';
 
 async function firstPage(gpu, name, query = '') {
   const app = await openApp({ gpu, query });
@@ -94,6 +96,48 @@ test('after the first load the page works offline', async () => {
     // The second demo set was cached too.
     await page.selectOption('[data-testid=demo-set]', 'phantom');
     await page.waitForFunction(() => document.querySelector('[data-testid=demo-about]')?.dataset.demo === 'phantom');
+    await settled(page);
+    assert.equal(await text(page, 'error'), '');
+    assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 12);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a service-worker update drops what older builds cached and keeps the app offline', async () => {
+  const app = await openApp({ gpu: false });
+  try {
+    const { page, context } = app;
+    await settled(page);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => caches.has('camseg-v1'), null, { timeout: 60_000 });
+    // What an older build would have left: a hashed file no longer served, an older cache.
+    await page.evaluate(async () => {
+      await (await caches.open('camseg-v1')).put('/camseg-web-0000000000000000_bg.wasm', new Response('stale'));
+      await (await caches.open('camseg-v0')).put('/index.html', new Response('old'));
+    });
+    // A new service worker script (another URL for the same scope) installs and activates.
+    await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.register('sw.js?update=1');
+      await new Promise((resolve) => {
+        const done = () => reg.active?.scriptURL.endsWith('?update=1') && reg.active.state === 'activated';
+        const poll = () => (done() ? resolve() : setTimeout(poll, 100));
+        poll();
+      });
+    });
+    const cached = await page.evaluate(async () => ({
+      names: await caches.keys(),
+      urls: (await (await caches.open('camseg-v1')).keys()).map((r) => new URL(r.url).pathname),
+    }));
+    assert.deepEqual(cached.names, ['camseg-v1'], 'the older cache is deleted');
+    assert.ok(!cached.urls.includes('/camseg-web-0000000000000000_bg.wasm'), 'the stale file is deleted');
+    const built = fs.readdirSync(DIST).filter((f) => f !== 'sw.js' && fs.statSync(path.join(DIST, f)).isFile());
+    for (const f of [...built, 'models/index.json', 'demo/lgg/index.csv', 'demo/phantom/index.csv']) {
+      assert.ok(cached.urls.includes('/' + f), `${f} is still cached: ${cached.urls.join(' ')}`);
+    }
+    // And the page still opens offline from what was kept.
+    await context.setOffline(true);
+    await page.reload();
     await settled(page);
     assert.equal(await text(page, 'error'), '');
     assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 12);

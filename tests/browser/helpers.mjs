@@ -25,8 +25,13 @@ export async function openApp({ gpu = true, query = '' } = {}) {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...BASE_FLAGS, ...(gpu ? ['--enable-unsafe-webgpu'] : [])] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
-  const app = { server, origin, browser, context, page, requests: [], consoleErrors: [] };
-  page.on('request', (r) => app.requests.push(r.url()));
+  const app = { server, origin, browser, context, page, requests: [], swRequests: [], consoleErrors: [] };
+  // The context's requests: the page's, its worker's and the service worker's (page.on sees
+  // no service-worker request, and a service worker is not bound by the page's <meta> CSP).
+  context.on('request', (r) => {
+    app.requests.push(r.url());
+    if (r.serviceWorker()) app.swRequests.push(r.url());
+  });
   page.on('console', (m) => { if (m.type() === 'error') app.consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => app.consoleErrors.push(String(e)));
   app.started = Date.now();
@@ -52,7 +57,7 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-/// Requests that went anywhere but the app's own origin.
+/// Requests (the page's, its workers', its service worker's) that went anywhere but the app's own origin.
 export const outside = (app) => app.requests.filter((u) => !u.startsWith(app.origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:'));
 
 /// What the native CLI says of one image: the reference the page must agree with.

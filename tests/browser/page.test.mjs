@@ -51,7 +51,16 @@ async function firstPage(gpu, name, query = '') {
       return window.__injected === true;
     });
     assert.equal(ran, false, 'an injected inline script ran');
+    // The service worker's requests are watched too: its install fetched the app's files.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => caches.has('camseg-v1'), null, { timeout: 60_000 });
+    assert.ok(app.swRequests.includes(`${app.origin}/models/index.json`), `service-worker requests seen: ${app.swRequests.length}`);
     assert.deepEqual(outside(app), [], 'requests left the origin');
+    // And one it sent to another origin (localhost, the same server) would be caught.
+    const [sw] = app.context.serviceWorkers();
+    const probe = `${app.origin.replace('127.0.0.1', 'localhost')}/egress-probe`;
+    await sw.evaluate((url) => fetch(url).catch(() => null), probe);
+    assert.deepEqual(outside(app), [probe], 'a service-worker request to another origin is seen');
     return r;
   } finally {
     await app.close();

@@ -51,6 +51,7 @@ for labels in truth cam; do
     $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$labels" --threshold 0.5 --json > "$OUT/eval-$split-unet-$labels.json"
   done
 done
+python3 scripts/eval-table.py "$OUT" gradcam layercam-multi unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"
 # 6. Filter and retrain, 3 seeds (64 px, 4 epochs: what 2 CPU cores allow), the paper's Grad-CAM
 # masks and the shipped default's; random masks inside the head; mask-only leak control.
 $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --block 3 --threshold 0.5 --epochs 4 --input-size 64 --seeds 3 --save "$OUT/filtered" > "$OUT/filter-retrain.md"

@@ -1,0 +1,42 @@
+"""The results table of docs/results.md from `camseg eval --json` files (runs/lgg/eval-<split>-<name>.json).
+
+    python3 scripts/eval-table.py runs/lgg fusion intensity gradcam layercam-multi unet-cam unet-truth
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def ci(d, key):
+    c = d[key]
+    return f"{c['low']:.3f} to {c['high']:.3f}" if c["low"] is not None else "n/a"
+
+
+def main():
+    folder, names = Path(sys.argv[1]), sys.argv[2:]
+    print("| masks | cut (val) | val Dice (95% CI) | test Dice (95% CI) | test, mean of patient means | test gated Dice (95% CI) | test masks on no-tumour slices, ungated / gated |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        try:
+            val, test = (json.load(open(folder / f"eval-{s}-{name}.json")) for s in ("val", "test"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            continue
+        print(
+            f"| {test['method']} (block {test['block']}) | {test['threshold']} | {val['mean_dice']:.3f} ({ci(val, 'mean_dice_ci95')}) "
+            f"| **{test['mean_dice']:.3f}** ({ci(test, 'mean_dice_ci95')}) | {test['patient_mean_dice']:.3f} "
+            f"| {test['gated_mean_dice']:.3f} ({ci(test, 'gated_mean_dice_ci95')}) "
+            f"| {test['false_positive_rate']:.2f} / {test['gated_false_positive_rate']:.2f} |"
+        )
+    for split in ("val", "test"):
+        for name in names:
+            path = folder / f"eval-{split}-{name}.json"
+            try:
+                comparisons = json.load(open(path)).get("comparisons", [])
+            except (FileNotFoundError, json.JSONDecodeError):
+                continue
+            for c in comparisons:
+                print(f"{split}: {name} minus {c['method']} at {c['threshold']}: {c['difference']:+.3f} ({ci(c, 'difference_ci95')}), gated {c['gated_difference']:+.3f} ({ci(c, 'gated_difference_ci95')})")
+
+
+if __name__ == "__main__":
+    main()

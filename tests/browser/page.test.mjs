@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { openApp, settled, text, screenshot, outside, cli, DEMO, DIST, firstTumour } from './helpers.mjs';
 
@@ -151,6 +152,34 @@ test('a service-worker update drops what older builds cached and keeps the app o
     assert.equal(await text(page, 'error'), '');
     assert.equal(await page.locator('[data-testid=batch-table] tbody tr').count(), 12);
   } finally {
+    await app.close();
+  }
+});
+
+test('a page of another origin cannot frame the app', async () => {
+  const app = await openApp({ gpu: false });
+  let other;
+  try {
+    // Another origin (another port; on the same machine, so that Chromium's local-network
+    // checks do not block the frame first): a page that frames the app.
+    other = http.createServer((_, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<iframe src="${app.origin}/"></iframe>`));
+    await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const framer = await app.context.newPage();
+    const framed = framer.waitForResponse(`${app.origin}/`);
+    await framer.goto(`http://127.0.0.1:${other.address().port}/`);
+    const headers = (await framed).headers();
+    assert.equal(headers['content-security-policy'], "frame-ancestors 'none'");
+    assert.equal(headers['x-frame-options'], 'DENY');
+    // The browser refused it: the frame holds Chromium's error page, not the app.
+    await framer.waitForTimeout(1000);
+    const frame = framer.frames().find((f) => f !== framer.mainFrame());
+    assert.ok(!frame.url().startsWith(app.origin), `the frame shows ${frame.url()}`);
+    assert.equal(await frame.locator('[data-testid=batch-table]').count(), 0, 'the app runs in the frame');
+    // The app itself, opened directly, is unaffected.
+    await settled(app.page);
+    assert.equal(await text(app.page, 'error'), '');
+  } finally {
+    other?.close();
     await app.close();
   }
 });

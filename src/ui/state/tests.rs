@@ -314,3 +314,74 @@ fn the_csv_defuses_file_names_that_spreadsheets_would_run() {
     assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\").png\""), "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("plain.png,")), "{csv}");
 }
+
+/// Property: any sequence of page actions (uploads, clears, results arriving late, for old
+/// generations or for images that are gone, slider moves, sorting, method and backend
+/// changes) leaves every result on an image of its own size, and the table, CSV, summary,
+/// curves and pictures never panic.
+#[test]
+fn random_action_sequences_keep_results_on_images_of_their_size() {
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut landed = 0;
+    for _run in 0..200 {
+        let mut s = PageState::default().reduce(Action::ModelAdded(entry(0, "X model")));
+        // Every item ever shown, with its size: results may come back for any of them.
+        let mut seen: Vec<(ItemId, usize, usize)> = Vec::new();
+        let mut generations = vec![s.generation];
+        let mut id = 0u64;
+        for _step in 0..40 {
+            let action = match next(10) {
+                0 | 1 => {
+                    let items = (0..1 + next(4))
+                        .map(|_| {
+                            id += 1;
+                            let (w, h) = (1 + next(6) as usize, 1 + next(6) as usize);
+                            seen.push((ItemId(id), w, h));
+                            let truth = (next(2) == 0).then(|| Rc::new(Mask::new(w, h, (0..w * h).map(|_| next(2) == 0).collect())));
+                            Item { id: ItemId(id), name: format!("{id}.png"), image: Rc::new(Plane::new(w, h, vec![0.5; w * h])), truth, result: None }
+                        })
+                        .collect();
+                    Action::ItemsLoaded { items, volumes: Vec::new(), demo: next(4) == 0 }
+                }
+                2 | 3 if !seen.is_empty() => {
+                    let (item, w, h) = seen[next(seen.len() as u64) as usize];
+                    let heatmap = Plane::new(w, h, (0..w * h).map(|_| next(1000) as f32 / 999.0).collect());
+                    let truth = Mask::new(w, h, (0..w * h).map(|_| next(3) == 0).collect());
+                    let overlap = Overlap::new(&heatmap, &truth);
+                    let result = Analysed::from(Finding { probability: next(1000) as f32 / 999.0, heatmap, scores: ScoreGrid::from_overlap(&overlap), overlap: Some(overlap) });
+                    let generation = generations[next(generations.len() as u64) as usize];
+                    Action::Analysed { generation, item, result, millis: 1.0 }
+                }
+                4 => Action::ThresholdChosen(if next(5) == 0 { Threshold::Otsu } else { Threshold::Fixed(next(21) as f32 / 20.0) }),
+                5 => Action::MethodChosen(CamMethod::ALL[next(CamMethod::ALL.len() as u64) as usize]),
+                6 => Action::SortedBy([SortKey::File, SortKey::Probability, SortKey::Predicted, SortKey::Truth, SortKey::Dice, SortKey::GatedDice][next(6) as usize]),
+                7 => Action::MasksOnNegatives(next(2) == 0),
+                8 if !seen.is_empty() => Action::Selected(seen[next(seen.len() as u64) as usize].0),
+                _ => if next(3) == 0 { Action::Cleared } else { Action::BackendLost { note: "lost".into() } },
+            };
+            s = s.reduce(action);
+            generations.push(s.generation);
+            for item in &s.items {
+                if let Some(r) = &item.result {
+                    assert_eq!((r.heatmap.width, r.heatmap.height), (item.image.width, item.image.height), "a result on another image's item");
+                    landed += 1;
+                }
+            }
+            let rows = s.rows();
+            let _ = (BatchSummary::of(&rows), s.csv(), s.dice_curve(false), s.dice_curve(true));
+            if let (Some(item), mask) = (s.current(), s.predicted_mask()) {
+                if let Some(r) = &item.result {
+                    let rgba = crate::render::overlay_rgba(&item.image, &r.heatmap, s.view.colour_map, s.view.opacity, mask.as_ref(), item.truth.as_deref());
+                    assert_eq!(rgba.len(), item.image.data.len() * 4);
+                }
+            }
+        }
+    }
+    assert!(landed > 1000, "results rarely landed ({landed}): the sequences test little");
+}

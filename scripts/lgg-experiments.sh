@@ -48,7 +48,7 @@ for labels in truth cam; do
   [ -f "$OUT/unet-$labels.bpk" ] || $CAMSEG train-segmenter --data "$DATA" --out "$OUT/unet-$labels" --labels $labels \
     "${cam_labels[@]}" --epochs 6 --input-size 64 > "$OUT/unet-$labels.log" 2>&1
   for split in val test; do
-    $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$labels" --threshold 0.5 --json > "$OUT/eval-$split-unet-$labels.json"
+    $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$labels" --threshold otsu --json > "$OUT/eval-$split-unet-$labels.json"
   done
 done
 python3 scripts/eval-table.py "$OUT" gradcam layercam-multi unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"

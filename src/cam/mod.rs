@@ -84,7 +84,7 @@ impl CamMethod {
             CamMethod::GradCamPlusPlus => "Grad-CAM++",
             CamMethod::HiResCam => "HiResCAM",
             CamMethod::LayerCam => "LayerCAM",
-            CamMethod::Fusion => "Classifier-seeded FLAIR intensity (fusion)",
+            CamMethod::Fusion => "Fusion: classifier-seeded FLAIR intensity",
             CamMethod::LayerCamMulti => "Multi-layer LayerCAM + shape (classifier only)",
             CamMethod::Intensity => "Intensity only (no classifier)",
         }

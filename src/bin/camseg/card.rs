@@ -40,9 +40,9 @@ pub fn run(args: Args) -> Result<()> {
     // Older cards said it in words of their own.
     let base = base.split(" CAM default chosen on val").next().unwrap_or_default().to_string();
     card.description = format!(
-        "{base}{CHOICE} over every method (the classifier-free `intensity` included), the last two blocks and the sweep's cuts: `{}`, {}, block {}, threshold {} (val mean Dice {dice:.3}).",
+        "{base}{CHOICE} over every method (the classifier-free `intensity` included), the last two blocks and the sweep's cuts: `{}` ({}), block {}, threshold {} (val mean Dice {dice:.3}).",
         card.cam.method.name(),
-        card.cam.method.label().to_lowercase(),
+        card.cam.method.label(),
         card.cam.block,
         card.cam.threshold
     );

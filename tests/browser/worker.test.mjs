@@ -56,7 +56,7 @@ async function withPage(options, body) {
 for (const [name, query] of [['webgpu', '?backend=webgpu'], ['cpu', '?backend=cpu']]) {
   test(`${name}: slices dropped while the demo is analysed, then Clear and more, each get their own results`, async () => {
     await withPage({ gpu: true, query }, async (page) => {
-      await page.waitForFunction(() => document.querySelector('[data-testid=first-heatmap-ms]').textContent !== '');
+      await page.waitForFunction(() => (document.querySelector('[data-testid=first-heatmap-ms]')?.textContent ?? '') !== '');
       await loadAndCheck(page, slices('early', 4));
 
       // Clear in the middle of an analysis, then upload others.

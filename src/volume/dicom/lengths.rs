@@ -24,11 +24,15 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
         (_, Some(b"DICM")) => 4,
         _ => return Ok(()),
     };
-    let mut walk = Walk { bytes, pos: start, explicit: true, big: false, fragments: false };
-    // The file meta group (0002) is always explicit VR little endian and names the syntax of
-    // the rest.
+    let mut walk = Walk { bytes, pos: start, explicit: true, big: false, fragments: false, implicit_until: Vec::new() };
+    // The file meta group (explicit VR little endian) is read as the parser reads it: its
+    // first element gives the group's length, and elements are read until that many bytes
+    // are consumed, whatever their tags; the data set starts where that stops.
+    let Some((Tag(0x0002, 0x0000), value)) = walk.next()? else { return Ok(()) };
+    let Ok(group_length) = <[u8; 4]>::try_from(value).map(u32::from_le_bytes) else { return Ok(()) };
+    let meta_start = walk.pos;
     let mut syntax = String::new();
-    while walk.peek_group() == Some(0x0002) {
+    while walk.pos - meta_start < group_length as usize {
         match walk.next()? {
             Some((tag, value)) if tag == Tag(0x0002, 0x0010) => {
                 syntax = String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']).to_string();
@@ -53,6 +57,9 @@ struct Walk<'a> {
     big: bool,
     /// Inside encapsulated pixel data: items hold raw fragments, not elements.
     fragments: bool,
+    /// Open undefined-length UN elements of an explicit-VR data set: their content is
+    /// implicit VR (PS3.5 6.2.2), until the matching sequence delimiter.
+    implicit_until: Vec<()>,
 }
 
 impl<'a> Walk<'a> {
@@ -66,10 +73,6 @@ impl<'a> Walk<'a> {
         Some(if self.big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
     }
 
-    fn peek_group(&self) -> Option<u16> {
-        self.u16_at(self.pos)
-    }
-
     /// The next header: its tag and, when the walk steps over it, its value. `None` at the end
     /// or where the walk stops following (the parser will say what is wrong there).
     fn next(&mut self) -> Result<Option<(Tag, &'a [u8])>, String> {
@@ -80,7 +83,7 @@ impl<'a> Walk<'a> {
         let (len, header, vr) = if group == 0xFFFE {
             // Items and delimiters: a tag and a 4-byte length, whatever the syntax.
             (self.u32_at(self.pos + 4), 8, None)
-        } else if self.explicit {
+        } else if self.explicit && self.implicit_until.is_empty() {
             let Some(code) = self.bytes.get(self.pos + 4..self.pos + 6) else { return Ok(None) };
             // An unknown VR is read as the parser reads it: two reserved bytes, a 4-byte length.
             let vr = std::str::from_utf8(code).ok().and_then(|c| c.parse::<VR>().ok()).unwrap_or(VR::UN);
@@ -102,19 +105,35 @@ impl<'a> Walk<'a> {
             ));
         }
         let is_item = tag == Tag(0xFFFE, 0xE000);
+        let is_delimiter = tag == Tag(0xFFFE, 0xE00D) || tag == Tag(0xFFFE, 0xE0DD);
         if tag == Tag(0xFFFE, 0xE0DD) {
-            self.fragments = false;
+            if self.fragments {
+                self.fragments = false;
+            } else {
+                self.implicit_until.pop();
+            }
         }
         // Containers are walked into, not over: their elements have lengths of their own.
         let container = vr == Some(VR::SQ) || (is_item && !self.fragments) || len == UNDEFINED;
         if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) {
             self.fragments = true;
+        } else if len == UNDEFINED && vr == Some(VR::UN) && self.explicit && self.implicit_until.is_empty() {
+            self.implicit_until.push(());
         }
-        if container || group == 0xFFFE && !is_item {
+        if container || is_delimiter {
             return Ok(Some((tag, &[])));
         }
-        let value = &self.bytes[self.pos..self.pos + len as usize];
-        self.pos += len as usize;
+        // The parser reads numbers whole: of a value of an odd or uneven length it consumes
+        // only the whole numbers (and counts the rest as read), so the next header starts there.
+        let size = match vr {
+            Some(VR::US | VR::OW | VR::SS) => 2,
+            Some(VR::AT | VR::FL | VR::OF | VR::SL | VR::OL | VR::UL) => 4,
+            Some(VR::FD | VR::OD | VR::SV | VR::OV | VR::UV) => 8,
+            _ => 1,
+        };
+        let consumed = len as usize / size * size;
+        let value = &self.bytes[self.pos..self.pos + consumed];
+        self.pos += consumed;
         Ok(Some((tag, value)))
     }
 }

@@ -225,16 +225,19 @@ pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: T
         let fp: Vec<f64> = scores.iter().filter_map(|s| s.false_positive(gate)).map(|b| b as u8 as f64).collect();
         metrics::mean(&fp)
     };
-    let mut per_patient: BTreeMap<String, PatientDice> = BTreeMap::new();
-    for s in scores.iter().filter(|s| s.dice.is_some()) {
-        per_patient.entry(s.patient.clone()).or_insert(PatientDice { tumour_slices: 0, mean_dice: 0.0, gated_mean_dice: 0.0 });
+    // One pass: each patient's tumour slices' Dice, as cut and gated.
+    let mut by_patient: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for s in scores {
+        if let (Some(d), Some(g)) = (s.dice, s.gated_dice) {
+            let entry = by_patient.entry(s.patient.as_str()).or_default();
+            entry.0.push(d);
+            entry.1.push(g);
+        }
     }
-    for (name, p) in per_patient.iter_mut() {
-        let mine: Vec<&ImageScore> = scores.iter().filter(|s| &s.patient == name && s.dice.is_some()).collect();
-        p.tumour_slices = mine.len();
-        p.mean_dice = metrics::mean(&mine.iter().filter_map(|s| s.dice).collect::<Vec<_>>());
-        p.gated_mean_dice = metrics::mean(&mine.iter().filter_map(|s| s.gated_dice).collect::<Vec<_>>());
-    }
+    let per_patient: BTreeMap<String, PatientDice> = by_patient
+        .into_iter()
+        .map(|(name, (d, g))| (name.to_string(), PatientDice { tumour_slices: d.len(), mean_dice: metrics::mean(&d), gated_mean_dice: metrics::mean(&g) }))
+        .collect();
     Summary {
         patients: patients.len(),
         mean_dice_ci95: patients.bootstrap(|items| mean_at(&dice, items)),

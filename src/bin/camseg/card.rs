@@ -36,9 +36,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(split) = &args.report_split {
         report(&model, &mut card, &ds, split, negatives, &device)?;
     }
-    let base = card.description.split(CHOICE).next().unwrap_or_default().trim_end().to_string();
-    // Older cards said it in words of their own.
-    let base = base.split(" CAM default chosen on val").next().unwrap_or_default().to_string();
+    // This command's sentence, or an older card's own words for the same thing, is replaced.
+    let base = card.description.split(" CAM default chosen on val").next().unwrap_or_default().trim_end().to_string();
     card.description = format!(
         "{base}{CHOICE} over every method (the classifier-free `intensity` included), the last two blocks and the sweep's cuts: `{}` ({}), block {}, threshold {} (val mean Dice {dice:.3}).",
         card.cam.method.name(),

@@ -24,7 +24,7 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
         (_, Some(b"DICM")) => 4,
         _ => return Ok(()),
     };
-    let mut walk = Walk { bytes, pos: start, explicit: true, big: false, fragments: false, implicit_until: Vec::new() };
+    let mut walk = Walk { bytes, pos: start, explicit: true, big: false, fragments: false, implicit_depth: 0 };
     // The file meta group (explicit VR little endian) is read as the parser reads it: its
     // first element gives the group's length, and elements are read until that many bytes
     // are consumed, whatever their tags; the data set starts where that stops.
@@ -59,7 +59,7 @@ struct Walk<'a> {
     fragments: bool,
     /// Open undefined-length UN elements of an explicit-VR data set: their content is
     /// implicit VR (PS3.5 6.2.2), until the matching sequence delimiter.
-    implicit_until: Vec<()>,
+    implicit_depth: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -83,7 +83,7 @@ impl<'a> Walk<'a> {
         let (len, header, vr) = if group == 0xFFFE {
             // Items and delimiters: a tag and a 4-byte length, whatever the syntax.
             (self.u32_at(self.pos + 4), 8, None)
-        } else if self.explicit && self.implicit_until.is_empty() {
+        } else if self.explicit && self.implicit_depth == 0 {
             let Some(code) = self.bytes.get(self.pos + 4..self.pos + 6) else { return Ok(None) };
             // An unknown VR is read as the parser reads it: two reserved bytes, a 4-byte length.
             let vr = std::str::from_utf8(code).ok().and_then(|c| c.parse::<VR>().ok()).unwrap_or(VR::UN);
@@ -110,15 +110,15 @@ impl<'a> Walk<'a> {
             if self.fragments {
                 self.fragments = false;
             } else {
-                self.implicit_until.pop();
+                self.implicit_depth = self.implicit_depth.saturating_sub(1);
             }
         }
         // Containers are walked into, not over: their elements have lengths of their own.
         let container = vr == Some(VR::SQ) || (is_item && !self.fragments) || len == UNDEFINED;
         if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) {
             self.fragments = true;
-        } else if len == UNDEFINED && vr == Some(VR::UN) && self.explicit && self.implicit_until.is_empty() {
-            self.implicit_until.push(());
+        } else if len == UNDEFINED && vr == Some(VR::UN) && self.explicit && self.implicit_depth == 0 {
+            self.implicit_depth += 1;
         }
         if container || is_delimiter {
             return Ok(Some((tag, &[])));

@@ -140,8 +140,36 @@ impl ModelCard {
             .architecture
             .init(device)
             .try_load_record(record)
-            .map_err(|e| Error::Model(format!("the weights do not fit the card's architecture ({e:?})")))?;
+            .map_err(|e| Error::Model(format!("the weights do not fit the card's architecture ({})", shortened(&format!("{e:?}")))))?;
         Ok(model.valid())
+    }
+}
+
+/// The start of a long library message (burn lists every mismatched tensor).
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{} …", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// Refuses weights holding NaN or infinite values: such a model answers NaN for every image,
+/// which the page would show as "no tumour". Reads every parameter synchronously, so call it on
+/// the CPU (the worker checks each model there) or natively.
+#[cfg(feature = "model")]
+pub fn check_finite(model: &Classifier) -> Result<()> {
+    struct Count(usize);
+    impl ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let data = param.val().into_data();
+            self.0 += data.iter::<f32>().filter(|v| !v.is_finite()).count();
+        }
+    }
+    let mut count = Count(0);
+    model.visit(&mut count);
+    match count.0 {
+        0 => Ok(()),
+        n => Err(Error::Model(format!("the weights hold {n} values that are not finite (NaN or infinite); the model would answer NaN for every image"))),
     }
 }
 
@@ -295,9 +323,16 @@ pub mod files {
     pub fn load(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
         let (weights, card_path) = paths(path);
         let card_text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
-        let card = ModelCard::from_json(&card_text)?;
+        // Each problem names its file: the card's, or the weights'.
+        fn naming(path: &Path) -> impl Fn(Error) -> Error + '_ {
+            move |e| match e {
+                Error::Model(m) => Error::Model(format!("{}: {m}", path.display())),
+                e => e,
+            }
+        }
+        let card = ModelCard::from_json(&card_text).map_err(naming(&card_path))?;
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
-        let model = card.load(bytes, device)?;
+        let model = card.load(bytes, device).and_then(|m| super::check_finite(&m).map(|_| m)).map_err(naming(&weights))?;
         Ok((card, model))
     }
 }

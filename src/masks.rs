@@ -115,19 +115,30 @@ impl Mask {
     }
 
     /// Reads a ground-truth mask from a gray plane. Masks must be binary (0 and one other
-    /// value); anything else is refused rather than guessed at.
+    /// value), or a label map (0 and a few small labels, like BraTS's 0/1/2/4, saved as grey
+    /// levels up to 8): every label then counts as tumour, the "whole tumour" region. Anything
+    /// else (e.g. a lossy JPEG's many greys) is refused rather than guessed at.
     pub fn from_plane(plane: &Plane, name: &str) -> Result<Mask> {
+        /// The largest label value (as an 8-bit grey level) a label map may hold.
+        const MAX_LABEL: f32 = 8.5 / 255.0;
         let mut levels: Vec<f32> = Vec::new();
         for &v in &plane.data {
             if !levels.contains(&v) {
                 levels.push(v);
-                if levels.len() > 2 {
-                    return Err(Error::Mask {
-                        name: name.into(),
-                        reason: "is not binary (it has more than two grey levels); a mask must be black (background) and white (tumour)".into(),
-                    });
+                if levels.len() > 9 {
+                    break;
                 }
             }
+        }
+        let label_map = levels.len() > 2 && levels.len() <= 9 && levels.contains(&0.0) && levels.iter().all(|&v| v <= MAX_LABEL);
+        if label_map {
+            return Ok(Mask::new(plane.width, plane.height, plane.data.iter().map(|&v| v > 0.0).collect()));
+        }
+        if levels.len() > 2 {
+            return Err(Error::Mask {
+                name: name.into(),
+                reason: "is not binary (it has more than two grey levels); a mask must be black (background) and white (tumour)".into(),
+            });
         }
         let on = levels.iter().cloned().fold(0.0f32, f32::max);
         if levels.len() == 2 && levels.iter().all(|&v| v > 0.0) {

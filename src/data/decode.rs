@@ -41,13 +41,49 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
 /// (TIFF) holding NaN or infinite values are refused: the model would answer NaN, shown as
 /// "no tumour".
 pub fn decode_image(bytes: &[u8], name: &str, channel: Channel) -> Result<Plane> {
-    let image = open(bytes, name)?;
-    let plane = to_plane(&image, channel);
+    let plane = match open(bytes, name) {
+        Ok(image) => to_plane(&image, channel),
+        Err(e) => grey_tiff(bytes).ok_or(e)?,
+    };
     let bad = plane.data.iter().filter(|v| !v.is_finite()).count();
     if bad > 0 {
         return Err(Error::Image { name: name.into(), reason: format!("{bad} pixels are not numbers (NaN or infinite); a scan needs finite values") });
     }
     Ok(plane)
+}
+
+/// Single-channel TIFFs the `image` crate does not read: 32- and 64-bit float and 32-bit
+/// integer grey, as ImageJ and many scanners save a slice. Integers are scaled by their type's
+/// range; floats are kept when they lie in [0, 1] and otherwise scaled from their range (NaN
+/// and infinities are kept for the caller to refuse). `None` when it is not such a file.
+fn grey_tiff(bytes: &[u8]) -> Option<Plane> {
+    use tiff::decoder::{Decoder, DecodingResult, Limits};
+    let mut decoder = Decoder::new(std::io::Cursor::new(bytes)).ok()?.with_limits({
+        let mut limits = Limits::default();
+        limits.decoding_buffer_size = MAX_DECODE_BYTES as usize;
+        limits
+    });
+    if !matches!(decoder.colortype().ok()?, tiff::ColorType::Gray(_)) {
+        return None;
+    }
+    let (w, h) = decoder.dimensions().ok()?;
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return None;
+    }
+    let data: Vec<f32> = match decoder.read_image().ok()? {
+        DecodingResult::F32(v) => v,
+        DecodingResult::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+        DecodingResult::U32(v) => v.into_iter().map(|x| x as f32 / u32::MAX as f32).collect(),
+        DecodingResult::I32(v) => v.into_iter().map(|x| (x as f64 - i32::MIN as f64) as f32 / u32::MAX as f32).collect(),
+        _ => return None,
+    };
+    if data.len() != (w * h) as usize {
+        return None;
+    }
+    let finite = data.iter().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let scaled = if lo >= 0.0 && hi <= 1.0 || lo >= hi { data } else { data.into_iter().map(|v| (v - lo) / (hi - lo)).collect() };
+    Some(Plane::new(w as usize, h as usize, scaled))
 }
 
 /// The chosen channel as floats in [0, 1]. A gray image is its own every channel.

@@ -52,7 +52,9 @@ fn extension(path: &str) -> String {
 
 /// System clutter that folders and zips carry (macOS resource forks, `.DS_Store`).
 fn is_clutter(path: &str) -> bool {
-    path.split('/').any(|part| part.starts_with('.') || part == "__MACOSX")
+    // `..` and `.` are path steps (a zip may hold `../x.png`; nothing is written by name), not
+    // hidden files.
+    path.split('/').any(|part| (part.starts_with('.') && part != ".." && part != ".") || part == "__MACOSX")
 }
 
 /// Splits a drop into 2D images (and anything unknown, reported later) and volume files
@@ -70,8 +72,18 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
             continue;
         }
         match read_zip(&file.bytes) {
-            Ok(members) if members.is_empty() => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF, BMP, NIfTI or DICOM files", file.path)),
-            Ok(members) => out.extend(members),
+            Ok(Zipped { members, nested, repeated }) => {
+                if repeated > 0 {
+                    problems.push(format!("{}: {repeated} entries have the same name as another; only one of each was read", file.path));
+                }
+                let nested_note = (!nested.is_empty()).then(|| format!("a zip inside a zip is not opened (unzip {} first)", nested.join(", ")));
+                match (members.is_empty(), nested_note) {
+                    (true, note) => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF, BMP, NIfTI or DICOM files{}", file.path, note.map(|n| format!("; {n}")).unwrap_or_default())),
+                    (false, Some(note)) => problems.push(format!("{}: {note}", file.path)),
+                    (false, None) => {}
+                }
+                out.extend(members);
+            }
             Err(reason) => problems.push(format!("{}: {reason}", file.path)),
         }
     }
@@ -86,20 +98,47 @@ struct ZipLimits {
     bytes: u64,
 }
 
-const ZIP_LIMITS: ZipLimits = ZipLimits { members: 10_000, bytes: 512 << 20 };
+const ZIP_LIMITS: ZipLimits = ZipLimits { members: 10_000, bytes: 256 << 20 };
+
+/// What a zip gave: its image and volume members, and the zips inside it (not opened).
+#[derive(Debug)]
+struct Zipped {
+    members: Vec<FileBytes>,
+    nested: Vec<String>,
+    /// Entries the zip's directory lists under a name used before (the reader keeps one).
+    repeated: usize,
+}
+
+/// Entries the zip's end record counts (the reader keeps one entry per name, so a zip holding
+/// the same name twice reads as fewer). `None` for zip64 or when the record is not found.
+fn entries_declared(bytes: &[u8]) -> Option<usize> {
+    let tail = &bytes[bytes.len().saturating_sub(22 + 65_535)..];
+    let at = tail.windows(4).rposition(|w| w == [0x50, 0x4B, 0x05, 0x06])?;
+    let count = u16::from_le_bytes([*tail.get(at + 10)?, *tail.get(at + 11)?]);
+    (count != u16::MAX).then_some(count as usize)
+}
+
+/// Inflated-to-compressed ratio above which a large member is taken for a zip bomb. Deflate
+/// reaches about 1000:1 only on constant data; images, even uncompressed TIFF, DICOM or a
+/// label volume, stay far below.
+const BOMB_RATIO: u64 = 200;
+/// Members smaller than this are read whatever their ratio (a blank 1 MB mask is fine).
+const BOMB_MIN_BYTES: u64 = 8 << 20;
 
 /// The image and volume members of a zip (other members, e.g. a CSV index or an encrypted
 /// README, are skipped by name before being opened; DICOM files often have no extension, so
 /// those are kept when they carry the DICOM magic).
-fn read_zip(bytes: &[u8]) -> Result<Vec<FileBytes>, String> {
+fn read_zip(bytes: &[u8]) -> Result<Zipped, String> {
     read_zip_within(bytes, ZIP_LIMITS)
 }
 
-fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Vec<FileBytes>, String> {
+fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Zipped, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip file ({e})"))?;
+    let names: Vec<String> = (0..archive.len()).map(|i| archive.name_for_index(i).unwrap_or_default().to_string()).collect();
+    let nested = names.iter().filter(|n| extension(n) == "zip" && !is_clutter(n)).cloned().collect();
     let wanted: Vec<usize> = (0..archive.len())
         .filter(|&i| {
-            let name = archive.name_for_index(i).unwrap_or_default();
+            let name = names[i].as_str();
             let ext = extension(name);
             let maybe_dicom = ext.is_empty() || crate::volume::dicom::is_dicom(name, &[]);
             !name.ends_with('/') && !is_clutter(name) && (IMAGE_EXTENSIONS.contains(&ext.as_str()) || crate::volume::nifti::is_nifti(name) || maybe_dicom)
@@ -111,13 +150,25 @@ fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Vec<FileBytes>, St
     let mut members = Vec::new();
     let mut inflated = 0u64;
     for i in wanted {
-        let mut entry = archive.by_index(i).map_err(|e| format!("damaged or encrypted zip entry {} ({e})", i + 1))?;
-        let name = entry.name().to_string();
-        if entry.size() > MAX_MEMBER_BYTES {
-            return Err(format!("{name} inflates to {} MB, more than the {} MB allowed", entry.size() >> 20, MAX_MEMBER_BYTES >> 20));
+        let name = names[i].clone();
+        let mut entry = archive.by_index(i).map_err(|e| match e {
+            zip::result::ZipError::UnsupportedArchive(zip::result::ZipError::PASSWORD_REQUIRED) => format!("{name} is encrypted; camseg cannot open it"),
+            zip::result::ZipError::UnsupportedArchive(why) => format!("{name} is compressed with a method camseg cannot read ({why}); zip it again with deflate"),
+            e => format!("damaged zip entry {name} ({e})"),
+        })?;
+        let (declared, packed) = (entry.size(), entry.compressed_size());
+        if declared > MAX_MEMBER_BYTES {
+            return Err(format!("{name} inflates to {} MB, more than the {} MB allowed", declared >> 20, MAX_MEMBER_BYTES >> 20));
         }
-        let mut data = Vec::with_capacity(entry.size().min(MAX_MEMBER_BYTES) as usize);
-        entry.by_ref().take(MAX_MEMBER_BYTES).read_to_end(&mut data).map_err(|e| format!("cannot inflate {name} ({e})"))?;
+        if declared > BOMB_MIN_BYTES && declared > BOMB_RATIO * packed.max(1) {
+            return Err(format!("{name} would inflate to {} MB from {} KB: a zip bomb, not opened", declared >> 20, packed >> 10));
+        }
+        // Read at most what the entry declares (plus one byte to catch one that lies).
+        let mut data = Vec::with_capacity(declared as usize);
+        entry.by_ref().take(declared + 1).read_to_end(&mut data).map_err(|e| format!("cannot inflate {name} ({e})"))?;
+        if data.len() as u64 > declared {
+            return Err(format!("{name} inflates to more than the {declared} bytes it declares (damaged, or a zip bomb)"));
+        }
         inflated += data.len() as u64;
         if inflated > limits.bytes {
             return Err(format!("inflates to more than {} MB in all, more than camseg reads from one zip (split it)", limits.bytes >> 20));
@@ -127,7 +178,8 @@ fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Vec<FileBytes>, St
         }
         members.push(FileBytes::new(name, data));
     }
-    Ok(members)
+    let repeated = entries_declared(bytes).map_or(0, |n| n.saturating_sub(names.len()));
+    Ok(Zipped { members, nested, repeated })
 }
 
 /// How an image and its mask find each other: folders with `masks` read as `images`, the file's
@@ -271,7 +323,7 @@ mod tests {
         assert!(err.contains("holds 12 images or volumes; at most 10"), "{err}");
         let err = read_zip_within(&zipped, ZipLimits { members: 100, bytes: 3 * image.len() as u64 }).unwrap_err();
         assert!(err.contains("inflates to more than"), "{err}");
-        assert_eq!(read_zip_within(&zipped, ZipLimits { members: 12, bytes: 1 << 20 }).unwrap().len(), 12);
+        assert_eq!(read_zip_within(&zipped, ZipLimits { members: 12, bytes: 1 << 20 }).unwrap().members.len(), 12);
         // Thousands of problems become a few lines.
         let problems: Vec<String> = (0..500).map(|k| format!("{k}.png: bad")).collect();
         let shown = summarise_problems(&problems, 20);

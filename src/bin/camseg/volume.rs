@@ -31,7 +31,15 @@ pub struct VolumeArgs {
 
 /// Whether a path is a volume (a NIfTI file or a folder, read as DICOM).
 pub fn is_volume(path: &Path) -> bool {
-    path.is_dir() || nifti::is_nifti(&path.to_string_lossy())
+    path.is_dir() || nifti::is_nifti(&path.to_string_lossy()) || is_dicom_file(path)
+}
+
+/// A single DICOM file (by its name or its magic): read as a series of one.
+fn is_dicom_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(132);
+    let read = std::fs::File::open(path).and_then(|f| f.take(132).read_to_end(&mut head));
+    read.is_ok() && camseg::volume::dicom::is_dicom(&path.to_string_lossy(), &head)
 }
 
 /// A NIfTI file, or every file under a folder (a DICOM series), as the reader's parts.
@@ -39,7 +47,8 @@ fn part(path: &Path) -> Result<Part> {
     let name = path.to_string_lossy().trim_end_matches('/').to_string();
     let read = |p: &Path| std::fs::read(p).map_err(|e| Error::io(p.display(), e));
     if !path.is_dir() {
-        return Ok(Part::Nifti(FileBytes::new(name, read(path)?)));
+        let file = FileBytes::new(name.clone(), read(path)?);
+        return Ok(if is_dicom_file(path) { Part::Dicom { folder: name, files: vec![file] } } else { Part::Nifti(file) });
     }
     let mut files = Vec::new();
     let mut folders = vec![path.to_path_buf()];

@@ -134,8 +134,12 @@ impl ModelCard {
     /// The model comes back in eval mode, ready for inference and CAM.
     #[cfg(feature = "model")]
     pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
+        // Cast to the module's dtypes: a damaged file may label a tensor with an integer dtype,
+        // which burn would otherwise panic on (found by fuzzing); the values then fail
+        // `check_finite`'s bounds.
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?;
+            .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?
+            .cast_to_module_dtype();
         let model = self
             .architecture
             .init(device)
@@ -146,6 +150,7 @@ impl ModelCard {
 }
 
 /// The start of a long library message (burn lists every mismatched tensor).
+#[cfg(feature = "model")]
 fn shortened(text: &str) -> String {
     match text.char_indices().nth(200) {
         Some((at, _)) => format!("{} …", &text[..at]),
@@ -153,24 +158,42 @@ fn shortened(text: &str) -> String {
     }
 }
 
-/// Refuses weights holding NaN or infinite values: such a model answers NaN for every image,
-/// which the page would show as "no tumour". Reads every parameter synchronously, so call it on
-/// the CPU (the worker checks each model there) or natively.
+/// Largest weight (or batch-norm statistic) a trained camseg model plausibly holds; far above
+/// any seen (the shipped models stay below 100), far below what a damaged file gives.
+#[cfg(feature = "model")]
+const MAX_WEIGHT: f32 = 1e6;
+
+/// Refuses weights holding NaN or infinite values (such a model answers NaN for every image,
+/// which the page would show as "no tumour"), or values no training makes (a damaged file).
+/// Reads every parameter synchronously, so call it on the CPU (the worker checks each model
+/// there) or natively.
 #[cfg(feature = "model")]
 pub fn check_finite(model: &Classifier) -> Result<()> {
-    struct Count(usize);
+    #[derive(Default)]
+    struct Count {
+        not_finite: usize,
+        largest: f32,
+    }
     impl ModuleVisitor for Count {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let data = param.val().into_data();
-            self.0 += data.iter::<f32>().filter(|v| !v.is_finite()).count();
+            for v in param.val().into_data().iter::<f32>() {
+                if v.is_finite() {
+                    self.largest = self.largest.max(v.abs());
+                } else {
+                    self.not_finite += 1;
+                }
+            }
         }
     }
-    let mut count = Count(0);
+    let mut count = Count::default();
     model.visit(&mut count);
-    match count.0 {
-        0 => Ok(()),
-        n => Err(Error::Model(format!("the weights hold {n} values that are not finite (NaN or infinite); the model would answer NaN for every image"))),
+    if count.not_finite > 0 {
+        return Err(Error::Model(format!("the weights hold {} values that are not finite (NaN or infinite); the model would answer NaN for every image", count.not_finite)));
     }
+    if count.largest > MAX_WEIGHT {
+        return Err(Error::Model(format!("the weights hold a value of {:.3e}, far beyond what training gives (the file is damaged)", count.largest)));
+    }
+    Ok(())
 }
 
 /// The weights as burnpack bytes, from a model on any device. WebGPU cannot read a tensor
@@ -246,6 +269,22 @@ mod tests {
 
     fn small() -> ClassifierConfig {
         ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 }
+    }
+
+    /// Found by fuzzing: a weights file whose tensor is labelled with an integer dtype made
+    /// burn panic ("Expected float dtype, got U32"), which aborts the page's worker.
+    #[test]
+    fn a_tensor_labelled_with_an_integer_dtype_is_refused_not_a_panic() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/static/models/phantom");
+        let card = ModelCard::from_json(&std::fs::read_to_string(format!("{root}.json")).unwrap()).unwrap();
+        let mut bytes = std::fs::read(format!("{root}.bpk")).unwrap();
+        let at = bytes.windows(9).position(|w| w == b"dtypecF32").unwrap();
+        bytes[at + 6] = b'U';
+        let device = Device::flex();
+        let err = card.load(bytes, &device).and_then(|m| check_finite(&m)).unwrap_err().to_string();
+        assert!(err.contains("damaged") || err.contains("not finite"), "{err}");
+        let good = card.load(std::fs::read(format!("{root}.bpk")).unwrap(), &device).unwrap();
+        check_finite(&good).expect("the shipped weights pass");
     }
 
     #[test]

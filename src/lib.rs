@@ -69,3 +69,11 @@ pub use error::{Error, Result};
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     futures_lite::future::block_on(future)
 }
+
+/// This wasm instance's linear memory in bytes (it only grows). Exported to JavaScript, in the
+/// page and in its worker, so the browser memory test can watch both over repeated rounds.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65536) as f64
+}

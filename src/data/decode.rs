@@ -19,7 +19,8 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     let format = image::guess_format(bytes).map_err(|_| {
         fail("not a supported image (PNG, JPEG, TIFF or BMP expected)".into())
     })?;
-    let corrupt = |e: image::ImageError| fail(format!("corrupt or unsupported {format:?} file ({e})"));
+    // On one line: some decoders end their messages with a newline.
+    let corrupt = |e: image::ImageError| fail(format!("corrupt or unsupported {format:?} file ({})", e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")));
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_DECODE_BYTES);

@@ -238,6 +238,14 @@ pub struct FineTune {
     pub kept: bool,
 }
 
+impl FineTune {
+    /// A finished run whose model is not kept: the next run would replace it, so the panel
+    /// says so before the person starts one.
+    pub fn unkept(&self) -> bool {
+        self.phase == TunePhase::Done && !self.kept && self.weights.is_some()
+    }
+}
+
 impl Default for FineTune {
     fn default() -> Self {
         Self {

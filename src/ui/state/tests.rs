@@ -227,9 +227,10 @@ fn fine_tuning_records_progress_of_its_own_run_only() {
     let done = s.reduce(Action::TuneFinished { run: 1, accuracy_after: 1.0, weights: weights.clone() });
     assert_eq!((done.finetune.accuracy_before, done.finetune.accuracy_after), (Some(0.5), Some(1.0)));
     assert_eq!(done.finetune.weights, Some(weights));
+    assert!(done.finetune.unkept(), "a finished run not yet kept is flagged");
     let kept = done.reduce(Action::TuneKept(entry(1, "X model (fine-tuned)")));
     assert_eq!(kept.model, Some(ModelId(1)));
-    assert!(kept.finetune.kept);
+    assert!(kept.finetune.kept && !kept.finetune.unkept());
     assert_eq!(kept.finetune.accuracy_after, Some(1.0), "the comparison stays on screen");
     assert_eq!(kept.model_stem(), "x-model-fine-tuned");
 }

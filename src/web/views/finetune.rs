@@ -121,6 +121,7 @@ pub fn fine_tune_view() -> Html {
             <div class="row">
                 <button onclick={ctx.on_keep.reform(|_: MouseEvent| ())} data-testid="finetune-keep" disabled={t.phase != TunePhase::Done || t.kept}>{ "Keep as the current model" }</button>
                 if t.kept { <span class="note">{ "Kept: it is now in the model picker; \"Download weights + card\" saves it." }</span> }
+                if t.unkept() { <span class="note" data-testid="finetune-unkept">{ "Not kept yet: fine-tuning again replaces this model." }</span> }
             </div>
         </section>
     }

@@ -217,3 +217,22 @@ fn floods_on_any_floats_never_panic() {
     });
     assert!(runs > 10);
 }
+
+/// Kept from the 30-minute run (seed 11): pixel-data item headers pasted into an RLE file's
+/// data set put the hand-written length walk out of step with the parser, which then zeroed
+/// 2-4 GB (2-4 s) before failing. The data set is now walked by the parser itself.
+#[test]
+fn pasted_item_headers_are_refused_at_once() {
+    let seeds = upload_seeds();
+    let rle = &seeds.iter().find(|(name, _)| name == "rle.dcm").unwrap().1;
+    let hex = |h: &str| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    for (at, pasted) in [(588, "fffffffffeff00e000000000feff00e044020000"), (513, "fffeff00e000000000feff00e0440200")] {
+        let mut bytes = rle.clone();
+        bytes.splice(at..at, hex(pasted));
+        let started = Instant::now();
+        let f = FileBytes::new("kept.dcm", bytes);
+        let (volumes, problems) = camseg::volume::dicom::read_series("series", &[&f]);
+        assert!(volumes.is_empty() && problems[0].contains("claims"), "{problems:?}");
+        assert!(started.elapsed() < Duration::from_millis(200), "{:?}", started.elapsed());
+    }
+}

@@ -27,7 +27,11 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     reader.limits(limits);
     // The size is read from the header and checked before any pixel is decoded: a small file
     // can declare a huge image (a decompression bomb).
-    let decoder = reader.into_decoder().map_err(corrupt)?;
+    let decoder = reader.into_decoder().map_err(|e| match e {
+        // A 32-bit build (the page) can meet the limit before the size check below.
+        image::ImageError::Limits(_) => fail(format!("image too large (decoding it would take more than {} MB; max {MAX_SIDE} per side)", MAX_DECODE_BYTES >> 20)),
+        e => corrupt(e),
+    })?;
     let (w, h) = image::ImageDecoder::dimensions(&decoder);
     if w > MAX_SIDE || h > MAX_SIDE {
         return Err(fail(format!("image too large ({w} x {h}, max {MAX_SIDE} per side)")));

@@ -130,3 +130,23 @@ test('WebGPU buffers cannot be created during a fine-tune: a new worker on the C
     near(Number(await text(page, 'mean-dice')), Number(before), 'mean Dice after the restart vs before');
   });
 });
+
+test('the WebGPU device is destroyed during a fine-tune: the page goes on on the CPU', async () => {
+  await onWebGpuWith('destroy', async (page, worker) => {
+    const before = await text(page, 'mean-dice');
+    await page.fill('[data-testid=finetune-epochs]', '1');
+    await page.locator('[data-testid=finetune-epochs]').dispatchEvent('change');
+    // The demo is analysed, so the fine-tune makes the next command encoders: the device dies
+    // in its first steps.
+    await page.click('[data-testid=finetune-start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]').textContent === 'CPU', null, { timeout: 180_000 });
+    const fault = await worker.evaluate(() => self.__fault).catch(() => ({ fired: 'the worker was replaced' }));
+    const error = await text(page, 'error');
+    console.log(`device.destroy() mid-fine-tune: ${JSON.stringify(fault)}; the page says: ${error.replace(/\s+/g, ' ').slice(0, 300)}`);
+    assert.match(error, /WebGPU failed|worker stopped/);
+    assert.doesNotMatch(await page.locator('.finetune .note').textContent(), /step \d+\//, 'the panel is not left running');
+    await allAnalysed(page);
+    assert.equal(await rows(page).count(), 12);
+    near(Number(await text(page, 'mean-dice')), Number(before), 'mean Dice on the CPU vs on WebGPU');
+  });
+});

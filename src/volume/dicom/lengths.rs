@@ -1,139 +1,120 @@
-//! A walk over a DICOM file's element headers that checks every declared length against the
-//! bytes that are left, before the DICOM crates parse it. Their parser sizes a value's buffer
-//! from its header, then reads: a 1 KB file whose header claims 2 GB made it zero 2 GB of
-//! memory (seconds, and the page's memory) before failing (found by `tests/fuzz.rs`).
+//! Checks every length a DICOM file declares against the bytes that are left, before the DICOM
+//! crates read it. Their readers size a value's buffer from its header, then read: a 1 KB file
+//! whose header claims 2 GB made them zero 2 GB of memory (seconds, and the page's memory for
+//! good) before failing (found by `tests/fuzz.rs`).
 //!
-//! The walk only refuses what must fail anyway (a value longer than the file); anything it
-//! does not follow is left to the parser.
+//! Two parts, because two readers run: the file meta group is read by `FileMetaTable`, which
+//! this module walks by hand (it is short and simple: explicit VR little endian, each value
+//! consumed to its declared length); the data set is walked by the DICOM parser itself
+//! (`DataSetReader`), which yields each header before it reads the value, so the check sees
+//! exactly what the parser will read. Hand-mirroring the data-set parser fell out of step on
+//! fuzzed files three times; the parser cannot fall out of step with itself.
+//!
+//! The check only refuses what must fail anyway (a value longer than the file); anything else
+//! is left to the readers.
 
-use dicom_dictionary_std::StandardDataDictionary;
-use dicom_core::dictionary::DataDictionary;
 use dicom_core::{Tag, VR};
-
-const IMPLICIT_LITTLE: &str = "1.2.840.10008.1.2";
-const EXPLICIT_BIG: &str = "1.2.840.10008.1.2.2";
-/// Deflated data sets are bounded by `check_deflated` instead (their bytes are compressed).
-const DEFLATED: [&str; 3] = ["1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.4.205"];
-const UNDEFINED: u32 = u32::MAX;
+use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
+use dicom_parser::dataset::read::DataSetReaderOptions;
+use dicom_parser::dataset::{DataSetReader, DataToken};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::cell::Cell;
+use std::io::Read;
+use std::rc::Rc;
 
 /// Fails with a message if an element claims more bytes than the file holds.
 pub fn check(bytes: &[u8]) -> Result<(), String> {
-    // The parser itself refuses a file without the DICM code (at 0, or after a preamble).
+    // The readers refuse a file without the DICM code (at 0, or after a preamble).
     let start = match (bytes.get(128..132), bytes.get(..4)) {
         (Some(b"DICM"), _) => 132,
         (_, Some(b"DICM")) => 4,
         _ => return Ok(()),
     };
-    let mut walk = Walk { bytes, pos: start, explicit: true, big: false, fragments: false, implicit_depth: 0 };
-    // The file meta group (explicit VR little endian) is read as the parser reads it: its
-    // first element gives the group's length, and elements are read until that many bytes
-    // are consumed, whatever their tags; the data set starts where that stops.
-    let Some((Tag(0x0002, 0x0000), value)) = walk.next()? else { return Ok(()) };
-    let Ok(group_length) = <[u8; 4]>::try_from(value).map(u32::from_le_bytes) else { return Ok(()) };
-    let meta_start = walk.pos;
+    let Some((syntax, body)) = check_meta(bytes, start)? else { return Ok(()) };
+    check_data_set(&bytes[body..], &syntax)
+}
+
+/// The meta group, read as `FileMetaTable` reads it: its first element gives the group's
+/// length, then elements (explicit VR little endian) are read, each value to its declared
+/// length whatever its VR, until that many bytes are consumed. Returns the transfer syntax and
+/// where the data set starts, or `None` where the reader will fail on its own.
+fn check_meta(bytes: &[u8], start: usize) -> Result<Option<(String, usize)>, String> {
+    let mut pos = start;
+    let mut group_length = None;
     let mut syntax = String::new();
-    while walk.pos - meta_start < group_length as usize {
-        match walk.next()? {
-            Some((tag, value)) if tag == Tag(0x0002, 0x0010) => {
-                syntax = String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']).to_string();
+    loop {
+        if let Some(length) = group_length {
+            if pos - start >= 12 + length {
+                return Ok(Some((syntax, pos)));
             }
-            Some(_) => {}
-            None => return Ok(()),
         }
+        let (Some(header), Some(code)) = (bytes.get(pos..pos + 4), bytes.get(pos + 4..pos + 6)) else { return Ok(None) };
+        let tag = Tag(u16::from_le_bytes([header[0], header[1]]), u16::from_le_bytes([header[2], header[3]]));
+        // An unknown VR is read as the parser reads it: two reserved bytes, a 4-byte length.
+        let vr = std::str::from_utf8(code).ok().and_then(|c| c.parse::<VR>().ok()).unwrap_or(VR::UN);
+        let long = matches!(vr, VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::UC | VR::UR | VR::UT | VR::UN | VR::SV | VR::UV);
+        let (len, header_len) = match long {
+            true => (bytes.get(pos + 8..pos + 12).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])), 12),
+            false => (bytes.get(pos + 6..pos + 8).map(|b| u16::from_le_bytes([b[0], b[1]]) as u32), 8),
+        };
+        let Some(len) = len else { return Ok(None) };
+        pos += header_len;
+        too_long(tag, len, bytes.len().saturating_sub(pos))?;
+        let value = &bytes[pos..pos + len as usize];
+        match tag {
+            Tag(0x0002, 0x0000) if group_length.is_none() && len == 4 => group_length = Some(u32::from_le_bytes([value[0], value[1], value[2], value[3]]) as usize),
+            Tag(0x0002, 0x0000) if group_length.is_none() => return Ok(None),
+            _ if group_length.is_none() => return Ok(None),
+            Tag(0x0002, 0x0010) => syntax = String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']).to_string(),
+            _ => {}
+        }
+        pos += len as usize;
     }
-    if DEFLATED.contains(&syntax.as_str()) {
+}
+
+/// The data set, walked by the parser with the options `OpenFileOptions` gives it. Deflated
+/// data sets are bounded by the caller (`check_deflated`: their bytes are compressed).
+fn check_data_set(body: &[u8], syntax: &str) -> Result<(), String> {
+    let Some(ts) = TransferSyntaxRegistry.get(syntax) else { return Ok(()) };
+    if !matches!(ts.codec(), Codec::None | Codec::EncapsulatedPixelData(..)) {
         return Ok(());
     }
-    walk.explicit = syntax != IMPLICIT_LITTLE;
-    walk.big = syntax == EXPLICIT_BIG;
-    while walk.next()?.is_some() {}
+    let read = Rc::new(Cell::new(0usize));
+    let source = Counted { bytes: body, read: read.clone() };
+    let Ok(tokens) = DataSetReader::new_with_ts_options(source, ts, DataSetReaderOptions::default()) else { return Ok(()) };
+    for token in tokens {
+        // A token the parser cannot read ends the walk: the reader will say what is wrong.
+        let Ok(token) = token else { return Ok(()) };
+        let claimed = match &token {
+            DataToken::ElementHeader(h) => h.len.get().map(|len| (h.tag, len)),
+            DataToken::ItemStart { len } => len.get().map(|len| (Tag(0xFFFE, 0xE000), len)),
+            _ => None,
+        };
+        if let Some((tag, len)) = claimed {
+            too_long(tag, len, body.len() - read.get())?;
+        }
+    }
     Ok(())
 }
 
-struct Walk<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    explicit: bool,
-    big: bool,
-    /// Inside encapsulated pixel data: items hold raw fragments, not elements.
-    fragments: bool,
-    /// Open undefined-length UN elements of an explicit-VR data set: their content is
-    /// implicit VR (PS3.5 6.2.2), until the matching sequence delimiter.
-    implicit_depth: usize,
+fn too_long(tag: Tag, len: u32, left: usize) -> Result<(), String> {
+    if len as usize > left {
+        return Err(format!("element ({:04X},{:04X}) claims {len} bytes but the file has {left} left (damaged or cut short)", tag.0, tag.1));
+    }
+    Ok(())
 }
 
-impl<'a> Walk<'a> {
-    fn u16_at(&self, at: usize) -> Option<u16> {
-        let b: [u8; 2] = self.bytes.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
-    }
+/// The data set's bytes, counting what the parser has read (it reads exactly what it needs,
+/// unbuffered), so each header is checked against what is left after it.
+struct Counted<'a> {
+    bytes: &'a [u8],
+    read: Rc<Cell<usize>>,
+}
 
-    fn u32_at(&self, at: usize) -> Option<u32> {
-        let b: [u8; 4] = self.bytes.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
-    }
-
-    /// The next header: its tag and, when the walk steps over it, its value. `None` at the end
-    /// or where the walk stops following (the parser will say what is wrong there).
-    fn next(&mut self) -> Result<Option<(Tag, &'a [u8])>, String> {
-        let (Some(group), Some(element)) = (self.u16_at(self.pos), self.u16_at(self.pos + 2)) else {
-            return Ok(None);
-        };
-        let tag = Tag(group, element);
-        let (len, header, vr) = if group == 0xFFFE {
-            // Items and delimiters: a tag and a 4-byte length, whatever the syntax.
-            (self.u32_at(self.pos + 4), 8, None)
-        } else if self.explicit && self.implicit_depth == 0 {
-            let Some(code) = self.bytes.get(self.pos + 4..self.pos + 6) else { return Ok(None) };
-            // An unknown VR is read as the parser reads it: two reserved bytes, a 4-byte length.
-            let vr = std::str::from_utf8(code).ok().and_then(|c| c.parse::<VR>().ok()).unwrap_or(VR::UN);
-            if matches!(vr, VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::UC | VR::UR | VR::UT | VR::UN | VR::SV | VR::UV) {
-                (self.u32_at(self.pos + 8), 12, Some(vr))
-            } else {
-                (self.u16_at(self.pos + 6).map(u32::from), 8, Some(vr))
-            }
-        } else {
-            let vr = StandardDataDictionary.by_tag(tag).map(|e| e.vr.relaxed());
-            (self.u32_at(self.pos + 4), 8, vr)
-        };
-        let Some(len) = len else { return Ok(None) };
-        self.pos += header;
-        let left = self.bytes.len().saturating_sub(self.pos);
-        if len != UNDEFINED && len as usize > left {
-            return Err(format!(
-                "element ({group:04X},{element:04X}) claims {len} bytes but the file has {left} left (damaged or cut short)"
-            ));
-        }
-        let is_item = tag == Tag(0xFFFE, 0xE000);
-        let is_delimiter = tag == Tag(0xFFFE, 0xE00D) || tag == Tag(0xFFFE, 0xE0DD);
-        if tag == Tag(0xFFFE, 0xE0DD) {
-            if self.fragments {
-                self.fragments = false;
-            } else {
-                self.implicit_depth = self.implicit_depth.saturating_sub(1);
-            }
-        }
-        // Containers are walked into, not over: their elements have lengths of their own.
-        let container = vr == Some(VR::SQ) || (is_item && !self.fragments) || len == UNDEFINED;
-        if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) {
-            self.fragments = true;
-        } else if len == UNDEFINED && vr == Some(VR::UN) && self.explicit && self.implicit_depth == 0 {
-            self.implicit_depth += 1;
-        }
-        if container || is_delimiter {
-            return Ok(Some((tag, &[])));
-        }
-        // The parser reads numbers whole: of a value of an odd or uneven length it consumes
-        // only the whole numbers (and counts the rest as read), so the next header starts there.
-        let size = match vr {
-            Some(VR::US | VR::OW | VR::SS) => 2,
-            Some(VR::AT | VR::FL | VR::OF | VR::SL | VR::OL | VR::UL) => 4,
-            Some(VR::FD | VR::OD | VR::SV | VR::OV | VR::UV) => 8,
-            _ => 1,
-        };
-        let consumed = len as usize / size * size;
-        let value = &self.bytes[self.pos..self.pos + consumed];
-        self.pos += consumed;
-        Ok(Some((tag, value)))
+impl Read for Counted<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = (&self.bytes[self.read.get()..]).read(out)?;
+        self.read.set(self.read.get() + n);
+        Ok(n)
     }
 }

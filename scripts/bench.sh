@@ -10,12 +10,14 @@ device=cpu; rounds=3
 while [ $# -gt 0 ]; do case "$1" in --device) device=$2; shift 2;; --rounds) rounds=$2; shift 2;; *) echo "unknown option $1" >&2; exit 2;; esac; done
 features=""; [ "$device" != cpu ] && features="--features $device"
 cargo build --release --bin camseg $features >&2
+# PyTorch from the git-ignored venv when it is there (see docs/benchmarks.md), else python3.
+python=${PYTHON:-$([ -x .tools/torch-venv/bin/python ] && echo .tools/torch-venv/bin/python || echo python3)}
 torch_device=$([ "$device" = cpu ] && echo cpu || echo cuda)
 out=$(mktemp -d)
 for r in $(seq "$rounds"); do
   RAYON_NUM_THREADS=2 target/release/camseg --device "$device" bench --model static/models/lgg --json >> "$out/camseg.jsonl"
-  if python3 -c 'import torch' 2>/dev/null; then
-    python3 scripts/bench/torch_bench.py --card static/models/lgg.json --device "$torch_device" --threads 2 >> "$out/torch.jsonl"
+  if "$python" -c 'import torch' 2>/dev/null; then
+    "$python" scripts/bench/torch_bench.py --card static/models/lgg.json --device "$torch_device" --threads 2 >> "$out/torch.jsonl"
   fi
 done
 python3 - "$out" <<'PY'

@@ -28,8 +28,10 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     // The size is read from the header and checked before any pixel is decoded: a small file
     // can declare a huge image (a decompression bomb).
     let decoder = reader.into_decoder().map_err(|e| match e {
-        // A 32-bit build (the page) can meet the limit before the size check below.
+        // A 32-bit build (the page) can meet the limit, or a decoder's own size check, before
+        // the size check below.
         image::ImageError::Limits(_) => fail(format!("image too large (decoding it would take more than {} MB; max {MAX_SIDE} per side)", MAX_DECODE_BYTES >> 20)),
+        e if e.to_string().contains("too large") => fail(format!("image too large ({e}; max {MAX_SIDE} per side)")),
         e => corrupt(e),
     })?;
     let (w, h) = image::ImageDecoder::dimensions(&decoder);

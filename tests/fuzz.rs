@@ -8,7 +8,7 @@
 //!     CAMSEG_FUZZ_SECS=900 CAMSEG_FUZZ_SEED=7 cargo test --release --test fuzz -- --nocapture
 //!
 //! A failure prints the target, seed and iteration, and writes the input under
-//! `target/fuzz-failures/` to keep as a regression test.
+//! `target/tmp/fuzz-failures/` to keep as a regression test.
 
 use camseg::card::ModelCard;
 use camseg::data::upload::{collect, FileBytes};

@@ -7,6 +7,8 @@
 //! The same corpus is written to `target/tmp/corpus/` with a manifest, for the browser test
 //! (`tests/browser/corpus.test.mjs`) to drop on the page.
 
+#[path = "support/counting.rs"]
+mod counting;
 #[path = "corpus/inputs.rs"]
 mod inputs;
 
@@ -20,49 +22,12 @@ use camseg::protocol::{Backend, BackendChoice, ModelId, WorkerInput, WorkerOutpu
 use camseg::session::Session;
 use camseg::block_on;
 use inputs::{Case, Feed};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::time::{Duration, Instant};
-
-/// Bytes allocated now, and the most since the last reset.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            PEAK.fetch_max(LIVE.fetch_add(layout.size(), Relaxed) + layout.size(), Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, layout, size) };
-        if !q.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            PEAK.fetch_max(LIVE.fetch_add(size, Relaxed) + size, Relaxed);
-        }
-        q
-    }
-}
+use counting::measured;
+use std::time::Duration;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Runs `f`, returning its value, time and the most memory it held beyond what was live before.
-fn measured<T>(f: impl FnOnce() -> T) -> (T, Duration, usize) {
-    let before = LIVE.load(Relaxed);
-    PEAK.store(before, Relaxed);
-    let t = Instant::now();
-    let value = f();
-    (value, t.elapsed(), PEAK.load(Relaxed).saturating_sub(before))
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 const MAX_TIME: Duration = Duration::from_secs(1);
 const MAX_BYTES: usize = 256 << 20;

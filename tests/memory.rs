@@ -9,38 +9,13 @@ use camseg::data::InputSpec;
 use camseg::model::ClassifierConfig;
 use camseg::phantom::{generate, rng_for};
 use camseg::train::{train, Sample, TrainConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-/// Bytes allocated now.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, layout, size) };
-        if !q.is_null() {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-            LIVE.fetch_add(size, Relaxed);
-        }
-        q
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 #[test]
 fn twenty_training_runs_leave_no_growing_memory() {
@@ -67,7 +42,7 @@ fn twenty_training_runs_leave_no_growing_memory() {
         let bytes = block_on(camseg::card::weights_bytes(&model, &arch)).unwrap();
         assert!(!bytes.is_empty());
         drop((model, bytes));
-        live.push(LIVE.load(Relaxed));
+        live.push(counting::live());
         eprintln!("run {:>2}: {:.2} MB still allocated", run + 1, live[run] as f64 / 1e6);
     }
     let growth = live[19] as f64 - live[2] as f64;

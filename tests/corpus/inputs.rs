@@ -224,34 +224,29 @@ fn zip_bomb(members: usize, bytes: usize) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// Sets the compression method of every entry (local and central headers) to `method`: zips
-/// of bzip2 or zstd entries, which camseg's zip reader (deflate only) cannot inflate.
-fn relabel_method(mut zip: Vec<u8>, method: u16) -> Vec<u8> {
-    let mut at = 0;
-    while at + 4 <= zip.len() {
-        match &zip[at..at + 4] {
-            [0x50, 0x4B, 0x03, 0x04] => zip[at + 8..at + 10].copy_from_slice(&method.to_le_bytes()),
-            [0x50, 0x4B, 0x01, 0x02] => zip[at + 10..at + 12].copy_from_slice(&method.to_le_bytes()),
-            _ => {}
-        }
-        at += 1;
+/// Overwrites a field of every entry's local and central header: `local` and `central` are
+/// the field's offsets from each header's signature.
+fn patch_headers(mut zip: Vec<u8>, local: usize, central: usize, value: &[u8]) -> Vec<u8> {
+    for at in 0..zip.len().saturating_sub(3) {
+        let offset = match &zip[at..at + 4] {
+            [0x50, 0x4B, 0x03, 0x04] => local,
+            [0x50, 0x4B, 0x01, 0x02] => central,
+            _ => continue,
+        };
+        zip[at + offset..at + offset + value.len()].copy_from_slice(value);
     }
     zip
 }
 
+/// Every entry marked as compressed with `method`: zips of bzip2 or zstd entries, which
+/// camseg's zip reader (deflate only) cannot inflate.
+fn relabel_method(zip: Vec<u8>, method: u16) -> Vec<u8> {
+    patch_headers(zip, 8, 10, &method.to_le_bytes())
+}
+
 /// A zip whose one entry says it inflates to `claimed` bytes but inflates to `actual`.
 fn zip_lying(name: &str, claimed: u32, actual: usize) -> Vec<u8> {
-    let mut z = zip_of(&[(name.into(), vec![0; actual])], zip::CompressionMethod::Deflated);
-    let mut at = 0;
-    while at + 4 <= z.len() {
-        match &z[at..at + 4] {
-            [0x50, 0x4B, 0x03, 0x04] => z[at + 22..at + 26].copy_from_slice(&claimed.to_le_bytes()),
-            [0x50, 0x4B, 0x01, 0x02] => z[at + 24..at + 28].copy_from_slice(&claimed.to_le_bytes()),
-            _ => {}
-        }
-        at += 1;
-    }
-    z
+    patch_headers(zip_of(&[(name.into(), vec![0; actual])], zip::CompressionMethod::Deflated), 22, 24, &claimed.to_le_bytes())
 }
 
 fn gz(bytes: &[u8]) -> Vec<u8> {

@@ -147,6 +147,15 @@ impl ModelCard {
             .map_err(|e| Error::Model(format!("the weights do not fit the card's architecture ({})", shortened(&format!("{e:?}")))))?;
         Ok(model.valid())
     }
+
+    /// [`Self::load`], then [`check_finite`]: what a model from a file must pass. Reads every
+    /// weight synchronously, so only on the CPU or natively.
+    #[cfg(feature = "model")]
+    pub fn load_checked(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
+        let model = self.load(weights, device)?;
+        check_finite(&model)?;
+        Ok(model)
+    }
 }
 
 /// The start of a long library message (burn lists every mismatched tensor).
@@ -281,7 +290,7 @@ mod tests {
         let at = bytes.windows(9).position(|w| w == b"dtypecF32").unwrap();
         bytes[at + 6] = b'U';
         let device = Device::flex();
-        let err = card.load(bytes, &device).and_then(|m| check_finite(&m)).unwrap_err().to_string();
+        let err = card.load_checked(bytes, &device).unwrap_err().to_string();
         assert!(err.contains("damaged") || err.contains("not finite"), "{err}");
         let good = card.load(std::fs::read(format!("{root}.bpk")).unwrap(), &device).unwrap();
         check_finite(&good).expect("the shipped weights pass");
@@ -371,7 +380,7 @@ pub mod files {
         }
         let card = ModelCard::from_json(&card_text).map_err(naming(&card_path))?;
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
-        let model = card.load(bytes, device).and_then(|m| super::check_finite(&m).map(|_| m)).map_err(naming(&weights))?;
+        let model = card.load_checked(bytes, device).map_err(naming(&weights))?;
         Ok((card, model))
     }
 }

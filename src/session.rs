@@ -232,7 +232,7 @@ impl Session {
 
     fn add_model(&mut self, model: ModelId, card_json: &str, weights: Vec<u8>) -> WorkerOutput {
         // Built once on the CPU to check it: a bad file is refused here, not at first use.
-        let checked = ModelCard::from_json(card_json).and_then(|card| card.load(weights.clone(), &Device::flex()).and_then(|m| crate::card::check_finite(&m)).map(|_| card));
+        let checked = ModelCard::from_json(card_json).and_then(|card| card.load_checked(weights.clone(), &Device::flex()).map(|_| card));
         match checked {
             Ok(card) => {
                 self.models.insert(model, (card, weights));

@@ -189,15 +189,11 @@ fn damaged_cards_and_weights_are_refused_or_load() {
             // A card that parses is bounded (validate), so loading the real weights beside it
             // either works or says why.
             if let Ok(c) = ModelCard::from_json(&String::from_utf8_lossy(&bytes)) {
-                if let Ok(model) = c.load(weights.clone(), &device) {
-                    let _ = camseg::card::check_finite(&model);
-                }
+                let _ = c.load_checked(weights.clone(), &device);
             }
         } else {
             // As the page's worker and the CLI do: load, then check the values.
-            if let Ok(model) = good_card.load(bytes, &device) {
-                let _ = camseg::card::check_finite(&model);
-            }
+            let _ = good_card.load_checked(bytes, &device);
         }
     });
     assert!(runs > 10);

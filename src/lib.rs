@@ -12,6 +12,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`model`] | the classifier, split into conv blocks (`features`) and `head` |
+//! | [`inference`] | its conv blocks on plain slices, for the CPU outside autodiff |
 //! | [`cam`] | Grad-CAM and its siblings, and the heatmap they produce |
 //! | [`masks`] | heatmap -> binary mask (fixed threshold, Otsu) |
 //! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
@@ -38,6 +39,8 @@ pub mod evaluate;
 pub mod figures;
 pub mod filters;
 pub mod finetune;
+#[cfg(feature = "model")]
+pub mod inference;
 pub mod masks;
 pub mod metrics;
 pub mod model;

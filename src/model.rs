@@ -19,7 +19,7 @@ use {
     burn::nn::conv::{Conv2d, Conv2dConfig},
     burn::nn::pool::{MaxPool2d, MaxPool2dConfig},
     burn::tensor::activation::relu,
-    burn::tensor::{Device, Tensor, TensorData},
+    burn::tensor::{Device, Tensor},
 };
 use serde::{Deserialize, Serialize};
 
@@ -181,7 +181,10 @@ impl Classifier {
 
     /// Block `k` on the previous block's output (pooling first, except for the first block).
     pub fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
-        let x = if k > 0 { max_pool2(&self.pool, x) } else { x };
+        if crate::inference::applies(&x) {
+            return crate::inference::run_block(&self.features[k], k > 0, x);
+        }
+        let x = if k > 0 { self.pool.forward(x) } else { x };
         self.features[k].forward(x)
     }
 
@@ -206,39 +209,6 @@ impl Classifier {
     }
 }
 
-/// 2x2 max pooling, stride 2. burn's CPU kernel (0.22) walks every window with generic
-/// index arithmetic: a third of a batch-1 forward pass on one thread. Where nothing is
-/// differentiated on the CPU (inference, and every CAM's forward to its block) the pool runs
-/// on the plain slice instead, about 15x faster; training and GPUs keep burn's op. NaN does
-/// not propagate here as it does in burn's, but weights and inputs are checked finite.
-#[cfg(feature = "model")]
-pub fn max_pool2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let device = x.device();
-    if x.is_autodiff() || device != Device::flex() {
-        return pool.forward(x);
-    }
-    let [n, c, h, w] = x.dims();
-    let data = x.into_data();
-    match data.as_slice::<f32>() {
-        Ok(values) => Tensor::from_data(TensorData::new(max_pool2_planes(values, h, w), [n, c, h / 2, w / 2]), &device),
-        Err(_) => pool.forward(Tensor::from_data(data, &device)),
-    }
-}
-
-/// 2x2 max pooling of consecutive `h` x `w` planes (odd edges dropped, as burn does).
-fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let (oh, ow) = (h / 2, w / 2);
-    let mut out = Vec::with_capacity(values.len() / (h * w).max(1) * oh * ow);
-    for plane in values.chunks_exact(h * w) {
-        for y in 0..oh {
-            let top = &plane[2 * y * w..][..2 * ow];
-            let bottom = &plane[(2 * y + 1) * w..][..2 * ow];
-            out.extend(top.chunks_exact(2).zip(bottom.chunks_exact(2)).map(|(t, b)| t[0].max(t[1]).max(b[0].max(b[1]))));
-        }
-    }
-    out
-}
-
 #[cfg(all(test, feature = "model"))]
 mod tests {
     use super::*;
@@ -253,22 +223,6 @@ mod tests {
         assert_eq!(model.activations(x.clone(), 0).dims(), [2, 4, 32, 32]);
         assert_eq!(model.activations(x.clone(), 2).dims(), [2, 8, 8, 8]);
         assert_eq!(model.forward(x).dims(), [2, 2]);
-    }
-
-    #[test]
-    fn the_plain_pool_matches_burns() {
-        let device = Device::flex();
-        let pool = MaxPool2dConfig::new([2, 2]).init();
-        for dims in [[2, 3, 8, 8], [1, 4, 6, 10], [1, 1, 7, 5]] {
-            let x = Tensor::<4>::random(dims, burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-            let want = pool.forward(x.clone()).into_data();
-            let got = max_pool2(&pool, x.clone()).into_data();
-            assert_eq!(got.shape(), want.shape(), "{dims:?}");
-            assert_eq!(got.as_slice::<f32>().unwrap(), want.as_slice::<f32>().unwrap(), "{dims:?}");
-            // Under autodiff burn's op runs, so gradients flow.
-            let tracked = max_pool2(&pool, x.autodiff().require_grad());
-            assert!(tracked.is_autodiff());
-        }
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl Segmenter {
         let mut skips = Vec::with_capacity(self.down.len());
         for (k, block) in self.down.iter().enumerate() {
             if k > 0 {
-                x = crate::model::max_pool2(&self.pool, x);
+                x = crate::inference::max_pool2(&self.pool, x);
             }
             x = block.forward(x);
             skips.push(x.clone());

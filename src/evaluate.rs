@@ -145,7 +145,7 @@ impl Overlap {
     pub fn new(heat: &Plane, truth: &Mask) -> Self {
         let steps = ScoreGrid::STEPS;
         let grid: Vec<f32> = (0..=steps).map(|k| k as f32 / steps as f32).collect();
-        // passed[c] = (pixels, pixels in the truth) passing exactly the cuts 0..c.
+        // passed[c] = (pixels outside the truth, pixels in it) passing exactly the cuts 0..c.
         let mut passed = vec![[0u32; 2]; steps + 2];
         for (&v, &t) in heat.data.iter().zip(&truth.bits) {
             passed[cuts_passed(v, &grid)][usize::from(t)] += 1;

@@ -25,8 +25,18 @@ pub fn applies(x: &Tensor<4>) -> bool {
 /// One conv block (after a 2x2 max pool when `pool_first`) on `x` [N,C,H,W]. Falls back to
 /// burn's ops for anything but the 3x3 'same' convolutions [`crate::model`] builds.
 pub fn run_block(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+    let [n, inputs, mut h, mut w] = x.dims();
+    let mut channels = inputs;
+    let layers: Option<Vec<Folded>> = block
+        .convs
+        .iter()
+        .zip(&block.norms)
+        .map(|(conv, norm)| Folded::new(conv, norm, channels).inspect(|layer| channels = layer.out))
+        .collect();
+    let Some(layers) = layers else {
+        return burn_block(block, pool_first, x); // not reached for models this crate builds
+    };
     let device = x.device();
-    let [n, mut channels, mut h, mut w] = x.dims();
     let data = x.into_data();
     let Ok(values) = data.as_slice::<f32>() else {
         return burn_block(block, pool_first, Tensor::from_data(data, &device));
@@ -37,13 +47,8 @@ pub fn run_block(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Tensor<4>
     } else {
         values.to_vec()
     };
-    for (conv, norm) in block.convs.iter().zip(&block.norms) {
-        let Some(layer) = Folded::new(conv, norm, channels) else {
-            let x = Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device);
-            return burn_block(block, false, x); // not reached for models this crate builds
-        };
+    for layer in &layers {
         planes = layer.forward(&planes, n, h, w);
-        channels = layer.out;
     }
     Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device)
 }

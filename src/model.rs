@@ -180,6 +180,7 @@ impl Classifier {
     }
 
     /// Block `k` on the previous block's output (pooling first, except for the first block).
+    /// On the CPU outside autodiff it runs on plain slices ([`crate::inference`]), 2-3x faster.
     pub fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
         if crate::inference::applies(&x) {
             return crate::inference::run_block(&self.features[k], k > 0, x);

@@ -74,7 +74,8 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
         match read_zip(&file.bytes) {
             Ok(Zipped { members, nested, repeated }) => {
                 if repeated > 0 {
-                    problems.push(format!("{}: {repeated} entries have the same name as another; only one of each was read", file.path));
+                    let entries = if repeated == 1 { "1 entry has".to_string() } else { format!("{repeated} entries have") };
+                    problems.push(format!("{}: {entries} the same name as another; only one of each was read", file.path));
                 }
                 let nested_note = (!nested.is_empty()).then(|| format!("a zip inside a zip is not opened (unzip {} first)", nested.join(", ")));
                 match (members.is_empty(), nested_note) {

@@ -410,7 +410,7 @@ pub fn upload_cases() -> Vec<Case> {
     add("z08", "zip with ../ and absolute names", one("z08", "zip", zip_of(&[("../../z08a.png".into(), good.clone()), ("/etc/z08b.png".into(), good.clone())], deflate)), loads(2, 0));
     // The zip writer refuses a name twice: write two names, then make them one.
     let twice = zip_of(&[("z09/a.png".into(), good.clone()), ("z09/b.png".into(), good.clone())], deflate).replace_name("z09/b.png", "z09/a.png");
-    add("z09", "zip with the same name twice", one("z09", "zip", twice), Expect { loads: 1, scored: 0, says: vec![("z09.zip".into(), "1 entries have the same name as another")] });
+    add("z09", "zip with the same name twice", one("z09", "zip", twice), Expect { loads: 1, scored: 0, says: vec![("z09.zip".into(), "1 entry has the same name as another")] });
     add("z10", "not a zip, named .zip", one("z10", "zip", b"PK\x03\x04 not really".to_vec()), says("z10.zip", "not a readable zip file"));
     add("z11", "zip of only a CSV", one("z11", "zip", zip_of(&[("z11/index.csv".into(), b"file\n".to_vec())], deflate)), says("z11.zip", "holds no PNG"));
     // Volumes

@@ -5,6 +5,7 @@
 //!
 //! cargo run --release --example explore_gradients -- ../shared/data/lgg static/models/lgg val
 use burn::tensor::{Device, Tensor};
+use camseg::cam::refine::box_blurred as box_blur;
 use camseg::cam::{self, fusion, CamMethod};
 use camseg::card::files;
 use camseg::data::{Dataset, Negatives};
@@ -18,29 +19,6 @@ const CUTS: [f32; 8] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 
 fn times(a: &Plane, b: &Plane) -> Plane {
     Plane::new(a.width, a.height, a.data.iter().zip(&b.data).map(|(x, y)| x * y).collect()).normalised()
-}
-
-/// Mean over a (2r+1)^2 box, edges clamped.
-fn box_blur(p: &Plane, r: usize) -> Plane {
-    let (w, h) = (p.width as isize, p.height as isize);
-    let r = r as isize;
-    let mut out = vec![0.0; p.data.len()];
-    for y in 0..h {
-        for x in 0..w {
-            let (mut s, mut n) = (0.0, 0.0);
-            for dy in -r..=r {
-                for dx in -r..=r {
-                    let (sx, sy) = (x + dx, y + dy);
-                    if sx >= 0 && sy >= 0 && sx < w && sy < h {
-                        s += p.data[(sy * w + sx) as usize];
-                        n += 1.0;
-                    }
-                }
-            }
-            out[(y * w + x) as usize] = s / n;
-        }
-    }
-    Plane::new(p.width, p.height, out)
 }
 
 fn main() -> camseg::Result<()> {

@@ -22,40 +22,46 @@ pub fn applies(x: &Tensor<4>) -> bool {
     !x.is_autodiff() && x.device() == Device::flex()
 }
 
-/// One conv block (after a 2x2 max pool when `pool_first`) on `x` [N,C,H,W]. Falls back to
-/// burn's ops for anything but the 3x3 'same' convolutions [`crate::model`] builds.
-pub fn run_block(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+/// Consecutive conv blocks on `x` [N,C,H,W], each after a 2x2 max pool (`pool`) except the
+/// first when `pool_first` is false. Where [`applies`], the activations stay plain slices from
+/// the first block to the last; elsewhere, and for anything but the 3x3 'same' convolutions
+/// [`crate::model`] builds, burn's ops run them.
+pub fn run_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+    if !applies(&x) {
+        return burn_blocks(blocks, pool, pool_first, x);
+    }
     let [n, inputs, mut h, mut w] = x.dims();
     let mut channels = inputs;
-    let layers: Option<Vec<Folded>> = block
-        .convs
+    let layers: Option<Vec<Vec<Folded>>> = blocks
         .iter()
-        .zip(&block.norms)
-        .map(|(conv, norm)| Folded::new(conv, norm, channels).inspect(|layer| channels = layer.out))
+        .map(|block| {
+            let convs = block.convs.iter().zip(&block.norms);
+            convs.map(|(conv, norm)| Folded::new(conv, norm, channels).inspect(|layer| channels = layer.out)).collect()
+        })
         .collect();
     let Some(layers) = layers else {
-        return burn_block(block, pool_first, x); // not reached for models this crate builds
+        return burn_blocks(blocks, pool, pool_first, x); // not reached for models this crate builds
     };
     let device = x.device();
     let data = x.into_data();
     let Ok(values) = data.as_slice::<f32>() else {
-        return burn_block(block, pool_first, Tensor::from_data(data, &device));
+        return burn_blocks(blocks, pool, pool_first, Tensor::from_data(data, &device));
     };
-    let mut planes = if pool_first {
-        (h, w) = (h / 2, w / 2);
-        max_pool2_planes(values, 2 * h, 2 * w)
-    } else {
-        values.to_vec()
-    };
-    for layer in &layers {
-        planes = layer.forward(&planes, n, h, w);
+    let mut planes = values.to_vec();
+    for (k, block) in layers.iter().enumerate() {
+        if k > 0 || pool_first {
+            planes = max_pool2_planes(&planes, h, w);
+            (h, w) = (h / 2, w / 2);
+        }
+        for layer in block {
+            planes = layer.forward(&planes, n, h, w);
+        }
     }
     Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device)
 }
 
-fn burn_block(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
-    let x = if pool_first { burn::nn::pool::MaxPool2dConfig::new([2, 2]).init().forward(x) } else { x };
-    block.forward(x)
+fn burn_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+    blocks.iter().enumerate().fold(x, |x, (k, block)| block.forward(if k > 0 || pool_first { pool.forward(x) } else { x }))
 }
 
 /// 2x2 max pooling, stride 2: burn's op under autodiff or on a GPU, else the plain loop.
@@ -273,7 +279,7 @@ mod tests {
         for (k, block) in model.features.iter().enumerate() {
             let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
             let want = block.forward(pooled);
-            let got = run_block(block, k > 0, x.clone());
+            let got = run_blocks(std::slice::from_ref(block), &model.pool, k > 0, x.clone());
             let diff = max_abs_diff(got, want.clone());
             assert!(diff < 1e-4, "block {k}: {diff}");
             x = want;

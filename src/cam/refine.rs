@@ -115,7 +115,7 @@ fn component_of(heat: &Plane, seed: usize) -> Plane {
 }
 
 /// Mean over a (2r+1)^2 window, clipped at the border (running sums: O(pixels) whatever r).
-fn box_blurred(p: &Plane, r: usize) -> Plane {
+pub fn box_blurred(p: &Plane, r: usize) -> Plane {
     let (w, h) = (p.width, p.height);
     let pass = |data: &[f32], len: usize, stride: usize, lines: usize, step: usize| {
         let mut out = vec![0.0; data.len()];

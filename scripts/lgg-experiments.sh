@@ -36,22 +36,28 @@ for split in val test; do
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method gradcam --threshold 0.6 --json > "$OUT/eval-$split-gradcam.json"
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method layercam-multi --block 2 --threshold otsu --json \
     --compare gradcam:0.6:3 > "$OUT/eval-$split-layercam-multi.json"
+  $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method layercam-walk --block 2 --threshold 0.7 --json \
+    --compare layercam-multi:otsu:2,gradcam:0.6:3,intensity:0.1 > "$OUT/eval-$split-layercam-walk.json"
 done
 # 4. The 2x2 ablation: CAM on/off x intensity weight on/off, same shape step, cuts chosen on val.
 cargo run --example mask_ablation -- "$DATA" "$MODEL" > "$OUT/mask-ablation.md"
-# 5. Classifier-only refinements: adversarial erasing (fine-tunes a copy for 2 epochs)...
+# 5. Classifier-only refinements, explored on val only: the random walk on the classifier's
+# features (its radius, kernel and steps; and two controls), then adversarial erasing
+# (fine-tunes a copy for 2 epochs)...
+cargo run --release --example explore_walk -- "$DATA" "$MODEL" val > "$OUT/explore-walk-val.md"
 cargo run --example adversarial_erasing -- "$DATA" "$MODEL" 2 > "$OUT/erasing.md"
 # ...and a U-Net trained on the classifier's CAM pseudo-masks (no true mask), beside the same
 # U-Net trained on the true masks (the supervised ceiling). 64 px and 6 epochs fit 2 cores.
 for labels in truth cam; do
-  cam_labels=(); [ $labels = cam ] && cam_labels=(--model "$MODEL" --method layercam-multi --block 3 --threshold 0.4)
+  # CAM labels: the best classifier-only masks on val (the walked multi-layer LayerCAM).
+  cam_labels=(); [ $labels = cam ] && cam_labels=(--model "$MODEL" --method layercam-walk --block 2 --threshold 0.7)
   [ -f "$OUT/unet-$labels.bpk" ] || $CAMSEG train-segmenter --data "$DATA" --out "$OUT/unet-$labels" --labels $labels \
     "${cam_labels[@]}" --epochs 6 --input-size 64 > "$OUT/unet-$labels.log" 2>&1
   for split in val test; do
     $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$labels" --threshold otsu --json > "$OUT/eval-$split-unet-$labels.json"
   done
 done
-python3 scripts/eval-table.py "$OUT" gradcam layercam-multi unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"
+python3 scripts/eval-table.py "$OUT" gradcam layercam-multi layercam-walk unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"
 # 6. Filter and retrain, 3 seeds (64 px, 4 epochs: what 2 CPU cores allow), the paper's Grad-CAM
 # masks and the shipped default's; random masks inside the head; mask-only leak control.
 $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --block 3 --threshold 0.5 --epochs 4 --input-size 64 --seeds 3 --save "$OUT/filtered" > "$OUT/filter-retrain.md"

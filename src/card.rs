@@ -29,6 +29,27 @@ pub struct CamDefaults {
     /// Conv block whose output is explained (0-based; the last is the usual choice).
     pub block: usize,
     pub threshold: Threshold,
+    /// Each method's own best block and cut on val (written by `camseg card`): methods'
+    /// maps differ so much in spread that one cut cannot serve them all (a walked map wants
+    /// 0.7, fusion's 0.05), so the page moves to these when a method is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_method: Vec<MethodDefault>,
+}
+
+impl CamDefaults {
+    /// The block and cut to use with `method`: its own from val, else the card's default ones.
+    pub fn for_method(&self, method: CamMethod) -> (usize, Threshold) {
+        self.per_method.iter().find(|d| d.method == method).map_or((self.block, self.threshold), |d| (d.block, d.threshold))
+    }
+}
+
+/// One method's best block and cut on val, and its mean Dice there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodDefault {
+    pub method: CamMethod,
+    pub block: usize,
+    pub threshold: Threshold,
+    pub val_mean_dice: f64,
 }
 
 /// How the weights were made, so anyone can make them again.
@@ -92,7 +113,7 @@ impl ModelCard {
             description: String::new(),
             architecture,
             input,
-            cam: CamDefaults { method: CamMethod::GradCam, block, threshold: Threshold::Fixed(0.5) },
+            cam: CamDefaults { method: CamMethod::GradCam, block, threshold: Threshold::Fixed(0.5), per_method: Vec::new() },
             training: TrainingInfo::default(),
             metrics: BTreeMap::new(),
             licence: String::new(),
@@ -110,12 +131,15 @@ impl ModelCard {
         if card.input.size != card.architecture.input_size {
             return Err(Error::Model("the card's input size and architecture disagree".into()));
         }
-        if card.cam.block >= card.architecture.blocks() {
-            return Err(Error::Model(format!("the card's CAM block {} does not exist", card.cam.block)));
-        }
-        if let Threshold::Fixed(t) = card.cam.threshold {
-            if !(0.0..=1.0).contains(&t) {
-                return Err(Error::Model(format!("the card's CAM threshold {t} is outside [0, 1]")));
+        let defaults = std::iter::once((card.cam.block, card.cam.threshold)).chain(card.cam.per_method.iter().map(|d| (d.block, d.threshold)));
+        for (block, threshold) in defaults {
+            if block >= card.architecture.blocks() {
+                return Err(Error::Model(format!("the card's CAM block {block} does not exist")));
+            }
+            if let Threshold::Fixed(t) = threshold {
+                if !(0.0..=1.0).contains(&t) {
+                    return Err(Error::Model(format!("the card's CAM threshold {t} is outside [0, 1]")));
+                }
             }
         }
         if let crate::data::Normalisation::HeadMean { threshold } = card.input.normalisation {
@@ -317,6 +341,26 @@ mod tests {
         let err = other.load(bytes, &device).unwrap_err().to_string();
         assert!(err.contains("do not fit"), "{err}");
         assert!(ModelCard::from_json("{\"format\": 3}").unwrap_err().to_string().contains("not valid"));
+    }
+
+    /// Each method's own block and cut travel in the card, are checked as the default is,
+    /// and fall back to the default for a method without one.
+    #[test]
+    fn per_method_defaults_round_trip_and_are_checked() {
+        let mut card = ModelCard::new("t", small());
+        let walk = MethodDefault { method: CamMethod::LayerCamWalk, block: 0, threshold: Threshold::Fixed(0.7), val_mean_dice: 0.5 };
+        card.cam.per_method = vec![walk.clone()];
+        let read = ModelCard::from_json(&card.to_json()).unwrap();
+        assert_eq!(read, card);
+        assert_eq!(read.cam.for_method(CamMethod::LayerCamWalk), (0, Threshold::Fixed(0.7)));
+        assert_eq!(read.cam.for_method(CamMethod::Fusion), (card.cam.block, card.cam.threshold));
+        // A card without them (every card before them) still reads.
+        assert!(!ModelCard::new("t", small()).to_json().contains("per_method"));
+        for (bad, expected) in [(MethodDefault { block: 2, ..walk.clone() }, "block 2 does not exist"), (MethodDefault { threshold: Threshold::Fixed(1.5), ..walk }, "outside [0, 1]")] {
+            card.cam.per_method = vec![bad];
+            let err = ModelCard::from_json(&card.to_json()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }
 

@@ -1,12 +1,13 @@
 //! One image through the whole method: classify, explain (CAM), threshold, score.
 
-use crate::cam::{self, CamMethod};
+use crate::cam::walk::{self, Walk};
+use crate::cam::{self, read_floats, CamMethod};
 use crate::data::InputSpec;
 use crate::masks::{Mask, Threshold};
 use crate::model::Classifier;
 use crate::plane::Plane;
 use crate::Result;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 /// What the method says about one image.
 #[derive(Clone, Debug)]
@@ -51,19 +52,20 @@ pub async fn analyse(
             let maps = (0..images.len()).map(|i| cam::fusion::fuse(images[i], &[at_image_size(&batch.maps, i)])).collect();
             (batch.probs, maps)
         }
-        CamMethod::LayerCamMulti => {
-            // LayerCAM of blocks 1..=block (block 0's map is edge noise), mean at image size.
-            let mut layers = Vec::new();
-            let mut probs = Vec::new();
-            for b in 1.min(block)..=block {
-                let batch = cam::cam_batch(model, input(), b, method).await?;
-                probs = batch.probs;
-                layers.push(batch.maps);
-            }
+        CamMethod::LayerCamMulti => layer_mean(model, &input, images, block, method).await?,
+        CamMethod::LayerCamWalk => {
+            // The multi-layer map is the seed; the graph is the classifier's block-1 features
+            // of each image, and the walked map goes through the same shape step.
+            let (probs, seeds) = layer_mean(model, &input, images, block, method).await?;
+            let features = model.activations(input(), walk::FEATURE_BLOCK.min(model.blocks() - 1));
+            let [_, channels, h, w] = features.dims();
+            let values = read_floats(features).await?;
+            let per_image = channels * h * w;
             let maps = (0..images.len())
                 .map(|i| {
-                    let per_layer: Vec<Plane> = layers.iter().map(|maps| at_image_size(maps, i)).collect();
-                    cam::fusion::shaped(images[i], &cam::fusion::mean_map(&per_layer))
+                    let seed = seeds[i].resize_bilinear(w, h);
+                    let walked = Walk::CHOSEN.spread(&values[i * per_image..(i + 1) * per_image], channels, &seed);
+                    cam::fusion::shaped(images[i], &cam::heatmap(&walked, images[i].width, images[i].height))
                 })
                 .collect();
             (probs, maps)
@@ -81,4 +83,29 @@ pub async fn analyse(
         }
     };
     Ok(probs.into_iter().zip(heatmaps).map(|(probability, heatmap)| Analysis { probability, heatmap }).collect())
+}
+
+/// Multi-layer LayerCAM: the maps of blocks 1..=`block` (block 0's map is edge noise), their
+/// mean at image size, then the shape step; and the tumour probabilities.
+async fn layer_mean(
+    model: &Classifier,
+    input: &impl Fn() -> Tensor<4>,
+    images: &[&Plane],
+    block: usize,
+    method: CamMethod,
+) -> Result<(Vec<f32>, Vec<Plane>)> {
+    let mut layers = Vec::new();
+    let mut probs = Vec::new();
+    for b in 1.min(block)..=block {
+        let batch = cam::cam_batch(model, input(), b, method).await?;
+        probs = batch.probs;
+        layers.push(batch.maps);
+    }
+    let maps = (0..images.len())
+        .map(|i| {
+            let per_layer: Vec<Plane> = layers.iter().map(|maps| cam::heatmap(&maps[i], images[i].width, images[i].height)).collect();
+            cam::fusion::shaped(images[i], &cam::fusion::mean_map(&per_layer))
+        })
+        .collect();
+    Ok((probs, maps))
 }

@@ -1,5 +1,5 @@
 //! A small fully supervised U-Net: the yardstick for CAM masks (issue 11). Trained on true
-//! masks it is the supervised ceiling; trained on CAM pseudo-masks ([`pseudo_masks`]) it shows
+//! masks it is the supervised ceiling; trained on CAM pseudo-labels ([`pseudo_labels`]) it shows
 //! how much a segmenter can learn from the classifier's heatmaps alone.
 //!
 //! ```text
@@ -172,33 +172,57 @@ impl Segmenter {
 
 /// Binary cross-entropy on the logits plus soft Dice over the whole batch, as one scalar.
 /// BCE alone under-segments small tumours (the background dominates every batch); Dice alone
-/// gives weak gradients early on. `targets` hold 0 or 1.
+/// gives weak gradients early on. `targets` hold 0 or 1; `weights` hold 1 where a pixel counts
+/// and 0 where its label is unsure (pseudo-labels leave the CAM's fringe out), so both terms
+/// see only the counted pixels. With every weight 1 this is plain BCE + soft Dice.
 #[cfg(feature = "model")]
-pub fn loss(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
+pub fn loss(logits: Tensor<4>, targets: Tensor<4>, weights: Tensor<4>) -> Tensor<1> {
     // -[y log s(x) + (1 - y) log s(-x)], stable for large |x|.
-    let bce = (targets.clone() * log_sigmoid(logits.clone()) + (targets.clone().neg() + 1.0) * log_sigmoid(logits.clone().neg())).mean().neg();
-    let p = sigmoid(logits);
-    let inter = (p.clone() * targets.clone()).sum();
-    let soft_dice = (inter * 2.0 + 1.0) / (p.sum() + targets.sum() + 1.0);
+    let per_pixel = targets.clone() * log_sigmoid(logits.clone()) + (targets.clone().neg() + 1.0) * log_sigmoid(logits.clone().neg());
+    let counted = weights.clone().sum().clamp_min(1.0);
+    let bce = (per_pixel * weights.clone()).sum().neg() / counted;
+    let p = sigmoid(logits) * weights.clone();
+    let y = targets * weights;
+    let inter = (p.clone() * y.clone()).sum();
+    let soft_dice = (inter * 2.0 + 1.0) / (p.sum() + y.sum() + 1.0);
     bce + soft_dice.neg() + 1.0
 }
 
-/// A prepared input and its target mask, both [S,S] (target values 0 or 1).
+/// A prepared input, its target mask and the weight of each pixel in the loss, all [S,S]
+/// (target values 0 or 1; weight 1 = counted, 0 = left out).
 #[derive(Clone, Debug)]
 pub struct SegSample {
     pub input: Plane,
     pub target: Plane,
+    pub weight: Plane,
 }
 
 impl SegSample {
     /// `image` (decoded, any size) and its mask (true or pseudo) as the network sees them: the
-    /// mask goes through the same bilinear resize and is cut at 0.5.
+    /// mask goes through the same bilinear resize and is cut at 0.5. Every pixel counts.
     #[cfg(feature = "model")]
     pub fn new(spec: &InputSpec, image: &Plane, mask: &Mask) -> SegSample {
+        let target = Self::resized(spec, image, mask);
+        let weight = Plane::new(spec.size, spec.size, vec![1.0; spec.size * spec.size]);
+        SegSample { input: spec.prepare(image), target, weight }
+    }
+
+    /// As [`SegSample::new`] from a [`PseudoLabel`]: its unsure pixels (resized the same way)
+    /// weigh 0, so the network, not the label, decides there.
+    #[cfg(feature = "model")]
+    pub fn from_pseudo(spec: &InputSpec, image: &Plane, label: &PseudoLabel) -> SegSample {
+        let mut sample = Self::new(spec, image, &label.mask);
+        let unsure = Self::resized(spec, image, &label.unsure);
+        sample.weight.data.iter_mut().zip(&unsure.data).for_each(|(w, u)| *w -= u);
+        sample
+    }
+
+    #[cfg(feature = "model")]
+    fn resized(spec: &InputSpec, image: &Plane, mask: &Mask) -> Plane {
         assert_eq!((image.width, image.height), (mask.width, mask.height), "a mask must have its image's size");
         let mut target = mask.to_plane().resize_bilinear(spec.size, spec.size);
         target.data.iter_mut().for_each(|v| *v = if *v >= 0.5 { 1.0 } else { 0.0 });
-        SegSample { input: spec.prepare(image), target }
+        target
     }
 }
 
@@ -269,13 +293,14 @@ impl SegTrainer {
         self.model.valid()
     }
 
-    /// The same flip and shift for the image and its mask.
-    fn augment(&mut self, s: &SegSample) -> (Plane, Plane) {
+    /// The same flip and shift for the image, its mask and its weights (shifted-in pixels
+    /// weigh 0).
+    fn augment(&mut self, s: &SegSample) -> (Plane, Plane, Plane) {
         let flip = self.rng.random::<bool>();
         let max = (s.input.width as f32 * 0.04).round() as i64;
         let (dx, dy) = (self.rng.random_range(-max..=max) as isize, self.rng.random_range(-max..=max) as isize);
         let apply = |p: &Plane| shifted(&if flip { p.flipped_horizontally() } else { p.clone() }, dx, dy);
-        (apply(&s.input), apply(&s.target))
+        (apply(&s.input), apply(&s.target), apply(&s.weight))
     }
 
     /// One optimisation step on the next mini-batch; `None` once all epochs are done.
@@ -286,13 +311,16 @@ impl SegTrainer {
         assert_eq!(samples.len(), self.samples, "the trainer was set up for another sample count");
         let end = (self.cursor + self.config.batch_size).min(self.samples);
         let batch: Vec<usize> = self.order[self.cursor..end].to_vec();
-        let (inputs, targets): (Vec<Plane>, Vec<Plane>) = batch
-            .iter()
-            .map(|&i| if self.config.augment { self.augment(&samples[i]) } else { (samples[i].input.clone(), samples[i].target.clone()) })
-            .unzip();
-        let x = stack(&inputs, self.size, &self.device);
-        let y = stack(&targets, self.size, &self.device);
-        let loss = loss(self.model.forward(x), y);
+        let (mut inputs, mut targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+        for &i in &batch {
+            let s = &samples[i];
+            let (x, y, w) = if self.config.augment { self.augment(s) } else { (s.input.clone(), s.target.clone(), s.weight.clone()) };
+            inputs.push(x);
+            targets.push(y);
+            weights.push(w);
+        }
+        let [x, y, w] = [&inputs, &targets, &weights].map(|planes| stack(planes, self.size, &self.device));
+        let loss = loss(self.model.forward(x), y, w);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
         let loss = read_floats(loss.without_autodiff()).await?[0];
@@ -361,33 +389,50 @@ pub async fn segment(model: &Segmenter, spec: &InputSpec, images: &[&Plane], dev
     Ok(maps)
 }
 
-/// CAM pseudo-masks for training without true masks: for each image the index calls tumour
-/// (`tumour[i]`), the classifier's heatmap cut at `threshold`; for the others an empty mask.
-/// It is given images and labels only, so no true mask can reach the targets.
+/// How a classifier's CAM becomes a training label: its map by `method` at `block`, cut at
+/// `threshold` for the mask. With `unsure_from`, the pixels whose map lies at or above that
+/// value but outside the mask are left out of the loss: a CAM spills round the lesion (on LGG
+/// val its masks are about twice the tumour's area), so its fringe is neither tumour nor
+/// background, and the network decides there from what it learnt on the sure pixels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CamLabelRule {
+    pub method: CamMethod,
+    pub block: usize,
+    pub threshold: Threshold,
+    pub unsure_from: Option<f32>,
+}
+
+/// A pseudo-label at its image's size: the mask, and the unsure pixels (disjoint from it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PseudoLabel {
+    pub mask: Mask,
+    pub unsure: Mask,
+}
+
+/// CAM pseudo-labels for training without true masks: for each image the index calls tumour
+/// (`tumour[i]`), the classifier's heatmap by `rule`; for the others an empty mask, every
+/// pixel sure. It is given images and labels only, so no true mask can reach the targets.
 #[cfg(feature = "model")]
-#[allow(clippy::too_many_arguments)]
-pub async fn pseudo_masks(
-    classifier: &Classifier,
-    spec: &InputSpec,
-    images: &[&Plane],
-    tumour: &[bool],
-    block: usize,
-    method: CamMethod,
-    threshold: Threshold,
-    device: &Device,
-) -> Result<Vec<Mask>> {
+pub async fn pseudo_labels(classifier: &Classifier, spec: &InputSpec, images: &[&Plane], tumour: &[bool], rule: CamLabelRule, device: &Device) -> Result<Vec<PseudoLabel>> {
     assert_eq!(images.len(), tumour.len(), "one label per image");
-    let mut masks: Vec<Mask> = images.iter().map(|im| Mask::empty(im.width, im.height)).collect();
+    let empty = |im: &Plane| Mask::empty(im.width, im.height);
+    let mut labels: Vec<PseudoLabel> = images.iter().map(|im| PseudoLabel { mask: empty(im), unsure: empty(im) }).collect();
     let positive: Vec<usize> = (0..images.len()).filter(|&i| tumour[i]).collect();
     // CAM keeps activations and gradients of the whole batch: modest batches.
     for chunk in positive.chunks(32) {
         let batch: Vec<&Plane> = chunk.iter().map(|&i| images[i]).collect();
-        let analyses = crate::pipeline::analyse(classifier, spec, &batch, block, method, device).await?;
+        let analyses = crate::pipeline::analyse(classifier, spec, &batch, rule.block, rule.method, device).await?;
         for (&i, a) in chunk.iter().zip(&analyses) {
-            masks[i] = a.mask(threshold);
+            let mask = a.mask(rule.threshold);
+            let mut unsure = match rule.unsure_from {
+                Some(from) => Threshold::Fixed(from).apply(&a.heatmap),
+                None => empty(images[i]),
+            };
+            unsure.bits.iter_mut().zip(&mask.bits).for_each(|(u, &m)| *u &= !m);
+            labels[i] = PseudoLabel { mask, unsure };
         }
     }
-    Ok(masks)
+    Ok(labels)
 }
 
 /// How the segmenter was made, so anyone can make it again.
@@ -607,22 +652,48 @@ mod tests {
     }
 
     #[test]
-    fn pseudo_masks_come_from_the_cam_and_are_empty_for_no_tumour_images() {
+    fn pseudo_labels_come_from_the_cam_and_are_empty_for_no_tumour_images() {
         let device = Device::flex();
         let arch = crate::model::ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
         let classifier = arch.init(&device).valid();
         let spec = spec(32);
         let data = squares(3, 40, 5);
         let images: Vec<&Plane> = data.iter().map(|(im, _)| im).collect();
-        let method = CamMethod::HiResCam;
-        let masks = block_on(pseudo_masks(&classifier, &spec, &images, &[true, false, true], 1, method, Threshold::Fixed(0.0), &device)).unwrap();
-        assert!(masks[1].is_empty() && (masks[1].width, masks[1].height) == (40, 40));
+        let rule = CamLabelRule { method: CamMethod::HiResCam, block: 1, threshold: Threshold::Fixed(0.0), unsure_from: None };
+        let labels = block_on(pseudo_labels(&classifier, &spec, &images, &[true, false, true], rule, &device)).unwrap();
+        assert!(labels[1].mask.is_empty() && labels[1].unsure.is_empty() && (labels[1].mask.width, labels[1].mask.height) == (40, 40));
         // At threshold 0 every pixel of a tumour image's heatmap is in; the true masks are not.
-        assert_eq!(masks[0].area(), 1600);
-        let analysed = block_on(crate::pipeline::analyse(&classifier, &spec, &[images[2]], 1, method, &device)).unwrap();
-        let cut = Threshold::Fixed(0.5);
-        let again = block_on(pseudo_masks(&classifier, &spec, &images[2..], &[true], 1, method, cut, &device)).unwrap();
-        assert_eq!(again[0], analysed[0].mask(cut));
+        assert_eq!(labels[0].mask.area(), 1600);
+        let analysed = block_on(crate::pipeline::analyse(&classifier, &spec, &[images[2]], 1, rule.method, &device)).unwrap();
+        // With an unsure band: the mask is the cut, the band is the map in [0.2, 0.5), disjoint.
+        let banded = CamLabelRule { threshold: Threshold::Fixed(0.5), unsure_from: Some(0.2), ..rule };
+        let again = block_on(pseudo_labels(&classifier, &spec, &images[2..], &[true], banded, &device)).unwrap();
+        assert_eq!(again[0].mask, analysed[0].mask(Threshold::Fixed(0.5)));
+        let heat = &analysed[0].heatmap;
+        let band: Vec<bool> = heat.data.iter().map(|&v| (0.2..0.5).contains(&v)).collect();
+        assert_eq!(again[0].unsure.bits, band);
+        assert!(again[0].unsure.area() > 0 && again[0].mask.area() > 0, "the test needs both regions");
+    }
+
+    #[test]
+    fn unsure_pixels_carry_no_loss_and_sure_ones_do() {
+        let device = Device::flex();
+        let (n, s) = (1, 4);
+        let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [n, 1, s, s]), &device);
+        let targets: Vec<f32> = (0..16).map(|i| if i < 8 { 1.0 } else { 0.0 }).collect();
+        // The last four pixels are unsure.
+        let weights: Vec<f32> = (0..16).map(|i| if i >= 12 { 0.0 } else { 1.0 }).collect();
+        let value = |logits: Vec<f32>, w: &[f32]| block_on(read_floats(loss(tensor(logits), tensor(targets.clone()), tensor(w.to_vec())))).unwrap()[0];
+        let base: Vec<f32> = (0..16).map(|i| if i < 8 { 2.0 } else { -2.0 }).collect();
+        let mut wrong_where_unsure = base.clone();
+        wrong_where_unsure[12..].iter_mut().for_each(|v| *v = 5.0);
+        let mut wrong_where_sure = base.clone();
+        wrong_where_sure[8..12].iter_mut().for_each(|v| *v = 5.0);
+        assert!((value(base.clone(), &weights) - value(wrong_where_unsure.clone(), &weights)).abs() < 1e-6);
+        assert!(value(wrong_where_sure, &weights) > value(base.clone(), &weights) + 0.5);
+        // All weights 1: the unsure pixels count again.
+        let ones = vec![1.0; 16];
+        assert!(value(wrong_where_unsure, &ones) > value(base, &ones) + 0.5);
     }
 
     #[test]

@@ -41,6 +41,18 @@ fn cam_labels_read_no_true_mask_and_the_segmenter_loads_back() {
     let forced = [&cam[..], &["--force"]].concat();
     assert!(camseg(&forced).status.success());
 
+    // The CAM's fringe left out of the loss: named in the card; a band that is not below the
+    // cut, or with truth labels, is refused with a message.
+    let banded = [&forced[..], &["--unsure-from", "0.2"]].concat();
+    let run = camseg(&banded);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["labels"], "cam:gradcam@0.5 unsure from 0.2");
+    for (args, expected) in [(&[&forced[..], &["--unsure-from", "0.5"]].concat(), "below --threshold"), (&[&common[..], &["--unsure-from", "0.2", "--force"]].concat(), "for --labels cam")] {
+        let err = String::from_utf8_lossy(&camseg(args).stderr).to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+
     let device = burn::tensor::Device::flex();
     let (card, model) = camseg::segmenter::load(&out, &device).unwrap();
     assert_eq!(card.architecture.widths, [4, 8]);

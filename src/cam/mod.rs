@@ -48,6 +48,10 @@ pub enum CamMethod {
     /// then the same shape step. No intensity rule.
     #[serde(rename = "layercam-multi")]
     LayerCamMulti,
+    /// Classifier only: multi-layer LayerCAM spread by a random walk on the classifier's
+    /// block-1 features, then the shape step (see [`walk`]). No intensity rule.
+    #[serde(rename = "layercam-walk")]
+    LayerCamWalk,
     /// No classifier at all: the FLAIR-hyperintensity prior and the same shape step (the
     /// baseline that says what the classifier adds). The classifier still gives p.
     #[serde(rename = "intensity")]
@@ -55,12 +59,13 @@ pub enum CamMethod {
 }
 
 impl CamMethod {
-    pub const ALL: [CamMethod; 7] = [
+    pub const ALL: [CamMethod; 8] = [
         CamMethod::GradCam,
         CamMethod::GradCamPlusPlus,
         CamMethod::HiResCam,
         CamMethod::LayerCam,
         CamMethod::LayerCamMulti,
+        CamMethod::LayerCamWalk,
         CamMethod::Fusion,
         CamMethod::Intensity,
     ];
@@ -74,6 +79,7 @@ impl CamMethod {
             CamMethod::LayerCam => "layercam",
             CamMethod::Fusion => "fusion",
             CamMethod::LayerCamMulti => "layercam-multi",
+            CamMethod::LayerCamWalk => "layercam-walk",
             CamMethod::Intensity => "intensity",
         }
     }
@@ -86,6 +92,7 @@ impl CamMethod {
             CamMethod::LayerCam => "LayerCAM",
             CamMethod::Fusion => "Fusion: classifier-seeded FLAIR intensity",
             CamMethod::LayerCamMulti => "Multi-layer LayerCAM + shape (classifier only)",
+            CamMethod::LayerCamWalk => "LayerCAM + random walk on its features (classifier only)",
             CamMethod::Intensity => "Intensity only (no classifier)",
         }
     }
@@ -122,7 +129,7 @@ impl CamMethod {
                 a * (relu(g) * alpha).sum_dim(3).sum_dim(2)
             }
             CamMethod::HiResCam => a * g,
-            CamMethod::LayerCam | CamMethod::LayerCamMulti => a * relu(g),
+            CamMethod::LayerCam | CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => a * relu(g),
             // No map of its own: the pipeline gives it the prior. Grad-CAM's keeps this total.
             CamMethod::Intensity => a * g.mean_dim(3).mean_dim(2),
         };
@@ -262,6 +269,7 @@ pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
 pub mod fusion;
 pub mod intensity;
 pub mod refine;
+pub mod walk;
 
 #[cfg(all(test, feature = "model"))]
 mod tests;

@@ -143,9 +143,9 @@ fn a_pair_of_blocks_from_one_pass_equals_two_passes() {
 
 /// Through the pipeline: the intensity rule's map does not depend on the classifier (two
 /// different models give the same map, and the same p as a plain forward pass); multi-layer
-/// LayerCAM's does, and comes back at each image's own size.
+/// LayerCAM's and its walk's do, and come back at each image's own size.
 #[test]
-fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_does_not() {
+fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do_not() {
     use crate::data::InputSpec;
     use crate::pipeline::analyse;
     let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
@@ -162,6 +162,14 @@ fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_does_not() {
     assert_ne!(la[0].heatmap, lb[0].heatmap, "multi-layer LayerCAM follows the classifier");
     assert_eq!((la[1].heatmap.width, la[1].heatmap.height), (40, 40));
     assert!(la.iter().chain(&ia).all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
+    // The walk starts from multi-layer LayerCAM's map, on each model's own features: it
+    // follows the classifier, and moves the map.
+    let (wa, wb) = (run(&a, CamMethod::LayerCamWalk), run(&b, CamMethod::LayerCamWalk));
+    assert_ne!(wa[0].heatmap, wb[0].heatmap, "the walk follows the classifier");
+    assert_ne!(wa[0].heatmap, la[0].heatmap, "the walk changes its seed");
+    assert_eq!(wa[0].probability, la[0].probability);
+    assert_eq!((wa[1].heatmap.width, wa[1].heatmap.height), (40, 40));
+    assert!(wa.iter().all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
 }
 
 #[test]

@@ -404,6 +404,10 @@ impl PageState {
                 }
             }
             Action::MethodChosen(method) => {
+                // The card's own block and cut for this method, where val chose one.
+                if let Some(cam) = self.card().map(|c| c.cam.clone()) {
+                    (self.block, self.view.threshold) = cam.for_method(method);
+                }
                 self.method = Some(method);
                 self.invalidate();
             }

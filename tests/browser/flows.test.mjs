@@ -55,7 +55,12 @@ for (const [name, gpu] of BACKENDS) {
       await page.click('[data-testid=otsu]');
       assert.equal(await text(page, 'threshold-value'), 'Otsu');
       near(await diceOf(page), cli(image, mask, ['--threshold', 'otsu']).dice, 'Dice with Otsu');
+      // A method picked takes its own block and cut from the card (chosen on val).
       await page.selectOption('[data-testid=method]', 'gradcam');
+      const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'static/models/lgg.json'))).cam.per_method.find((d) => d.method === 'gradcam');
+      assert.equal(await text(page, 'threshold-value'), own.threshold.fixed.toFixed(2), 'the card\'s Grad-CAM cut');
+      assert.equal(await page.locator('[data-testid=layer]').inputValue(), String(own.block), 'the card\'s Grad-CAM block');
+      await page.click('[data-testid=otsu]');
       await page.selectOption('[data-testid=layer]', '2');
       await settled(page);
       near(await diceOf(page), cli(image, mask, ['--threshold', 'otsu', '--method', 'gradcam', '--block', '2']).dice, 'Grad-CAM block 2 Dice');

@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
-    let CamDefaults { method, block, threshold } = args.cam.resolve(&card, &model)?;
+    let CamDefaults { method, block, threshold, .. } = args.cam.resolve(&card, &model)?;
     let image = decode_image(&read(&args.image)?, &args.image.display().to_string(), card.input.channel)?;
     let truth = match &args.mask {
         Some(p) => {

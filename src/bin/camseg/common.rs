@@ -96,13 +96,14 @@ pub fn load_images(ds: &Dataset, records: &[Record], spec: &InputSpec, what: &st
 /// The CAM options `eval` and `cam` share; each falls back to what the model card recommends.
 #[derive(clap::Args)]
 pub struct CamArgs {
-    /// CAM method: gradcam, gradcam++, hirescam, layercam (default: the card's).
+    /// CAM method: gradcam, gradcam++, hirescam, layercam, layercam-multi, layercam-walk,
+    /// fusion, intensity (default: the card's).
     #[arg(long)]
     method: Option<String>,
-    /// Conv block to explain, 0-based (default: the card's).
+    /// Conv block to explain, 0-based (default: the card's, for this method where it has one).
     #[arg(long)]
     block: Option<usize>,
-    /// Mask threshold in [0,1] or `otsu` (default: the card's).
+    /// Mask threshold in [0,1] or `otsu` (default: the card's, for this method where it has one).
     #[arg(long)]
     threshold: Option<String>,
 }
@@ -111,12 +112,14 @@ impl CamArgs {
     /// The options given, completed from the card and checked against the model.
     pub fn resolve(&self, card: &ModelCard, model: &Classifier) -> Result<CamDefaults> {
         let method = self.method.as_deref().map(CamMethod::parse).transpose()?.unwrap_or(card.cam.method);
-        let block = self.block.unwrap_or(card.cam.block);
+        // A method's own block and cut from val, where the card has them.
+        let (card_block, card_threshold) = card.cam.for_method(method);
+        let block = self.block.unwrap_or(card_block);
         if block >= model.blocks() {
             return Err(Error::Invalid(format!("--block {block} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
         }
-        let threshold = self.threshold.as_deref().map(Threshold::parse).transpose()?.unwrap_or(card.cam.threshold);
-        Ok(CamDefaults { method, block, threshold })
+        let threshold = self.threshold.as_deref().map(Threshold::parse).transpose()?.unwrap_or(card_threshold);
+        Ok(CamDefaults { method, block, threshold, per_method: Vec::new() })
     }
 }
 

@@ -158,7 +158,7 @@ pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
     let cam = args.cam.resolve(&card, &model)?;
-    let CamDefaults { method, block, threshold } = cam;
+    let CamDefaults { method, block, threshold, .. } = cam;
     if let Some(path) = &args.volume {
         let scan = volume::read(path, args.mask.as_ref())?;
         let report = volume::analyse_volume(&card, &model, &scan, cam, &args.cut, &device)?;

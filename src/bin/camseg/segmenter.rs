@@ -3,13 +3,12 @@
 
 use crate::common::{bar, device, load_model, model_paths, CamArgs};
 use burn::tensor::Device;
-use camseg::cam::CamMethod;
 use camseg::card::files::write_atomically;
 use camseg::data::{Dataset, InputSpec, Negatives, Record};
 use camseg::masks::{Mask, Threshold};
 use camseg::model::Classifier;
 use camseg::plane::Plane;
-use camseg::segmenter::{mean_dice, pseudo_masks, segment, weights_bytes, SegSample, SegTrainConfig, SegTrainer, SegTrainingInfo, SegmenterCard, SegmenterConfig};
+use camseg::segmenter::{mean_dice, pseudo_labels, segment, weights_bytes, CamLabelRule, PseudoLabel, SegSample, SegTrainConfig, SegTrainer, SegTrainingInfo, SegmenterCard, SegmenterConfig};
 use camseg::{block_on, Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -47,6 +46,10 @@ pub struct Args {
     model: Option<PathBuf>,
     #[command(flatten)]
     cam: CamArgs,
+    /// CAM labels only: leave out of the loss the pixels whose heatmap is at or above this
+    /// value but below --threshold (the CAM's fringe: neither tumour nor background).
+    #[arg(long)]
+    unsure_from: Option<f32>,
     /// Rule for no-tumour slices: `all`, or `head-pN`.
     #[arg(long, default_value = "head-p5")]
     negatives: String,
@@ -61,24 +64,31 @@ pub struct Args {
 /// can open a mask file: its targets are made from images and index labels only.
 enum Labels {
     Truth,
-    Cam { classifier: Box<Classifier>, spec: InputSpec, method: CamMethod, block: usize, threshold: Threshold },
+    Cam { classifier: Box<Classifier>, spec: InputSpec, rule: CamLabelRule },
 }
 
 impl Labels {
     fn name(&self) -> String {
         match self {
             Labels::Truth => "truth".into(),
-            Labels::Cam { method, threshold, .. } => format!("cam:{method}@{threshold}"),
+            Labels::Cam { rule, .. } => match rule.unsure_from {
+                Some(from) => format!("cam:{}@{} unsure from {from}", rule.method, rule.threshold),
+                None => format!("cam:{}@{}", rule.method, rule.threshold),
+            },
         }
     }
 
-    /// One target mask per record, at its image's size.
-    fn masks(&self, ds: &Dataset, records: &[Record], images: &[Plane], device: &Device) -> Result<Vec<Mask>> {
+    /// One label per record, at its image's size (truth labels have no unsure pixels).
+    fn labels(&self, ds: &Dataset, records: &[Record], images: &[Plane], device: &Device) -> Result<Vec<PseudoLabel>> {
         match self {
-            Labels::Truth => records.iter().zip(images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect(),
-            Labels::Cam { classifier, spec, method, block, threshold } => {
+            Labels::Truth => records
+                .iter()
+                .zip(images)
+                .map(|(r, im)| Ok(PseudoLabel { mask: ds.load_mask(r, im.width, im.height)?, unsure: Mask::empty(im.width, im.height) }))
+                .collect(),
+            Labels::Cam { classifier, spec, rule } => {
                 let tumour: Vec<bool> = records.iter().map(Record::is_tumour).collect();
-                block_on(pseudo_masks(classifier, spec, &images.iter().collect::<Vec<_>>(), &tumour, *block, *method, *threshold, device))
+                block_on(pseudo_labels(classifier, spec, &images.iter().collect::<Vec<_>>(), &tumour, *rule, device))
             }
         }
     }
@@ -91,8 +101,8 @@ fn load_samples(ds: &Dataset, records: &[Record], spec: &InputSpec, labels: &Lab
     let mut samples = Vec::with_capacity(records.len());
     for chunk in records.chunks(64) {
         let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
-        let masks = labels.masks(ds, chunk, &images, device)?;
-        samples.extend(images.iter().zip(&masks).map(|(im, m)| SegSample::new(spec, im, m)));
+        let targets = labels.labels(ds, chunk, &images, device)?;
+        samples.extend(images.iter().zip(&targets).map(|(im, t)| SegSample::from_pseudo(spec, im, t)));
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
@@ -120,12 +130,22 @@ pub fn run(args: Args) -> Result<()> {
             let cam = args.cam.resolve(&card, &classifier)?;
             // The segmenter reads the scan channel and normalisation the classifier reads.
             let spec = InputSpec { size: args.input_size, ..card.input.clone() };
-            (Labels::Cam { classifier: Box::new(classifier), spec: card.input, method: cam.method, block: cam.block, threshold: cam.threshold }, spec)
+            if let Some(from) = args.unsure_from {
+                let below_cut = match cam.threshold {
+                    Threshold::Fixed(t) => from < t,
+                    Threshold::Otsu => true,
+                };
+                if !(0.0..1.0).contains(&from) || !below_cut {
+                    return Err(Error::Invalid(format!("--unsure-from must lie in [0, 1) and below --threshold ({}), not {from}", cam.threshold)));
+                }
+            }
+            let rule = CamLabelRule { method: cam.method, block: cam.block, threshold: cam.threshold, unsure_from: args.unsure_from };
+            (Labels::Cam { classifier: Box::new(classifier), spec: card.input, rule }, spec)
         }
         other => return Err(Error::Invalid(format!("--labels must be `truth` or `cam`, not `{other}`"))),
     };
-    if matches!(labels, Labels::Truth) && args.model.is_some() {
-        return Err(Error::Invalid("--model is for --labels cam; truth labels need no classifier".into()));
+    if matches!(labels, Labels::Truth) && (args.model.is_some() || args.unsure_from.is_some()) {
+        return Err(Error::Invalid("--model and --unsure-from are for --labels cam; truth labels need no classifier".into()));
     }
     if let Some(dir) = weights.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
@@ -137,7 +157,7 @@ pub fn run(args: Args) -> Result<()> {
     let val_records: Vec<Record> = ds.select("val", negatives)?.into_iter().filter(Record::is_tumour).collect();
     let train = load_samples(&ds, &train_records, &spec, &labels, "train labels", &device)?;
     let val_images = val_records.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
-    let val_masks = labels.masks(&ds, &val_records, &val_images, &device)?;
+    let val_masks: Vec<Mask> = labels.labels(&ds, &val_records, &val_images, &device)?.into_iter().map(|l| l.mask).collect();
     let val_refs: Vec<&Plane> = val_images.iter().collect();
     eprintln!(
         "labels {}; train {} images ({} tumour), val {} tumour slices; {:.0} M multiply-adds per image; prepared in {:.0} s",
@@ -188,7 +208,7 @@ pub fn run(args: Args) -> Result<()> {
     let name = args.name.clone().unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     let mut card = SegmenterCard::new(&name, arch.clone(), spec, &labels.name());
     let (classifier, cam_block) = match (&labels, &args.model) {
-        (Labels::Cam { block, .. }, Some(path)) => (Some(path.display().to_string()), Some(*block)),
+        (Labels::Cam { rule, .. }, Some(path)) => (Some(path.display().to_string()), Some(rule.block)),
         _ => (None, None),
     };
     card.training = SegTrainingInfo {

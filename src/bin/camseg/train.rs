@@ -1,7 +1,7 @@
 use crate::common::{bar, device, load_images, model_paths};
 use crate::eval::score_records;
 use camseg::cam::CamMethod;
-use camseg::card::{CamDefaults, ModelCard, TrainingInfo};
+use camseg::card::{CamDefaults, MethodDefault, ModelCard, TrainingInfo};
 use camseg::data::{Dataset, Negatives, Record};
 use camseg::evaluate::{best_threshold, summarise};
 use camseg::metrics::{roc_auc, Confusion};
@@ -196,26 +196,32 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The CAM method, block (the last two) and cut whose masks segment the validation tumours
 /// best, and that mean Dice. Every method competes, the classifier-free `intensity` too: the
-/// default is what val says, whatever it credits. None without validation tumours.
+/// default is what val says, whatever it credits. Each method's own best block and cut go
+/// into `per_method`. None without validation tumours.
 pub fn choose_cam(model: &Classifier, card: &ModelCard, ds: &Dataset, val: &[Record], device: &Device) -> Result<Option<(CamDefaults, f64)>> {
     let last = card.architecture.blocks() - 1;
-    let mut choice: Option<(CamDefaults, f64)> = None;
     if !val.iter().any(|r| r.is_tumour()) {
         return Ok(None);
     }
-    for block in last.saturating_sub(1)..=last {
-        for method in CamMethod::ALL {
+    let mut per_method: Vec<MethodDefault> = Vec::new();
+    for method in CamMethod::ALL {
+        for block in last.saturating_sub(1)..=last {
             let scores = score_records(model, &card.input, ds, val, method, block, card.cam.threshold, 32, device)?;
             let summary = summarise(&scores, method.name(), block, card.cam.threshold);
             if let Some((threshold, dice)) = best_threshold(&summary) {
                 eprintln!("val: {} block {block} best threshold {threshold}: mean Dice {dice:.4}", method.name());
-                if choice.as_ref().is_none_or(|(_, d)| dice > *d) {
-                    choice = Some((CamDefaults { method, block, threshold }, dice));
+                let best = MethodDefault { method, block, threshold, val_mean_dice: dice };
+                match per_method.iter_mut().find(|d| d.method == method) {
+                    Some(d) if dice > d.val_mean_dice => *d = best,
+                    Some(_) => {}
+                    None => per_method.push(best),
                 }
             }
         }
     }
-    Ok(choice)
+    // Ties go to the earlier method in `CamMethod::ALL`, as before.
+    let best = per_method.iter().fold(None::<&MethodDefault>, |b, d| if b.is_none_or(|b| d.val_mean_dice > b.val_mean_dice) { Some(d) } else { b });
+    Ok(best.cloned().map(|b| (CamDefaults { method: b.method, block: b.block, threshold: b.threshold, per_method: per_method.clone() }, b.val_mean_dice)))
 }
 
 /// Scores the card's CAM default on `split` and records the figures as `<split>_<name>`.

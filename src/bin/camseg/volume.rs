@@ -122,7 +122,7 @@ pub fn analyse_volume(card: &ModelCard, model: &Classifier, scan: &Scan, cam: Ca
         Some(text) => Window::parse(text).ok_or_else(|| Error::Invalid(format!("--window {text}: expected LOW:HIGH with LOW < HIGH, e.g. 0:800")))?,
         None => scan.volume.default_window(),
     };
-    let CamDefaults { method, block, threshold } = cam;
+    let CamDefaults { method, block, threshold, .. } = cam;
     let count = scan.volume.slices(view);
     let bar = bar(count, "slices");
     let (mut rows, mut scores, mut masks, mut tallies) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

@@ -75,6 +75,21 @@ fn choosing_a_model_takes_its_cards_cam_and_drops_stale_results() {
     assert_eq!(s.model, Some(ModelId(0)), "an unknown model id changes nothing");
 }
 
+/// A method with its own block and cut on the card takes them; one without falls back to the
+/// card's default block and cut, not to whatever the last method left.
+#[test]
+fn choosing_a_method_takes_its_own_block_and_cut_from_the_card() {
+    use crate::card::MethodDefault;
+    let mut with_cuts = entry(1, "Y model");
+    with_cuts.card.cam.per_method = vec![MethodDefault { method: CamMethod::LayerCamWalk, block: 1, threshold: Threshold::Fixed(0.7), val_mean_dice: 0.5 }];
+    let s = PageState::default().reduce(Action::ModelAdded(with_cuts));
+    let s = s.reduce(Action::ThresholdChosen(Threshold::Fixed(0.2)));
+    let s = s.reduce(Action::MethodChosen(CamMethod::LayerCamWalk));
+    assert_eq!((s.method, s.block, s.view.threshold), (Some(CamMethod::LayerCamWalk), 1, Threshold::Fixed(0.7)));
+    let s = s.reduce(Action::MethodChosen(CamMethod::GradCam));
+    assert_eq!((s.block, s.view.threshold), (2, Threshold::Fixed(0.4)));
+}
+
 #[test]
 fn results_land_on_their_own_image_whatever_the_list_became() {
     let s = loaded();

@@ -1,12 +1,12 @@
-//! A random walk on the classifier's own features, explored on **val** only (after Ahn &
-//! Kwak 2018, without their learnt affinities): the multi-layer LayerCAM map is spread over a
-//! graph whose edges join nearby pixels with similar block-k activations. Evidence inside a
-//! lesion stays inside it (its pixels are alike and unlike their surroundings); evidence
-//! spilled onto healthy tissue spreads thin over it. As a comparison, the same walk on the
-//! input pixels themselves. Mean Dice by cut, after the shape step.
+//! The random walk of `layercam-walk` ([`camseg::cam::walk`]), explored on **val** only: the
+//! multi-layer LayerCAM map spread over the classifier's block-0 or block-1 activations at
+//! several radii, kernel widths and step counts; as a comparison, over the input pixels; as a
+//! control, seeded by a Gaussian at the head's centre instead of the CAM. Mean Dice by cut,
+//! after the shape step (docs/results.md, section 2).
 //!
 //! cargo run --release --example explore_walk -- ../shared/data/lgg static/models/lgg val
 use burn::tensor::Device;
+use camseg::cam::walk::Walk;
 use camseg::cam::{self, fusion, CamMethod};
 use camseg::card::files;
 use camseg::data::{Dataset, Negatives};
@@ -16,45 +16,6 @@ use camseg::pipeline::analyse;
 use camseg::plane::Plane;
 
 const CUTS: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-
-/// Features [C][h*w] -> the map after `steps` steps of the walk with edges to every pixel
-/// within `radius`, weight exp(-|f_i - f_j|^2 / (beta * mean |f_i - f_j|^2)).
-fn walk(features: &[Vec<f32>], w: usize, h: usize, seed: &Plane, radius: isize, beta: f32, steps: usize) -> Plane {
-    let n = w * h;
-    let mut edges: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
-    let mut total = 0.0f64;
-    let mut count = 0usize;
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let i = (y * w as isize + x) as usize;
-            for dy in -radius..=radius {
-                for dx in -radius..=radius {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if (dx, dy) == (0, 0) || dx * dx + dy * dy > radius * radius || nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
-                        continue;
-                    }
-                    let j = (ny * w as isize + nx) as usize;
-                    let d: f32 = features.iter().map(|f| (f[i] - f[j]).powi(2)).sum();
-                    edges[i].push((j, d));
-                    total += d as f64;
-                    count += 1;
-                }
-            }
-        }
-    }
-    let scale = (total / count.max(1) as f64) as f32 * beta;
-    for e in edges.iter_mut() {
-        e.iter_mut().for_each(|(_, d)| *d = (-*d / scale.max(1e-12)).exp());
-        let sum: f32 = 1.0 + e.iter().map(|(_, a)| a).sum::<f32>();
-        e.iter_mut().for_each(|(_, a)| *a /= sum);
-        e.push((usize::MAX, 1.0 / sum)); // self loop, stored last
-    }
-    let mut v = seed.data.clone();
-    for _ in 0..steps {
-        v = (0..n).map(|i| edges[i].iter().map(|&(j, a)| a * if j == usize::MAX { v[i] } else { v[j] }).sum()).collect();
-    }
-    Plane::new(w, h, v)
-}
 
 /// The control seed: a Gaussian (sigma a sixth of the side) at the head's centre of mass.
 fn centre_gaussian(image: &Plane) -> Plane {
@@ -82,7 +43,7 @@ fn main() -> camseg::Result<()> {
     let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).step_by(every).collect();
     // (features: 0/1 = block, 9 = input pixels; radius; beta; steps; seed: the CAM, or (control,
     // no classifier) a Gaussian at the head's centre)
-    let variants: Vec<(usize, isize, f32, usize, bool)> = vec![
+    let variants: Vec<(usize, usize, f32, usize, bool)> = vec![
         (0, 0, 1.0, 0, true),
         (1, 2, 0.3, 32, true),
         (1, 2, 0.3, 64, true),
@@ -116,14 +77,15 @@ fn main() -> camseg::Result<()> {
                 let map = if steps == 0 {
                     seeds[i].heatmap.clone()
                 } else {
-                    let (features, w, h) = if feat == 9 {
-                        (vec![prepared[i].data.clone()], spec.size, spec.size)
+                    let (features, channels, w, h) = if feat == 9 {
+                        (&prepared[i].data[..], 1, spec.size, spec.size)
                     } else {
                         let (c, h, w, ref values) = acts[feat];
-                        ((0..c).map(|k| values[(i * c + k) * h * w..(i * c + k + 1) * h * w].to_vec()).collect(), w, h)
+                        (&values[i * c * h * w..(i + 1) * c * h * w], c, w, h)
                     };
                     let seed = if cam_seed { seeds[i].heatmap.resize_bilinear(w, h) } else { centre_gaussian(image).resize_bilinear(w, h) };
-                    cam::heatmap(&walk(&features, w, h, &seed, radius, beta, steps), image.width, image.height)
+                    let walk = Walk { radius, beta, steps };
+                    cam::heatmap(&walk.spread(features, channels, &seed), image.width, image.height)
                 };
                 let shaped = fusion::shaped(image, &map);
                 for (k, t) in CUTS.iter().map(|&t| Threshold::Fixed(t)).chain([Threshold::Otsu]).enumerate() {

@@ -86,6 +86,14 @@ for (const [name, gpu] of BACKENDS) {
       }
       assert.ok(await page.locator('[data-testid=dice-curve] svg').count() === 1, 'the Dice-vs-threshold chart is drawn');
       await screenshot(page, `batch-sorted-${name}`);
+
+      // The classifier-only random walk: the card's block and cut for it, the CLI's Dice.
+      await rows(page).filter({ hasText: firstTumour() }).click();
+      await page.selectOption('[data-testid=method]', 'layercam-walk');
+      assert.equal(await text(page, 'threshold-value'), '0.70');
+      assert.equal(await page.locator('[data-testid=layer]').inputValue(), '2');
+      await settled(page);
+      near(await diceOf(page), cli(image, mask, ['--method', 'layercam-walk']).dice, 'random-walk Dice');
     });
   });
 

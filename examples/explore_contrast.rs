@@ -4,26 +4,21 @@
 //! in the second. Multi-layer LayerCAM of blocks 1..=B, shaped, mean Dice by cut.
 //!
 //! cargo run --release --example explore_contrast -- ../shared/data/lgg static/models/lgg val
-use burn::tensor::{Device, Tensor};
+#[path = "shared/explore.rs"]
+mod explore;
+use explore::Exploration;
+use burn::tensor::Tensor;
 use camseg::cam::{self, fusion, CamMethod};
-use camseg::card::files;
-use camseg::data::{Dataset, Negatives};
 use camseg::masks::Threshold;
-use camseg::metrics::{dice, mean};
+use camseg::metrics::dice;
 use camseg::model::TUMOUR;
 use camseg::plane::Plane;
 
 const CUTS: [f32; 9] = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7];
 
 fn main() -> camseg::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data, model_path, split] = <[String; 3]>::try_from(args).map_err(|_| camseg::Error::Invalid("usage: explore_contrast DATA MODEL SPLIT".into()))?;
-    assert_ne!(split, "test", "explore on val only");
-    let device = Device::flex();
-    let (card, model) = files::load(std::path::Path::new(&model_path), &device)?;
+    let Exploration { split, device, card, model, ds, records } = Exploration::from_args("explore_contrast")?;
     let spec = &card.input;
-    let ds = Dataset::open(&data)?;
-    let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).collect();
     let variants = ["tumour logit, blocks 1-2", "log odds, blocks 1-2", "tumour logit, blocks 1-3", "log odds, blocks 1-3", "log odds, block 3", "log odds, blocks 2-3"];
     let mut scores = vec![vec![Vec::new(); CUTS.len() + 1]; variants.len()];
     for chunk in records.chunks(16) {
@@ -64,10 +59,7 @@ fn main() -> camseg::Result<()> {
     }
     eprintln!();
     println!("{split}: {} tumour slices; multi-layer LayerCAM, shaped; mean Dice by cut\n", records.len());
-    println!("| score explained | {} | otsu |\n|---|{}", CUTS.map(|t| t.to_string()).join(" | "), "---|".repeat(CUTS.len() + 1));
-    for (v, name) in variants.iter().enumerate() {
-        let cells: Vec<String> = (0..=CUTS.len()).map(|k| format!("{:.3}", mean(&scores[v][k]))).collect();
-        println!("| {name} | {} |", cells.join(" | "));
-    }
+    let names: Vec<String> = variants.iter().map(|v| v.to_string()).collect();
+    explore::print_table("score explained", &CUTS, &names, &scores);
     Ok(())
 }

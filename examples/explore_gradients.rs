@@ -4,11 +4,12 @@
 //! itself. Mean Dice by cut, raw and after the shape step (docs/results.md, section 2).
 //!
 //! cargo run --release --example explore_gradients -- ../shared/data/lgg static/models/lgg val
-use burn::tensor::{Device, Tensor};
+#[path = "shared/explore.rs"]
+mod explore;
+use explore::Exploration;
+use burn::tensor::Tensor;
 use camseg::cam::refine::box_blurred as box_blur;
 use camseg::cam::{self, fusion, CamMethod};
-use camseg::card::files;
-use camseg::data::{Dataset, Negatives};
 use camseg::masks::Threshold;
 use camseg::metrics::{dice, mean};
 use camseg::model::TUMOUR;
@@ -22,14 +23,8 @@ fn times(a: &Plane, b: &Plane) -> Plane {
 }
 
 fn main() -> camseg::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data, model_path, split] = <[String; 3]>::try_from(args).map_err(|_| camseg::Error::Invalid("usage: explore_gradients DATA MODEL SPLIT".into()))?;
-    assert_ne!(split, "test", "explore on val only");
-    let device = Device::flex();
-    let (card, model) = files::load(std::path::Path::new(&model_path), &device)?;
+    let Exploration { split, device, card, model, ds, records } = Exploration::from_args("explore_gradients")?;
     let spec = &card.input;
-    let ds = Dataset::open(&data)?;
-    let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).collect();
     let names = [
         "LayerCAM b1-b2 (reference)",
         "saliency relu(g)",

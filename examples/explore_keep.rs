@@ -5,10 +5,10 @@
 //! cut. Mean Dice by rule, beside fixed cuts and the per-image best cut (an oracle bound).
 //!
 //! cargo run --release --example explore_keep -- ../shared/data/lgg static/models/lgg val
-use burn::tensor::Device;
+#[path = "shared/explore.rs"]
+mod explore;
+use explore::Exploration;
 use camseg::cam::{self, intensity, CamMethod};
-use camseg::card::files;
-use camseg::data::{Dataset, Negatives};
 use camseg::masks::{Mask, Threshold};
 use camseg::metrics::{dice, mean};
 use camseg::pipeline::analyse;
@@ -26,14 +26,8 @@ fn filtered(image: &Plane, head: &[bool], mask: &Mask, keep: bool, fill: f32) ->
 }
 
 fn main() -> camseg::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data, model_path, split] = <[String; 3]>::try_from(args).map_err(|_| camseg::Error::Invalid("usage: explore_keep DATA MODEL SPLIT".into()))?;
-    assert_ne!(split, "test", "explore on val only");
-    let device = Device::flex();
-    let (card, model) = files::load(std::path::Path::new(&model_path), &device)?;
+    let Exploration { split, device, card, model, ds, records } = Exploration::from_args("explore_keep")?;
     let spec = &card.input;
-    let ds = Dataset::open(&data)?;
-    let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).collect();
     // Rules: (name, keep?, fill as a share of the head mean, p level)
     let rules: [(&str, bool, f32, f32); 6] = [
         ("keep: smallest region with p >= 0.5, rest = head mean", true, 1.0, 0.5),

@@ -5,13 +5,13 @@
 //! after the shape step (docs/results.md, section 2).
 //!
 //! cargo run --release --example explore_walk -- ../shared/data/lgg static/models/lgg val
-use burn::tensor::Device;
+#[path = "shared/explore.rs"]
+mod explore;
+use explore::Exploration;
 use camseg::cam::walk::Walk;
 use camseg::cam::{self, fusion, CamMethod};
-use camseg::card::files;
-use camseg::data::{Dataset, Negatives};
 use camseg::masks::Threshold;
-use camseg::metrics::{dice, mean};
+use camseg::metrics::dice;
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
 
@@ -32,15 +32,10 @@ fn centre_gaussian(image: &Plane) -> Plane {
 }
 
 fn main() -> camseg::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data, model_path, split] = <[String; 3]>::try_from(args).map_err(|_| camseg::Error::Invalid("usage: explore_walk DATA MODEL SPLIT".into()))?;
-    assert_ne!(split, "test", "explore on val only");
-    let device = Device::flex();
-    let (card, model) = files::load(std::path::Path::new(&model_path), &device)?;
+    let Exploration { split, device, card, model, ds, records } = Exploration::from_args("explore_walk")?;
     let spec = &card.input;
-    let ds = Dataset::open(&data)?;
     let every: usize = std::env::var("EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-    let records: Vec<_> = ds.select(&split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).step_by(every).collect();
+    let records: Vec<_> = records.into_iter().step_by(every).collect();
     // (features: 0/1 = block, 9 = input pixels; radius; beta; steps; seed: the CAM, or (control,
     // no classifier) a Gaussian at the head's centre)
     let variants: Vec<(usize, usize, f32, usize, bool)> = vec![
@@ -97,14 +92,13 @@ fn main() -> camseg::Result<()> {
     }
     eprintln!();
     println!("{split}: {} tumour slices; seed: multi-layer LayerCAM blocks 1-2, shaped; mean Dice by cut\n", records.len());
-    println!("| features, radius, beta, steps | {} | otsu |\n|---|{}", CUTS.map(|t| t.to_string()).join(" | "), "---|".repeat(CUTS.len() + 1));
-    for (v, (feat, radius, beta, steps, cam_seed)) in variants.iter().enumerate() {
-        let mut name = if *steps == 0 { "seed alone".to_string() } else if *feat == 9 { format!("input pixels, {radius}, {beta}, {steps}") } else { format!("block {feat}, {radius}, {beta}, {steps}") };
-        if !cam_seed {
-            name += " (control: seed = Gaussian at the head's centre, no CAM)";
-        }
-        let cells: Vec<String> = (0..=CUTS.len()).map(|k| format!("{:.3}", mean(&scores[v][k]))).collect();
-        println!("| {name} | {} |", cells.join(" | "));
-    }
+    let names: Vec<String> = variants
+        .iter()
+        .map(|(feat, radius, beta, steps, cam_seed)| {
+            let name = if *steps == 0 { "seed alone".to_string() } else if *feat == 9 { format!("input pixels, {radius}, {beta}, {steps}") } else { format!("block {feat}, {radius}, {beta}, {steps}") };
+            if *cam_seed { name } else { name + " (control: seed = Gaussian at the head's centre, no CAM)" }
+        })
+        .collect();
+    explore::print_table("features, radius, beta, steps", &CUTS, &names, &scores);
     Ok(())
 }

@@ -41,44 +41,49 @@ impl Walk {
         let r = self.radius as isize;
         let offsets: Vec<(isize, isize)> =
             (-r..=r).flat_map(|dy| (-r..=r).map(move |dx| (dx, dy))).filter(|&(dx, dy)| (dx, dy) != (0, 0) && dx * dx + dy * dy <= r * r).collect();
-        // Squared feature distance of every pixel to each neighbour; NaN where the neighbour
-        // lies outside the grid.
-        let neighbour = |i: usize, (dx, dy): (isize, isize)| {
-            let (x, y) = ((i % w) as isize + dx, (i / w) as isize + dy);
-            (x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h).then(|| y as usize * w + x as usize)
-        };
-        let mut distance = vec![f32::NAN; n * offsets.len()];
+        // Each pixel's neighbours, as indices; one outside the grid is the pixel itself with
+        // affinity 0, so the loops below need no bounds checks.
+        let k = offsets.len();
+        let mut index = vec![0usize; n * k];
+        let mut distance = vec![f32::NAN; n * k];
         let (mut total, mut count) = (0.0f64, 0usize);
         for i in 0..n {
-            for (k, &o) in offsets.iter().enumerate() {
-                if let Some(j) = neighbour(i, o) {
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            for (e, &(dx, dy)) in offsets.iter().enumerate() {
+                let (nx, ny) = (x + dx, y + dy);
+                index[i * k + e] = i;
+                if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
+                    let j = ny as usize * w + nx as usize;
                     let d: f32 = (0..channels).map(|c| (features[c * n + i] - features[c * n + j]).powi(2)).sum();
-                    distance[i * offsets.len() + k] = d;
+                    index[i * k + e] = j;
+                    distance[i * k + e] = d;
                     total += d as f64;
                     count += 1;
                 }
             }
         }
         let scale = (total / count.max(1) as f64) as f32 * self.beta;
-        // Affinities; the pixel itself weighs 1 (distance 0). Features all alike: plain blur.
-        let affinity: Vec<f32> = distance
+        // Affinities (NaN = outside: 0); the pixel itself weighs 1 (distance 0), and each
+        // row's weights are normalised once. Features all alike: a plain blur.
+        let mut affinity: Vec<f32> = distance
             .iter()
             .map(|&d| if d.is_nan() { 0.0 } else if scale > 0.0 && scale.is_finite() { (-d / scale).exp() } else { 1.0 })
             .collect();
+        let mut own = vec![0.0f32; n];
+        for (i, row) in affinity.chunks_mut(k.max(1)).enumerate().take(n) {
+            let total = 1.0 + row.iter().sum::<f32>();
+            row.iter_mut().for_each(|a| *a /= total);
+            own[i] = 1.0 / total;
+        }
+        if k == 0 {
+            own.iter_mut().for_each(|o| *o = 1.0);
+        }
         let mut value = seed.data.clone();
         let mut next = vec![0.0f32; n];
         for _ in 0..self.steps {
             for (i, out) in next.iter_mut().enumerate() {
-                let (mut sum, mut weight) = (value[i], 1.0f32);
-                for (k, &o) in offsets.iter().enumerate() {
-                    let a = affinity[i * offsets.len() + k];
-                    if a > 0.0 {
-                        // `a > 0` only where the neighbour exists.
-                        sum += a * value[neighbour(i, o).unwrap_or(i)];
-                        weight += a;
-                    }
-                }
-                *out = sum / weight;
+                let (row, at) = (&affinity[i * k..(i + 1) * k], &index[i * k..(i + 1) * k]);
+                *out = own[i] * value[i] + row.iter().zip(at).map(|(&a, &j)| a * value[j]).sum::<f32>();
             }
             std::mem::swap(&mut value, &mut next);
         }

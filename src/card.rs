@@ -160,7 +160,7 @@ impl ModelCard {
     pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
         // Cast to the module's dtypes: a damaged file may label a tensor with an integer dtype,
         // which burn would otherwise panic on (found by fuzzing); the values then fail
-        // `check_finite`'s bounds.
+        // `check_values`'s bounds.
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
             .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?
             .cast_to_module_dtype();
@@ -172,12 +172,12 @@ impl ModelCard {
         Ok(model.valid())
     }
 
-    /// [`Self::load`], then [`check_finite`]: what a model from a file must pass. Reads every
+    /// [`Self::load`], then [`check_values`]: what a model from a file must pass. Reads every
     /// weight synchronously, so only on the CPU or natively.
     #[cfg(feature = "model")]
     pub fn load_checked(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
         let model = self.load(weights, device)?;
-        check_finite(&model)?;
+        check_values(&model)?;
         Ok(model)
     }
 }
@@ -201,7 +201,7 @@ const MAX_WEIGHT: f32 = 1e6;
 /// Reads every parameter synchronously, so call it on the CPU (the worker checks each model
 /// there) or natively.
 #[cfg(feature = "model")]
-pub fn check_finite(model: &Classifier) -> Result<()> {
+pub fn check_values(model: &Classifier) -> Result<()> {
     #[derive(Default)]
     struct Count {
         not_finite: usize,
@@ -317,7 +317,7 @@ mod tests {
         let err = card.load_checked(bytes, &device).unwrap_err().to_string();
         assert!(err.contains("damaged") || err.contains("not finite"), "{err}");
         let good = card.load(std::fs::read(format!("{root}.bpk")).unwrap(), &device).unwrap();
-        check_finite(&good).expect("the shipped weights pass");
+        check_values(&good).expect("the shipped weights pass");
     }
 
     #[test]

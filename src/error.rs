@@ -26,3 +26,29 @@ impl Error {
         Error::Io { path: path.to_string(), source }
     }
 }
+
+/// A device error's causes on one line, each once, without the backtrace note: the GPU stack
+/// repeats "The device is poisoned" at every level and ends with "Backtrace: No backtrace
+/// available", which tells the person nothing.
+pub fn cause_chain(text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split("Caused by:") {
+        let part = part.split("Backtrace:").next().unwrap_or_default().trim().trim_end_matches('.');
+        if !part.is_empty() && !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_errors_read_as_one_line_of_causes() {
+        let raw = "The device is poisoned Caused by: The device is poisoned Caused by: Destroyed: Device was destroyed. Backtrace: No backtrace available";
+        assert_eq!(cause_chain(raw), "The device is poisoned: Destroyed: Device was destroyed");
+        assert_eq!(cause_chain("mapAsync failed"), "mapAsync failed");
+    }
+}

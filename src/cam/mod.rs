@@ -199,25 +199,11 @@ pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evi
     (coarse, Evidence { activations: finer, gradients, probs })
 }
 
-/// A device error's causes on one line, each once, without the backtrace note: the GPU stack
-/// repeats "The device is poisoned" at every level and ends with "Backtrace: No backtrace
-/// available", which tells the person nothing.
-pub fn cause_chain(text: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in text.split("Caused by:") {
-        let part = part.split("Backtrace:").next().unwrap_or_default().trim().trim_end_matches('.');
-        if !part.is_empty() && !parts.contains(&part) {
-            parts.push(part);
-        }
-    }
-    parts.join(": ")
-}
-
 /// Reads a float tensor back to the CPU. Async because WebGPU cannot read synchronously.
 #[cfg(feature = "model")]
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     let data: TensorData =
-        t.into_data_async().await.map_err(|e| Error::Device(format!("reading a result failed: {}", cause_chain(&format!("{e:?}")))))?;
+        t.into_data_async().await.map_err(|e| Error::Device(format!("reading a result failed: {}", crate::error::cause_chain(&format!("{e:?}")))))?;
     data.convert::<f32>().try_to_vec::<f32>().map_err(|e| Error::Device(format!("unexpected tensor data: {e:?}")))
 }
 

@@ -171,10 +171,3 @@ fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do
     assert_eq!((wa[1].heatmap.width, wa[1].heatmap.height), (40, 40));
     assert!(wa.iter().all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
 }
-
-#[test]
-fn device_errors_read_as_one_line_of_causes() {
-    let raw = "The device is poisoned Caused by: The device is poisoned Caused by: Destroyed: Device was destroyed. Backtrace: No backtrace available";
-    assert_eq!(cause_chain(raw), "The device is poisoned: Destroyed: Device was destroyed");
-    assert_eq!(cause_chain("mapAsync failed"), "mapAsync failed");
-}

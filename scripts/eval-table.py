@@ -1,6 +1,6 @@
 """The results table of docs/results.md from `camseg eval --json` files (runs/lgg/eval-<split>-<name>.json).
 
-    python3 scripts/eval-table.py runs/lgg fusion intensity gradcam layercam-multi unet-cam unet-truth
+    python3 scripts/eval-table.py runs/lgg gradcam layercam-multi layercam-walk unet-cam-multi unet-cam intensity fusion unet-truth
 """
 import json
 import sys

@@ -48,16 +48,21 @@ cargo run --release --example explore_walk -- "$DATA" "$MODEL" val > "$OUT/explo
 cargo run --example adversarial_erasing -- "$DATA" "$MODEL" 2 > "$OUT/erasing.md"
 # ...and a U-Net trained on the classifier's CAM pseudo-masks (no true mask), beside the same
 # U-Net trained on the true masks (the supervised ceiling). 64 px and 6 epochs fit 2 cores.
-for labels in truth cam; do
-  # CAM labels: the best classifier-only masks on val (the walked multi-layer LayerCAM).
-  cam_labels=(); [ $labels = cam ] && cam_labels=(--model "$MODEL" --method layercam-walk --block 2 --threshold 0.7)
-  [ -f "$OUT/unet-$labels.bpk" ] || $CAMSEG train-segmenter --data "$DATA" --out "$OUT/unet-$labels" --labels $labels \
-    "${cam_labels[@]}" --epochs 6 --input-size 64 > "$OUT/unet-$labels.log" 2>&1
+# Two CAM label sets, chosen between on val: the walked multi-layer LayerCAM's masks (`cam`)
+# and the unwalked ones (`cam-multi`).
+for name in truth cam cam-multi; do
+  case $name in
+    truth) labels=(--labels truth) ;;
+    cam) labels=(--labels cam --model "$MODEL" --method layercam-walk --block 2 --threshold 0.7) ;;
+    cam-multi) labels=(--labels cam --model "$MODEL" --method layercam-multi --block 3 --threshold 0.4) ;;
+  esac
+  [ -f "$OUT/unet-$name.bpk" ] || $CAMSEG train-segmenter --data "$DATA" --out "$OUT/unet-$name" "${labels[@]}" \
+    --epochs 6 --input-size 64 > "$OUT/unet-$name.log" 2>&1
   for split in val test; do
-    $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$labels" --threshold otsu --json > "$OUT/eval-$split-unet-$labels.json"
+    $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --segmenter "$OUT/unet-$name" --threshold otsu --json > "$OUT/eval-$split-unet-$name.json"
   done
 done
-python3 scripts/eval-table.py "$OUT" gradcam layercam-multi layercam-walk unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"
+python3 scripts/eval-table.py "$OUT" gradcam layercam-multi layercam-walk unet-cam-multi unet-cam intensity fusion unet-truth > "$OUT/eval-table.md"
 # 6. Filter and retrain, 3 seeds (64 px, 4 epochs: what 2 CPU cores allow), the paper's Grad-CAM
 # masks and the shipped default's; random masks inside the head; mask-only leak control.
 $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method gradcam --block 3 --threshold 0.5 --epochs 4 --input-size 64 --seeds 3 --save "$OUT/filtered" > "$OUT/filter-retrain.md"

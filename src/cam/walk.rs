@@ -69,15 +69,15 @@ impl Walk {
             .iter()
             .map(|&d| if d.is_nan() { 0.0 } else if scale > 0.0 && scale.is_finite() { (-d / scale).exp() } else { 1.0 })
             .collect();
-        let mut own = vec![0.0f32; n];
-        for (i, row) in affinity.chunks_mut(k.max(1)).enumerate().take(n) {
-            let total = 1.0 + row.iter().sum::<f32>();
-            row.iter_mut().for_each(|a| *a /= total);
-            own[i] = 1.0 / total;
-        }
-        if k == 0 {
-            own.iter_mut().for_each(|o| *o = 1.0);
-        }
+        // Row i's weights (its own included) sum to 1.
+        let own: Vec<f32> = (0..n)
+            .map(|i| {
+                let row = &mut affinity[i * k..(i + 1) * k];
+                let total = 1.0 + row.iter().sum::<f32>();
+                row.iter_mut().for_each(|a| *a /= total);
+                1.0 / total
+            })
+            .collect();
         let mut value = seed.data.clone();
         let mut next = vec![0.0f32; n];
         for _ in 0..self.steps {

@@ -405,8 +405,8 @@ impl PageState {
             }
             Action::MethodChosen(method) => {
                 // The card's own block and cut for this method, where val chose one.
-                if let Some(cam) = self.card().map(|c| c.cam.clone()) {
-                    (self.block, self.view.threshold) = cam.for_method(method);
+                if let Some(own) = self.card().map(|c| c.cam.for_method(method)) {
+                    (self.block, self.view.threshold) = own;
                 }
                 self.method = Some(method);
                 self.invalidate();

@@ -1,0 +1,56 @@
+//! How far the shipped maps could go, explored on **val** only: for the intensity rule, the
+//! shipped default (fusion) and the classifier-only walk, each at its card cut, at the best
+//! cut for each image (an oracle: it reads the true mask), and the per-slice best of two or
+//! three methods (an oracle too). Upper bounds for any rule that picks a cut or a method per
+//! image from these maps, to weigh a target such as "fusion >= intensity + 0.10".
+//!
+//! cargo run --release --example explore_ceiling -- ../shared/data/lgg static/models/lgg val
+#[path = "shared/explore.rs"]
+mod explore;
+use camseg::cam::CamMethod;
+use camseg::masks::Threshold;
+use camseg::metrics::{dice, mean};
+use camseg::pipeline::analyse;
+use camseg::plane::Plane;
+use explore::Exploration;
+
+const CUTS: [f32; 20] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
+const METHODS: [CamMethod; 3] = [CamMethod::Intensity, CamMethod::Fusion, CamMethod::LayerCamWalk];
+
+fn main() -> camseg::Result<()> {
+    let Exploration { split, device, card, model, ds, records } = Exploration::from_args("explore_ceiling")?;
+    let spec = &card.input;
+    // Per method: Dice at its card cut and at the best cut for each image, slice by slice.
+    let mut at_card = vec![Vec::new(); METHODS.len()];
+    let mut best_cut = vec![Vec::new(); METHODS.len()];
+    for chunk in records.chunks(8) {
+        let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<camseg::Result<Vec<_>>>()?;
+        let refs: Vec<&Plane> = images.iter().collect();
+        let truths = chunk.iter().zip(&images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect::<camseg::Result<Vec<_>>>()?;
+        for (k, &method) in METHODS.iter().enumerate() {
+            let (block, cut) = card.cam.for_method(method);
+            let analyses = camseg::block_on(analyse(&model, spec, &refs, block, method, &device))?;
+            for (a, truth) in analyses.iter().zip(&truths) {
+                at_card[k].push(dice(&a.mask(cut), truth));
+                let oracle = CUTS.iter().map(|&t| dice(&a.mask(Threshold::Fixed(t)), truth)).fold(0.0, f64::max);
+                best_cut[k].push(oracle);
+            }
+        }
+        eprint!(".");
+    }
+    eprintln!();
+    println!("{split}: {} tumour slices, mean Dice\n", records.len());
+    println!("| method | at its card cut | best cut per image (oracle) |\n|---|---|---|");
+    for (k, method) in METHODS.iter().enumerate() {
+        println!("| {method} | {:.3} | {:.3} |", mean(&at_card[k]), mean(&best_cut[k]));
+    }
+    let best_of = |which: &[usize], scores: &[Vec<f64>]| -> f64 {
+        let per_slice: Vec<f64> = (0..records.len()).map(|i| which.iter().map(|&k| scores[k][i]).fold(0.0, f64::max)).collect();
+        mean(&per_slice)
+    };
+    println!("\n| per-slice best of (oracle) | at card cuts | at each image's best cut |\n|---|---|---|");
+    for (name, which) in [("intensity, fusion", &[0, 1][..]), ("intensity, walk", &[0, 2][..]), ("all three", &[0, 1, 2][..])] {
+        println!("| {name} | {:.3} | {:.3} |", best_of(which, &at_card), best_of(which, &best_cut));
+    }
+    Ok(())
+}

@@ -85,6 +85,10 @@ fn phantom_train_eval_cam_end_to_end() {
     let names: Vec<&str> = rows.iter().map(|r| r["filter"].as_str().unwrap()).collect();
     assert_eq!(names, ["original", "keep-hot", "remove-random"]);
     assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r["test_accuracy"].as_f64().unwrap())));
+    // `none`: the original alone, to size the budget.
+    let out = ok(&["filter-retrain", "--data", s(&data), "--model", s(&model), "--epochs", "1", "--batch-size", "16", "--filters", "none", "--json"]);
+    let names: Vec<String> = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["filter"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["original"]);
     let table = ok(&["sweep", "--data", s(&data), "--model", s(&model), "--split", "test", "--methods", "gradcam,fusion"]);
     assert_eq!(table.lines().filter(|l| l.starts_with("| gradcam") || l.starts_with("| fusion")).count(), 4);
 

@@ -22,7 +22,8 @@ pub struct Args {
     train_split: String,
     #[arg(long, default_value = "test")]
     test_split: String,
-    /// Filters to test (default: all four), the unfiltered original is always trained too.
+    /// Filters to test (default: all five); the unfiltered original is always trained too.
+    /// `none` trains the original alone, to size the budget.
     #[arg(long, value_delimiter = ',')]
     filters: Vec<String>,
     /// Training budget of every retrained classifier, the same for all.
@@ -115,8 +116,10 @@ pub fn run(args: Args) -> Result<()> {
     let cam = args.cam.resolve(&card, &model)?;
     let filters: Vec<Filter> = if args.filters.is_empty() {
         Filter::ALL.to_vec()
+    } else if args.filters == ["none"] {
+        Vec::new()
     } else {
-        args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random, mask-only")))).collect::<Result<_>>()?
+        args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random, mask-only, or none alone")))).collect::<Result<_>>()?
     };
     let negatives = Negatives::parse(&card.training.negatives)?;
     let ds = Dataset::open(&args.input.data)?;

@@ -102,6 +102,7 @@ fn phantom_train_eval_cam_end_to_end() {
     let out = dir.path().join("unused");
     assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "0.5"]).contains("at least 1"));
     assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "1.4", "--no-augment"]).contains("--no-augment"));
+    assert!(fails(&["filter-retrain", "--data", s(&data), "--model", s(&model), "--contrast", "0.5"]).contains("at least 1"));
     let corrupt = dir.path().join("corrupt.png");
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n not really").unwrap();
     assert!(fails(&["cam", "--model", s(&model), "--image", s(&corrupt), "--out", s(&heat)]).contains("corrupt"));

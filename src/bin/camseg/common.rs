@@ -142,3 +142,14 @@ pub fn check_budget(epochs: usize, batch_size: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks `--contrast` (an augmentation: at least 1, and not with augmentation off).
+pub fn check_contrast(contrast: f32, augment: bool) -> Result<()> {
+    if !(contrast.is_finite() && contrast >= 1.0) {
+        return Err(Error::Invalid(format!("--contrast {contrast} must be at least 1 (1 = off)")));
+    }
+    if !augment && contrast != 1.0 {
+        return Err(Error::Invalid("--contrast is an augmentation: it cannot be used with --no-augment".into()));
+    }
+    Ok(())
+}

@@ -91,12 +91,7 @@ pub fn run(args: Args) -> Result<()> {
     device.seed(args.seed);
     let arch = ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2 };
     arch.validate()?;
-    if !(args.contrast.is_finite() && args.contrast >= 1.0) {
-        return Err(Error::Invalid(format!("--contrast {} must be at least 1 (1 = off)", args.contrast)));
-    }
-    if args.no_augment && args.contrast != 1.0 {
-        return Err(Error::Invalid("--contrast is an augmentation: it cannot be used with --no-augment".into()));
-    }
+    crate::common::check_contrast(args.contrast, !args.no_augment)?;
     let name = args.name.clone().unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     let mut card = ModelCard::new(&name, arch.clone());
     let negatives = Negatives::parse(&args.negatives)?;

@@ -8,7 +8,7 @@
 //!
 //! cargo run --example adversarial_erasing -- ../shared/data/lgg static/models/lgg [EPOCHS]
 use burn::tensor::Device;
-use camseg::cam::{fusion, intensity, CamMethod};
+use camseg::cam::{fusion, CamMethod};
 use camseg::card::files;
 use camseg::data::{Dataset, Negatives, Record};
 use camseg::evaluate::{best_threshold, compare, summarise, ImageScore};
@@ -26,7 +26,7 @@ const ERASE_CUT: f32 = 0.4;
 /// `image` with `mask` filled by the mean of the head outside it: erased, not blacked out
 /// (a black hole would itself tell the classifier where the CAM was).
 fn erased(image: &Plane, mask: &camseg::masks::Mask) -> Plane {
-    let rest: Vec<f32> = image.data.iter().zip(&mask.bits).filter(|(v, m)| !**m && **v > intensity::HEAD_LEVEL).map(|(v, _)| *v).collect();
+    let rest: Vec<f32> = image.data.iter().zip(&mask.bits).filter(|(v, m)| !**m && **v > camseg::data::ScanSettings::default().field_of_view_level).map(|(v, _)| *v).collect();
     let fill = if rest.is_empty() { 0.0 } else { rest.iter().sum::<f32>() / rest.len() as f32 };
     Plane::new(image.width, image.height, image.data.iter().zip(&mask.bits).map(|(&v, &m)| if m { fill } else { v }).collect())
 }
@@ -89,7 +89,7 @@ fn main() -> camseg::Result<()> {
             let (a, b) = (maps(&model, &card, &refs, &device)?, maps(&second, &card, &refs, &device)?);
             for (i, (r, image)) in chunk.iter().zip(&images).enumerate() {
                 let union = Plane::new(image.width, image.height, a[i].heatmap.data.iter().zip(&b[i].heatmap.data).map(|(x, y)| x.max(*y)).collect());
-                s.united.push(fusion::shaped(image, &union));
+                s.united.push(fusion::shaped(image, &union, &camseg::data::ScanSettings::default()));
                 s.first.push((a[i].probability, a[i].heatmap.clone()));
                 s.truths.push(ds.load_mask(r, image.width, image.height)?);
                 s.records.push(r.clone());

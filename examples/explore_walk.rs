@@ -20,7 +20,7 @@ const CUTS: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 /// The control seed: a Gaussian (sigma a sixth of the side) at the head's centre of mass.
 fn centre_gaussian(image: &Plane) -> Plane {
     let (w, h) = (image.width, image.height);
-    let head = camseg::cam::intensity::head_interior(image, 0);
+    let head = camseg::cam::intensity::interior(image, camseg::data::ScanSettings::default().field_of_view_level, 0);
     let (mut sx, mut sy, mut n) = (0.0f32, 0.0f32, 0.0f32);
     for i in (0..w * h).filter(|&i| head[i]) {
         (sx, sy, n) = (sx + (i % w) as f32, sy + (i / w) as f32, n + 1.0);

@@ -22,13 +22,13 @@ use camseg::plane::Plane;
 const CELLS: [&str; 4] = ["CAM + intensity (fusion)", "CAM only", "intensity only", "neither (shape step alone)"];
 
 /// The four cells' maps of one image, from its two Grad-CAM++ layers.
-fn cells(image: &Plane, coarse: &Plane, finer: &Plane) -> [Plane; 4] {
+fn cells(image: &Plane, coarse: &Plane, finer: &Plane, scan: &camseg::data::ScanSettings) -> [Plane; 4] {
     let flat = Plane::new(image.width, image.height, vec![1.0; image.data.len()]);
     [
-        fusion::fuse(image, &[coarse.clone(), finer.clone()]),
-        fusion::shaped(image, &fusion::mean_map(&[coarse.clone(), finer.clone()])),
-        fusion::shaped(image, &intensity::prior(image)),
-        fusion::shaped(image, &flat),
+        fusion::fuse(image, &[coarse.clone(), finer.clone()], scan),
+        fusion::shaped(image, &fusion::mean_map(&[coarse.clone(), finer.clone()]), scan),
+        fusion::shaped(image, &intensity::prior(image, scan), scan),
+        fusion::shaped(image, &flat, scan),
     ]
 }
 
@@ -51,7 +51,7 @@ fn load(ds: &Dataset, records: Vec<Record>, model: &camseg::model::Classifier, c
         for (i, (r, image)) in chunk.iter().zip(&images).enumerate() {
             probs.push(coarse[i].probability);
             truths.push(ds.load_mask(r, image.width, image.height)?);
-            maps.push(cells(image, &coarse[i].heatmap, &finer[i].heatmap));
+            maps.push(cells(image, &coarse[i].heatmap, &finer[i].heatmap, &card.input.scan));
         }
         eprint!(".");
     }

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Written into every card; a card with another value is not ours.
-pub const FORMAT: &str = "camseg-model-card/1";
+pub const FORMAT: &str = "camseg-model-card/2";
+/// Cards written before the scan settings existed: they load with the brain FLAIR settings
+/// ([`crate::data::ScanSettings::default`]) that they were made with.
+pub const FORMAT_V1: &str = "camseg-model-card/1";
 
 /// Which CAM the model's users should see first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,10 +125,11 @@ impl ModelCard {
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
+        check_named_choices(text, "model card")?;
         let card: ModelCard = serde_json::from_str(text)
             .map_err(|e| Error::Model(format!("the model card is not valid camseg card JSON ({e})")))?;
-        if card.format != FORMAT {
-            return Err(Error::Model(format!("the model card has format `{}`, expected `{FORMAT}`", card.format)));
+        if card.format != FORMAT && card.format != FORMAT_V1 {
+            return Err(Error::Model(format!("the model card has format `{}`, expected `{FORMAT}` (or `{FORMAT_V1}`)", card.format)));
         }
         card.architecture.validate()?;
         if card.input.size != card.architecture.input_size {
@@ -142,11 +146,7 @@ impl ModelCard {
                 }
             }
         }
-        if let crate::data::Normalisation::HeadMean { threshold } = card.input.normalisation {
-            if !(0.0..1.0).contains(&threshold) {
-                return Err(Error::Model(format!("the card's head threshold {threshold} is outside [0, 1)")));
-            }
-        }
+        card.input.check().map_err(|e| Error::Model(format!("the model card's {e}")))?;
         Ok(card)
     }
 
@@ -180,6 +180,25 @@ impl ModelCard {
         check_values(&model)?;
         Ok(model)
     }
+}
+
+/// Refuses a card that names a normalisation or a lesion polarity camseg does not know, with
+/// the field named (serde's own message names the variant but not where it is).
+pub fn check_named_choices(text: &str, what: &str) -> Result<()> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return Ok(()) };
+    let input = &value["input"];
+    let choices: [(&str, &serde_json::Value, &[&str]); 2] = [
+        ("input.normalisation.kind", &input["normalisation"]["kind"], &crate::data::Normalisation::KINDS),
+        ("input.scan.lesion_polarity", &input["scan"]["lesion_polarity"], &["bright", "dark"]),
+    ];
+    for (field, found, known) in choices {
+        if let Some(name) = found.as_str() {
+            if !known.contains(&name) {
+                return Err(Error::Model(format!("the {what}'s `{field}` is `{name}`, which camseg does not know (expected one of: {})", known.join(", "))));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The start of a long library message (burn lists every mismatched tensor).
@@ -360,6 +379,31 @@ mod tests {
             card.cam.per_method = vec![bad];
             let err = ModelCard::from_json(&card.to_json()).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
+        }
+    }
+
+    /// A version-1 card (no scan settings) reads with the brain FLAIR settings it was made
+    /// with; unknown normalisations and polarities are refused with the field named.
+    #[test]
+    fn version_one_cards_load_with_flair_settings_and_unknown_choices_are_named() {
+        use crate::data::{Polarity, ScanSettings};
+        let mut card = ModelCard::new("t", small());
+        card.input.scan = ScanSettings { lesion_polarity: Polarity::Dark, rim_band_px: 0, ..ScanSettings::default() };
+        let json = card.to_json();
+        assert!(json.contains(FORMAT) && json.contains("\"lesion_polarity\": \"dark\""), "{json}");
+        assert_eq!(ModelCard::from_json(&json).unwrap(), card);
+        let mut v1: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v1["format"] = FORMAT_V1.into();
+        v1["input"].as_object_mut().unwrap().remove("scan");
+        let read = ModelCard::from_json(&v1.to_string()).unwrap();
+        assert_eq!(read.input.scan, ScanSettings::default());
+        for (from, to, field) in [
+            ("\"dark\"", "\"grey\"", "input.scan.lesion_polarity"),
+            ("\"head-mean\"", "\"z-score\"", "input.normalisation.kind"),
+            ("\"rim_band_px\": 0", "\"rim_band_px\": 500", "rim_band_px"),
+        ] {
+            let err = ModelCard::from_json(&json.replace(from, to)).unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
         }
     }
 }

@@ -44,6 +44,9 @@ pub struct ImageScore {
     /// The same with the mask emptied where p < [`GATE`] (a missed tumour scores 0).
     pub gated_dice: Option<f64>,
     pub iou: Option<f64>,
+    /// The pointing game: whether the map's peak lies inside the true mask (None when the true
+    /// mask is empty). A map with no evidence anywhere (all zero) points nowhere: a miss.
+    pub pointing_hit: Option<bool>,
     /// Dice at each [`SWEEP`] threshold, then Otsu.
     #[serde(skip)]
     pub sweep: Vec<f64>,
@@ -67,7 +70,8 @@ impl ImageScore {
         };
         let gated_dice = dice.map(|d| if probability >= GATE { d } else { 0.0 });
         let mask_px = mask.map(|m| m.area());
-        Self { file: file.into(), patient: file.into(), label, probability, truth_px, mask_px, dice, gated_dice, iou, sweep }
+        let pointing_hit = truth.filter(|t| !t.is_empty()).map(|t| points_inside(heat, t));
+        Self { file: file.into(), patient: file.into(), label, probability, truth_px, mask_px, dice, gated_dice, iou, pointing_hit, sweep }
     }
 
     /// The same score, attributed to `patient`.
@@ -80,6 +84,18 @@ impl ImageScore {
         let marked = self.mask_px? > 0 && (!gated || self.probability >= GATE);
         (self.truth_px == 0).then_some(marked)
     }
+}
+
+/// Whether the heatmap's peak (its first largest finite value) falls inside `truth`; a map
+/// whose peak is not above 0 has no peak and misses. The heatmap is scaled to the mask's size
+/// when they differ.
+pub fn points_inside(heat: &Plane, truth: &Mask) -> bool {
+    let heat = if (heat.width, heat.height) == (truth.width, truth.height) { std::borrow::Cow::Borrowed(heat) } else { std::borrow::Cow::Owned(heat.resize_bilinear(truth.width, truth.height)) };
+    let peak = heat.data.iter().enumerate().filter(|(_, v)| v.is_finite()).fold(None::<(usize, f32)>, |best, (i, &v)| match best {
+        Some((_, b)) if b >= v => best,
+        _ => Some((i, v)),
+    });
+    matches!(peak, Some((i, v)) if v > 0.0 && truth.bits[i])
 }
 
 /// Dice and IoU of one heatmap against its (non-empty) true mask at every threshold the page's
@@ -219,6 +235,10 @@ pub struct Summary {
     /// Share of those whose mask at the threshold is not empty, and the same gated.
     pub false_positive_rate: f64,
     pub gated_false_positive_rate: f64,
+    /// Share of images with a non-empty true mask whose map peaks inside it, with its 95%
+    /// patient-bootstrap interval.
+    pub pointing_game: f64,
+    pub pointing_game_ci95: Interval,
     /// Each patient's tumour slices and mean Dice.
     pub per_patient: BTreeMap<String, PatientDice>,
 }
@@ -246,6 +266,7 @@ pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: T
     let patients = Patients::of(&scores.iter().map(|s| s.patient.as_str()).collect::<Vec<_>>());
     let dice: Vec<Option<f64>> = scores.iter().map(|s| s.dice).collect();
     let gated: Vec<Option<f64>> = scores.iter().map(|s| s.gated_dice).collect();
+    let hits: Vec<Option<f64>> = scores.iter().map(|s| s.pointing_hit.map(|h| h as u8 as f64)).collect();
     let auc_at = |items: &[usize]| {
         let (p, l): (Vec<f32>, Vec<bool>) = items.iter().map(|&i| (probs[i], labels[i])).unzip();
         metrics::roc_auc(&p, &l)
@@ -277,6 +298,8 @@ pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: T
         no_tumour_images: scores.iter().filter(|s| s.false_positive(false).is_some()).count(),
         false_positive_rate: rate(false),
         gated_false_positive_rate: rate(true),
+        pointing_game: metrics::mean(&hits.iter().flatten().copied().collect::<Vec<_>>()),
+        pointing_game_ci95: patients.bootstrap(|items| mean_at(&hits, items)),
         per_patient,
         images: scores.len(),
         tumour_images: labels.iter().filter(|&&l| l).count(),
@@ -365,6 +388,20 @@ mod tests {
             .collect();
         assert_eq!(got.cuts, want);
         assert_eq!(got.truth, truth.area() as u32);
+    }
+
+    #[test]
+    fn the_pointing_game_hits_where_the_peak_is_inside_and_misses_on_a_blank_map() {
+        let truth = Mask::new(4, 1, vec![false, false, true, true]);
+        assert!(points_inside(&Plane::new(4, 1, vec![0.1, 0.2, 0.9, 0.3]), &truth));
+        assert!(!points_inside(&Plane::new(4, 1, vec![0.9, 0.2, 0.5, 0.3]), &truth));
+        assert!(!points_inside(&Plane::zeros(4, 1), &Mask::new(4, 1, vec![true; 4])), "no evidence, no point");
+        assert!(points_inside(&Plane::new(4, 1, vec![f32::NAN, 0.0, 0.5, 0.0]), &truth), "NaN is never the peak");
+        let scores: Vec<ImageScore> = [(0.9, true), (0.1, false)]
+            .iter()
+            .map(|&(v, _)| ImageScore::new("x", 0.9, &Plane::new(4, 1, vec![v, 0.0, 0.5, 0.0]), Some(&truth), true, Threshold::Fixed(0.4)))
+            .collect();
+        assert_eq!(summarise(&scores, "m", 0, Threshold::Fixed(0.4)).pointing_game, 0.5);
     }
 
     #[test]

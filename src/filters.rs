@@ -43,9 +43,10 @@ impl Filter {
     }
 
     /// Filters `image` with its heatmap mask `hot`; `seed` places the random baseline mask
-    /// inside the head (pixels above `head_level`), where a heatmap's region would be.
-    pub fn apply(self, image: &Plane, hot: &Mask, seed: u64) -> Plane {
-        let head = || Mask::new(image.width, image.height, image.data.iter().map(|&v| v > HEAD_LEVEL).collect());
+    /// inside the field of view (pixels above `field_of_view_level`, the card's), where a
+    /// heatmap's region would be.
+    pub fn apply(self, image: &Plane, hot: &Mask, seed: u64, field_of_view_level: f32) -> Plane {
+        let head = || Mask::new(image.width, image.height, image.data.iter().map(|&v| v > field_of_view_level).collect());
         match self {
             Filter::KeepHot => multiply(image, hot),
             Filter::RemoveHot => multiply(image, &hot.inverted()),
@@ -62,9 +63,6 @@ pub fn multiply(image: &Plane, mask: &Mask) -> Plane {
     let data = image.data.iter().zip(&mask.bits).map(|(&v, &on)| if on { v } else { 0.0 }).collect();
     Plane::new(image.width, image.height, data)
 }
-
-/// Pixels above this count as head when placing random masks (as in `cam::intensity`).
-const HEAD_LEVEL: f32 = 20.0 / 255.0;
 
 /// The same mask moved to a random place inside `head`: the first of up to 200 random shifts
 /// (without wrapping) that keeps the whole mask in the frame and at least 95% of it on the
@@ -135,8 +133,8 @@ mod tests {
     fn keep_and_remove_partition_the_image() {
         let image = Plane::new(16, 16, (0..256).map(|i| i as f32 + 1.0).collect());
         let hot = square_mask();
-        let keep = Filter::KeepHot.apply(&image, &hot, 0);
-        let remove = Filter::RemoveHot.apply(&image, &hot, 0);
+        let keep = Filter::KeepHot.apply(&image, &hot, 0, 0.1);
+        let remove = Filter::RemoveHot.apply(&image, &hot, 0, 0.1);
         for i in 0..256 {
             assert_eq!(keep.data[i] + remove.data[i], image.data[i]);
             assert_eq!(keep.data[i] != 0.0, hot.bits[i]);
@@ -154,7 +152,7 @@ mod tests {
             assert!(m.bits.iter().zip(&head.bits).all(|(a, b)| !a || *b), "seed {seed}: a pixel left the head");
         }
         let image = Plane::new(16, 16, vec![0.5; 256]);
-        assert_eq!(Filter::MaskOnly.apply(&image, &hot, 0), hot.to_plane());
+        assert_eq!(Filter::MaskOnly.apply(&image, &hot, 0, 0.1), hot.to_plane());
     }
 
     #[test]

@@ -47,13 +47,14 @@ pub fn is_held_out(index: usize) -> bool {
 
 /// Each image filtered with its own mask; `seed` and the image's position place the random
 /// baselines, so the first k images of a list filter the same way alone as in the whole list.
-pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64) -> Vec<Plane> {
-    items.iter().enumerate().map(|(i, item)| filter.apply(&item.image, &item.hot, seed.wrapping_add(i as u64))).collect()
+pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64, spec: &InputSpec) -> Vec<Plane> {
+    let level = spec.scan.field_of_view_level;
+    items.iter().enumerate().map(|(i, item)| filter.apply(&item.image, &item.hot, seed.wrapping_add(i as u64), level)).collect()
 }
 
 /// Filters each image with its own mask (see [`filtered_images`]) and splits.
 pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed: u64) -> FilteredSets {
-    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed) };
+    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed, spec) };
     for (i, (item, filtered)) in items.iter().zip(&sets.filtered).enumerate() {
         let sample = Sample { input: spec.prepare_like(filtered, &item.image), label: item.label };
         if is_held_out(i) { &mut sets.held_out } else { &mut sets.train }.push(sample);
@@ -88,6 +89,6 @@ mod tests {
         assert_eq!(kept.filtered[4].data, vec![1.0, 0.0]);
         // A prefix filters as it does inside the whole list (the page's previews rely on it).
         let random = filtered_sets(&items, Filter::KeepRandom, &spec, 1).filtered;
-        assert_eq!(filtered_images(&items[..3], Filter::KeepRandom, 1), random[..3].to_vec());
+        assert_eq!(filtered_images(&items[..3], Filter::KeepRandom, 1, &spec), random[..3].to_vec());
     }
 }

@@ -21,10 +21,11 @@
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
 //! | [`finetune`] | the filter experiment on a page's images: filter, split, before/after |
 //! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
-//! | [`data`] | image decoding, the model's input spec, dataset folders |
+//! | [`data`] | image decoding, the model's input spec, what a kind of scan looks like, dataset folders |
+//! | [`controls`] | the lesion-removed control: a lesion filled with the texture round it |
 //! | [`card`] | the model card that travels with the weights |
 //! | [`phantom`] | synthetic brain slices with exact tumour masks |
-//! | [`pipeline`] | classify + CAM + mask + Dice for one image |
+//! | [`pipeline`] | classify + CAM for a batch of images, each map at its image's size |
 //! | [`render`] | heatmaps, overlays and contours as RGBA pixels |
 //! | [`protocol`] | the messages between the page and its worker |
 //! | [`session`] | the worker's side: device, models, images, and the long jobs in short steps |
@@ -33,6 +34,7 @@
 
 pub mod cam;
 pub mod card;
+pub mod controls;
 pub mod data;
 pub mod error;
 pub mod evaluate;

@@ -1,4 +1,5 @@
-//! One image through the whole method: classify, explain (CAM), threshold, score.
+//! Images through the method: classify and explain (CAM), each map at its image's size.
+//! Thresholding and scoring are the caller's ([`Analysis::mask`], `evaluate`).
 
 use crate::cam::walk::{self, Walk};
 use crate::cam::{self, read_floats, CamMethod};
@@ -43,20 +44,20 @@ pub async fn analyse(
             // the image's own intensity weighs both layers.
             let (coarse, finer) = cam::cam_batch_pair(model, input(), block, method).await?;
             let maps = (0..images.len())
-                .map(|i| cam::fusion::fuse(images[i], &[at_image_size(&coarse.maps, i), at_image_size(&finer.maps, i)]))
+                .map(|i| cam::fusion::fuse(images[i], &[at_image_size(&coarse.maps, i), at_image_size(&finer.maps, i)], &spec.scan))
                 .collect();
             (coarse.probs, maps)
         }
         CamMethod::Fusion => {
             let batch = cam::cam_batch(model, input(), block, method).await?;
-            let maps = (0..images.len()).map(|i| cam::fusion::fuse(images[i], &[at_image_size(&batch.maps, i)])).collect();
+            let maps = (0..images.len()).map(|i| cam::fusion::fuse(images[i], &[at_image_size(&batch.maps, i)], &spec.scan)).collect();
             (batch.probs, maps)
         }
-        CamMethod::LayerCamMulti => layer_mean(model, &input, images, block, method).await?,
+        CamMethod::LayerCamMulti => layer_mean(model, &input, images, block, method, spec).await?,
         CamMethod::LayerCamWalk => {
             // The multi-layer map is the seed; the graph is the classifier's block-1 features
             // of each image, and the walked map goes through the same shape step.
-            let (probs, seeds) = layer_mean(model, &input, images, block, method).await?;
+            let (probs, seeds) = layer_mean(model, &input, images, block, method, spec).await?;
             let features = model.activations(input(), walk::FEATURE_BLOCK.min(model.blocks() - 1));
             let [_, channels, h, w] = features.dims();
             let values = read_floats(features).await?;
@@ -65,7 +66,7 @@ pub async fn analyse(
                 .map(|i| {
                     let seed = seeds[i].resize_bilinear(w, h);
                     let walked = Walk::CHOSEN.spread(&values[i * per_image..(i + 1) * per_image], channels, &seed);
-                    cam::fusion::shaped(images[i], &cam::heatmap(&walked, images[i].width, images[i].height))
+                    cam::fusion::shaped(images[i], &cam::heatmap(&walked, images[i].width, images[i].height), &spec.scan)
                 })
                 .collect();
             (probs, maps)
@@ -73,7 +74,7 @@ pub async fn analyse(
         CamMethod::Intensity => {
             // The classifier gives p (for gating and the table) but no map.
             let probs = cam::probabilities(model, input()).await?;
-            let maps = images.iter().map(|im| cam::fusion::shaped(im, &cam::intensity::prior(im))).collect();
+            let maps = images.iter().map(|im| cam::fusion::shaped(im, &cam::intensity::prior(im, &spec.scan), &spec.scan)).collect();
             (probs, maps)
         }
         _ => {
@@ -93,6 +94,7 @@ async fn layer_mean(
     images: &[&Plane],
     block: usize,
     method: CamMethod,
+    spec: &InputSpec,
 ) -> Result<(Vec<f32>, Vec<Plane>)> {
     let mut layers = Vec::new();
     let mut probs = Vec::new();
@@ -104,7 +106,7 @@ async fn layer_mean(
     let maps = (0..images.len())
         .map(|i| {
             let per_layer: Vec<Plane> = layers.iter().map(|maps| cam::heatmap(&maps[i], images[i].width, images[i].height)).collect();
-            cam::fusion::shaped(images[i], &cam::fusion::mean_map(&per_layer))
+            cam::fusion::shaped(images[i], &cam::fusion::mean_map(&per_layer), &spec.scan)
         })
         .collect();
     Ok((probs, maps))

@@ -481,6 +481,7 @@ impl SegmenterCard {
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
+        crate::card::check_named_choices(text, "segmenter card")?;
         let card: SegmenterCard = serde_json::from_str(text)
             .map_err(|e| Error::Model(format!("the segmenter card is not valid camseg segmenter JSON ({e})")))?;
         if card.format != FORMAT {
@@ -490,11 +491,7 @@ impl SegmenterCard {
         if card.input.size != card.architecture.input_size {
             return Err(Error::Model("the segmenter card's input size and architecture disagree".into()));
         }
-        if let crate::data::Normalisation::HeadMean { threshold } = card.input.normalisation {
-            if !(0.0..1.0).contains(&threshold) {
-                return Err(Error::Model(format!("the segmenter card's head threshold {threshold} is outside [0, 1)")));
-            }
-        }
+        card.input.check().map_err(|e| Error::Model(format!("the segmenter card's {e}")))?;
         Ok(card)
     }
 
@@ -549,7 +546,7 @@ mod tests {
     use crate::data::{Channel, Normalisation};
 
     fn spec(size: usize) -> InputSpec {
-        InputSpec { size, channel: Channel::Luma, normalisation: Normalisation::Unit }
+        InputSpec { size, channel: Channel::Luma, normalisation: Normalisation::Unit, scan: Default::default() }
     }
 
     /// Noisy dark images, each with a bright square of random size and place: the square is

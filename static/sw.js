@@ -15,9 +15,9 @@ async function appFiles() {
   }
   const models = await (await fetch('models/index.json')).json();
   for (const name of models) files.push(`models/${name}.json`, `models/${name}.bpk`);
-  // The demo sets (the page's picker offers each), with the licence beside the LGG slices.
-  files.push('demo/lgg/LICENCE.md');
-  for (const set of ['lgg', 'phantom']) {
+  // The demo sets (the page's picker offers each), with the licences beside the real images.
+  files.push('demo/lgg/LICENCE.md', 'demo/busi/LICENCE.md');
+  for (const set of ['lgg', 'busi', 'phantom']) {
     const index = await (await fetch(`demo/${set}/index.csv`)).text();
     files.push(`demo/${set}/index.csv`);
     for (const line of index.trim().split('\n').slice(1)) {

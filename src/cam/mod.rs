@@ -39,9 +39,9 @@ pub enum CamMethod {
     HiResCam,
     #[serde(rename = "layercam")]
     LayerCam,
-    /// Classifier-seeded FLAIR intensity segmentation: Grad-CAM++ of the chosen block and the
-    /// one before it, averaged at image resolution, weighted by the FLAIR-hyperintensity prior,
-    /// then the shape step (see [`fusion`]).
+    /// Classifier-seeded intensity segmentation: Grad-CAM++ of the chosen block and the one
+    /// before it, averaged at image resolution, weighted by the card's brightness prior
+    /// (FLAIR hyperintensity on LGG, darkness on ultrasound), then the shape step (see [`fusion`]).
     #[serde(rename = "fusion")]
     Fusion,
     /// Classifier only: LayerCAM of blocks 1 to the chosen one, averaged at image resolution,
@@ -52,8 +52,9 @@ pub enum CamMethod {
     /// block-1 features, then the shape step (see [`walk`]). No intensity rule.
     #[serde(rename = "layercam-walk")]
     LayerCamWalk,
-    /// No classifier at all: the FLAIR-hyperintensity prior and the same shape step (the
-    /// baseline that says what the classifier adds). The classifier still gives p.
+    /// No classifier at all: the card's brightness prior (bright or dark lesions) and the same
+    /// shape step (the baseline that says what the classifier adds). The classifier still
+    /// gives p.
     #[serde(rename = "intensity")]
     Intensity,
 }
@@ -90,10 +91,10 @@ impl CamMethod {
             CamMethod::GradCamPlusPlus => "Grad-CAM++",
             CamMethod::HiResCam => "HiResCAM",
             CamMethod::LayerCam => "LayerCAM",
-            CamMethod::Fusion => "Fusion: classifier-seeded FLAIR intensity",
+            CamMethod::Fusion => "Fusion: classifier-seeded intensity rule",
             CamMethod::LayerCamMulti => "Multi-layer LayerCAM + shape (classifier only)",
             CamMethod::LayerCamWalk => "LayerCAM + random walk on its features (classifier only)",
-            CamMethod::Intensity => "Intensity only (no classifier)",
+            CamMethod::Intensity => "Intensity rule only (no classifier)",
         }
     }
 

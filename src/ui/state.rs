@@ -125,17 +125,20 @@ pub enum DemoSet {
     /// 12 FLAIR slices of training patients of the LGG MRI segmentation data.
     #[default]
     Lgg,
+    /// 12 breast ultrasound images (4 benign, 4 malignant, 4 normal) of BUSI's train clusters.
+    Busi,
     /// 12 synthetic phantoms made by `camseg phantom`.
     Phantom,
 }
 
 impl DemoSet {
-    pub const ALL: [DemoSet; 2] = [DemoSet::Lgg, DemoSet::Phantom];
+    pub const ALL: [DemoSet; 3] = [DemoSet::Lgg, DemoSet::Busi, DemoSet::Phantom];
 
     /// Its folder under `demo/`, and the shipped model it is made for.
     pub fn name(self) -> &'static str {
         match self {
             DemoSet::Lgg => "lgg",
+            DemoSet::Busi => "busi",
             DemoSet::Phantom => "phantom",
         }
     }
@@ -147,6 +150,7 @@ impl DemoSet {
     pub fn label(self) -> &'static str {
         match self {
             DemoSet::Lgg => "LGG FLAIR slices",
+            DemoSet::Busi => "BUSI breast ultrasound",
             DemoSet::Phantom => "synthetic phantoms",
         }
     }
@@ -155,6 +159,7 @@ impl DemoSet {
     pub fn about(self) -> &'static str {
         match self {
             DemoSet::Lgg => "real brain MRI (FLAIR) slices with their tumour outlines, 8 with a tumour and 4 without, from 12 patients the LGG model was trained on: it has seen these slices",
+            DemoSet::Busi => "real breast ultrasound images with their lesion outlines, 4 benign, 4 malignant and 4 normal, from 12 clusters the BUSI model was trained on: it has seen these images. Lesions here are dark, and many images carry the sonographer's calipers",
             DemoSet::Phantom => "synthetic brain-like phantoms with exact masks, made by camseg for the phantom model (the LGG model has never seen anything like them)",
         }
     }
@@ -170,6 +175,10 @@ impl DemoSet {
                     "Pedano N et al. Radiology data from The Cancer Genome Atlas Low Grade Glioma [TCGA-LGG] collection. The Cancer Imaging Archive (2016). doi:10.7937/K9/TCIA.2016.L4LTD3TK",
                 ],
             )),
+            DemoSet::Busi => Some((
+                "Images and masks: Dataset of breast ultrasound images (BUSI; Al-Dhabyani et al. 2020), Baheya Hospital, Cairo. Licence CC BY 4.0.",
+                &["Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. Data in Brief 28 (2020) 104863. doi:10.1016/j.dib.2019.104863"],
+            )),
             DemoSet::Phantom => None,
         }
     }
@@ -182,15 +191,21 @@ pub struct ViewSettings {
     /// Heatmap opacity over the scan, 0..1.
     pub opacity: f32,
     pub colour_map: ColourMap,
-    /// Screen pixels per image pixel.
+    /// Screen pixels per image pixel; [`ViewSettings::FIT`] (the default) fits the whole image
+    /// to its panel, whatever its size.
     pub zoom: u32,
     /// Draw the predicted mask on images the model calls "no tumour" too (off: gated away).
     pub masks_on_negatives: bool,
 }
 
+impl ViewSettings {
+    /// The zoom that fits the whole image to its panel.
+    pub const FIT: u32 = 0;
+}
+
 impl Default for ViewSettings {
     fn default() -> Self {
-        Self { threshold: Threshold::Fixed(0.5), opacity: 0.5, colour_map: ColourMap::Turbo, zoom: 3, masks_on_negatives: false }
+        Self { threshold: Threshold::Fixed(0.5), opacity: 0.5, colour_map: ColourMap::Turbo, zoom: ViewSettings::FIT, masks_on_negatives: false }
     }
 }
 
@@ -420,7 +435,7 @@ impl PageState {
             Action::ThresholdChosen(t) => self.view.threshold = t,
             Action::OpacityChosen(o) => self.view.opacity = o.clamp(0.0, 1.0),
             Action::ColourMapChosen(map) => self.view.colour_map = map,
-            Action::ZoomChosen(z) => self.view.zoom = z.clamp(1, 8),
+            Action::ZoomChosen(z) => self.view.zoom = z.min(8),
             Action::MasksOnNegatives(show) => self.view.masks_on_negatives = show,
             Action::DemoChosen(set) => {
                 self.demo_set = set;
@@ -585,6 +600,14 @@ impl PageState {
     }
 
     /// The model in use.
+    /// The demo set that picking model `id` should bring on screen: its own, while a demo set
+    /// of another model is shown (each shipped model opens on its own demo); None when the
+    /// person's own images are shown, or the model has no demo.
+    pub fn demo_for_model(&self, id: ModelId) -> Option<DemoSet> {
+        let own = self.models.iter().find(|m| m.id == id)?.shipped.as_deref().and_then(DemoSet::parse)?;
+        (self.demo && own != self.demo_set).then_some(own)
+    }
+
     pub fn current_model(&self) -> Option<&ModelEntry> {
         self.model.and_then(|id| self.entry(id))
     }

@@ -78,13 +78,13 @@ fn heatmap_masks(model: &Classifier, card: &ModelCard, cam: &CamDefaults, ds: &D
     Ok(out)
 }
 
-fn filtered(set: &Masked, filter: Option<Filter>, seed: u64) -> Vec<Plane> {
+fn filtered(set: &Masked, filter: Option<Filter>, seed: u64, field_of_view_level: f32) -> Vec<Plane> {
     set.images
         .iter()
         .zip(&set.masks)
         .enumerate()
         .map(|(i, (im, m))| match filter {
-            Some(f) => f.apply(im, m, seed.wrapping_add(i as u64)),
+            Some(f) => f.apply(im, m, seed.wrapping_add(i as u64), field_of_view_level),
             None => im.clone(),
         })
         .collect()
@@ -147,8 +147,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     for filter in std::iter::once(None).chain(filters.into_iter().map(Some)) {
         let name = filter.map(|f| f.name()).unwrap_or("original");
-        let tr = filtered(&train_set, filter, args.seed);
-        let te = filtered(&test_set, filter, args.seed ^ 0x5EED);
+        let level = card.input.scan.field_of_view_level;
+        let tr = filtered(&train_set, filter, args.seed, level);
+        let te = filtered(&test_set, filter, args.seed ^ 0x5EED, level);
         if let Some(dir) = &args.save {
             let dir = dir.join(name);
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;

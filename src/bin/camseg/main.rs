@@ -9,6 +9,7 @@ mod eval;
 mod export;
 mod figures;
 mod filter_retrain;
+mod lesion_removed;
 mod phantom;
 mod segmenter;
 mod sweep;
@@ -53,6 +54,9 @@ enum Command {
     Bench(bench::Args),
     /// Train a U-Net segmenter on true masks or on the classifier's CAM pseudo-masks.
     TrainSegmenter(segmenter::Args),
+    /// The lesion-removed control: each lesion filled with the texture round it, then p and
+    /// the map again (does the classifier look at the lesion, or at annotations beside it?).
+    LesionRemoved(lesion_removed::Args),
 }
 
 /// mimalloc keeps freed tensor buffers for reuse; glibc's malloc returned them to the OS at
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args),
         Command::FilterRetrain(args) => filter_retrain::run(args),
         Command::TrainSegmenter(args) => segmenter::run(args),
+        Command::LesionRemoved(args) => lesion_removed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

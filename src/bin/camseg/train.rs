@@ -1,8 +1,8 @@
-use crate::common::{bar, device, load_images, model_paths};
+use crate::common::{bar, device, load_images, load_model, model_paths};
 use crate::eval::score_records;
 use camseg::cam::CamMethod;
 use camseg::card::{CamDefaults, MethodDefault, ModelCard, TrainingInfo};
-use camseg::data::{Dataset, Negatives, Record};
+use camseg::data::{Dataset, InputSpec, Negatives, Normalisation, Polarity, Record, ScanSettings};
 use camseg::evaluate::{best_threshold, summarise};
 use camseg::metrics::{roc_auc, Confusion};
 use burn::tensor::Device;
@@ -42,6 +42,10 @@ pub struct Args {
     seed: u64,
     #[arg(long, default_value_t = 128)]
     input_size: usize,
+    /// Start from a model's weights (its architecture and input size too), e.g.
+    /// `static/models/lgg`; without it, from scratch.
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// Channels of each conv block.
     #[arg(long, value_delimiter = ',', default_value = "16,32,64,128")]
     widths: Vec<usize>,
@@ -51,6 +55,8 @@ pub struct Args {
     /// Rule for no-tumour slices: `all`, or `head-pN` (head_px >= the N-th percentile of the tumour slices').
     #[arg(long, default_value = "all")]
     negatives: String,
+    #[command(flatten)]
+    scan: ScanArgs,
     #[arg(long)]
     no_augment: bool,
     /// Random contrast augmentation: intensities raised to a power in [1/C, C] (1 = off).
@@ -68,6 +74,49 @@ pub struct Args {
     /// Attribution lines for the card (repeatable).
     #[arg(long)]
     attribution: Vec<String>,
+}
+
+/// What the scan looks like and how it is normalised: written into the card, read back by
+/// every command and the page. The defaults are brain FLAIR's (the LGG model's).
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    /// Input normalisation: `head-mean` (divide by the field of view's mean), `mean-std`
+    /// (the image's mean and standard deviation), `unit` (none).
+    #[arg(long, default_value = "head-mean")]
+    normalisation: String,
+    /// Pixels above this level (0-255) are the field of view (the head, the ultrasound sector).
+    #[arg(long, default_value_t = 20.0)]
+    field_of_view_level: f32,
+    /// Whether lesions are `bright` or `dark` against the field of view: the brightness
+    /// baseline's and fusion's polarity.
+    #[arg(long, default_value = "bright")]
+    lesion_polarity: String,
+    /// The brightness rule's full-weight contrast to the field of view's mean (> 1).
+    #[arg(long, default_value_t = 1.35)]
+    lesion_contrast: f32,
+    /// Band (px at 256) inside the field of view's outline that the shape step ignores: the
+    /// scalp on FLAIR; 0 for none.
+    #[arg(long, default_value_t = 8)]
+    rim_band_px: usize,
+}
+
+impl ScanArgs {
+    /// The input spec of a `size` px model with these settings, checked.
+    pub fn spec(&self, size: usize) -> Result<InputSpec> {
+        let level = self.field_of_view_level / 255.0;
+        let normalisation = match self.normalisation.as_str() {
+            "head-mean" => Normalisation::HeadMean { threshold: level },
+            "mean-std" => Normalisation::MeanStd,
+            "unit" => Normalisation::Unit,
+            other => return Err(Error::Invalid(format!("--normalisation must be one of {}, not `{other}`", Normalisation::KINDS.join(", ")))),
+        };
+        let lesion_polarity = Polarity::parse(&self.lesion_polarity)
+            .ok_or_else(|| Error::Invalid(format!("--lesion-polarity must be `bright` or `dark`, not `{}`", self.lesion_polarity)))?;
+        let scan = ScanSettings { field_of_view_level: level, lesion_polarity, lesion_contrast: self.lesion_contrast, rim_band_px: self.rim_band_px };
+        let spec = InputSpec { size, normalisation, scan, ..InputSpec::new(size) };
+        spec.check().map_err(|e| Error::Invalid(format!("the scan settings: {e}")))?;
+        Ok(spec)
+    }
 }
 
 fn samples(images: Vec<camseg::plane::Plane>, records: &[Record], card: &ModelCard) -> Vec<Sample> {
@@ -89,11 +138,16 @@ pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let device = device();
     device.seed(args.seed);
-    let arch = ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2 };
+    let init = args.init.as_ref().map(|p| load_model(p, &device)).transpose()?;
+    let arch = match &init {
+        Some((card, _)) => card.architecture.clone(),
+        None => ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2 },
+    };
     arch.validate()?;
     crate::common::check_contrast(args.contrast, !args.no_augment)?;
     let name = args.name.clone().unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     let mut card = ModelCard::new(&name, arch.clone());
+    card.input = args.scan.spec(arch.input_size)?;
     let negatives = Negatives::parse(&args.negatives)?;
     let ds = Dataset::open(&args.data)?;
     let train_records = ds.select(&args.split, negatives)?;
@@ -112,7 +166,11 @@ pub fn run(args: Args) -> Result<()> {
     );
 
     let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, contrast: args.contrast, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(arch.init(&device), card.input.clone(), config, train.len(), &device);
+    let start = match init {
+        Some((_, model)) => model,
+        None => arch.init(&device),
+    };
+    let mut trainer = Trainer::new(start, card.input.clone(), config, train.len(), &device);
     let progress = bar(trainer.total_steps(), "training");
     let (mut best, mut best_auc, mut best_acc, mut best_epoch) = (trainer.model(), f64::NEG_INFINITY, f64::NAN, 0);
     let mut loss_sum = 0.0;

@@ -188,6 +188,24 @@ fn choosing_a_demo_set_chooses_its_own_shipped_model() {
     assert_eq!(s.reduce(Action::DemoChosen(DemoSet::Lgg)).model, Some(ModelId(0)));
     assert_eq!(DemoSet::parse("phantom"), Some(DemoSet::Phantom));
     assert!(DemoSet::Lgg.attribution().is_some_and(|(text, cites)| text.contains("CC BY-NC-SA 4.0") && cites.len() == 3));
+    assert!(DemoSet::Busi.attribution().is_some_and(|(text, _)| text.contains("CC BY 4.0")));
+}
+
+#[test]
+fn each_shipped_model_opens_on_its_own_demo_while_a_demo_is_shown() {
+    let shipped = |id, name: &str| ModelEntry { shipped: Some(name.into()), ..entry(id, name) };
+    let own = ModelEntry { shipped: None, ..entry(3, "mine") };
+    let s = PageState::default().reduce(Action::ModelsListed(vec![shipped(0, "lgg"), shipped(1, "busi"), shipped(2, "phantom"), own]));
+    let s = s.reduce(Action::ItemsLoaded { items: Vec::new(), volumes: Vec::new(), demo: true });
+    assert_eq!(s.demo_for_model(ModelId(1)), Some(DemoSet::Busi));
+    assert_eq!(s.demo_for_model(ModelId(0)), None, "its demo is already shown");
+    assert_eq!(s.demo_for_model(ModelId(3)), None, "a model of the person's own has no demo");
+    let busi = s.reduce(Action::DemoChosen(DemoSet::Busi));
+    assert_eq!(busi.model, Some(ModelId(1)));
+    assert_eq!(busi.demo_for_model(ModelId(2)), Some(DemoSet::Phantom));
+    // With the person's own images on screen, a model choice never replaces them.
+    let mine = busi.reduce(Action::ItemsLoaded { items: Vec::new(), volumes: Vec::new(), demo: false });
+    assert_eq!(mine.demo_for_model(ModelId(0)), None);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Every loaded image in one sortable table, the batch's accuracy and mean Dice, its
-//! Dice-vs-threshold curve, and CSV export. A row click shows that image.
+//! Dice-vs-threshold curve, and CSV export. A row click (or Enter on a focused row) shows
+//! that image.
 
 use super::{fmt, inline_svg};
 use crate::figures::{dice_vs_threshold_svg, Series};
@@ -56,20 +57,41 @@ pub fn batch_view() -> Html {
             Some((k, false)) if k == key => " ▼",
             _ => "",
         };
-        html! { <th onclick={Callback::from(move |_: MouseEvent| ctx.dispatch(Action::SortedBy(key)))} title="sort">{ label }{ arrow }</th> }
+        let sort = match s.sort {
+            Some((k, true)) if k == key => "ascending",
+            Some((k, false)) if k == key => "descending",
+            _ => "none",
+        };
+        // A button, so the keyboard sorts too.
+        html! { <th aria-sort={sort}><button class="sort" onclick={Callback::from(move |_: MouseEvent| ctx.dispatch(Action::SortedBy(key)))} title="sort">{ label }{ arrow }</button></th> }
     };
     let row = |r: crate::ui::state::Row| {
-        let ctx = ctx.clone();
         let id = r.id;
         let selected = Some(id) == s.selected;
         let wrong = matches!((r.predicted, r.truth), (Some(p), Some(t)) if p != t);
-        html! {
-            <tr class={classes!(selected.then_some("selected"), wrong.then_some("wrong"))} onclick={Callback::from(move |_: MouseEvent| {
+        let show = {
+            let ctx = ctx.clone();
+            move || {
                 ctx.dispatch(Action::Selected(id));
                 if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("image-view")) {
                     el.scroll_into_view();
                 }
-            })}>
+            }
+        };
+        let on_click = {
+            let show = show.clone();
+            Callback::from(move |_: MouseEvent| show())
+        };
+        // Enter or Space on a focused row shows it, as a click does.
+        let on_key = Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                show();
+            }
+        });
+        html! {
+            <tr class={classes!(selected.then_some("selected"), wrong.then_some("wrong"))} tabindex="0" aria-selected={selected.to_string()}
+                title="show this image (click, or Enter)" onclick={on_click} onkeydown={on_key}>
                 <td>{ r.file }</td>
                 <td>{ r.probability.map(|p| format!("{p:.3}")).unwrap_or_else(|| "…".into()) }</td>
                 <td>{ class(r.predicted) }</td>

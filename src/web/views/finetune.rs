@@ -19,15 +19,16 @@ const PREVIEWS: usize = 8;
 /// The first few images as the chosen filter makes them for the experiment.
 fn previews(s: &PageState) -> Vec<Plane> {
     let labelled: Vec<Labelled> = s.tune_inputs().take(PREVIEWS).collect();
-    finetune::filtered_images(&labelled, s.finetune.filter, finetune::SEED)
+    let Some(card) = s.card() else { return Vec::new() };
+    finetune::filtered_images(&labelled, s.finetune.filter, finetune::SEED, &card.input)
 }
 
 fn label(f: Filter) -> &'static str {
     match f {
         Filter::KeepHot => "keep hot (only the heatmap mask)",
         Filter::RemoveHot => "remove hot (blank the mask)",
-        Filter::KeepRandom => "keep random (same area, random place in the head)",
-        Filter::RemoveRandom => "remove random (same area, random place in the head)",
+        Filter::KeepRandom => "keep random (same area, random place in the field of view)",
+        Filter::RemoveRandom => "remove random (same area, random place in the field of view)",
         Filter::MaskOnly => "mask only (the leak control: no scan, just the mask)",
     }
 }

@@ -8,7 +8,7 @@ use crate::data::decode::{encode_png_gray, encode_png_rgba};
 use crate::masks::Threshold;
 use crate::plane::Plane;
 use crate::render::{heatmap_rgba, overlay_rgba, ColourMap, PREDICTED, TRUTH};
-use crate::ui::state::{Action, PageState};
+use crate::ui::state::{Action, PageState, ViewSettings};
 use crate::web::app::Ctx;
 use crate::web::{canvas, files};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
@@ -123,9 +123,15 @@ pub fn image_view() -> Html {
         Threshold::Fixed(t) => (t, format!("{t:.2}")),
         Threshold::Otsu => (result.map(|r| s.view.threshold.value_for(&r.heatmap)).unwrap_or(0.5), "Otsu".to_string()),
     };
-    // Scans of any shape keep their aspect; zoom enlarges pixels (drawn sharp, not smoothed).
+    // Scans of any shape keep their aspect. Fit (the default) shows the whole image in the
+    // panel; a zoom enlarges pixels (drawn sharp, not smoothed) and the box scrolls.
     let (w, h) = item.map(|i| (i.image.width, i.image.height)).unwrap_or((128, 128));
-    let (w, h) = (w as u32 * s.view.zoom, h as u32 * s.view.zoom);
+    let size = if s.view.zoom == ViewSettings::FIT {
+        format!("width: 100%; max-width: {}px; height: auto; aspect-ratio: {w} / {h}", w.max(512))
+    } else {
+        format!("width: {}px; height: {}px", w as u32 * s.view.zoom, h as u32 * s.view.zoom)
+    };
+    let zoom_label = if s.view.zoom == ViewSettings::FIT { "fit".to_string() } else { format!("{}x", s.view.zoom) };
     let dice_text = match (item.and_then(|i| i.truth.as_ref()), scores.map(|x| x.0)) {
         (None, _) => "no mask".to_string(),
         (Some(_), None) if result.is_some() => "no tumour in mask".to_string(),
@@ -144,9 +150,10 @@ pub fn image_view() -> Html {
             if gated_away {
                 <p class="note" data-testid="mask-gated">{ "The model calls this slice no-tumour (p < 0.5), so no mask is drawn: the heatmap alone is shown." }</p>
             }
-            <div class="canvas-box">
+            // Focusable, so a keyboard can scroll a zoomed image (axe: scrollable-region-focusable).
+            <div class="canvas-box" tabindex="0" role="region" aria-label="The image with its heatmap and mask outlines">
                 <canvas ref={canvas_ref} data-testid="heatmap-canvas" width="128" height="128"
-                    style={format!("width: {w}px; height: {h}px")}></canvas>
+                    style={size} role="img" aria-label={item.map(|i| format!("{} with its heatmap", i.name)).unwrap_or_default()}></canvas>
             </div>
             <p class="legend"><span style={css(PREDICTED)}>{ "green: predicted mask" }</span>{ " · " }<span style={css(TRUTH)}>{ "magenta: true mask" }</span></p>
             <div class="controls">
@@ -178,7 +185,8 @@ pub fn image_view() -> Html {
                     { " Show masks on slices called no-tumour" }
                 </label>
                 <label>{ "Zoom " }
-                    <input type="range" min="1" max="6" step="1" value={s.view.zoom.to_string()} data-testid="zoom" oninput={on_zoom} />
+                    <input type="range" min="0" max="6" step="1" value={s.view.zoom.to_string()} data-testid="zoom" oninput={on_zoom} aria-valuetext={zoom_label.clone()} />
+                    <span data-testid="zoom-value">{ zoom_label }</span>
                 </label>
             </div>
             <div class="row">

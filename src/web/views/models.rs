@@ -2,10 +2,30 @@
 //! licence), and loading one's own weights + card.
 
 use super::fmt;
+use crate::data::{Normalisation, ScanSettings};
 use crate::protocol::ModelId;
 use crate::ui::state::{Action, Backend};
 use crate::web::app::Ctx;
 use yew::prelude::*;
+
+fn normalisation(n: &Normalisation) -> String {
+    match n {
+        Normalisation::Unit => "nothing (values as decoded)".into(),
+        Normalisation::HeadMean { .. } => "the field of view's mean".into(),
+        Normalisation::MeanStd => "the image's mean and standard deviation".into(),
+    }
+}
+
+/// The card's scan settings in words: what the brightness rule and the shape step assume.
+fn scan(s: &ScanSettings) -> String {
+    let rim = if s.rim_band_px == 0 { "no rim band".to_string() } else { format!("a {} px band inside its outline ignored", s.rim_band_px) };
+    format!(
+        "{} lesions (brightness rule full at {}x the field of view's mean); field of view above {:.0}/255, {rim}",
+        s.lesion_polarity.name(),
+        s.lesion_contrast,
+        s.field_of_view_level * 255.0
+    )
+}
 
 #[function_component(ModelPanel)]
 pub fn model_panel() -> Html {
@@ -16,7 +36,12 @@ pub fn model_panel() -> Html {
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
             if let Ok(i) = value.parse() {
-                ctx.dispatch(Action::ModelChosen(ModelId(i)));
+                // A shipped model opens on its own demo while a demo is shown; the demo brings
+                // its model along.
+                match ctx.state().demo_for_model(ModelId(i)) {
+                    Some(set) => ctx.on_demo.emit(set),
+                    None => ctx.dispatch(Action::ModelChosen(ModelId(i))),
+                }
             }
         })
     };
@@ -55,7 +80,8 @@ pub fn model_panel() -> Html {
                     <p>{ &c.description }</p>
                     <dl>
                         <dt>{ "Data" }</dt><dd>{ &c.training.data }</dd>
-                        <dt>{ "Input" }</dt><dd>{ format!("{} px, {:?} channel", c.input.size, c.input.channel) }</dd>
+                        <dt>{ "Input" }</dt><dd>{ format!("{} px, {:?} channel, normalised by {}", c.input.size, c.input.channel, normalisation(&c.input.normalisation)) }</dd>
+                        <dt>{ "Scan" }</dt><dd data-testid="card-scan">{ scan(&c.input.scan) }</dd>
                         <dt>{ "Architecture" }</dt><dd>{ format!("conv widths {:?}, convs per block {:?}", c.architecture.widths, c.architecture.convs) }</dd>
                         <dt>{ "Default CAM" }</dt><dd>{ format!("{} at block {}, threshold {}", c.cam.method.label(), c.cam.block, c.cam.threshold) }</dd>
                         <dt>{ "Measured" }</dt><dd>{ c.metrics.iter().map(|(k, v)| format!("{k} {v:.3}")).collect::<Vec<_>>().join(", ") }</dd>

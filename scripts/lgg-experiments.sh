@@ -83,4 +83,10 @@ python3 scripts/filter-table.py "$OUT"/fr128-seed*.jsonl > "$OUT/filter-retrain-
 # that carry ROAR's reading (about 10 min a training).
 [ -f "$OUT/fr128-recipe42.jsonl" ] || $CAMSEG filter-retrain "${FR[@]}" --epochs 16 --contrast 1.4 --seed 42 \
   --filters remove-hot,remove-random,mask-only > "$OUT/fr128-recipe42.jsonl"
+# 9. Gating without a classifier: the intensity rule's masks gated by a minimum region size
+# chosen on val, beside the classifier's gate (p >= 0.5).
+for split in val test; do
+  $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method intensity --per-image "$OUT/per-image-$split-intensity.csv" --json > /dev/null
+done
+python3 scripts/gate-baseline.py "$OUT/per-image-val-intensity.csv" "$OUT/per-image-test-intensity.csv" > "$OUT/gate-baseline.md"
 echo "results in $OUT"

@@ -122,8 +122,8 @@ impl ScoreGrid {
         if overlap.truth == 0 {
             return None;
         }
-        let t = overlap.truth as f64;
-        let (dice, iou) = overlap.cuts.iter().map(|&[p, i]| (2.0 * i as f64 / (p as f64 + t), i as f64 / (p as f64 + t - i as f64))).unzip();
+        let t = overlap.truth as u64;
+        let (dice, iou) = overlap.cuts.iter().map(|&[p, i]| (metrics::dice_of_counts(p as u64, t, i as u64), metrics::iou_of_counts(p as u64, t, i as u64))).unzip();
         Some(Self { dice, iou })
     }
 
@@ -254,7 +254,7 @@ pub struct PatientDice {
 pub fn summarise(scores: &[ImageScore], method: &str, block: usize, threshold: Threshold) -> Summary {
     let probs: Vec<f32> = scores.iter().map(|s| s.probability).collect();
     let labels: Vec<bool> = scores.iter().map(|s| s.label).collect();
-    let confusion = Confusion::from_probs(&probs, &labels, 0.5);
+    let confusion = Confusion::from_probs(&probs, &labels, GATE);
     let dices: Vec<f64> = scores.iter().filter_map(|s| s.dice).collect();
     let large: Vec<f64> = scores.iter().filter(|s| s.truth_px >= LARGE_MASK_PX).filter_map(|s| s.dice).collect();
     let scored: Vec<&ImageScore> = scores.iter().filter(|s| !s.sweep.is_empty()).collect();

@@ -68,7 +68,7 @@ pub async fn accuracy(model: &Classifier, spec: &InputSpec, samples: &[Sample], 
     let inputs: Vec<&Plane> = samples.iter().map(|s| &s.input).collect();
     let probs = predict(model, spec, &inputs, 16, device).await?;
     let labels: Vec<bool> = samples.iter().map(|s| s.label).collect();
-    Ok(Confusion::from_probs(&probs, &labels, 0.5).accuracy())
+    Ok(Confusion::from_probs(&probs, &labels, crate::evaluate::GATE).accuracy())
 }
 
 #[cfg(test)]

@@ -15,14 +15,25 @@ fn overlap(pred: &Mask, truth: &Mask) -> (usize, usize, usize) {
 /// Dice = 2|P∩T| / (|P| + |T|).
 pub fn dice(pred: &Mask, truth: &Mask) -> f64 {
     let (inter, p, t) = overlap(pred, truth);
-    if p + t == 0 { 1.0 } else { 2.0 * inter as f64 / (p + t) as f64 }
+    dice_of_counts(p as u64, t as u64, inter as u64)
 }
 
 /// IoU = |P∩T| / |P∪T|.
 pub fn iou(pred: &Mask, truth: &Mask) -> f64 {
     let (inter, p, t) = overlap(pred, truth);
-    let union = p + t - inter;
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    iou_of_counts(p as u64, t as u64, inter as u64)
+}
+
+/// Dice from pixel (or voxel) counts: predicted, true and both. Every Dice in camseg (per
+/// image, per cut of a score grid, per volume) comes from here.
+pub fn dice_of_counts(predicted: u64, truth: u64, overlap: u64) -> f64 {
+    if predicted + truth == 0 { 1.0 } else { 2.0 * overlap as f64 / (predicted + truth) as f64 }
+}
+
+/// IoU from the same counts.
+pub fn iou_of_counts(predicted: u64, truth: u64, overlap: u64) -> f64 {
+    let union = predicted + truth - overlap;
+    if union == 0 { 1.0 } else { overlap as f64 / union as f64 }
 }
 
 /// Binary classification figures at one decision threshold.

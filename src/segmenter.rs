@@ -503,8 +503,11 @@ impl SegmenterCard {
     /// [`weights_bytes`] writes them), in eval mode.
     #[cfg(feature = "model")]
     pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Segmenter> {
+        // Cast to the module's dtypes, as the classifier's loader does: a damaged file may label
+        // a tensor with an integer dtype, which burn would otherwise panic on.
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| Error::Model(format!("the segmenter weights are not a burnpack weights file ({e:?})")))?;
+            .map_err(|e| Error::Model(format!("the segmenter weights are not a burnpack weights file ({e:?})")))?
+            .cast_to_module_dtype();
         let model = self
             .architecture
             .init(device)

@@ -368,7 +368,7 @@ impl Session {
         let masks: Vec<Option<Mask>> = stored
             .iter()
             .map(|s| {
-                let called = s.probability.unwrap_or(0.0) >= 0.5;
+                let called = s.probability.unwrap_or(0.0) >= crate::evaluate::GATE;
                 s.heatmap.as_ref().filter(|_| called || !gated).map(|h| threshold.apply(h))
             })
             .collect();

@@ -48,11 +48,21 @@ pub struct TrainConfig {
     /// log-uniformly from [1/contrast, contrast] (1 = off). Scanners and patients differ in
     /// FLAIR contrast more than in brightness, which the head-mean normalisation removes.
     pub contrast: f32,
+    /// Read the loss and accuracy back from the device every this many steps (and at each
+    /// epoch's end); between reads they stay on the device. A read waits for the device to
+    /// finish, which on a GPU leaves it idle: the CLI reads once an epoch, the page (which
+    /// draws every step) at every step.
+    #[serde(default = "every_step")]
+    pub read_every: usize,
+}
+
+fn every_step() -> usize {
+    1
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { epochs: 10, batch_size: 32, learning_rate: 1e-3, weight_decay: 1e-4, seed: 42, augment: true, contrast: 1.0 }
+        Self { epochs: 10, batch_size: 32, learning_rate: 1e-3, weight_decay: 1e-4, seed: 42, augment: true, contrast: 1.0, read_every: 1 }
     }
 }
 
@@ -65,11 +75,16 @@ pub struct Progress {
     /// Steps taken so far, over all epochs.
     pub step: usize,
     pub total_steps: usize,
+    /// Mean loss over the steps read at this step (the last read's where nothing was read).
     pub loss: f32,
-    /// Accuracy on this step's mini-batch.
+    /// Accuracy over the images of those steps' mini-batches.
     pub batch_accuracy: f32,
     /// True when this step finished an epoch.
     pub epoch_end: bool,
+    /// How many steps `loss` and `batch_accuracy` cover: 0 when this step read nothing (see
+    /// [`TrainConfig::read_every`]), 1 when every step is read.
+    #[serde(default = "every_step")]
+    pub read_steps: usize,
 }
 
 #[cfg(feature = "model")]
@@ -78,7 +93,15 @@ pub struct Trainer {
     optim: ModuleOptimizer,
     config: TrainConfig,
     spec: InputSpec,
+    /// The autodiff device the model trains on, and the plain one under it.
     device: Device,
+    plain: Device,
+    /// Sums of loss and of correct answers since the last read, kept on the device.
+    unread: Option<Tensor<1>>,
+    unread_steps: usize,
+    unread_images: usize,
+    /// The last figures read (loss, accuracy).
+    last_read: (f32, f32),
     rng: StdRng,
     order: Vec<usize>,
     cursor: usize,
@@ -97,7 +120,23 @@ impl Trainer {
         order.shuffle(&mut rng);
         // Inputs must live on the autodiff device too: batch norm takes its training path (batch
         // statistics, running averages updated) only for autodiff inputs.
-        Self { model: model.train(), optim, config, spec, device: device.clone().autodiff(), rng, order, cursor: 0, step: 0, samples }
+        Self {
+            model: model.train(),
+            optim,
+            config,
+            spec,
+            device: device.clone().autodiff(),
+            plain: device.clone(),
+            unread: None,
+            unread_steps: 0,
+            unread_images: 0,
+            last_read: (f32::NAN, f32::NAN),
+            rng,
+            order,
+            cursor: 0,
+            step: 0,
+            samples,
+        }
     }
 
     pub fn steps_per_epoch(&self) -> usize {
@@ -162,9 +201,20 @@ impl Trainer {
         let lr = self.config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * self.step as f64 / total as f64).cos());
         self.model = self.optim.step(lr, self.model.clone(), grads);
 
-        let loss = read_floats(loss.without_autodiff()).await?[0];
-        let probs = read_floats(softmax(logits.without_autodiff(), 1)).await?;
-        let correct = labels.iter().enumerate().filter(|(k, &l)| (probs[2 * k + 1] >= 0.5) == (l == 1)).count();
+        // The step's loss and correct answers join the unread sums on the device; they are read
+        // back only when due (a read makes the host wait for the device).
+        let n = labels.len();
+        let logits = logits.without_autodiff();
+        let said_tumour = (logits.clone().narrow(1, 1, 1) - logits.narrow(1, 0, 1)).greater_equal_elem(0.0).float().reshape([n]);
+        let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&l| l as f32).collect::<Vec<_>>(), [n]), &self.plain);
+        let wrong = (said_tumour - truth).abs().sum();
+        let stats = Tensor::cat(vec![loss.without_autodiff().reshape([1]), wrong.reshape([1]).neg().add_scalar(n as f32)], 0);
+        self.unread = Some(match self.unread.take() {
+            Some(sum) => sum + stats,
+            None => stats,
+        });
+        self.unread_steps += 1;
+        self.unread_images += n;
 
         let epoch = self.step / self.steps_per_epoch();
         self.step += 1;
@@ -174,15 +224,27 @@ impl Trainer {
             self.cursor = 0;
             self.order.shuffle(&mut self.rng);
         }
+        let read_steps = if epoch_end || self.unread_steps >= self.config.read_every.max(1) { self.read().await? } else { 0 };
         Ok(Some(Progress {
             epoch,
             epochs: self.config.epochs,
             step: self.step,
             total_steps: total,
-            loss,
-            batch_accuracy: correct as f32 / labels.len() as f32,
+            loss: self.last_read.0,
+            batch_accuracy: self.last_read.1,
             epoch_end,
+            read_steps,
         }))
+    }
+
+    /// Reads the unread sums (one transfer) into `last_read`; returns the steps they cover.
+    async fn read(&mut self) -> Result<usize> {
+        let Some(sums) = self.unread.take() else { return Ok(0) };
+        let values = read_floats(sums).await?;
+        let steps = std::mem::take(&mut self.unread_steps);
+        let images = std::mem::take(&mut self.unread_images);
+        self.last_read = (values[0] / steps as f32, values[1] / images as f32);
+        Ok(steps)
     }
 }
 

@@ -89,3 +89,39 @@ fn training_is_deterministic_for_a_seed() {
     };
     assert_eq!(run(), run());
 }
+
+/// Reading the loss back once an epoch instead of every step changes what is read, not what is
+/// trained: the same model, the same epoch means, and one read an epoch instead of one a step.
+#[test]
+fn reading_the_loss_once_an_epoch_trains_the_same_model_with_fewer_reads() {
+    let run = |read_every: usize| {
+        let device = Device::flex();
+        device.seed(3);
+        let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+        let spec = InputSpec::new(32);
+        let samples: Vec<Sample> = (0..24).map(|i| Sample { input: spec.prepare(&generate(&mut rng_for(2, i), 32, i % 2 == 0).image), label: i % 2 == 0 }).collect();
+        let (mut reads, mut epoch_means, mut sum) = (0, Vec::new(), 0.0);
+        let config = TrainConfig { epochs: 2, batch_size: 8, seed: 9, read_every, ..TrainConfig::default() };
+        let (model, _) = block_on(train(arch.init(&device), &spec, &config, &samples, &device, |p| {
+            if p.read_steps > 0 {
+                reads += 1;
+                sum += p.loss as f64 * p.read_steps as f64;
+            }
+            if p.epoch_end {
+                epoch_means.push(sum / 3.0);
+                sum = 0.0;
+            }
+            ControlFlow::Continue(())
+        }))
+        .unwrap();
+        let inputs: Vec<_> = samples.iter().map(|s| &s.input).collect();
+        let probs = block_on(camseg::train::predict(&model, &spec, &inputs, 8, &device)).unwrap();
+        (reads, epoch_means, probs)
+    };
+    let (every_step, once_an_epoch) = (run(1), run(1000));
+    assert_eq!((every_step.0, once_an_epoch.0), (6, 2), "reads: 3 steps an epoch, 2 epochs");
+    assert_eq!(every_step.2, once_an_epoch.2, "the same model");
+    for (a, b) in every_step.1.iter().zip(&once_an_epoch.1) {
+        assert!((a - b).abs() < 1e-5, "epoch mean loss {a} vs {b}");
+    }
+}

@@ -92,7 +92,7 @@ impl Item {
 
     /// Whether the model calls it "no tumour" (p < 0.5): its mask is gated away.
     pub fn gated(&self) -> bool {
-        self.result.as_ref().is_some_and(|r| r.probability < 0.5)
+        self.result.as_ref().is_some_and(|r| r.probability < crate::evaluate::GATE)
     }
 
     /// Dice with the mask gated by the answer: as cut where the model says tumour, 0 where it
@@ -701,7 +701,7 @@ impl PageState {
                     id: item.id,
                     file: item.name.clone(),
                     probability: item.result.as_ref().map(|r| r.probability),
-                    predicted: item.result.as_ref().map(|r| r.probability >= 0.5),
+                    predicted: item.result.as_ref().map(|r| r.probability >= crate::evaluate::GATE),
                     truth: item.label(),
                     dice: scores.map(|s| s.0),
                     iou: scores.map(|s| s.1),
@@ -812,7 +812,7 @@ impl BatchSummary {
             images: rows.len(),
             analysed: rows.iter().filter(|r| r.probability.is_some()).count(),
             with_class: known.len(),
-            accuracy: (!known.is_empty()).then(|| Confusion::from_probs(&probs, &labels, 0.5).accuracy()),
+            accuracy: (!known.is_empty()).then(|| Confusion::from_probs(&probs, &labels, crate::evaluate::GATE).accuracy()),
             scored: dice.len(),
             mean_dice: (!dice.is_empty()).then(|| metrics::mean(&dice)),
             mean_gated_dice: (!gated.is_empty()).then(|| metrics::mean(&gated)),

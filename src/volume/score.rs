@@ -42,14 +42,14 @@ pub fn sum_dice(tallies: impl IntoIterator<Item = Tally>) -> VolumeDice {
         all.truth += t.truth;
         all.predicted += t.predicted;
         all.overlap += t.overlap;
-        if t.probability >= 0.5 {
+        if t.probability >= crate::evaluate::GATE {
             gated.predicted += t.predicted;
             gated.overlap += t.overlap;
         }
         slices += 1;
     }
     let truth = all.truth;
-    let dice = |t: &Tally| if t.predicted + truth == 0 { 1.0 } else { 2.0 * t.overlap as f64 / (t.predicted + truth) as f64 };
+    let dice = |t: &Tally| crate::metrics::dice_of_counts(t.predicted, truth, t.overlap);
     VolumeDice { dice: dice(&all), gated_dice: dice(&gated), truth_voxels: truth, predicted_voxels: all.predicted, slices }
 }
 

@@ -14,6 +14,7 @@ export const DIST = path.join(ROOT, 'dist');
 /// The demo set the page opens on (LGG FLAIR slices), and the second one (phantoms).
 export const DEMO = path.join(ROOT, 'static/demo/lgg');
 export const PHANTOMS = path.join(ROOT, 'static/demo/phantom');
+export const BUSI = path.join(ROOT, 'static/demo/busi');
 export const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
 const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -61,9 +62,9 @@ export async function screenshot(page, name) {
 export const outside = (app) => app.requests.filter((u) => !u.startsWith(app.origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:'));
 
 /// What the native CLI says of one image: the reference the page must agree with.
-export function cli(image, mask, extra = []) {
+export function cli(image, mask, extra = [], model = 'lgg') {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'camseg-')), 'heat.png');
-  const args = ['cam', '--model', path.join(ROOT, 'static/models/lgg.json'), '--image', image, '--out', out, '--json', ...extra];
+  const args = ['cam', '--model', path.join(ROOT, `static/models/${model}.json`), '--image', image, '--out', out, '--json', ...extra];
   if (mask) args.push('--mask', mask);
   return JSON.parse(execFileSync(CAMSEG, args).toString());
 }
@@ -80,6 +81,14 @@ export function demoIndex(dir = DEMO) {
   const [head, ...lines] = fs.readFileSync(path.join(dir, 'index.csv'), 'utf8').trim().split('\n');
   const keys = head.split(',');
   return lines.map((l) => Object.fromEntries(l.split(',').map((v, k) => [keys[k], v])));
+}
+
+/// axe-core's serious and critical accessibility violations on the page as it stands (axe is
+/// evaluated through the DevTools protocol, which the page's CSP does not govern).
+export async function axeViolations(page) {
+  await page.evaluate(fs.readFileSync(path.join(import.meta.dirname, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
 }
 
 /// The image the page opens on: the demo's first tumour slice.

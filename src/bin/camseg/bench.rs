@@ -45,8 +45,13 @@ struct Figures {
     gradcam_b1_img_s: f64,
     gradcam_b16_img_s: f64,
     fusion_b1_img_s: f64,
-    /// Adam steps in train mode, batches of 32, no augmentation.
+    /// Adam steps in train mode, batches of 32, no augmentation, the loss read every step.
     train_b32_img_s: f64,
+    /// The same with the loss read every 50 steps (as `train` reads once an epoch), and with
+    /// batches of 128: what a GPU gains when the host does not wait on it at every step. On a
+    /// GPU only (null on the CPU, where a read costs nothing and 250 steps take minutes).
+    train_b32_read50_img_s: Option<f64>,
+    train_b128_read50_img_s: Option<f64>,
     /// `eval` end to end over a folder: decoding, the card's CAM, scoring.
     eval_img_s: f64,
     /// Achieved GFLOP/s of the batch-16 forward pass (2 FLOP per MAC).
@@ -79,7 +84,7 @@ pub fn run(args: Args) -> Result<()> {
     let images = |n: usize| phantoms.iter().cycle().take(n).collect::<Vec<_>>();
     let last = card.architecture.blocks() - 1;
     let s = args.seconds;
-    let steps = bar(7, "bench");
+    let steps = bar(9, "bench");
 
     let forward = |n: usize| rate(n, s, || block_on(predict(&model, spec, &images(n), n, &device)).map(|_| ()));
     let cam = |n: usize, method: CamMethod| rate(n, s, || block_on(analyse(&model, spec, &images(n), last, method, &device)).map(|_| ()));
@@ -94,11 +99,25 @@ pub fn run(args: Args) -> Result<()> {
     let fusion_b1_img_s = cam(1, CamMethod::Fusion)?;
     steps.inc(1);
 
-    let samples: Vec<Sample> = phantoms.iter().enumerate().map(|(k, p)| Sample { input: spec.prepare(p), label: k % 2 == 1 }).collect();
-    let config = TrainConfig { epochs: 1_000_000, batch_size: 32, augment: false, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(model.clone(), spec.clone(), config, samples.len(), &device);
-    let train_b32_img_s = rate(32, s, || block_on(trainer.step(&samples)).map(|_| ()))?;
-    steps.inc(1);
+    let samples: Vec<Sample> = phantoms.iter().cycle().take(128).enumerate().map(|(k, p)| Sample { input: spec.prepare(p), label: k % 2 == 1 }).collect();
+    let mut train_rate = |batch_size: usize, read_every: usize| {
+        let config = TrainConfig { epochs: 1_000_000, batch_size, augment: false, read_every, ..TrainConfig::default() };
+        let mut trainer = Trainer::new(model.clone(), spec.clone(), config, samples.len(), &device);
+        // Timed in runs of `read_every` steps, each ending with its read, so that no queued
+        // device work escapes the clock.
+        let figure = rate(batch_size * read_every, s, || {
+            for _ in 0..read_every {
+                block_on(trainer.step(&samples))?;
+            }
+            Ok(())
+        });
+        steps.inc(1);
+        figure
+    };
+    let train_b32_img_s = train_rate(32, 1)?;
+    let gpu = device_name() != "cpu";
+    let train_b32_read50_img_s = if gpu { Some(train_rate(32, 50)?) } else { None };
+    let train_b128_read50_img_s = if gpu { Some(train_rate(128, 50)?) } else { None };
 
     let temp;
     let folder = match &args.data {
@@ -132,6 +151,8 @@ pub fn run(args: Args) -> Result<()> {
         gradcam_b16_img_s,
         fusion_b1_img_s,
         train_b32_img_s,
+        train_b32_read50_img_s,
+        train_b128_read50_img_s,
         eval_img_s,
         forward_b16_gflop_s: forward_b16_img_s * macs_per_image as f64 * 2.0 / 1e9,
     };
@@ -149,6 +170,11 @@ pub fn run(args: Args) -> Result<()> {
             ("eval end to end", figures.eval_img_s),
         ] {
             println!("{name:>20}: {v:>9.1} images/s");
+        }
+        for (name, v) in [("training, b32, read/50", figures.train_b32_read50_img_s), ("training, b128, read/50", figures.train_b128_read50_img_s)] {
+            if let Some(v) = v {
+                println!("{name:>20}: {v:>9.1} images/s");
+            }
         }
         println!("forward batch 16 achieves {:.1} GFLOP/s", figures.forward_b16_gflop_s);
     }

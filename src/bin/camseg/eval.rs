@@ -104,11 +104,12 @@ fn score_segmenter(
     ds: &Dataset,
     records: &[Record],
     threshold: Threshold,
+    batch: usize,
     device: &Device,
 ) -> Result<Vec<ImageScore>> {
     let bar = bar(records.len(), "segmenter");
     let mut scores = Vec::with_capacity(records.len());
-    for chunk in records.chunks(16) {
+    for chunk in records.chunks(batch.max(1)) {
         let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&camseg::plane::Plane> = images.iter().collect();
         let prepared: Vec<camseg::plane::Plane> = images.iter().map(|im| spec.prepare(im)).collect();
@@ -176,7 +177,7 @@ pub fn run(args: Args) -> Result<()> {
     let (scores, summary) = match &args.segmenter {
         Some(path) => {
             let (seg_card, segmenter) = camseg::segmenter::load(path, &device)?;
-            let scores = score_segmenter(&model, &card.input, &segmenter, &seg_card.input, &ds, &records, threshold, &device)?;
+            let scores = score_segmenter(&model, &card.input, &segmenter, &seg_card.input, &ds, &records, threshold, args.batch, &device)?;
             let summary = summarise(&scores, &format!("segmenter ({})", seg_card.labels), block, threshold);
             (scores, summary)
         }

@@ -107,7 +107,7 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
     progress.finish_and_clear();
     let inputs = prepare(test.0, test.1);
     let probs = block_on(predict(&model, &spec, &inputs.iter().collect::<Vec<_>>(), 64, device))?;
-    Ok((Confusion::from_probs(&probs, test_labels, 0.5).accuracy(), roc_auc(&probs, test_labels)))
+    Ok((Confusion::from_probs(&probs, test_labels, camseg::evaluate::GATE).accuracy(), roc_auc(&probs, test_labels)))
 }
 
 /// The paper's test of a heatmap (and ROAR's): retrain from scratch on images filtered by

@@ -165,7 +165,7 @@ pub fn run(args: Args) -> Result<()> {
         arch.macs() as f64 / 1e6
     );
 
-    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, contrast: args.contrast, ..TrainConfig::default() };
+    let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, contrast: args.contrast, read_every: usize::MAX, ..TrainConfig::default() };
     let start = match init {
         Some((_, model)) => model,
         None => arch.init(&device),
@@ -176,13 +176,13 @@ pub fn run(args: Args) -> Result<()> {
     let mut loss_sum = 0.0;
     while let Some(p) = block_on(trainer.step(&train))? {
         progress.inc(1);
-        loss_sum += p.loss as f64;
+        loss_sum += p.loss as f64 * p.read_steps as f64;
         progress.set_prefix(format!("epoch {}/{} loss {:.4}", p.epoch + 1, p.epochs, p.loss));
         if p.epoch_end {
             let model = trainer.model();
             let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
             let auc = roc_auc(&probs, &val_labels);
-            let acc = Confusion::from_probs(&probs, &val_labels, 0.5).accuracy();
+            let acc = Confusion::from_probs(&probs, &val_labels, camseg::evaluate::GATE).accuracy();
             let line = format!(
                 "epoch {:>3}: train loss {:.4}  val accuracy {acc:.4}  val auc {auc:.4}  ({:.0} s)",
                 p.epoch + 1,

@@ -186,7 +186,7 @@ pub fn print(report: &VolumeReport) {
 /// Writes the predicted masks as NIfTI on the scan's grid (slices called "no tumour" left
 /// empty when `gated`).
 pub fn write_mask(scan: &Scan, report: &VolumeReport, gated: bool, path: &Path) -> Result<()> {
-    let masks: Vec<Option<Mask>> = report.masks.iter().zip(&report.slices).map(|(m, r)| (!gated || r.probability >= 0.5).then(|| m.clone())).collect();
+    let masks: Vec<Option<Mask>> = report.masks.iter().zip(&report.slices).map(|(m, r)| (!gated || r.probability >= camseg::evaluate::GATE).then(|| m.clone())).collect();
     let voxels = scan.volume.voxels_from_slices(report.view, &masks);
     std::fs::write(path, nifti::write_mask(&scan.volume, &voxels)).map_err(|e| Error::io(path.display(), e))
 }

@@ -142,7 +142,7 @@ pub fn image_view() -> Html {
             <h2>{ item.map(|i| i.name.clone()).unwrap_or_else(|| "No image loaded".into()) }</h2>
             <div class="facts">
                 <div>{ "Tumour probability: " }<strong data-testid="probability">{ result.map(|r| format!("{:.4}", r.probability)).unwrap_or_default() }</strong>
-                    { for result.map(|r| html! { <span class="note">{ if r.probability >= 0.5 { " (tumour)" } else { " (no tumour)" } }</span> }) }</div>
+                    { for result.map(|r| html! { <span class="note">{ if r.probability >= crate::evaluate::GATE { " (tumour)" } else { " (no tumour)" } }</span> }) }</div>
                 <div>{ "Dice: " }<strong data-testid="dice" data-dice={fmt(scores.map(|x| x.0), 6)}>{ if result.is_some() { dice_text } else { String::new() } }</strong>
                     { " · gated Dice: " }<strong data-testid="gated-dice" data-gated-dice={fmt(gated_dice, 6)} title="Dice with the mask emptied when the model says no tumour (p < 0.5): a missed tumour scores 0">{ fmt(gated_dice, 4) }</strong>
                     { " · IoU: " }<strong data-testid="iou">{ fmt(scores.map(|x| x.1), 4) }</strong></div>

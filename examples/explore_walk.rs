@@ -82,7 +82,7 @@ fn main() -> camseg::Result<()> {
                     let walk = Walk { radius, beta, steps };
                     cam::heatmap(&walk.spread(features, channels, &seed), image.width, image.height)
                 };
-                let shaped = fusion::shaped(image, &map);
+                let shaped = fusion::shaped(image, &map, &camseg::data::ScanSettings::default());
                 for (k, t) in CUTS.iter().map(|&t| Threshold::Fixed(t)).chain([Threshold::Otsu]).enumerate() {
                     scores[v][k].push(dice(&t.apply(&shaped), &truth));
                 }

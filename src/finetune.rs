@@ -49,14 +49,25 @@ pub fn is_held_out(index: usize) -> bool {
 /// baselines, so the first k images of a list filter the same way alone as in the whole list.
 pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64, spec: &InputSpec) -> Vec<Plane> {
     let level = spec.scan.field_of_view_level;
-    items.iter().enumerate().map(|(i, item)| filter.apply(&item.image, &item.hot, seed.wrapping_add(i as u64), level)).collect()
+    items.iter().enumerate().map(|(i, item)| filter.apply(&as_seen(&item.image, spec), &item.hot, seed.wrapping_add(i as u64), level)).collect()
+}
+
+/// The scan as the model sees it before filtering: with its burnt-in annotations filled where
+/// the card asks, so that filters (and a mask-only image, which is no scan) are not filled after.
+fn as_seen<'a>(image: &'a Plane, spec: &InputSpec) -> std::borrow::Cow<'a, Plane> {
+    if spec.scan.fill_annotations {
+        std::borrow::Cow::Owned(crate::data::scan::annotations_filled(image))
+    } else {
+        std::borrow::Cow::Borrowed(image)
+    }
 }
 
 /// Filters each image with its own mask (see [`filtered_images`]) and splits.
 pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed: u64) -> FilteredSets {
     let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed, spec) };
+    let unfilled = InputSpec { scan: crate::data::ScanSettings { fill_annotations: false, ..spec.scan }, ..spec.clone() };
     for (i, (item, filtered)) in items.iter().zip(&sets.filtered).enumerate() {
-        let sample = Sample { input: spec.prepare_like(filtered, &item.image), label: item.label };
+        let sample = Sample { input: unfilled.prepare_like(filtered, &as_seen(&item.image, spec)), label: item.label };
         if is_held_out(i) { &mut sets.held_out } else { &mut sets.train }.push(sample);
     }
     sets

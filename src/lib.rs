@@ -17,6 +17,7 @@
 //! | [`masks`] | heatmap -> binary mask (fixed threshold, Otsu) |
 //! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
 //! | [`evaluate`] | a model scored on many images: the figures `eval --json` prints |
+//! | [`faithfulness`] | sanity checks of a map: rank correlation, SSIM, deletion/insertion and ROAD curves, occlusion |
 //! | [`figures`] | line charts (SVG) for the CLI and the page |
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
 //! | [`finetune`] | the filter experiment on a page's images: filter, split, before/after |
@@ -38,6 +39,7 @@ pub mod controls;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod faithfulness;
 pub mod figures;
 pub mod filters;
 pub mod finetune;

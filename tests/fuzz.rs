@@ -209,7 +209,11 @@ fn floods_on_any_floats_never_panic() {
         for out in [camseg::cam::refine::fill_holes(&plane), camseg::cam::refine::peak_component(&plane), camseg::cam::refine::broad_peak_component(&plane, 2)] {
             assert!(out.data.iter().all(|v| v.is_finite()), "a flood left a non-finite value");
         }
-        let _ = camseg::cam::fusion::shaped(&plane, &plane);
+        let dark = camseg::data::ScanSettings { lesion_polarity: camseg::data::Polarity::Dark, rim_band_px: 0, ..Default::default() };
+        for scan in [camseg::data::ScanSettings::default(), dark] {
+            let _ = camseg::cam::fusion::shaped(&plane, &camseg::cam::intensity::prior(&plane, &scan), &scan);
+        }
+        let _ = camseg::data::scan::annotations_filled(&plane);
     });
     assert!(runs > 10);
 }

@@ -86,6 +86,10 @@ impl InputSpec {
     /// (part of it blanked) keeps its unfiltered scan's scale, instead of being rescaled by
     /// the mean of whatever the filter left.
     pub fn prepare_like(&self, image: &Plane, reference: &Plane) -> Plane {
+        if self.scan.fill_annotations {
+            let (image, reference) = (super::scan::annotations_filled(image), super::scan::annotations_filled(reference));
+            return Self { scan: ScanSettings { fill_annotations: false, ..self.scan }, ..self.clone() }.prepare_like(&image, &reference);
+        }
         let mut p = image.resize_bilinear(self.size, self.size);
         match self.normalisation {
             Normalisation::Unit => {}

@@ -47,13 +47,18 @@ pub struct ScanSettings {
     /// Width in pixels (at a 256 px image) of the band inside the field of view's outline that
     /// the shape step ignores (scalp fat on FLAIR); 0 keeps the whole field of view.
     pub rim_band_px: usize,
+    /// Fill burnt-in annotations (text, calipers: near-white thin marks) with the tissue round
+    /// them before the model sees the image, so that it cannot learn them instead of the
+    /// lesion ([`annotations_filled`]). Off for cards that do not say.
+    #[serde(default)]
+    pub fill_annotations: bool,
 }
 
 impl Default for ScanSettings {
     /// Brain FLAIR: head above 20/255, bright lesion, full weight at 1.35 x the head's mean,
     /// an 8 px scalp band.
     fn default() -> Self {
-        Self { field_of_view_level: 20.0 / 255.0, lesion_polarity: Polarity::Bright, lesion_contrast: 1.35, rim_band_px: 8 }
+        Self { field_of_view_level: 20.0 / 255.0, lesion_polarity: Polarity::Bright, lesion_contrast: 1.35, rim_band_px: 8, fill_annotations: false }
     }
 }
 
@@ -90,5 +95,92 @@ mod tests {
         assert!(flat.check().unwrap_err().contains("lesion_contrast"));
         assert_eq!(Polarity::parse("dark"), Some(Polarity::Dark));
         assert_eq!(Polarity::parse("grey"), None);
+    }
+}
+
+/// Pixels at least this bright (in [0, 1]) may be burnt-in marks: text, calipers, scale ticks.
+pub const MARK_LEVEL: f32 = 0.9;
+/// ...if they are thin (no fully bright 3x3 square covers them) and stand this far above the
+/// median of the 5x5 window round them (bright tissue is broad, or its surround is bright).
+pub const MARK_CONTRAST: f32 = 0.3;
+
+/// `image` with its burnt-in annotations (near-white thin marks: text, the sonographer's
+/// calipers, scale ticks) filled with the median of the unmarked pixels round them. Marks are
+/// found from the image alone (no mask, no model), grown by one pixel to take their
+/// anti-aliased edges.
+pub fn annotations_filled(image: &crate::plane::Plane) -> crate::plane::Plane {
+    let (w, h) = (image.width, image.height);
+    let at = |x: isize, y: isize| image.data[y.clamp(0, h as isize - 1) as usize * w + x.clamp(0, w as isize - 1) as usize];
+    let median_round = |x: usize, y: usize, r: isize, keep: &dyn Fn(isize, isize) -> bool| {
+        let mut v: Vec<f32> = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if keep(nx, ny) {
+                    v.push(at(nx, ny));
+                }
+            }
+        }
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    // Thin: no fully bright 3x3 square covers the pixel (a morphological opening removes it).
+    let bright: Vec<bool> = image.data.iter().map(|&v| v >= MARK_LEVEL).collect();
+    let inside = |x: isize, y: isize| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h;
+    let square = |cx: isize, cy: isize| (-1..=1).all(|dy| (-1..=1).all(|dx| inside(cx + dx, cy + dy) && bright[(cy + dy) as usize * w + (cx + dx) as usize]));
+    let covered = |x: isize, y: isize| (-1..=1).any(|dy| (-1..=1).any(|dx| square(x + dx, y + dy)));
+    let mut marked = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let v = image.data[y * w + x];
+            if bright[y * w + x] && !covered(x as isize, y as isize) {
+                if let Some(m) = median_round(x, y, 2, &|_, _| true) {
+                    marked[y * w + x] = v - m >= MARK_CONTRAST;
+                }
+            }
+        }
+    }
+    let grown: Vec<bool> = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            (-1..=1).any(|dy| (-1..=1).any(|dx| {
+                let (nx, ny) = (x + dx, y + dy);
+                nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h && marked[ny as usize * w + nx as usize]
+            }))
+        })
+        .collect();
+    let mut out = image.clone();
+    for i in (0..w * h).filter(|&i| grown[i]) {
+        let inside = |nx: isize, ny: isize| nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h && !grown[ny as usize * w + nx as usize];
+        if let Some(m) = median_round(i % w, i / w, 3, &inside) {
+            out.data[i] = m;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod annotation_tests {
+    use super::*;
+    use crate::plane::Plane;
+
+    #[test]
+    fn thin_white_marks_are_filled_but_broad_bright_tissue_stays() {
+        // Grey tissue (0.4) with a white 1 px cross (calipers) and a broad bright block.
+        let mut data = vec![0.4; 40 * 40];
+        for k in 5..15 {
+            data[10 * 40 + k] = 1.0;
+            data[k * 40 + 10] = 1.0;
+        }
+        for y in 25..37 {
+            for x in 25..37 {
+                data[y * 40 + x] = 0.95;
+            }
+        }
+        let filled = annotations_filled(&Plane::new(40, 40, data.clone()));
+        assert!((5..15).all(|k| (filled.data[10 * 40 + k] - 0.4).abs() < 1e-6 && (filled.data[k * 40 + 10] - 0.4).abs() < 1e-6), "the cross is gone");
+        assert!((25..37).all(|y| (25..37).all(|x| filled.data[y * 40 + x] == 0.95)), "the broad block stays");
+        let plain = Plane::new(40, 40, vec![0.4; 1600]);
+        assert_eq!(annotations_filled(&plain), plain);
     }
 }

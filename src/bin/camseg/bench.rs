@@ -100,7 +100,7 @@ pub fn run(args: Args) -> Result<()> {
     steps.inc(1);
 
     let samples: Vec<Sample> = phantoms.iter().cycle().take(128).enumerate().map(|(k, p)| Sample { input: spec.prepare(p), label: k % 2 == 1 }).collect();
-    let mut train_rate = |batch_size: usize, read_every: usize| {
+    let train_rate = |batch_size: usize, read_every: usize| {
         let config = TrainConfig { epochs: 1_000_000, batch_size, augment: false, read_every, ..TrainConfig::default() };
         let mut trainer = Trainer::new(model.clone(), spec.clone(), config, samples.len(), &device);
         // Timed in runs of `read_every` steps, each ending with its read, so that no queued

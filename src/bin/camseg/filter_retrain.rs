@@ -95,6 +95,9 @@ fn filtered(set: &Masked, filter: Option<Filter>, seed: u64, field_of_view_level
 fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, train_set: (&[Plane], &Masked), test: (&[Plane], &Masked), device: &Device, what: &str) -> Result<(f64, f64)> {
     let mut spec = card.input.clone();
     spec.size = arch.input_size;
+    // The scans' annotations were filled before filtering (see `run`); a mask-only image is no
+    // scan, and must not be "filled".
+    spec.scan.fill_annotations = false;
     let prepare = |filtered: &[Plane], set: &Masked| filtered.iter().zip(&set.images).map(|(f, im)| spec.prepare_like(f, im)).collect::<Vec<_>>();
     let samples: Vec<Sample> = prepare(train_set.0, train_set.1).into_iter().zip(&train_set.1.labels).map(|(input, &label)| Sample { input, label }).collect();
     let test_labels = &test.1.labels;
@@ -130,6 +133,14 @@ pub fn run(args: Args) -> Result<()> {
     let ds = Dataset::open(&args.input.data)?;
     let train_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.train_split, negatives)?, &device, "train CAMs")?;
     let test_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.test_split, negatives)?, &device, "test CAMs")?;
+    // A card that fills burnt-in annotations has its scans filled before they are filtered, as
+    // the model saw them; the retrained classifiers then see no annotation either.
+    let (train_set, test_set) = if card.input.scan.fill_annotations {
+        let fill = |set: Masked| Masked { images: set.images.iter().map(camseg::data::scan::annotations_filled).collect(), ..set };
+        (fill(train_set), fill(test_set))
+    } else {
+        (train_set, test_set)
+    };
     let mut arch = card.architecture.clone();
     arch.input_size = args.input_size.unwrap_or(arch.input_size);
     arch.validate()?;

@@ -14,6 +14,7 @@ mod phantom;
 mod segmenter;
 mod sweep;
 mod train;
+mod trust;
 mod volume;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,9 @@ enum Command {
     /// The lesion-removed control: each lesion filled with the texture round it, then p and
     /// the map again (does the classifier look at the lesion, or at annotations beside it?).
     LesionRemoved(lesion_removed::Args),
+    /// Can each method's heatmap be trusted? Model randomisation (Spearman, SSIM), deletion,
+    /// insertion and ROAD curves, and the pointing game, with patient-bootstrap intervals.
+    Trust(trust::Args),
 }
 
 /// mimalloc keeps freed tensor buffers for reuse; glibc's malloc returned them to the OS at
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::FilterRetrain(args) => filter_retrain::run(args),
         Command::TrainSegmenter(args) => segmenter::run(args),
         Command::LesionRemoved(args) => lesion_removed::run(args),
+        Command::Trust(args) => trust::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -98,6 +98,10 @@ pub struct ScanArgs {
     /// scalp on FLAIR; 0 for none.
     #[arg(long, default_value_t = 8)]
     rim_band_px: usize,
+    /// Fill burnt-in annotations (text, calipers) with the tissue round them before the model
+    /// sees each image (ultrasound: a classifier can learn the calipers instead of the lesion).
+    #[arg(long)]
+    fill_annotations: bool,
 }
 
 impl ScanArgs {
@@ -112,7 +116,7 @@ impl ScanArgs {
         };
         let lesion_polarity = Polarity::parse(&self.lesion_polarity)
             .ok_or_else(|| Error::Invalid(format!("--lesion-polarity must be `bright` or `dark`, not `{}`", self.lesion_polarity)))?;
-        let scan = ScanSettings { field_of_view_level: level, lesion_polarity, lesion_contrast: self.lesion_contrast, rim_band_px: self.rim_band_px };
+        let scan = ScanSettings { field_of_view_level: level, lesion_polarity, lesion_contrast: self.lesion_contrast, rim_band_px: self.rim_band_px, fill_annotations: self.fill_annotations };
         let spec = InputSpec { size, normalisation, scan, ..InputSpec::new(size) };
         spec.check().map_err(|e| Error::Invalid(format!("the scan settings: {e}")))?;
         Ok(spec)

@@ -243,7 +243,7 @@ fn uploads_replace_the_demo_then_add_up_and_a_lost_gpu_keeps_them() {
 
 #[test]
 fn fine_tuning_records_progress_of_its_own_run_only() {
-    let progress = |step| Progress { epoch: 0, epochs: 2, step, total_steps: 4, loss: 0.5, batch_accuracy: 0.75, epoch_end: false };
+    let progress = |step| Progress { epoch: 0, epochs: 2, step, total_steps: 4, loss: 0.5, batch_accuracy: 0.75, epoch_end: false, read_steps: 1 };
     let s = analyse_all(loaded()).reduce(Action::FilterChosen(Filter::RemoveHot)).reduce(Action::EpochsChosen(2));
     let s = s.reduce(Action::TuneRequested { run: 1, model: ModelId(0) });
     assert_eq!(s.finetune.phase, TunePhase::Running, "running from the click: a second click is refused");

@@ -127,7 +127,8 @@ pub fn image_view() -> Html {
     // panel; a zoom enlarges pixels (drawn sharp, not smoothed) and the box scrolls.
     let (w, h) = item.map(|i| (i.image.width, i.image.height)).unwrap_or((128, 128));
     let size = if s.view.zoom == ViewSettings::FIT {
-        format!("width: 100%; max-width: {}px; height: auto; aspect-ratio: {w} / {h}", w.max(512))
+        // Tall scans are letterboxed into the box's height rather than scrolled.
+        format!("width: 100%; max-width: {}px; height: auto; max-height: 78vh; object-fit: contain", w.max(512))
     } else {
         format!("width: {}px; height: {}px", w as u32 * s.view.zoom, h as u32 * s.view.zoom)
     };

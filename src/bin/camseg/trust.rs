@@ -1,0 +1,182 @@
+//! `camseg trust`: can each method's heatmap be trusted? On the lesion images of a split:
+//! - model randomisation (Adebayo et al. 2018): the classifier randomised from the top down
+//!   (the head, then the last block, ...), each method's map again at every step, compared with
+//!   the original by Spearman rank correlation and SSIM;
+//! - deletion and insertion (RISE) and ROAD: p(lesion) as the hottest pixels go (blanked, or
+//!   imputed from their neighbours) or come back into a blurred image, in 5% steps; the areas
+//!   under the curves (deletion and ROAD: lower is more faithful; insertion: higher);
+//! - the pointing game.
+//! Every figure has a 95% bootstrap interval over patients (clusters on BUSI).
+
+use crate::common::{bar, device, load_model};
+use burn::module::Module;
+use burn::tensor::Device;
+use camseg::cam::CamMethod;
+use camseg::card::ModelCard;
+use camseg::data::{Dataset, Negatives};
+use camseg::evaluate::points_inside;
+use camseg::faithfulness::{curve_area, deletion_steps, insertion_steps, spearman, ssim, Removal};
+use camseg::metrics::mean;
+use camseg::model::Classifier;
+use camseg::pipeline::analyse;
+use camseg::plane::Plane;
+use camseg::uncertainty::{mean_at, Interval, Patients};
+use camseg::{block_on, Error, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Dataset folder (images/, masks/, index.csv).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model weights (.bpk) or card (.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Split to check. Val by default.
+    #[arg(long, default_value = "val")]
+    split: String,
+    /// Methods, each at the card's own block for it (default: every classifier method).
+    #[arg(long, value_delimiter = ',')]
+    methods: Vec<String>,
+    /// Check every K-th lesion image only (a fixed, spread-out subset).
+    #[arg(long, default_value_t = 1)]
+    every: usize,
+    /// Seeds the randomised weights and ROAD's noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A mean with its 95% patient-bootstrap interval.
+#[derive(Serialize)]
+struct Figure {
+    mean: f64,
+    ci95: Interval,
+}
+
+#[derive(Serialize)]
+struct Step {
+    /// What is randomised: `head`, then `block N` (with everything above it).
+    randomised: String,
+    spearman: Figure,
+    ssim: Figure,
+}
+
+#[derive(Serialize)]
+struct MethodReport {
+    block: usize,
+    randomisation: Vec<Step>,
+    /// Whether the map survives randomising the head and the last block: a rank correlation
+    /// with the original still above 0.5 there means the map shows the image, not the model.
+    fails_randomisation: bool,
+    deletion_auc: Figure,
+    insertion_auc: Figure,
+    road_auc: Figure,
+    pointing_game: Figure,
+}
+
+#[derive(Serialize)]
+struct Report {
+    split: String,
+    lesion_images: usize,
+    patients: usize,
+    methods: BTreeMap<String, MethodReport>,
+}
+
+/// The model with its head and its top `blocks` conv blocks freshly initialised (seeded).
+fn randomised_from_top(model: &Classifier, card: &ModelCard, blocks: usize, seed: u64, device: &Device) -> Classifier {
+    device.seed(seed);
+    let fresh = card.architecture.init(device).valid();
+    let n = model.blocks();
+    let features = model.features.iter().zip(fresh.features).enumerate().map(|(k, (old, new))| if k + blocks >= n { new } else { old.clone() }).collect();
+    Classifier { features, pool: model.pool.clone(), dropout: model.dropout.clone(), head: fresh.head }
+}
+
+/// p(lesion) of altered copies of `original` (at the model's input size), each normalised as
+/// the original is (a blanked region must not rescale the rest).
+fn probabilities(model: &Classifier, card: &ModelCard, images: &[Plane], original: &Plane, device: &Device) -> Result<Vec<f32>> {
+    let prepared: Vec<Plane> = images.iter().map(|im| card.input.prepare_like(im, original)).collect();
+    block_on(camseg::train::predict(model, &card.input, &prepared.iter().collect::<Vec<_>>(), 32, device))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let device = device();
+    let (card, model) = load_model(&args.model, &device)?;
+    let blocks = model.blocks();
+    if blocks < 2 {
+        return Err(Error::Invalid(format!("{}: the model has one conv block; randomising it block by block needs at least two", args.model.display())));
+    }
+    let methods: Vec<CamMethod> = if args.methods.is_empty() {
+        CamMethod::ALL.into_iter().filter(|m| m.uses_classifier()).collect()
+    } else {
+        args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()?
+    };
+    let ds = Dataset::open(&args.data)?;
+    let lesions: Vec<_> = ds.select(&args.split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).step_by(args.every.max(1)).collect();
+    if lesions.is_empty() {
+        return Err(Error::Invalid(format!("{}: the {} split has no lesion images to check", args.data.display(), args.split)));
+    }
+    let images = lesions.iter().map(|r| ds.load_image(r, card.input.channel)).collect::<Result<Vec<_>>>()?;
+    let truths = lesions.iter().zip(&images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect::<Result<Vec<_>>>()?;
+    let groups = Patients::of(&lesions.iter().map(|r| r.patient.as_str()).collect::<Vec<_>>());
+    let figure = |values: &[f64]| {
+        let some: Vec<Option<f64>> = values.iter().map(|&v| v.is_finite().then_some(v)).collect();
+        Figure { mean: mean(&values.iter().copied().filter(|v| v.is_finite()).collect::<Vec<_>>()), ci95: groups.bootstrap(|items| mean_at(&some, items)) }
+    };
+    // The cascade: step j randomises the head and the top j blocks (j = 0..blocks).
+    let cascade: Vec<(String, Classifier)> =
+        (0..=blocks).map(|j| (if j == 0 { "head".to_string() } else { format!("block {}", blocks - j) }, randomised_from_top(&model, &card, j, args.seed.wrapping_add(j as u64), &device))).collect();
+    let refs: Vec<&Plane> = images.iter().collect();
+    let progress = bar(methods.len() * images.len(), "trust");
+    let mut report = Report { split: args.split.clone(), lesion_images: images.len(), patients: groups.len(), methods: BTreeMap::new() };
+    // Curves at the model's input size: what it sees, and 4x fewer pixels to remove than at 256.
+    let size = card.input.size;
+    let small: Vec<Plane> = images.iter().map(|im| im.resize_bilinear(size, size)).collect();
+    let blur = (8 * size).div_ceil(256);
+    for method in methods {
+        let (block, _) = card.cam.for_method(method);
+        let maps = block_on(analyse(&model, &card.input, &refs, block, method, &device))?;
+        let mut steps = Vec::new();
+        for (name, randomised) in &cascade {
+            let again = block_on(analyse(randomised, &card.input, &refs, block, method, &device))?;
+            let rho: Vec<f64> = maps.iter().zip(&again).map(|(a, b)| spearman(&a.heatmap, &b.heatmap)).collect();
+            let sim: Vec<f64> = maps.iter().zip(&again).map(|(a, b)| ssim(&a.heatmap, &b.heatmap)).collect();
+            steps.push(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) });
+        }
+        let (mut deletion, mut insertion, mut road, mut hits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (image, a)) in small.iter().zip(&maps).enumerate() {
+            let heat = a.heatmap.resize_bilinear(size, size);
+            let curve = |steps: Vec<Plane>| -> Result<f64> { Ok(curve_area(&probabilities(&model, &card, &steps, image, &device)?.iter().map(|&p| p as f64).collect::<Vec<_>>())) };
+            deletion.push(curve(deletion_steps(image, &heat, Removal::Constant(0.0)))?);
+            road.push(curve(deletion_steps(image, &heat, Removal::Road { seed: args.seed.wrapping_add(i as u64) }))?);
+            insertion.push(curve(insertion_steps(image, &heat, blur))?);
+            hits.push(points_inside(&a.heatmap, &truths[i]) as u8 as f64);
+            progress.inc(1);
+        }
+        // Randomising the head and the last block (step 1) should change a faithful map.
+        let fails_randomisation = steps.get(1).is_some_and(|s| s.spearman.mean > 0.5);
+        report.methods.insert(
+            method.name().to_string(),
+            MethodReport { block, randomisation: steps, fails_randomisation, deletion_auc: figure(&deletion), insertion_auc: figure(&insertion), road_auc: figure(&road), pointing_game: figure(&hits) },
+        );
+    }
+    progress.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string(&report).expect("report serialises"));
+    } else {
+        let f = |x: &Figure| format!("{:.3} ({})", x.mean, x.ci95);
+        println!("{} split, {} lesion images in {} patients/clusters", report.split, report.lesion_images, report.patients);
+        for (name, m) in &report.methods {
+            println!("\n{name} (block {}): deletion AUC {} (lower is better), insertion AUC {} (higher), ROAD AUC {} (lower), pointing game {}", m.block, f(&m.deletion_auc), f(&m.insertion_auc), f(&m.road_auc), f(&m.pointing_game));
+            for s in &m.randomisation {
+                println!("  randomised down to {:<8}: Spearman {}  SSIM {}", s.randomised, f(&s.spearman), f(&s.ssim));
+            }
+            println!("  randomisation check: {}", if m.fails_randomisation { "FAILS (the map barely changes when the model's top is random)" } else { "passes" });
+        }
+    }
+    Ok(())
+}

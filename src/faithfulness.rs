@@ -1,0 +1,288 @@
+//! Can a heatmap be trusted? The maths of the checks, free of any model: each check asks a
+//! caller-supplied `probability` function (a batch of images in, p(lesion) out) and compares
+//! maps.
+//!
+//! - [`spearman`] and [`ssim`]: how alike two maps are (Adebayo et al. 2018 compare a method's
+//!   map before and after the model's weights are randomised; a map that stays alike does not
+//!   depend on what the model learnt).
+//! - [`deletion_steps`] / [`insertion_steps`] (Petsiuk et al. 2018, RISE): the hottest pixels
+//!   removed first, or inserted first into a blurred image, in 5% steps; p is tracked and the
+//!   area under its curve ([`curve_area`]) scores the map. ROAD (Rong et al. 2022) removes
+//!   them by noisy linear imputation ([`impute`]) instead of blanking, so that the removal
+//!   itself leaves no shape for the classifier to see.
+
+use crate::plane::Plane;
+use rand::{RngExt, SeedableRng};
+
+/// Fractions of pixels removed or inserted: 0, 5%, ..., 100%.
+pub const STEPS: usize = 20;
+
+/// Spearman's rank correlation of two maps of the same size (ties take their mean rank); NaN
+/// when either map is constant.
+pub fn spearman(a: &Plane, b: &Plane) -> f64 {
+    assert_eq!(a.data.len(), b.data.len(), "maps of different sizes");
+    pearson(&ranks(&a.data), &ranks(&b.data))
+}
+
+fn ranks(values: &[f32]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut rank = vec![0.0; values.len()];
+    let mut k = 0;
+    while k < order.len() {
+        let mut end = k;
+        while end + 1 < order.len() && values[order[end + 1]] == values[order[k]] {
+            end += 1;
+        }
+        let mean = (k + end) as f64 / 2.0;
+        order[k..=end].iter().for_each(|&i| rank[i] = mean);
+        k = end + 1;
+    }
+    rank
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa == 0.0 || sbb == 0.0 {
+        f64::NAN
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
+}
+
+/// Mean structural similarity of two maps in [0, 1] over 7x7 windows (Wang et al. 2004, with
+/// their constants for a data range of 1), as Adebayo et al. use it.
+pub fn ssim(a: &Plane, b: &Plane) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height), "maps of different sizes");
+    let (w, h) = (a.width, a.height);
+    let r = 3usize.min(w.saturating_sub(1) / 2).min(h.saturating_sub(1) / 2);
+    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    let mut total = 0.0;
+    let mut count = 0;
+    for y in r..h - r {
+        for x in r..w - r {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for dy in 0..=2 * r {
+                for dx in 0..=2 * r {
+                    let i = (y + dy - r) * w + (x + dx - r);
+                    let (p, q) = (a.data[i] as f64, b.data[i] as f64);
+                    sa += p;
+                    sb += q;
+                    saa += p * p;
+                    sbb += q * q;
+                    sab += p * q;
+                }
+            }
+            let n = ((2 * r + 1) * (2 * r + 1)) as f64;
+            let (ma, mb) = (sa / n, sb / n);
+            let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            count += 1;
+        }
+    }
+    total / count.max(1) as f64
+}
+
+/// Pixel indices from the hottest down (ties: the lower index first).
+pub fn hottest_first(heat: &Plane) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..heat.data.len()).collect();
+    let key = |v: f32| if v.is_finite() { v } else { f32::NEG_INFINITY };
+    order.sort_by(|&i, &j| key(heat.data[j]).total_cmp(&key(heat.data[i])).then(i.cmp(&j)));
+    order
+}
+
+/// How removed pixels are filled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Removal {
+    /// Set to the given value (RISE's deletion: 0, black).
+    Constant(f32),
+    /// ROAD's noisy linear imputation: each removed pixel becomes the mean of its neighbours,
+    /// solved over all removed pixels together, plus a little seeded noise.
+    Road { seed: u64 },
+}
+
+/// The image with the first `k` of `order` removed, for k at 0, 5%, ..., 100%: STEPS + 1 images.
+pub fn deletion_steps(image: &Plane, heat: &Plane, removal: Removal) -> Vec<Plane> {
+    let order = hottest_first(heat);
+    (0..=STEPS)
+        .map(|s| {
+            let k = order.len() * s / STEPS;
+            let mut removed = vec![false; order.len()];
+            order[..k].iter().for_each(|&i| removed[i] = true);
+            match removal {
+                Removal::Constant(v) => Plane::new(image.width, image.height, image.data.iter().zip(&removed).map(|(&p, &r)| if r { v } else { p }).collect()),
+                Removal::Road { seed } => impute(image, &removed, seed.wrapping_add(s as u64)),
+            }
+        })
+        .collect()
+}
+
+/// The blurred image with the first `k` of `order` put back from the image, for k at 0, 5%,
+/// ..., 100%: STEPS + 1 images (RISE's insertion).
+pub fn insertion_steps(image: &Plane, heat: &Plane, blur_radius: usize) -> Vec<Plane> {
+    let blurred = crate::cam::refine::box_blurred(&crate::cam::refine::box_blurred(image, blur_radius), blur_radius);
+    let order = hottest_first(heat);
+    (0..=STEPS)
+        .map(|s| {
+            let k = order.len() * s / STEPS;
+            let mut out = blurred.clone();
+            order[..k].iter().for_each(|&i| out.data[i] = image.data[i]);
+            out
+        })
+        .collect()
+}
+
+/// Noisy linear imputation: removed pixels take the mean of their 8 neighbours (the linear
+/// system ROAD solves), approached from a normalised blur of the kept pixels (radius 8) by 10
+/// Gauss-Seidel sweeps, then noise of sd 0.01 (data range 1).
+pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
+    let (w, h) = (image.width, image.height);
+    let holes: Vec<usize> = (0..w * h).filter(|&i| removed[i]).collect();
+    if holes.is_empty() {
+        return image.clone();
+    }
+    let kept = Plane::new(w, h, removed.iter().map(|&r| if r { 0.0 } else { 1.0 }).collect());
+    let masked = Plane::new(w, h, image.data.iter().zip(removed).map(|(&v, &r)| if r { 0.0 } else { v }).collect());
+    let blur = |p: &Plane| crate::cam::refine::box_blurred(p, 8);
+    let (num, den) = (blur(&masked), blur(&kept));
+    let fallback = if holes.len() < w * h { masked.data.iter().sum::<f32>() / (w * h - holes.len()) as f32 } else { 0.0 };
+    let mut out = image.data.clone();
+    for &i in &holes {
+        out[i] = if den.data[i] > 1e-6 { num.data[i] / den.data[i] } else { fallback };
+    }
+    if holes.len() < w * h {
+        for _ in 0..10 {
+            for &i in &holes {
+                let (sum, n) = crate::cam::refine::neighbours(w, h, i, true).fold((0.0, 0), |(s, n), j| (s + out[j], n + 1));
+                out[i] = sum / n as f32;
+            }
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for &i in &holes {
+        // A sum of 12 uniforms, centred: a cheap normal draw (sd 1), scaled to sd 0.01.
+        let z: f32 = (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0;
+        out[i] += 0.01 * z;
+    }
+    Plane::new(w, h, out)
+}
+
+/// The area under a curve of STEPS + 1 values sampled evenly on [0, 1] (trapezoids).
+pub fn curve_area(values: &[f64]) -> f64 {
+    assert!(values.len() >= 2, "a curve needs two points");
+    let dx = 1.0 / (values.len() - 1) as f64;
+    values.windows(2).map(|p| (p[0] + p[1]) / 2.0 * dx).sum()
+}
+
+/// Occlusion sensitivity: the drop in p when a `patch` px square (stride `stride`) is set to
+/// `fill`, spread over the pixels it covers and averaged where patches overlap, clipped at 0.
+/// `probability` gets every occluded image of one image in batches (it may batch them).
+pub fn occlusion(image: &Plane, patch: usize, stride: usize, fill: f32, probability: &mut dyn FnMut(&[Plane]) -> crate::Result<Vec<f32>>) -> crate::Result<(f32, Plane)> {
+    let (w, h) = (image.width, image.height);
+    let (patch, stride) = (patch.clamp(1, w.min(h)), stride.max(1));
+    let starts = |len: usize| {
+        let mut s: Vec<usize> = (0..=len - patch).step_by(stride).collect();
+        if *s.last().unwrap() != len - patch {
+            s.push(len - patch);
+        }
+        s
+    };
+    let places: Vec<(usize, usize)> = starts(h).into_iter().flat_map(|y| starts(w).into_iter().map(move |x| (x, y))).collect();
+    let base = probability(std::slice::from_ref(image))?[0];
+    let (mut heat, mut cover) = (vec![0.0f32; w * h], vec![0u32; w * h]);
+    for chunk in places.chunks(32) {
+        let occluded: Vec<Plane> = chunk
+            .iter()
+            .map(|&(x0, y0)| {
+                let mut p = image.clone();
+                for y in y0..y0 + patch {
+                    p.data[y * w + x0..y * w + x0 + patch].iter_mut().for_each(|v| *v = fill);
+                }
+                p
+            })
+            .collect();
+        let probs = probability(&occluded)?;
+        for (&(x0, y0), p) in chunk.iter().zip(probs) {
+            for y in y0..y0 + patch {
+                for x in x0..x0 + patch {
+                    heat[y * w + x] += (base - p).max(0.0);
+                    cover[y * w + x] += 1;
+                }
+            }
+        }
+    }
+    let data = heat.iter().zip(&cover).map(|(&s, &c)| if c > 0 { s / c as f32 } else { 0.0 }).collect();
+    Ok((base, Plane::new(w, h, data).normalised()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(w: usize, h: usize) -> Plane {
+        Plane::new(w, h, (0..w * h).map(|i| i as f32 / (w * h) as f32).collect())
+    }
+
+    #[test]
+    fn rank_correlation_and_ssim_see_a_map_and_its_reverse() {
+        let a = ramp(16, 16);
+        let reversed = Plane::new(16, 16, a.data.iter().rev().copied().collect());
+        let squared = Plane::new(16, 16, a.data.iter().map(|v| v * v).collect());
+        assert!((spearman(&a, &a) - 1.0).abs() < 1e-12);
+        assert!((spearman(&a, &squared) - 1.0).abs() < 1e-12, "ranks only");
+        assert!((spearman(&a, &reversed) + 1.0).abs() < 1e-12);
+        assert!(spearman(&a, &Plane::zeros(16, 16)).is_nan());
+        assert!((ssim(&a, &a) - 1.0).abs() < 1e-9);
+        assert!(ssim(&a, &reversed) < 0.5);
+        // Ties share their mean rank.
+        assert_eq!(ranks(&[0.5, 0.1, 0.5]), vec![1.5, 0.0, 1.5]);
+    }
+
+    #[test]
+    fn deletion_removes_the_hottest_first_and_insertion_puts_them_back() {
+        let image = Plane::new(4, 1, vec![0.2, 0.4, 0.6, 0.8]);
+        let heat = Plane::new(4, 1, vec![0.0, 0.1, 1.0, 0.5]);
+        let del = deletion_steps(&image, &heat, Removal::Constant(0.0));
+        assert_eq!(del.len(), STEPS + 1);
+        assert_eq!(del[0], image);
+        assert_eq!(del[STEPS / 4].data, vec![0.2, 0.4, 0.0, 0.8], "25%: the hottest pixel");
+        assert_eq!(del[STEPS / 2].data, vec![0.2, 0.4, 0.0, 0.0]);
+        assert!(del[STEPS].data.iter().all(|&v| v == 0.0));
+        let ins = insertion_steps(&image, &heat, 1);
+        assert_eq!(ins[STEPS], image);
+        assert_eq!(ins[STEPS / 4].data[2], 0.6);
+        assert_ne!(ins[0].data[2], 0.6, "blurred before");
+        assert!((curve_area(&[1.0; STEPS + 1]) - 1.0).abs() < 1e-12);
+        assert!((curve_area(&(0..=STEPS).map(|k| k as f64 / STEPS as f64).collect::<Vec<_>>()) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn road_fills_a_hole_from_its_surround_not_with_black() {
+        // A flat 0.5 image with a hole: imputation brings it back near 0.5.
+        let image = Plane::new(8, 8, vec![0.5; 64]);
+        let mut removed = vec![false; 64];
+        removed[27] = true;
+        removed[28] = true;
+        let filled = impute(&image, &removed, 1);
+        assert!((filled.data[27] - 0.5).abs() < 0.05 && (filled.data[28] - 0.5).abs() < 0.05, "{:?}", &filled.data[26..30]);
+        assert_eq!(filled.data[0], 0.5, "kept pixels are untouched");
+    }
+
+    #[test]
+    fn occlusion_heats_where_covering_lowers_p() {
+        // p is the mean brightness of the top-left quarter: covering it lowers p, nothing else does.
+        let image = Plane::new(8, 8, vec![1.0; 64]);
+        let mut p = |batch: &[Plane]| Ok(batch.iter().map(|im| (0..4).flat_map(|y| (0..4).map(move |x| y * 8 + x)).map(|i| im.data[i]).sum::<f32>() / 16.0).collect());
+        let (base, heat) = occlusion(&image, 4, 4, 0.0, &mut p).unwrap();
+        assert_eq!(base, 1.0);
+        assert_eq!(heat.data[0], 1.0);
+        assert_eq!(heat.data[63], 0.0);
+    }
+}

@@ -89,4 +89,7 @@ for split in val test; do
   $CAMSEG eval --data "$DATA" --model "$MODEL" --split $split --method intensity --per-image "$OUT/per-image-$split-intensity.csv" --json > /dev/null
 done
 python3 scripts/gate-baseline.py "$OUT/per-image-val-intensity.csv" "$OUT/per-image-test-intensity.csv" > "$OUT/gate-baseline.md"
+# 10. Can the heatmaps be trusted? Model randomisation, deletion/insertion/ROAD, pointing game
+# (docs/results.md section 6; every 4th tumour slice of val, 2 minutes).
+$CAMSEG trust --data "$DATA" --model "$MODEL" --split val --every 4 --json > "$OUT/trust-val-every4.json"
 echo "results in $OUT"

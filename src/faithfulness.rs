@@ -24,6 +24,14 @@ pub fn spearman(a: &Plane, b: &Plane) -> f64 {
     pearson(&ranks(&a.data), &ranks(&b.data))
 }
 
+/// [`spearman`] over the pixels where `keep` is true only: the field of view, so that a
+/// background both maps leave at 0 does not pass for agreement.
+pub fn spearman_within(a: &Plane, b: &Plane, keep: &[bool]) -> f64 {
+    assert_eq!(a.data.len(), keep.len(), "maps of different sizes");
+    let pick = |p: &Plane| p.data.iter().zip(keep).filter(|(_, k)| **k).map(|(&v, _)| v).collect::<Vec<f32>>();
+    pearson(&ranks(&pick(a)), &ranks(&pick(b)))
+}
+
 fn ranks(values: &[f32]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
@@ -239,6 +247,15 @@ mod tests {
         assert!((spearman(&a, &squared) - 1.0).abs() < 1e-12, "ranks only");
         assert!((spearman(&a, &reversed) + 1.0).abs() < 1e-12);
         assert!(spearman(&a, &Plane::zeros(16, 16)).is_nan());
+        // A shared blank background inflates agreement; inside the field of view it does not.
+        let (mut c, mut d) = (Plane::zeros(16, 16), Plane::zeros(16, 16));
+        let keep: Vec<bool> = (0..256).map(|i| i < 32).collect();
+        (0..32).for_each(|i| {
+            c.data[i] = i as f32;
+            d.data[i] = 31.0 - i as f32;
+        });
+        assert!(spearman(&c, &d) > 0.5);
+        assert!((spearman_within(&c, &d, &keep) + 1.0).abs() < 1e-12);
         assert!((ssim(&a, &a) - 1.0).abs() < 1e-9);
         assert!(ssim(&a, &reversed) < 0.5);
         // Ties share their mean rank.

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openApp, settled, text, screenshot, outside, cli, diceOf, phantomFile, upload, zip, tiff, lggStyleTiffPair, writeTemp, stageDrop, drop, DEMO, ROOT, firstTumour } from './helpers.mjs';
+import { openApp, settled, text, screenshot, outside, cli, diceOf, phantomFile, upload, zip, tiff, lggStyleTiffPair, writeTemp, stageDrop, drop, DEMO, ROOT, firstTumour, SHIPPED } from './helpers.mjs';
 
 const BACKENDS = [['webgpu', true], ['cpu', false]];
 const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
@@ -147,7 +147,7 @@ for (const [name, gpu] of BACKENDS) {
       ]);
       await page.waitForFunction(() => document.querySelector('[data-testid=error]').textContent.includes('lgg.bpk'));
       assert.match(await text(page, 'error'), /not a burnpack weights file/);
-      assert.equal(await page.locator('[data-testid=model-picker] option').count(), 2, 'a wrong weights file adds no model');
+      assert.equal(await page.locator('[data-testid=model-picker] option').count(), SHIPPED, 'a wrong weights file adds no model');
     });
   });
 
@@ -200,7 +200,7 @@ for (const [name, gpu] of BACKENDS) {
       await screenshot(page, `finetuned-${name}`);
 
       await page.click('[data-testid=finetune-keep]');
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 3);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length === n + 1, SHIPPED);
       assert.match(await text(page, 'model'), /fine-tuned, remove-hot/);
       await settled(page);
       const tuned = await probabilities();
@@ -212,9 +212,9 @@ for (const [name, gpu] of BACKENDS) {
       const card = saved.find((f) => f.name.endsWith('.json'));
       const cardBytes = card.bytes;
       assert.match(weights.name, /fine-tuned-remove-hot\.bpk$/);
-      assert.equal(JSON.parse(cardBytes).format, 'camseg-model-card/1');
+      assert.equal(JSON.parse(cardBytes).format, 'camseg-model-card/2');
       await page.setInputFiles('[data-testid=model-files]', [upload('mine.bpk', weights.bytes), upload('mine.json', cardBytes, 'application/json')]);
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-picker] option').length === 4);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length === n + 2, SHIPPED);
       await settled(page);
       assert.equal(await text(page, 'error'), '');
       assert.deepEqual(app.requests.filter((u) => /mine\.(bpk|json)/.test(u)), [], 'a user\'s model is never fetched by its file name');

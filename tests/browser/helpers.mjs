@@ -15,6 +15,8 @@ export const DIST = path.join(ROOT, 'dist');
 export const DEMO = path.join(ROOT, 'static/demo/lgg');
 export const PHANTOMS = path.join(ROOT, 'static/demo/phantom');
 export const BUSI = path.join(ROOT, 'static/demo/busi');
+/// How many models the page ships (its picker's first entries).
+export const SHIPPED = JSON.parse(fs.readFileSync(path.join(ROOT, 'static/models/index.json'), 'utf8')).length;
 export const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
 const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

@@ -3,7 +3,7 @@
 //! passes, unless `CAMSEG_REQUIRE_LGG` is set (as `scripts/test-all.sh` does when the data is
 //! there), so CI cannot skip it silently.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Floors a quarter of the test split must clear; measured with the v3 model: AUC 0.929, accuracy 0.883,
@@ -13,16 +13,22 @@ const MIN_AUC: f64 = 0.85;
 const MIN_ACCURACY: f64 = 0.80;
 const MIN_FUSION_DICE: f64 = 0.62;
 
-#[test]
-fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
+/// The data folder and the shipped card, or None (said) where the data is not here and
+/// `CAMSEG_REQUIRE_LGG` is not set.
+fn data_and_model() -> Option<(PathBuf, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = root.join("../shared/data/lgg");
-    let model = root.join("static/models/lgg.json");
     if !data.join("index.csv").is_file() {
         assert!(std::env::var_os("CAMSEG_REQUIRE_LGG").is_none(), "CAMSEG_REQUIRE_LGG is set but {} has no index.csv", data.display());
         eprintln!("skipped: no LGG data at {}", data.display());
-        return;
+        return None;
     }
+    Some((data, root.join("static/models/lgg.json")))
+}
+
+#[test]
+fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
+    let Some((data, model)) = data_and_model() else { return };
     // The card decodes and matches the committed weights (eval loads them through it).
     let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(card["licence"], "CC BY-NC-SA 4.0");
@@ -52,14 +58,7 @@ fn shipped_lgg_model_scores_above_its_floors_on_real_test_slices() {
 /// on the full val split exactly what `camseg card` recorded there before the move.
 #[test]
 fn lgg_card_figures_do_not_move_with_the_scan_settings_in_the_card() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = root.join("../shared/data/lgg");
-    let model = root.join("static/models/lgg.json");
-    if !data.join("index.csv").is_file() {
-        assert!(std::env::var_os("CAMSEG_REQUIRE_LGG").is_none(), "CAMSEG_REQUIRE_LGG is set but {} has no index.csv", data.display());
-        eprintln!("skipped: no LGG data at {}", data.display());
-        return;
-    }
+    let Some((data, model)) = data_and_model() else { return };
     let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     for method in ["intensity", "fusion"] {
         let recorded = card["cam"]["per_method"].as_array().unwrap().iter().find(|d| d["method"] == method).unwrap()["val_mean_dice"].as_f64().unwrap();

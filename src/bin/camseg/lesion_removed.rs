@@ -4,7 +4,7 @@
 //! confidence; one that learnt the calipers or text beside them keeps it. Intervals resample
 //! patients (clusters on BUSI).
 
-use crate::common::{bar, device, load_model, CamArgs};
+use crate::common::{bar, device, load_model, CamArgs, DataModelArgs};
 use camseg::controls::{heat_share, lesion_removed};
 use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::{points_inside, GATE};
@@ -13,16 +13,11 @@ use camseg::pipeline::analyse;
 use camseg::uncertainty::{mean_at, Interval, Patients};
 use camseg::{block_on, Result};
 use serde::Serialize;
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
-    #[arg(long)]
-    data: PathBuf,
-    /// Model weights (.bpk) or card (.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    input: DataModelArgs,
     /// Split to score. Val by default: choose on val, report test once.
     #[arg(long, default_value = "val")]
     split: String,
@@ -77,13 +72,13 @@ struct Report {
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
-    let (card, model) = load_model(&args.model, &device)?;
+    let (card, model) = load_model(&args.input.model, &device)?;
     let cam = args.cam.resolve(&card, &model)?;
-    let ds = Dataset::open(&args.data)?;
+    let ds = Dataset::open(&args.input.data)?;
     let records = ds.select(&args.split, Negatives::All)?;
     let (lesions, normals): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.is_tumour());
     if lesions.is_empty() {
-        return Err(camseg::Error::Invalid(format!("{}: the {} split has no lesion images to remove a lesion from", args.data.display(), args.split)));
+        return Err(camseg::Error::Invalid(format!("{}: the {} split has no lesion images to remove a lesion from", args.input.data.display(), args.split)));
     }
     let progress = bar(lesions.len() + normals.len(), "lesion-removed");
     // One row per lesion image: p, the map's share inside the lesion and its pointing hit,

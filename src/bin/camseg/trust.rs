@@ -8,7 +8,7 @@
 //! - the pointing game.
 //! Every figure has a 95% bootstrap interval over patients (clusters on BUSI).
 
-use crate::common::{bar, device, load_model};
+use crate::common::{bar, device, load_model, DataModelArgs};
 use burn::module::Module;
 use burn::tensor::Device;
 use camseg::cam::CamMethod;
@@ -24,16 +24,11 @@ use camseg::uncertainty::{mean_at, Interval, Patients};
 use camseg::{block_on, Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
-    #[arg(long)]
-    data: PathBuf,
-    /// Model weights (.bpk) or card (.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    input: DataModelArgs,
     /// Split to check. Val by default.
     #[arg(long, default_value = "val")]
     split: String,
@@ -106,20 +101,20 @@ fn probabilities(model: &Classifier, card: &ModelCard, images: &[Plane], origina
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
-    let (card, model) = load_model(&args.model, &device)?;
+    let (card, model) = load_model(&args.input.model, &device)?;
     let blocks = model.blocks();
     if blocks < 2 {
-        return Err(Error::Invalid(format!("{}: the model has one conv block; randomising it block by block needs at least two", args.model.display())));
+        return Err(Error::Invalid(format!("{}: the model has one conv block; randomising it block by block needs at least two", args.input.model.display())));
     }
     let methods: Vec<CamMethod> = if args.methods.is_empty() {
         CamMethod::ALL.into_iter().filter(|m| m.uses_classifier()).collect()
     } else {
         args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()?
     };
-    let ds = Dataset::open(&args.data)?;
+    let ds = Dataset::open(&args.input.data)?;
     let lesions: Vec<_> = ds.select(&args.split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).step_by(args.every.max(1)).collect();
     if lesions.is_empty() {
-        return Err(Error::Invalid(format!("{}: the {} split has no lesion images to check", args.data.display(), args.split)));
+        return Err(Error::Invalid(format!("{}: the {} split has no lesion images to check", args.input.data.display(), args.split)));
     }
     let images = lesions.iter().map(|r| ds.load_image(r, card.input.channel)).collect::<Result<Vec<_>>>()?;
     let truths = lesions.iter().zip(&images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect::<Result<Vec<_>>>()?;

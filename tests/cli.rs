@@ -210,3 +210,30 @@ fn existing_outputs_are_kept_unless_forced() {
     ok(&forced.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!dir.path().join("v1.5.bpk.partial").exists());
 }
+
+/// `trust` and `lesion-removed` on the shipped phantom model and its 12 demo phantoms: every key
+/// the issue names, numbers in range, and a refusal naming the split that has no lesion.
+#[test]
+fn trust_and_lesion_removed_report_their_figures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (data, model) = (root.join("static/demo/phantom"), root.join("static/models/phantom.json"));
+    let json = ok(&["trust", "--data", s(&data), "--model", s(&model), "--split", "train", "--methods", "gradcam,layercam-walk", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["lesion_images"], 6);
+    for method in ["gradcam", "layercam-walk"] {
+        let m = &v["methods"][method];
+        assert_eq!(m["randomisation"].as_array().unwrap().len(), 5, "head + 4 blocks: {json}");
+        for key in ["deletion_auc", "insertion_auc", "road_auc", "pointing_game"] {
+            let x = m[key]["mean"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&x), "{method} {key} {x}");
+        }
+        assert!(m["randomisation"][0]["spearman"]["mean"].as_f64().unwrap() <= 1.0);
+    }
+    let json = ok(&["lesion-removed", "--data", s(&data), "--model", s(&model), "--split", "train", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["lesion_images"], 6);
+    // Filling the phantom's tumour with the tissue round it lowers p.
+    assert!(v["p_drop"]["mean"].as_f64().unwrap() > 0.0, "{json}");
+    let err = fails(&["lesion-removed", "--data", s(&data), "--model", s(&model), "--split", "val"]);
+    assert!(err.contains("val"), "{err}");
+}

@@ -48,8 +48,14 @@ pub fn is_held_out(index: usize) -> bool {
 /// Each image filtered with its own mask; `seed` and the image's position place the random
 /// baselines, so the first k images of a list filter the same way alone as in the whole list.
 pub fn filtered_images(items: &[Labelled], filter: Filter, seed: u64, spec: &InputSpec) -> Vec<Plane> {
+    let seen: Vec<_> = items.iter().map(|item| as_seen(&item.image, spec)).collect();
+    filter_seen(items, &seen, filter, seed, spec)
+}
+
+/// [`filtered_images`] of scans already as the model sees them.
+fn filter_seen(items: &[Labelled], seen: &[std::borrow::Cow<'_, Plane>], filter: Filter, seed: u64, spec: &InputSpec) -> Vec<Plane> {
     let level = spec.scan.field_of_view_level;
-    items.iter().enumerate().map(|(i, item)| filter.apply(&as_seen(&item.image, spec), &item.hot, seed.wrapping_add(i as u64), level)).collect()
+    items.iter().zip(seen).enumerate().map(|(i, (item, scan))| filter.apply(scan, &item.hot, seed.wrapping_add(i as u64), level)).collect()
 }
 
 /// The scan as the model sees it before filtering: with its burnt-in annotations filled where
@@ -64,10 +70,12 @@ fn as_seen<'a>(image: &'a Plane, spec: &InputSpec) -> std::borrow::Cow<'a, Plane
 
 /// Filters each image with its own mask (see [`filtered_images`]) and splits.
 pub fn filtered_sets(items: &[Labelled], filter: Filter, spec: &InputSpec, seed: u64) -> FilteredSets {
-    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filtered_images(items, filter, seed, spec) };
+    // Each scan's annotations are filled once: the filters and the normalisation share it.
+    let seen: Vec<_> = items.iter().map(|item| as_seen(&item.image, spec)).collect();
+    let mut sets = FilteredSets { train: Vec::new(), held_out: Vec::new(), filtered: filter_seen(items, &seen, filter, seed, spec) };
     let unfilled = InputSpec { scan: crate::data::ScanSettings { fill_annotations: false, ..spec.scan }, ..spec.clone() };
-    for (i, (item, filtered)) in items.iter().zip(&sets.filtered).enumerate() {
-        let sample = Sample { input: unfilled.prepare_like(filtered, &as_seen(&item.image, spec)), label: item.label };
+    for (i, ((item, filtered), scan)) in items.iter().zip(&sets.filtered).zip(&seen).enumerate() {
+        let sample = Sample { input: unfilled.prepare_like(filtered, scan), label: item.label };
         if is_held_out(i) { &mut sets.held_out } else { &mut sets.train }.push(sample);
     }
     sets

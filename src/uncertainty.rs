@@ -98,6 +98,22 @@ fn percentiles(mut values: Vec<f64>) -> Interval {
     Interval { low: at(0.025), high: at(0.975) }
 }
 
+/// A mean with its 95% patient-bootstrap interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci95: Interval,
+}
+
+impl Patients {
+    /// The mean of the finite `values` (one per item) and its 95% bootstrap interval.
+    pub fn estimate(&self, values: &[f64]) -> Estimate {
+        let some: Vec<Option<f64>> = values.iter().map(|&v| v.is_finite().then_some(v)).collect();
+        let all: Vec<usize> = (0..values.len()).collect();
+        Estimate { mean: mean_at(&some, &all), ci95: self.bootstrap(|items| mean_at(&some, items)) }
+    }
+}
+
 /// Mean of `values` at `items` that are `Some` (NaN when none are).
 pub fn mean_at(values: &[Option<f64>], items: &[usize]) -> f64 {
     let (sum, n) = items.iter().filter_map(|&i| values[i]).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));

@@ -87,8 +87,10 @@ impl InputSpec {
     /// the mean of whatever the filter left.
     pub fn prepare_like(&self, image: &Plane, reference: &Plane) -> Plane {
         if self.scan.fill_annotations {
-            let (image, reference) = (super::scan::annotations_filled(image), super::scan::annotations_filled(reference));
-            return Self { scan: ScanSettings { fill_annotations: false, ..self.scan }, ..self.clone() }.prepare_like(&image, &reference);
+            // `prepare` passes the image as its own reference: fill it once.
+            let filled = super::scan::annotations_filled(image);
+            let reference = if std::ptr::eq(image, reference) { None } else { Some(super::scan::annotations_filled(reference)) };
+            return Self { scan: ScanSettings { fill_annotations: false, ..self.scan }, ..self.clone() }.prepare_like(&filled, reference.as_ref().unwrap_or(&filled));
         }
         let mut p = image.resize_bilinear(self.size, self.size);
         match self.normalisation {

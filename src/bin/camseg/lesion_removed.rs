@@ -10,7 +10,7 @@ use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::{points_inside, GATE};
 use camseg::metrics::mean;
 use camseg::pipeline::analyse;
-use camseg::uncertainty::{mean_at, Interval, Patients};
+use camseg::uncertainty::{Estimate, Patients};
 use camseg::{block_on, Result};
 use serde::Serialize;
 
@@ -39,13 +39,6 @@ struct Row {
     hit: [f64; 2],
 }
 
-/// A mean with its 95% patient-bootstrap interval.
-#[derive(Serialize)]
-struct Figure {
-    mean: f64,
-    ci95: Interval,
-}
-
 #[derive(Serialize)]
 struct Report {
     split: String,
@@ -54,20 +47,20 @@ struct Report {
     lesion_images: usize,
     patients: usize,
     /// Mean p(lesion) on the lesion images as they are, and with the lesion filled.
-    p_original: Figure,
-    p_lesion_removed: Figure,
+    p_original: Estimate,
+    p_lesion_removed: Estimate,
     /// The paired fall in p (original minus removed).
-    p_drop: Figure,
+    p_drop: Estimate,
     /// Share of lesion images still called lesion (p >= 0.5) once the lesion is gone.
-    still_called_lesion: Figure,
+    still_called_lesion: Estimate,
     /// Mean p on the split's normal images, for scale.
     p_normal_images: f64,
     /// Share of the map's mass inside the (former) lesion, before and after.
-    heat_in_lesion_original: Figure,
-    heat_in_lesion_removed: Figure,
+    heat_in_lesion_original: Estimate,
+    heat_in_lesion_removed: Estimate,
     /// The pointing game (peak inside the true mask), before and after.
-    pointing_original: Figure,
-    pointing_removed: Figure,
+    pointing_original: Estimate,
+    pointing_removed: Estimate,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -110,11 +103,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     progress.finish_and_clear();
     let groups = Patients::of(&rows.iter().map(|r| r.patient.as_str()).collect::<Vec<_>>());
-    let figure = |value: &dyn Fn(&Row) -> f64| {
-        let values: Vec<f64> = rows.iter().map(value).collect();
-        let some: Vec<Option<f64>> = values.iter().map(|&v| Some(v)).collect();
-        Figure { mean: mean(&values), ci95: groups.bootstrap(|items| mean_at(&some, items)) }
-    };
+    let figure = |value: &dyn Fn(&Row) -> f64| groups.estimate(&rows.iter().map(value).collect::<Vec<_>>());
     let report = Report {
         split: args.split.clone(),
         method: cam.method.name().into(),
@@ -134,7 +123,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report).expect("report serialises"));
     } else {
-        let f = |x: &Figure| format!("{:.3} ({})", x.mean, x.ci95);
+        let f = |x: &Estimate| format!("{:.3} ({})", x.mean, x.ci95);
         println!("{} split, {} lesion images in {} patients/clusters; {} block {}", report.split, report.lesion_images, report.patients, report.method, report.block);
         println!("p(lesion): original {}, lesion removed {}, drop {}; normal images {:.3}", f(&report.p_original), f(&report.p_lesion_removed), f(&report.p_drop), report.p_normal_images);
         println!("still called lesion after removal: {}", f(&report.still_called_lesion));

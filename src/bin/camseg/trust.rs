@@ -16,11 +16,10 @@ use camseg::card::ModelCard;
 use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::points_inside;
 use camseg::faithfulness::{curve_area, deletion_steps, insertion_steps, spearman_within, ssim, Removal};
-use camseg::metrics::mean;
 use camseg::model::Classifier;
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
-use camseg::uncertainty::{mean_at, Interval, Patients};
+use camseg::uncertainty::{Estimate, Patients};
 use camseg::{block_on, Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,19 +45,12 @@ pub struct Args {
     json: bool,
 }
 
-/// A mean with its 95% patient-bootstrap interval.
-#[derive(Serialize)]
-struct Figure {
-    mean: f64,
-    ci95: Interval,
-}
-
 #[derive(Serialize)]
 struct Step {
     /// What is randomised: `head`, then `block N` (with everything above it).
     randomised: String,
-    spearman: Figure,
-    ssim: Figure,
+    spearman: Estimate,
+    ssim: Estimate,
 }
 
 #[derive(Serialize)]
@@ -69,10 +61,10 @@ struct MethodReport {
     /// up: a rank correlation with the original still above 0.5 there means the map shows the
     /// image, not the model.
     fails_randomisation: bool,
-    deletion_auc: Figure,
-    insertion_auc: Figure,
-    road_auc: Figure,
-    pointing_game: Figure,
+    deletion_auc: Estimate,
+    insertion_auc: Estimate,
+    road_auc: Estimate,
+    pointing_game: Estimate,
 }
 
 #[derive(Serialize)]
@@ -119,14 +111,15 @@ pub fn run(args: Args) -> Result<()> {
     let images = lesions.iter().map(|r| ds.load_image(r, card.input.channel)).collect::<Result<Vec<_>>>()?;
     let truths = lesions.iter().zip(&images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect::<Result<Vec<_>>>()?;
     let groups = Patients::of(&lesions.iter().map(|r| r.patient.as_str()).collect::<Vec<_>>());
-    let figure = |values: &[f64]| {
-        let some: Vec<Option<f64>> = values.iter().map(|&v| v.is_finite().then_some(v)).collect();
-        Figure { mean: mean(&values.iter().copied().filter(|v| v.is_finite()).collect::<Vec<_>>()), ci95: groups.bootstrap(|items| mean_at(&some, items)) }
-    };
+    let figure = |values: &[f64]| groups.estimate(values);
     // The cascade: step j randomises the head and the top j blocks (j = 0..blocks).
     let cascade: Vec<(String, Classifier)> =
         (0..=blocks).map(|j| (if j == 0 { "head".to_string() } else { format!("block {}", blocks - j) }, randomised_from_top(&model, &card, j, args.seed.wrapping_add(j as u64), &device))).collect();
     let refs: Vec<&Plane> = images.iter().collect();
+    // Ranks are compared inside each image's field of view: both maps leave its black surround
+    // at 0, which would otherwise pass for agreement.
+    let level = card.input.scan.field_of_view_level;
+    let fields: Vec<Vec<bool>> = images.iter().map(|im| im.data.iter().map(|&v| v > level).collect()).collect();
     let progress = bar(methods.len() * images.len(), "trust");
     let mut report = Report { split: args.split.clone(), lesion_images: images.len(), patients: groups.len(), methods: BTreeMap::new() };
     // Curves at the model's input size: what it sees, and 4x fewer pixels to remove than at 256.
@@ -139,13 +132,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut steps = Vec::new();
         for (name, randomised) in &cascade {
             let again = block_on(analyse(randomised, &card.input, &refs, block, method, &device))?;
-            // Ranks inside the field of view: both maps leave its black surround at 0.
-            let level = card.input.scan.field_of_view_level;
-            let rho: Vec<f64> = images
-                .iter()
-                .zip(maps.iter().zip(&again))
-                .map(|(im, (a, b))| spearman_within(&a.heatmap, &b.heatmap, &im.data.iter().map(|&v| v > level).collect::<Vec<_>>()))
-                .collect();
+            let rho: Vec<f64> = fields.iter().zip(maps.iter().zip(&again)).map(|(keep, (a, b))| spearman_within(&a.heatmap, &b.heatmap, keep)).collect();
             let sim: Vec<f64> = maps.iter().zip(&again).map(|(a, b)| ssim(&a.heatmap, &b.heatmap)).collect();
             steps.push(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) });
         }
@@ -171,7 +158,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report).expect("report serialises"));
     } else {
-        let f = |x: &Figure| format!("{:.3} ({})", x.mean, x.ci95);
+        let f = |x: &Estimate| format!("{:.3} ({})", x.mean, x.ci95);
         println!("{} split, {} lesion images in {} patients/clusters", report.split, report.lesion_images, report.patients);
         for (name, m) in &report.methods {
             println!("\n{name} (block {}): deletion AUC {} (lower is better), insertion AUC {} (higher), ROAD AUC {} (lower), pointing game {}", m.block, f(&m.deletion_auc), f(&m.insertion_auc), f(&m.road_auc), f(&m.pointing_game));

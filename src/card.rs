@@ -67,6 +67,19 @@ pub struct TrainingInfo {
     #[serde(default)]
     pub negatives: String,
     pub seconds: f64,
+    /// How image-level labels were read (class folders, a labels CSV); absent for `index.csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelsInfo>,
+}
+
+/// The classes a model learnt and how its data was split, so `eval` reads the same folder the
+/// same way.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelsInfo {
+    pub layout: crate::data::labelled::Layout,
+    /// The positive classes (resolved, not as typed), the val share and the split's seed.
+    pub options: crate::data::labelled::LabelOptions,
+    pub classes: Vec<crate::data::labelled::ClassCount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

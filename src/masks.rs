@@ -90,6 +90,11 @@ impl Mask {
         self.area() == 0
     }
 
+    /// Pixels in either mask (same size: checked by the caller).
+    pub fn union(&self, other: &Mask) -> Mask {
+        Mask::new(self.width, self.height, self.bits.iter().zip(&other.bits).map(|(a, b)| *a || *b).collect())
+    }
+
     pub fn inverted(&self) -> Mask {
         Mask::new(self.width, self.height, self.bits.iter().map(|b| !b).collect())
     }

@@ -4,6 +4,7 @@
 pub mod dataset;
 pub mod decode;
 pub mod input;
+pub mod labelled;
 pub mod scan;
 pub mod upload;
 

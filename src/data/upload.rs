@@ -41,7 +41,7 @@ pub struct Upload {
     pub problems: Vec<String>,
 }
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp"];
+pub(crate) const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp"];
 /// Largest zip member inflated, so a zip bomb cannot exhaust the page's memory.
 const MAX_MEMBER_BYTES: u64 = 64 << 20;
 
@@ -185,7 +185,7 @@ fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Zipped, String> {
 
 /// How an image and its mask find each other: folders with `masks` read as `images`, the file's
 /// stem without a `_mask` suffix, no extension. Returns (key, is_mask).
-fn pairing_key(path: &str) -> (String, bool) {
+pub(crate) fn pairing_key(path: &str) -> (String, bool) {
     let mut parts: Vec<&str> = path.split('/').collect();
     let file = parts.pop().unwrap_or_default();
     let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);

@@ -23,7 +23,7 @@ const CHOICE: &str = " CAM default chosen on val by `camseg card`";
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (mut card, model) = load_model(&args.input.model, &device)?;
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open_for(&args.input.data, &card)?;
     let negatives = Negatives::parse(&card.training.negatives)?;
     let val = ds.select("val", negatives)?;
     let (cam, dice) = choose_cam(&model, &card, &ds, &val, &device)?

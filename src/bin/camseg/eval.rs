@@ -77,8 +77,8 @@ pub fn score_records(
         let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
         let analyses = block_on(analyse(model, spec, &images.iter().collect::<Vec<_>>(), block, method, device))?;
         for ((r, image), a) in chunk.iter().zip(&images).zip(&analyses) {
-            let truth = ds.load_mask(r, image.width, image.height)?;
-            scores.push(ImageScore::new(&r.file, a.probability, &a.heatmap, Some(&truth), r.is_tumour(), threshold).of_patient(&r.patient));
+            let truth = ds.truth(r, image.width, image.height)?;
+            scores.push(ImageScore::new(&r.file, a.probability, &a.heatmap, truth.as_ref(), r.is_tumour(), threshold).of_patient(&r.patient));
         }
         bar.inc(chunk.len() as u64);
     }
@@ -171,7 +171,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
-    let ds = Dataset::open(args.data.as_ref().expect("clap requires --data without --volume"))?;
+    let ds = Dataset::open_for(args.data.as_ref().expect("clap requires --data without --volume"), &card)?;
     let baselines = args.compare.iter().map(|b| parse_baseline(b, block)).collect::<Result<Vec<_>>>()?;
     let records: Vec<Record> = ds.select(&args.split, negatives)?.into_iter().step_by(args.every.max(1)).collect();
     let (scores, summary) = match &args.segmenter {

@@ -130,7 +130,7 @@ pub fn run(args: Args) -> Result<()> {
         args.filters.iter().map(|f| Filter::parse(f).ok_or_else(|| Error::Invalid(format!("unknown filter `{f}`; choose from keep-hot, remove-hot, keep-random, remove-random, mask-only, or none alone")))).collect::<Result<_>>()?
     };
     let negatives = Negatives::parse(&card.training.negatives)?;
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open_for(&args.input.data, &card)?;
     let train_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.train_split, negatives)?, &device, "train CAMs")?;
     let test_set = heatmap_masks(&model, &card, &cam, &ds, &ds.select(&args.test_split, negatives)?, &device, "test CAMs")?;
     // A card that fills burnt-in annotations has its scans filled before they are filtered, as

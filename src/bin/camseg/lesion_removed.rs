@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.input.model, &device)?;
     let cam = args.cam.resolve(&card, &model)?;
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open_for(&args.input.data, &card)?;
     let records = ds.select(&args.split, Negatives::All)?;
     let (lesions, normals): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.is_tumour());
     if lesions.is_empty() {

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
         return Err(camseg::Error::Invalid(format!("block {b} does not exist: the model has blocks 0..{}", model.blocks() - 1)));
     }
     let negatives = Negatives::parse(args.negatives.as_deref().unwrap_or(&card.training.negatives))?;
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open_for(&args.input.data, &card)?;
     let records: Vec<_> = ds.select(&args.split, negatives)?.into_iter().filter(|r| r.is_tumour()).collect();
     let names: Vec<String> = SWEEP.iter().map(|t| format!("{t}")).chain(["otsu".into()]).collect();
     if !args.json {

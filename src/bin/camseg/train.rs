@@ -2,6 +2,8 @@ use crate::common::{bar, device, load_images, load_model, model_paths};
 use crate::eval::score_records;
 use camseg::cam::CamMethod;
 use camseg::card::{CamDefaults, MethodDefault, ModelCard, TrainingInfo};
+use camseg::card::LabelsInfo;
+use camseg::data::labelled::{LabelOptions, Layout};
 use camseg::data::{Dataset, InputSpec, Negatives, Normalisation, Polarity, Record, ScanSettings};
 use camseg::evaluate::{best_threshold, summarise};
 use camseg::metrics::{roc_auc, Confusion};
@@ -14,9 +16,18 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder (images/, masks/, index.csv).
+    /// Dataset folder: class folders (`tumour/`, `normal/`, optionally under `train/` and
+    /// `val/`), a labels CSV (`file,label[,group]`), or this project's `index.csv` layout.
     #[arg(long)]
     data: PathBuf,
+    /// The positive (lesion) class or classes, comma-separated (default: the class named
+    /// tumour, lesion, abnormal, positive, yes or 1).
+    #[arg(long, value_delimiter = ',')]
+    positive: Vec<String>,
+    /// Share held out as val where the data gives no split: by group (a CSV's group column),
+    /// otherwise by file.
+    #[arg(long, default_value_t = 0.2)]
+    val_share: f64,
     #[arg(long, default_value = "train")]
     split: String,
     /// Split used to pick the best epoch and the CAM method and threshold.
@@ -153,7 +164,25 @@ pub fn run(args: Args) -> Result<()> {
     let mut card = ModelCard::new(&name, arch.clone());
     card.input = args.scan.spec(arch.input_size)?;
     let negatives = Negatives::parse(&args.negatives)?;
-    let ds = Dataset::open(&args.data)?;
+    let options = LabelOptions { positive: args.positive.clone(), val_share: args.val_share, seed: args.seed };
+    let ds = Dataset::open_with(&args.data, &options)?;
+    for warning in &ds.warnings {
+        eprintln!("warning: {}: {warning}", args.data.display());
+    }
+    if ds.layout != Layout::Index && negatives != Negatives::All {
+        return Err(Error::Invalid(format!("--negatives {}: the head-size rule needs this project's index.csv (head_px); {} has {}", negatives.name(), args.data.display(), ds.layout.name())));
+    }
+    if ds.held_out {
+        eprintln!("{} has no val split: {:.0}% of its train patients are held out as val", args.data.display(), args.val_share * 100.0);
+    }
+    let labels = (ds.layout != Layout::Index || ds.held_out).then(|| {
+        let positive = ds.classes.iter().filter(|c| c.positive).map(|c| c.name.clone()).collect();
+        LabelsInfo { layout: ds.layout, options: LabelOptions { positive, ..options.clone() }, classes: ds.classes.clone() }
+    });
+    for c in &ds.classes {
+        let splits: Vec<String> = c.per_split.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        eprintln!("class {} ({}): {}", c.name, if c.positive { "positive" } else { "negative" }, splits.join(", "));
+    }
     let train_records = ds.select(&args.split, negatives)?;
     let val_records = ds.select(&args.val_split, negatives)?;
     let train = samples(load_images(&ds, &train_records, &card.input, "train images")?, &train_records, &card);
@@ -216,6 +245,9 @@ pub fn run(args: Args) -> Result<()> {
         card.metrics.insert("val_mean_dice".into(), dice);
     }
     if let Some(split) = &args.report_split {
+        if !ds.has_lesion_masks(&ds.select(split, negatives)?) {
+            eprintln!("{split} has no lesion masks: its Dice is not scored");
+        }
         report(&model, &mut card, &ds, split, negatives, &device)?;
     }
 
@@ -230,6 +262,7 @@ pub fn run(args: Args) -> Result<()> {
         train_images: train.len(),
         negatives: negatives.name(),
         seconds: started.elapsed().as_secs_f64(),
+        labels,
     };
     let bytes = block_on(camseg::card::weights_bytes(&model, &arch))?;
     // The card is checked as the loader will read it, then both files are written whole.
@@ -257,7 +290,8 @@ pub fn run(args: Args) -> Result<()> {
 /// into `per_method`. None without validation tumours.
 pub fn choose_cam(model: &Classifier, card: &ModelCard, ds: &Dataset, val: &[Record], device: &Device) -> Result<Option<(CamDefaults, f64)>> {
     let last = card.architecture.blocks() - 1;
-    if !val.iter().any(|r| r.is_tumour()) {
+    if !ds.has_lesion_masks(val) {
+        eprintln!("val has no lesion masks: the card keeps the default CAM settings, and no Dice is recorded");
         return Ok(None);
     }
     let mut per_method: Vec<MethodDefault> = Vec::new();

@@ -103,7 +103,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()?
     };
-    let ds = Dataset::open(&args.input.data)?;
+    let ds = Dataset::open_for(&args.input.data, &card)?;
     let lesions: Vec<_> = ds.select(&args.split, Negatives::All)?.into_iter().filter(|r| r.is_tumour()).step_by(args.every.max(1)).collect();
     if lesions.is_empty() {
         return Err(Error::Invalid(format!("{}: the {} split has no lesion images to check", args.input.data.display(), args.split)));

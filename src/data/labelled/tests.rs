@@ -1,0 +1,106 @@
+use super::*;
+
+fn entry(path: &str, size: (usize, usize)) -> Entry {
+    Entry { path: path.into(), size: Some(size), digest: fnv1a(path.as_bytes()) }
+}
+
+fn folders(classes: &[(&str, usize)]) -> Vec<Entry> {
+    classes.iter().flat_map(|(c, n)| (0..*n).map(move |i| entry(&format!("{c}/img{i}.png"), (64, 64)))).collect()
+}
+
+fn defaults() -> LabelOptions {
+    LabelOptions::default()
+}
+
+#[test]
+fn class_folders_take_the_lesion_name_as_positive_and_hold_out_a_share_per_class() {
+    let set = read(&folders(&[("tumour", 30), ("normal", 20)]), None, &defaults()).unwrap();
+    assert_eq!(set.layout, Layout::ClassFolders);
+    assert_eq!(set.images.len(), 50);
+    assert!(set.images.iter().all(|i| i.positive == (i.class == "tumour")));
+    let tumour = set.classes.iter().find(|c| c.name == "tumour").unwrap();
+    assert!(tumour.positive);
+    assert_eq!(tumour.per_split["val"], 6);
+    assert_eq!(tumour.per_split["train"], 24);
+    assert_eq!(set.classes.iter().find(|c| c.name == "normal").unwrap().per_split["val"], 4);
+    // The same seed gives the same split; another seed another one.
+    assert_eq!(read(&folders(&[("tumour", 30), ("normal", 20)]), None, &defaults()).unwrap(), set);
+    let other = read(&folders(&[("tumour", 30), ("normal", 20)]), None, &LabelOptions { seed: 7, ..defaults() }).unwrap();
+    assert_ne!(other.images.iter().map(|i| &i.split).collect::<Vec<_>>(), set.images.iter().map(|i| &i.split).collect::<Vec<_>>());
+}
+
+#[test]
+fn split_folders_are_the_split_and_masks_pair_by_name() {
+    let mut entries = Vec::new();
+    for split in ["train", "val"] {
+        for class in ["lesion", "healthy"] {
+            for i in 0..6 {
+                entries.push(entry(&format!("{split}/{class}/{i}.png"), (32, 32)));
+            }
+        }
+    }
+    entries.push(entry("train/lesion/0_mask.png", (32, 32)));
+    entries.push(entry("train/lesion/0_mask_1.png", (32, 32)));
+    let set = read(&entries, None, &defaults()).unwrap();
+    assert_eq!(set.images.len(), 24, "masks are not images");
+    let first = set.images.iter().find(|i| i.file == "train/lesion/0.png").unwrap();
+    assert_eq!(first.masks, vec!["train/lesion/0_mask.png".to_string(), "train/lesion/0_mask_1.png".to_string()]);
+    assert_eq!(first.split, "train");
+    assert!(set.images.iter().filter(|i| i.file.starts_with("val/")).all(|i| i.split == "val"));
+    assert_eq!(set.classes.iter().find(|c| c.name == "lesion").unwrap().per_split["val"], 6);
+}
+
+#[test]
+fn refusals_name_the_classes() {
+    let one = read(&folders(&[("tumour", 30)]), None, &defaults()).unwrap_err();
+    assert!(one.contains("only one class") && one.contains("`tumour`"), "{one}");
+    let few = read(&folders(&[("tumour", 30), ("normal", 9)]), None, &defaults()).unwrap_err();
+    assert!(few.contains("`normal` has 9") && few.contains("at least 10"), "{few}");
+    let unclear = read(&folders(&[("cats", 12), ("dogs", 12)]), None, &defaults()).unwrap_err();
+    assert!(unclear.contains("`cats`, `dogs`") && unclear.contains("--positive"), "{unclear}");
+    let named = read(&folders(&[("cats", 12), ("dogs", 12)]), None, &LabelOptions { positive: vec!["dogs".into()], ..defaults() }).unwrap();
+    assert!(named.images.iter().all(|i| i.positive == (i.class == "dogs")));
+    let wrong = read(&folders(&[("cats", 12), ("dogs", 12)]), None, &LabelOptions { positive: vec!["bird".into()], ..defaults() }).unwrap_err();
+    assert!(wrong.contains("`bird`"), "{wrong}");
+    let loose = read(&[folders(&[("tumour", 12), ("normal", 12)]), vec![entry("stray.png", (64, 64))]].concat(), None, &defaults()).unwrap_err();
+    assert!(loose.contains("stray.png"), "{loose}");
+    assert!(read(&folders(&[("tumour", 12), ("normal", 12)]), None, &LabelOptions { val_share: 1.0, ..defaults() }).is_err());
+}
+
+#[test]
+fn duplicates_odd_sizes_and_unreadable_files_are_warned_about_and_the_rest_kept() {
+    let mut entries = folders(&[("tumour", 12), ("normal", 12)]);
+    entries.push(Entry { digest: entries[0].digest, ..entry("normal/copy.png", (64, 64)) });
+    entries.push(entry("normal/big.png", (128, 100)));
+    entries.push(Entry { size: None, ..entry("normal/broken.png", (0, 0)) });
+    entries.push(entry("normal/notes.txt", (0, 0)));
+    let set = read(&entries, None, &defaults()).unwrap();
+    let all = set.warnings.join("\n");
+    assert!(all.contains("tumour/img0.png (tumour)") && all.contains("normal/copy.png (normal)"), "{all}");
+    assert!(all.contains("normal/big.png") && all.contains("64x64"), "{all}");
+    assert!(all.contains("normal/broken.png"), "{all}");
+    assert!(all.contains("normal/notes.txt"), "{all}");
+    assert_eq!(set.images.len(), 11 + 12 + 1, "the duplicate's two copies and the broken file are out; big.png stays");
+}
+
+#[test]
+fn a_labels_csv_keeps_groups_together_and_reports_missing_files() {
+    let entries: Vec<Entry> = (0..40).map(|i| entry(&format!("scans/s{i}.png"), (48, 48))).collect();
+    let mut text = String::from("file,label,group\n");
+    for i in 0..40 {
+        text += &format!("scans/s{i}.png,{},p{}\n", i % 2, i / 4);
+    }
+    text += "scans/gone.png,1,p99\n";
+    let set = read(&entries, Some(CsvText { name: "labels.csv", text: &text }), &LabelOptions { val_share: 0.25, ..defaults() }).unwrap();
+    assert_eq!(set.layout, Layout::LabelsCsv);
+    assert_eq!(set.images.len(), 40);
+    assert!(set.images.iter().all(|i| i.positive == (i.class == "1")));
+    for group in (0..10).map(|g| format!("p{g}")) {
+        let splits: BTreeSet<&str> = set.images.iter().filter(|i| i.group == group).map(|i| i.split.as_str()).collect();
+        assert_eq!(splits.len(), 1, "group {group} straddles {splits:?}");
+    }
+    assert!(set.images.iter().any(|i| i.split == "val"));
+    assert!(set.warnings.iter().any(|w| w.contains("scans/gone.png")), "{:?}", set.warnings);
+    let bad = read(&entries, Some(CsvText { name: "labels.csv", text: "name,diagnosis\na,b\n" }), &defaults()).unwrap_err();
+    assert!(bad.contains("labels.csv") && bad.contains("`file`"), "{bad}");
+}

@@ -12,6 +12,7 @@
 //! Model cards travel as JSON text: their serde layout (tagged enums) is JSON's, not bincode's.
 
 use crate::cam::CamMethod;
+use crate::data::labelled::{LabelOptions, LabelSummary};
 use crate::data::upload::FileBytes;
 use crate::data::Channel;
 use crate::evaluate::{Overlap, ScoreGrid};
@@ -145,6 +146,14 @@ pub enum WorkerInput {
     ExportMask { volume: VolumeId, threshold: Threshold, gated: bool },
     /// Go on on the CPU (the person asked, or the page saw the GPU fail).
     UseCpu { note: String },
+    /// Read a labelled folder (class folders or a labels CSV, zips opened) with `options`;
+    /// `files: None` reads the folder already given again (other options). Answered by
+    /// `LabelsRead`.
+    ReadLabels { request: u64, files: Option<Vec<FileBytes>>, options: LabelOptions },
+    /// Train a classifier on the folder last read, from scratch or from a model's weights;
+    /// the best epoch by val AUC is kept. Answered by `Train*` messages with the same `run`.
+    Train { run: u64, options: LabelOptions, from: Option<ModelId>, epochs: usize, name: String },
+    CancelTrain { run: u64 },
 }
 
 /// Worker -> page. Most map one to one onto the page's actions.
@@ -183,6 +192,23 @@ pub enum WorkerOutput {
     },
     TuneCancelled { run: u64 },
     TuneFailed { run: u64, message: String },
+    /// The labelled folder as read: classes, counts per split, warnings; or why it cannot
+    /// train, with the classes found (so the page can ask which is the lesion class).
+    LabelsRead { request: u64, summary: std::result::Result<LabelSummary, String>, classes: Vec<String> },
+    TrainStarted { run: u64, train: usize, val: usize, total_steps: usize },
+    TrainStep { run: u64, progress: Progress },
+    /// An epoch's held-out figures (val AUC is NaN when val has one class).
+    TrainEpoch { run: u64, epoch: usize, loss: f64, val_auc: f64, val_accuracy: f64 },
+    /// The best epoch's weights and the card the run wrote.
+    TrainFinished {
+        run: u64,
+        card_json: String,
+        #[serde(with = "serde_bytes")]
+        weights: Vec<u8>,
+        seconds: f64,
+    },
+    TrainCancelled { run: u64 },
+    TrainFailed { run: u64, message: String },
     Failed { message: String },
 }
 

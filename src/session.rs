@@ -111,6 +111,9 @@ pub struct Session {
     decoding: VecDeque<DecodeJob>,
     analysis: Option<AnalysisJob>,
     tune: Option<TuneJob>,
+    /// The labelled folder last given for training, and the run training on it.
+    folder: training::Folder,
+    training: Option<training::TrainJob>,
 }
 
 impl Session {
@@ -128,6 +131,8 @@ impl Session {
             decoding: VecDeque::new(),
             analysis: None,
             tune: None,
+            folder: training::Folder::default(),
+            training: None,
         }
     }
 
@@ -137,7 +142,7 @@ impl Session {
 
     /// Whether [`Session::step`] has work to do.
     pub fn busy(&self) -> bool {
-        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some()
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some()
     }
 
     /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
@@ -196,6 +201,7 @@ impl Session {
             },
             WorkerInput::Reslice { request, volume, view, window } => vec![self.reslice(request, volume, view, window)],
             WorkerInput::ExportMask { volume, threshold, gated } => vec![self.export_mask(volume, threshold, gated)],
+            input @ (WorkerInput::ReadLabels { .. } | WorkerInput::Train { .. } | WorkerInput::CancelTrain { .. }) => self.accept_training(input),
             WorkerInput::UseCpu { note } => {
                 let mut out = self.fall_back_to_cpu();
                 out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
@@ -226,6 +232,9 @@ impl Session {
                     self.failure(e, Some(run))
                 }
             };
+        }
+        if self.training.is_some() {
+            return self.training_step().await;
         }
         Vec::new()
     }
@@ -489,6 +498,9 @@ impl Session {
             if let Some(job) = self.tune.take() {
                 out.push(WorkerOutput::TuneCancelled { run: job.run });
             }
+            if let Some(job) = self.training.take() {
+                out.push(WorkerOutput::TrainCancelled { run: job.run });
+            }
         }
         out
     }
@@ -497,6 +509,8 @@ impl Session {
         (self.decoding.is_empty() && self.analysis.is_none()).then_some(WorkerOutput::Busy(None))
     }
 }
+
+mod training;
 
 #[cfg(test)]
 mod tests;

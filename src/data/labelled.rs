@@ -97,6 +97,54 @@ pub struct Labelled {
     pub warnings: Vec<String>,
 }
 
+/// What the page shows of a labelled folder before training.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LabelSummary {
+    pub layout: Layout,
+    pub classes: Vec<ClassCount>,
+    pub warnings: Vec<String>,
+    /// Images with a mask (their Dice is scored after training).
+    pub masked: usize,
+}
+
+impl Labelled {
+    pub fn summary(&self) -> LabelSummary {
+        LabelSummary { layout: self.layout, classes: self.classes.clone(), warnings: self.warnings.clone(), masked: self.images.iter().filter(|i| !i.masks.is_empty()).count() }
+    }
+}
+
+/// Class names as the layout gives them, before any check (the page offers them as choices
+/// for the positive class when the names do not say).
+pub fn class_names(entries: &[Entry], csv: Option<CsvText>) -> Vec<String> {
+    let rows = match csv {
+        Some(csv) => {
+            let files: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
+            csv_rows(csv, &files, &mut Vec::new()).unwrap_or_default()
+        }
+        None => folder_rows(entries).unwrap_or_default(),
+    };
+    rows.into_iter().map(|r| r.class).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Paths without the one folder that holds everything (a dropped `mydata/` or a zip's top
+/// folder), so `mydata/tumour/x.png` reads as class `tumour`.
+pub fn strip_common_folder(paths: &mut [String]) {
+    loop {
+        let Some(first) = paths.first().and_then(|p| p.split_once('/')).map(|(top, _)| format!("{top}/")) else { return };
+        if !paths.iter().all(|p| p.starts_with(&first) && p.len() > first.len()) {
+            return;
+        }
+        // Stop above class folders: a top that is itself a split or class leaves the rest.
+        let rest: BTreeSet<&str> = paths.iter().filter_map(|p| p[first.len()..].split_once('/').map(|(t, _)| t)).collect();
+        if rest.is_empty() {
+            return;
+        }
+        for p in paths.iter_mut() {
+            *p = p[first.len()..].to_string();
+        }
+    }
+}
+
 /// A labels CSV's name and text.
 pub struct CsvText<'a> {
     pub name: &'a str,

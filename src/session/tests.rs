@@ -283,3 +283,60 @@ fn a_volume_reads_as_slices_that_the_model_sees_as_their_pngs_and_exports_on_its
     let out = session.accept(WorkerInput::ExportMask { volume: info.id, threshold, gated: false });
     assert!(matches!(&out[..], [WorkerOutput::Failed { message }] if message.contains("0 of ")), "{out:?}");
 }
+
+/// A class-folder set of phantoms in a zip-like drop (`mine/tumour/…`, `mine/normal/…`),
+/// masks beside the tumours.
+fn phantom_folder(n: usize) -> Vec<FileBytes> {
+    use crate::data::encode_png_gray;
+    let mut files = Vec::new();
+    for i in 0..n {
+        let tumour = i % 2 == 0;
+        let p = crate::phantom::generate(&mut crate::phantom::rng_for(11, i as u64), 32, tumour);
+        let class = if tumour { "tumour" } else { "normal" };
+        files.push(FileBytes::new(format!("mine/{class}/p{i}.png"), encode_png_gray(&p.image)));
+        if tumour {
+            files.push(FileBytes::new(format!("mine/{class}/p{i}_mask.png"), encode_png_gray(&p.mask.to_plane())));
+        }
+    }
+    files
+}
+
+#[test]
+fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_card() {
+    use crate::data::labelled::{LabelOptions, Layout};
+    let (mut session, _) = ready();
+    let options = LabelOptions { val_share: 0.25, ..LabelOptions::default() };
+    let out = session.accept(WorkerInput::ReadLabels { request: 1, files: Some(phantom_folder(40)), options: options.clone() });
+    let [WorkerOutput::LabelsRead { request: 1, summary: Ok(summary), classes }] = &out[..] else { panic!("{out:?}") };
+    assert_eq!(summary.layout, Layout::ClassFolders);
+    assert_eq!(classes, &["normal".to_string(), "tumour".to_string()]);
+    assert_eq!(summary.masked, 20);
+    assert_eq!(summary.classes.iter().find(|c| c.positive).unwrap().per_split["val"], 5);
+
+    // A refusal keeps the folder: other options read it again.
+    let out = session.accept(WorkerInput::ReadLabels { request: 2, files: None, options: LabelOptions { positive: vec!["cyst".into()], ..options.clone() } });
+    assert!(matches!(&out[..], [WorkerOutput::LabelsRead { summary: Err(e), .. }] if e.contains("`cyst`")), "{out:?}");
+
+    // From the shipped phantom model's weights (its architecture and input size).
+    session.accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), epochs: 2, name: "mine".into() });
+    let out = run(&mut session);
+    let started = out.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, val, .. } => Some((*train, *val)), _ => None });
+    assert_eq!(started, Some((30, 10)));
+    let epochs: Vec<f64> = out.iter().filter_map(|o| match o { WorkerOutput::TrainEpoch { val_auc, .. } => Some(*val_auc), _ => None }).collect();
+    assert_eq!(epochs.len(), 2);
+    let Some(WorkerOutput::TrainFinished { card_json, weights, .. }) = out.last() else { panic!("{:?}", out.last()) };
+    let card = ModelCard::from_json(card_json).unwrap();
+    assert_eq!(card.name, "mine");
+    let best = epochs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(card.metrics["val_auc"], best, "the best epoch is kept");
+    assert!(best > 0.6, "the phantom model already tells phantoms apart: {epochs:?}");
+    let labels = card.training.labels.as_ref().unwrap();
+    assert_eq!(labels.options.positive, vec!["tumour".to_string()]);
+    // The trained model is a model like any other: the page sends it back and it analyses.
+    assert_eq!(session.accept(WorkerInput::AddModel { model: ModelId(7), card_json: card_json.clone(), weights: weights.clone() }), vec![WorkerOutput::ModelAccepted { model: ModelId(7) }]);
+
+    // Cancelled at once: nothing more is sent for the run.
+    session.accept(WorkerInput::Train { run: 4, options, from: None, epochs: 1, name: "x".into() });
+    assert_eq!(session.accept(WorkerInput::CancelTrain { run: 4 }), vec![WorkerOutput::TrainCancelled { run: 4 }]);
+    assert!(!session.busy());
+}

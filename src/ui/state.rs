@@ -31,6 +31,9 @@ pub struct ModelEntry {
     pub card: ModelCard,
     /// Whether the worker has its weights.
     pub ready: bool,
+    /// Its key in the browser's own storage, for models trained here (they survive a reload
+    /// and can be renamed or deleted).
+    pub stored: Option<String>,
 }
 
 /// What the model said about one image, for the method and layer it was computed with.
@@ -312,6 +315,7 @@ pub struct PageState {
     pub generation: u64,
     pub busy: Option<Busy>,
     pub finetune: FineTune,
+    pub training: training::Training,
     pub status: String,
     pub error: Option<String>,
     /// Milliseconds from page start to the first heatmap.
@@ -327,6 +331,8 @@ pub enum Action {
     ModelsListed(Vec<ModelEntry>),
     /// A model joins the picker and becomes the current one.
     ModelAdded(ModelEntry),
+    /// Models kept in the browser from earlier visits join the picker (the current one stays).
+    ModelsRestored(Vec<ModelEntry>),
     /// The worker has the model's weights.
     ModelReady(ModelId),
     ModelChosen(ModelId),
@@ -363,6 +369,11 @@ pub enum Action {
     TuneFailed { run: u64, message: String },
     /// The fine-tuned model joins the picker (its card made from the tuned model's own).
     TuneKept(ModelEntry),
+    Train(training::TrainAction),
+    /// A model trained here got a new name (its card's).
+    ModelRenamed { id: ModelId, name: String },
+    /// A model trained here was deleted; the first model is chosen if it was the current one.
+    ModelDeleted(ModelId),
     Failed(String),
     Dismissed,
 }
@@ -402,6 +413,29 @@ impl PageState {
             Action::ModelReady(id) => {
                 if let Some(m) = self.models.iter_mut().find(|m| m.id == id) {
                     m.ready = true;
+                }
+            }
+            Action::ModelsRestored(entries) => {
+                let ids: Vec<ModelId> = entries.iter().map(|e| e.id).collect();
+                self.models.retain(|m| !ids.contains(&m.id));
+                self.models.extend(entries);
+            }
+            Action::Train(action) => self.training = self.training.clone().reduce(action),
+            Action::ModelRenamed { id, name } => {
+                if let Some(entry) = self.models.iter_mut().find(|m| m.id == id) {
+                    entry.card.name = name;
+                }
+            }
+            Action::ModelDeleted(id) => {
+                self.models.retain(|m| m.id != id);
+                if self.training.from == Some(id) {
+                    self.training.from = None;
+                }
+                if self.model == Some(id) {
+                    self.model = None;
+                    if let Some(first) = self.models.first().map(|m| m.id) {
+                        self = self.reduce(Action::ModelChosen(first));
+                    }
                 }
             }
             Action::ModelChosen(id) => {
@@ -829,6 +863,8 @@ impl BatchSummary {
         (self.negatives > 0).then(|| n as f64 / self.negatives as f64)
     }
 }
+
+pub mod training;
 
 #[cfg(test)]
 mod tests;

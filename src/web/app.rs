@@ -5,12 +5,14 @@
 
 use super::files::{self, Picked};
 use super::link::Link;
-use super::views;
+use super::{storage, views};
 use crate::card::ModelCard;
 use crate::data::upload::FileBytes;
 use crate::data::Channel;
 use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput, WorkerOutput};
 use crate::volume::{View, Window};
+use crate::data::labelled::LabelOptions;
+use crate::ui::state::training::{EpochPoint, TrainAction};
 use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
 use crate::{Error, Result};
 use std::cell::{Cell, RefCell};
@@ -47,6 +49,14 @@ pub struct Ctx {
     pub on_export_mask: Callback<(VolumeId, bool)>,
     /// Show a built-in demo set instead of the images shown.
     pub on_demo: Callback<DemoSet>,
+    /// A labelled folder (or zip) to train on, and other label options for it.
+    pub on_train_files: Callback<Vec<Picked>>,
+    pub on_train_options: Callback<LabelOptions>,
+    pub on_train_start: Callback<()>,
+    pub on_train_cancel: Callback<()>,
+    /// Rename or delete a model trained here (and kept in the browser).
+    pub on_model_rename: Callback<(ModelId, String)>,
+    pub on_model_delete: Callback<ModelId>,
 }
 
 impl Ctx {
@@ -55,6 +65,11 @@ impl Ctx {
     }
     pub fn dispatch(&self, action: Action) {
         self.store.dispatch(action)
+    }
+    /// A callback that dispatches the action made of its value.
+    pub fn dispatch_with<T: 'static>(&self, make: impl Fn(T) -> Action + 'static) -> Callback<T> {
+        let store = self.store.clone();
+        Callback::from(move |value| store.dispatch(make(value)))
     }
 }
 
@@ -227,8 +242,71 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
             act(Action::Status("fine-tuning cancelled; the model is unchanged".into()));
         }
         WorkerOutput::TuneFailed { run, message } => act(Action::TuneFailed { run, message }),
+        WorkerOutput::LabelsRead { request, summary, classes } => act(Action::Train(TrainAction::LabelsRead { request, summary, classes })),
+        WorkerOutput::TrainStarted { run, train, val, total_steps } => act(Action::Train(TrainAction::Started { run, train, val, total_steps })),
+        WorkerOutput::TrainStep { run, progress } => act(Action::Train(TrainAction::Step { run, progress, now_ms: now_ms() })),
+        WorkerOutput::TrainEpoch { run, epoch, loss, val_auc, val_accuracy } => act(Action::Train(TrainAction::Epoch { run, point: EpochPoint { epoch, loss, val_auc, val_accuracy } })),
+        WorkerOutput::TrainFinished { run, card_json, weights, seconds } => match ModelCard::from_json(&card_json) {
+            Ok(card) => {
+                act(Action::Train(TrainAction::Finished { run }));
+                act(Action::Status(format!("trained {} in {seconds:.1} s", card.name)));
+                let key = format!("trained-{}-{run}", now_ms().round() as u64);
+                let id = shared.new_model_id();
+                shared.send_model(id, &card, weights.clone());
+                act(Action::ModelAdded(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key.clone()) }));
+                let dispatch = dispatch.clone();
+                spawn_local(async move {
+                    if let Err(e) = storage::save(&key, &card_json, &weights).await {
+                        dispatch.dispatch(Action::Failed(format!("the trained model works in this tab but could not be kept in the browser ({e}); download it to keep it")));
+                    }
+                });
+            }
+            Err(e) => act(Action::Train(TrainAction::Failed { run, message: format!("the run wrote a card the page cannot read: {e}") })),
+        },
+        WorkerOutput::TrainCancelled { run } => act(Action::Train(TrainAction::Cancelled { run })),
+        WorkerOutput::TrainFailed { run, message } => act(Action::Train(TrainAction::Failed { run, message })),
         WorkerOutput::Failed { message } => act(Action::Failed(message)),
     }
+}
+
+/// Models trained here in earlier visits, from the browser's storage, to the picker and the
+/// worker. A browser without storage simply has none.
+async fn restore_trained(shared: Rc<Shared>, dispatch: Dispatch) {
+    let Ok(saved) = storage::load_all().await else { return };
+    let mut entries = Vec::new();
+    for (key, card_json, weights) in saved {
+        match ModelCard::from_json(&card_json) {
+            Ok(card) => {
+                let id = shared.new_model_id();
+                shared.send_model(id, &card, weights);
+                entries.push(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key) });
+            }
+            Err(e) => dispatch.dispatch(Action::Failed(format!("a model kept in this browser ({key}) cannot be read: {e}"))),
+        }
+    }
+    if !entries.is_empty() {
+        dispatch.dispatch(Action::ModelsRestored(entries));
+    }
+}
+
+/// A labelled folder given for training: read here, summarised by the worker.
+async fn load_training_files(list: Vec<Picked>, options: LabelOptions, shared: Rc<Shared>, dispatch: Dispatch) {
+    let request = shared.next_id();
+    let source = list.first().map(|p| p.path.split('/').next().unwrap_or(&p.path).to_string()).unwrap_or_default();
+    let source = if list.len() > 1 && !list[0].path.contains('/') { format!("{} files", list.len()) } else { source };
+    dispatch.dispatch(Action::Train(TrainAction::FolderGiven { request, source }));
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for file in files::read_files(list).await {
+        match file {
+            Ok(f) => files.push(f),
+            Err(e) => problems.push(e),
+        }
+    }
+    if !problems.is_empty() {
+        dispatch.dispatch(Action::Failed(problems.join("\n")));
+    }
+    shared.send(&WorkerInput::ReadLabels { request, files: Some(files), options });
 }
 
 /// A demo set's files (`images/x`, `masks/x`), from its `index.csv`.
@@ -271,8 +349,9 @@ async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
     let files: Vec<FileBytes> = demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect();
     shared.send(&WorkerInput::Decode { request: shared.next_id(), files, channel, demo: true });
     let entries = names.iter().zip(cards).enumerate();
-    let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false });
+    let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false, stored: None });
     dispatch.dispatch(Action::ModelsListed(entries.collect()));
+    spawn_local(restore_trained(shared, dispatch));
     Ok(())
 }
 
@@ -338,7 +417,7 @@ async fn load_user_model(list: Vec<Picked>, shared: Rc<Shared>) -> Result<()> {
         return Err(Error::Model("choose two files together: the weights (.bpk) and their model card (.json)".into()));
     };
     let id = shared.new_model_id();
-    let entry = ModelEntry { id, source: format!("your files {} + {card_name}", weights.path), shipped: None, card: card.clone(), ready: false };
+    let entry = ModelEntry { id, source: format!("your files {} + {card_name}", weights.path), shipped: None, card: card.clone(), ready: false, stored: None };
     shared.waiting.borrow_mut().insert(id, (entry, format!("{} with {card_name}", weights.path)));
     shared.send_model(id, &card, weights.bytes);
     Ok(())
@@ -506,7 +585,7 @@ pub fn app() -> Html {
             };
             let id = shared.new_model_id();
             shared.send_model(id, &card, (*weights).clone());
-            store.dispatch(Action::TuneKept(ModelEntry { id, source: "fine-tuned in this page".into(), shipped: None, card, ready: false }));
+            store.dispatch(Action::TuneKept(ModelEntry { id, source: "fine-tuned in this page".into(), shipped: None, card, ready: false, stored: None }));
         })
     };
     let on_download_model = {
@@ -548,7 +627,86 @@ pub fn app() -> Html {
             spawn_local(load_demo(set, channel, shared.clone(), store.dispatcher()));
         })
     };
-    let ctx = Ctx { store, on_files, on_clear, on_model_files, on_use_cpu, on_finetune, on_cancel, on_keep, on_download_model, on_reslice, on_export_mask, on_demo };
+    let on_train_files = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |list: Vec<Picked>| spawn_local(load_training_files(list, store.0.training.options.clone(), shared.clone(), store.dispatcher())))
+    };
+    let on_train_options = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |options: LabelOptions| {
+            let request = shared.next_id();
+            store.dispatch(Action::Train(TrainAction::OptionsChanged { request, options: options.clone() }));
+            shared.send(&WorkerInput::ReadLabels { request, files: None, options });
+        })
+    };
+    let on_train_start = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| {
+            let t = &store.0.training;
+            if !t.can_start() {
+                return; // a double click starts nothing
+            }
+            let run = shared.next_id();
+            let name = format!("{} (trained here)", if t.source.is_empty() { "my model" } else { &t.source });
+            store.dispatch(Action::Train(TrainAction::Requested { run }));
+            shared.send(&WorkerInput::Train { run, options: t.options.clone(), from: t.from, epochs: t.epochs, name });
+        })
+    };
+    let on_train_cancel = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| shared.send(&WorkerInput::CancelTrain { run: store.0.training.run }))
+    };
+    let on_model_rename = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |(id, name): (ModelId, String)| {
+            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
+            let Some(card) = shared.models.borrow_mut().get_mut(&id).map(|(card, _)| {
+                card.name = name.clone();
+                card.clone()
+            }) else { return };
+            store.dispatch(Action::ModelRenamed { id, name });
+            let dispatch = store.dispatcher();
+            spawn_local(async move {
+                if let Err(e) = storage::save_card(&key, &card.to_json()).await {
+                    dispatch.dispatch(Action::Failed(format!("the new name could not be kept in the browser ({e})")));
+                }
+            });
+        })
+    };
+    let on_model_delete = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |id: ModelId| {
+            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
+            shared.models.borrow_mut().remove(&id);
+            store.dispatch(Action::ModelDeleted(id));
+            let dispatch = store.dispatcher();
+            spawn_local(async move {
+                if let Err(e) = storage::remove(&key).await {
+                    dispatch.dispatch(Action::Failed(format!("the model could not be removed from the browser's storage ({e})")));
+                }
+            });
+        })
+    };
+    let ctx = Ctx {
+        store,
+        on_files,
+        on_clear,
+        on_model_files,
+        on_use_cpu,
+        on_finetune,
+        on_cancel,
+        on_keep,
+        on_download_model,
+        on_reslice,
+        on_export_mask,
+        on_demo,
+        on_train_files,
+        on_train_options,
+        on_train_start,
+        on_train_cancel,
+        on_model_rename,
+        on_model_delete,
+    };
     html! {
         <ContextProvider<Ctx> context={ctx}>
             <views::Page />

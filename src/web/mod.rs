@@ -6,6 +6,7 @@ mod app;
 mod canvas;
 mod files;
 mod link;
+mod storage;
 mod views;
 
 /// Mounts the app. A panic is shown on the page (in the `error` element) as well as in the

@@ -11,7 +11,7 @@ fn card(name: &str) -> ModelCard {
 }
 
 fn entry(id: u32, name: &str) -> ModelEntry {
-    ModelEntry { id: ModelId(id), source: format!("models/{id}"), shipped: None, card: card(name), ready: true }
+    ModelEntry { id: ModelId(id), source: format!("models/{id}"), shipped: None, card: card(name), ready: true, stored: None }
 }
 
 /// A 4x1 image whose heatmap ramps 0, 1/3, 2/3, 1 and whose true mask is the right half.

@@ -7,6 +7,7 @@ mod image;
 mod input;
 mod models;
 mod teaching;
+mod train;
 mod volume;
 
 use super::app::Ctx;
@@ -55,6 +56,15 @@ pub fn page() -> Html {
                 <batch::BatchView />
             </div>
             <finetune::FineTuneView />
+            <train::TrainView
+                training={s.training.clone()}
+                models={s.models.iter().filter(|m| m.ready).map(|m| (m.id, m.card.name.clone())).collect::<Vec<_>>()}
+                on_files={ctx.on_train_files.clone()}
+                on_options={ctx.on_train_options.clone()}
+                on_epochs={ctx.dispatch_with(|n| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::EpochsChosen(n)))}
+                on_from={ctx.dispatch_with(|m| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::FromChosen(m)))}
+                on_start={ctx.on_train_start.clone()}
+                on_cancel={ctx.on_train_cancel.clone()} />
             <teaching::Teaching />
         </main>
     }

@@ -48,6 +48,24 @@ pub fn model_panel() -> Html {
     let on_files = crate::web::files::on_pick(ctx.on_model_files.clone());
     let on_cpu = ctx.on_use_cpu.reform(|_: MouseEvent| ());
     let on_download = ctx.on_download_model.reform(|_: MouseEvent| ());
+    let stored = s.current_model().filter(|m| m.stored.is_some()).map(|m| m.id);
+    let on_rename = {
+        let on_rename = ctx.on_model_rename.clone();
+        Callback::from(move |e: Event| {
+            let name = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            if let (Some(id), false) = (stored, name.trim().is_empty()) {
+                on_rename.emit((id, name.trim().to_string()));
+            }
+        })
+    };
+    let on_delete = {
+        let on_delete = ctx.on_model_delete.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(id) = stored {
+                on_delete.emit(id);
+            }
+        })
+    };
     let backend = s.backend.map(|b| b.label()).unwrap_or("starting…");
     let card = s.card();
     let metric = |k: &str| card.and_then(|c| c.metrics.get(k).copied());
@@ -74,6 +92,13 @@ pub fn model_panel() -> Html {
                 </label>
                 <button onclick={on_download} data-testid="download-model" disabled={card.is_none()}>{ "Download weights + card" }</button>
             </div>
+            if let (Some(_), Some(c)) = (stored, card) {
+                <div class="row" data-testid="stored-model">
+                    <span class="note">{ "Trained in this browser and kept in its storage." }</span>
+                    <label>{ "Name " }<input type="text" value={c.name.clone()} data-testid="model-rename" onchange={on_rename} /></label>
+                    <button onclick={on_delete} data-testid="model-delete">{ "Delete" }</button>
+                </div>
+            }
             if let Some(c) = card {
                 <details class="card">
                     <summary>{ format!("Model card: test accuracy {}, AUC {}, trained on {} images", fmt(metric("test_accuracy"), 3), fmt(metric("test_auc"), 3), c.training.train_images) }</summary>

@@ -647,7 +647,8 @@ pub fn app() -> Html {
                 return; // a double click starts nothing
             }
             let run = shared.next_id();
-            let name = format!("{} (trained here)", if t.source.is_empty() { "my model" } else { &t.source });
+            let stem = t.source.strip_suffix(".zip").unwrap_or(&t.source);
+            let name = format!("{} (trained here)", if stem.is_empty() { "my model" } else { stem });
             store.dispatch(Action::Train(TrainAction::Requested { run }));
             shared.send(&WorkerInput::Train { run, options: t.options.clone(), from: t.from, epochs: t.epochs, name });
         })

@@ -12,6 +12,7 @@
 //!   itself leaves no shape for the classifier to see.
 
 use crate::plane::Plane;
+use serde::{Deserialize, Serialize};
 use rand::{RngExt, SeedableRng};
 
 /// Fractions of pixels removed or inserted: 0, 5%, ..., 100%.
@@ -228,6 +229,40 @@ pub fn occlusion(image: &Plane, patch: usize, stride: usize, fill: f32, probabil
     }
     let data = heat.iter().zip(&cover).map(|(&s, &c)| if c > 0 { s / c as f32 } else { 0.0 }).collect();
     Ok((base, Plane::new(w, h, data).normalised()))
+}
+
+/// A map whose rank correlation with the original stays above this once the head and every
+/// block from the explained one up are random shows the image, not what the model learnt.
+pub const RANDOMISATION_CUT: f64 = 0.5;
+
+/// One step of the cascade for one image: the map again, and how like the original it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RandomisedMap {
+    pub randomised: String,
+    pub spearman: f64,
+    pub ssim: f64,
+    pub map: Plane,
+}
+
+/// Every check on one image for one method.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageTrust {
+    pub method: crate::cam::CamMethod,
+    pub block: usize,
+    pub probability: f32,
+    pub map: Plane,
+    pub randomisation: Vec<RandomisedMap>,
+    /// p(lesion) as 0%, 5%, …, 100% of the pixels go hottest first (blanked), are imputed
+    /// from their neighbours (ROAD), or come back into a blurred image (insertion).
+    pub deletion: Vec<f64>,
+    pub road: Vec<f64>,
+    pub insertion: Vec<f64>,
+    pub deletion_auc: f64,
+    pub road_auc: f64,
+    pub insertion_auc: f64,
+    /// Whether the map's peak falls inside the true mask; `None` without a lesion mask.
+    pub pointing_hit: Option<bool>,
+    pub fails_randomisation: bool,
 }
 
 #[cfg(test)]

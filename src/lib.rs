@@ -18,6 +18,7 @@
 //! | [`metrics`] | Dice, IoU, accuracy, sensitivity, specificity, ROC AUC |
 //! | [`evaluate`] | a model scored on many images: the figures `eval --json` prints |
 //! | [`faithfulness`] | sanity checks of a map: rank correlation, SSIM, deletion/insertion and ROAD curves, occlusion |
+//! | [`trust`] | those checks on a model: the randomisation cascade, deletion/insertion/ROAD, pointing |
 //! | [`figures`] | line charts (SVG) for the CLI and the page |
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
 //! | [`finetune`] | the filter experiment on a page's images: filter, split, before/after |
@@ -59,6 +60,8 @@ pub mod segmenter;
 #[cfg(feature = "model")]
 pub mod session;
 pub mod train;
+#[cfg(feature = "model")]
+pub mod trust;
 pub mod uncertainty;
 pub mod ui;
 pub mod volume;

@@ -154,6 +154,8 @@ pub enum WorkerInput {
     /// the best epoch by val AUC is kept. Answered by `Train*` messages with the same `run`.
     Train { run: u64, options: LabelOptions, from: Option<ModelId>, epochs: usize, name: String },
     CancelTrain { run: u64 },
+    /// Every trust check on one image for one method and block: answered by `Trusted`.
+    Trust { request: u64, model: ModelId, item: ItemId, method: CamMethod, block: usize },
 }
 
 /// Worker -> page. Most map one to one onto the page's actions.
@@ -209,6 +211,7 @@ pub enum WorkerOutput {
     },
     TrainCancelled { run: u64 },
     TrainFailed { run: u64, message: String },
+    Trusted { request: u64, item: ItemId, result: std::result::Result<crate::faithfulness::ImageTrust, String> },
     Failed { message: String },
 }
 

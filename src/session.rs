@@ -114,6 +114,8 @@ pub struct Session {
     /// The labelled folder last given for training, and the run training on it.
     folder: training::Folder,
     training: Option<training::TrainJob>,
+    /// The latest trust check asked for (one image; a newer request replaces it).
+    trust: Option<(u64, ModelId, ItemId, CamMethod, usize)>,
 }
 
 impl Session {
@@ -133,6 +135,7 @@ impl Session {
             tune: None,
             folder: training::Folder::default(),
             training: None,
+            trust: None,
         }
     }
 
@@ -142,7 +145,7 @@ impl Session {
 
     /// Whether [`Session::step`] has work to do.
     pub fn busy(&self) -> bool {
-        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some()
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some()
     }
 
     /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
@@ -202,6 +205,10 @@ impl Session {
             WorkerInput::Reslice { request, volume, view, window } => vec![self.reslice(request, volume, view, window)],
             WorkerInput::ExportMask { volume, threshold, gated } => vec![self.export_mask(volume, threshold, gated)],
             input @ (WorkerInput::ReadLabels { .. } | WorkerInput::Train { .. } | WorkerInput::CancelTrain { .. }) => self.accept_training(input),
+            WorkerInput::Trust { request, model, item, method, block } => {
+                self.trust = Some((request, model, item, method, block));
+                Vec::new()
+            }
             WorkerInput::UseCpu { note } => {
                 let mut out = self.fall_back_to_cpu();
                 out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
@@ -232,6 +239,9 @@ impl Session {
                     self.failure(e, Some(run))
                 }
             };
+        }
+        if let Some((request, model, item, method, block)) = self.trust.take() {
+            return vec![self.trust_step(request, model, item, method, block).await];
         }
         if self.training.is_some() {
             return self.training_step().await;
@@ -503,6 +513,18 @@ impl Session {
             }
         }
         out
+    }
+
+    /// Every trust check on one image (a second or two on the CPU: one step).
+    async fn trust_step(&mut self, request: u64, model: ModelId, item: ItemId, method: CamMethod, block: usize) -> WorkerOutput {
+        let result = async {
+            let (card, built) = self.model(model)?;
+            let stored = self.items.get(&item).ok_or_else(|| Error::Invalid("the image is no longer loaded".into()))?;
+            let (image, truth) = (stored.image.clone(), stored.truth.clone());
+            crate::trust::check_image(&built, &card, &image, truth.as_ref(), method, block, 1, &self.device).await
+        }
+        .await;
+        WorkerOutput::Trusted { request, item, result: result.map_err(|e| e.to_string()) }
     }
 
     fn idle_note(&self) -> Option<WorkerOutput> {

@@ -142,7 +142,7 @@ fn read_zip_within(bytes: &[u8], limits: ZipLimits) -> Result<Zipped, String> {
             let name = names[i].as_str();
             let ext = extension(name);
             let maybe_dicom = ext.is_empty() || crate::volume::dicom::is_dicom(name, &[]);
-            !name.ends_with('/') && !is_clutter(name) && (IMAGE_EXTENSIONS.contains(&ext.as_str()) || crate::volume::nifti::is_nifti(name) || maybe_dicom)
+            !name.ends_with('/') && !is_clutter(name) && (IMAGE_EXTENSIONS.contains(&ext.as_str()) || ext == "csv" || crate::volume::nifti::is_nifti(name) || maybe_dicom)
         })
         .collect();
     if wanted.len() > limits.members {
@@ -212,7 +212,8 @@ pub fn pair(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<Pair> {
     let mut images: BTreeMap<String, FileBytes> = BTreeMap::new();
     let mut masks: BTreeMap<String, FileBytes> = BTreeMap::new();
     for file in files {
-        if is_clutter(&file.path) {
+        // Clutter, and tables (a labels CSV read by training, an index): not images to pair.
+        if is_clutter(&file.path) || extension(&file.path) == "csv" {
             continue;
         }
         if !IMAGE_EXTENSIONS.contains(&extension(&file.path).as_str()) {

@@ -340,3 +340,25 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
     assert_eq!(session.accept(WorkerInput::CancelTrain { run: 4 }), vec![WorkerOutput::TrainCancelled { run: 4 }]);
     assert!(!session.busy());
 }
+
+#[test]
+fn the_trust_checks_of_one_image_come_back_with_every_map_and_curve() {
+    let (mut session, items) = ready();
+    let lesion = items.iter().find(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).unwrap();
+    assert!(session.accept(WorkerInput::Trust { request: 3, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 }).is_empty());
+    let out = run(&mut session);
+    let [WorkerOutput::Trusted { request: 3, item, result: Ok(t) }] = &out[..] else { panic!("{out:?}") };
+    assert_eq!(*item, lesion.id);
+    assert_eq!(t.randomisation.len(), 5, "head + 4 blocks");
+    assert!(t.randomisation.iter().all(|r| (r.map.width, r.map.height) == (lesion.image.width, lesion.image.height)));
+    assert_eq!((t.deletion.len(), t.road.len(), t.insertion.len()), (21, 21, 21));
+    assert!(t.pointing_hit.is_some());
+    for auc in [t.deletion_auc, t.road_auc, t.insertion_auc] {
+        assert!((0.0..=1.0).contains(&auc), "{auc}");
+    }
+    // A forgotten image is a message, not a panic.
+    session.accept(WorkerInput::Forget { items: vec![lesion.id] });
+    session.accept(WorkerInput::Trust { request: 4, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 });
+    let out = run(&mut session);
+    assert!(matches!(&out[..], [WorkerOutput::Trusted { result: Err(e), .. }] if e.contains("no longer loaded")), "{out:?}");
+}

@@ -316,6 +316,7 @@ pub struct PageState {
     pub busy: Option<Busy>,
     pub finetune: FineTune,
     pub training: training::Training,
+    pub trust: trust::TrustCheck,
     pub status: String,
     pub error: Option<String>,
     /// Milliseconds from page start to the first heatmap.
@@ -370,6 +371,7 @@ pub enum Action {
     /// The fine-tuned model joins the picker (its card made from the tuned model's own).
     TuneKept(ModelEntry),
     Train(training::TrainAction),
+    Trust(trust::TrustAction),
     /// A model trained here got a new name (its card's).
     ModelRenamed { id: ModelId, name: String },
     /// A model trained here was deleted; the first model is chosen if it was the current one.
@@ -420,6 +422,7 @@ impl PageState {
                 self.models.retain(|m| !ids.contains(&m.id));
                 self.models.extend(entries);
             }
+            Action::Trust(action) => self.trust = self.trust.clone().reduce(action),
             Action::Train(action) => self.training = self.training.clone().reduce(action),
             Action::ModelRenamed { id, name } => {
                 if let Some(entry) = self.models.iter_mut().find(|m| m.id == id) {
@@ -865,6 +868,7 @@ impl BatchSummary {
 }
 
 pub mod training;
+pub mod trust;
 
 #[cfg(test)]
 mod tests;

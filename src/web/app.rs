@@ -13,6 +13,7 @@ use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput, WorkerOutpu
 use crate::volume::{View, Window};
 use crate::data::labelled::LabelOptions;
 use crate::ui::state::training::{EpochPoint, TrainAction};
+use crate::ui::state::trust::TrustAction;
 use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
 use crate::{Error, Result};
 use std::cell::{Cell, RefCell};
@@ -57,6 +58,8 @@ pub struct Ctx {
     /// Rename or delete a model trained here (and kept in the browser).
     pub on_model_rename: Callback<(ModelId, String)>,
     pub on_model_delete: Callback<ModelId>,
+    /// Run every trust check on the image on screen.
+    pub on_trust: Callback<()>,
 }
 
 impl Ctx {
@@ -263,6 +266,7 @@ fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
             }
             Err(e) => act(Action::Train(TrainAction::Failed { run, message: format!("the run wrote a card the page cannot read: {e}") })),
         },
+        WorkerOutput::Trusted { request, result, .. } => act(Action::Trust(TrustAction::Answered { request, result })),
         WorkerOutput::TrainCancelled { run } => act(Action::Train(TrainAction::Cancelled { run })),
         WorkerOutput::TrainFailed { run, message } => act(Action::Train(TrainAction::Failed { run, message })),
         WorkerOutput::Failed { message } => act(Action::Failed(message)),
@@ -688,8 +692,19 @@ pub fn app() -> Html {
             });
         })
     };
+    let on_trust = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| {
+            let s = &store.0;
+            let (Some(item), Some(model), Some(method)) = (s.selected, s.model, s.method) else { return };
+            let request = shared.next_id();
+            store.dispatch(Action::Trust(TrustAction::Requested { request, item, method, block: s.block }));
+            shared.send(&WorkerInput::Trust { request, model, item, method, block: s.block });
+        })
+    };
     let ctx = Ctx {
         store,
+        on_trust,
         on_files,
         on_clear,
         on_model_files,

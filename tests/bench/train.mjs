@@ -30,7 +30,8 @@ const { page } = app;
 try {
   await settled(page);
   await page.setInputFiles('[data-testid=train-files]', [upload('labelled.zip', zip(entries), 'application/zip')]);
-  await page.waitForSelector('[data-testid=train-summary]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid=train-summary], [data-testid=train-problem]', { timeout: 120_000 });
+  if (await page.$('[data-testid=train-problem]')) throw new Error(await text(page, 'train-problem'));
   await page.fill('[data-testid=train-epochs]', String(epochs));
   await page.dispatchEvent('[data-testid=train-epochs]', 'change');
   await page.click('[data-testid=train-start]');

@@ -9,7 +9,6 @@
 //! Every figure has a 95% bootstrap interval over patients (clusters on BUSI).
 
 use crate::common::{bar, device, load_model, DataModelArgs};
-use burn::module::Module;
 use burn::tensor::Device;
 use camseg::cam::CamMethod;
 use camseg::card::ModelCard;
@@ -75,29 +74,15 @@ struct Report {
     methods: BTreeMap<String, MethodReport>,
 }
 
-/// The model with its head and its top `blocks` conv blocks freshly initialised (seeded).
-fn randomised_from_top(model: &Classifier, card: &ModelCard, blocks: usize, seed: u64, device: &Device) -> Classifier {
-    device.seed(seed);
-    let fresh = card.architecture.init(device).valid();
-    let n = model.blocks();
-    let features = model.features.iter().zip(fresh.features).enumerate().map(|(k, (old, new))| if k + blocks >= n { new } else { old.clone() }).collect();
-    Classifier { features, pool: model.pool.clone(), dropout: model.dropout.clone(), head: fresh.head }
-}
-
-/// p(lesion) of altered copies of `original` (at the model's input size), each normalised as
-/// the original is (a blanked region must not rescale the rest).
 fn probabilities(model: &Classifier, card: &ModelCard, images: &[Plane], original: &Plane, device: &Device) -> Result<Vec<f32>> {
-    let prepared: Vec<Plane> = images.iter().map(|im| card.input.prepare_like(im, original)).collect();
-    block_on(camseg::train::predict(model, &card.input, &prepared.iter().collect::<Vec<_>>(), 32, device))
+    block_on(camseg::trust::probabilities(model, card, images, original, device))
 }
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.input.model, &device)?;
     let blocks = model.blocks();
-    if blocks < 2 {
-        return Err(Error::Invalid(format!("{}: the model has one conv block; randomising it block by block needs at least two", args.input.model.display())));
-    }
+    let cascade = camseg::trust::cascade(&model, &card, args.seed, &device).map_err(|e| Error::Invalid(format!("{}: {e}", args.input.model.display())))?;
     let methods: Vec<CamMethod> = if args.methods.is_empty() {
         CamMethod::ALL.into_iter().filter(|m| m.uses_classifier()).collect()
     } else {
@@ -112,9 +97,6 @@ pub fn run(args: Args) -> Result<()> {
     let truths = lesions.iter().zip(&images).map(|(r, im)| ds.load_mask(r, im.width, im.height)).collect::<Result<Vec<_>>>()?;
     let groups = Patients::of(&lesions.iter().map(|r| r.patient.as_str()).collect::<Vec<_>>());
     let figure = |values: &[f64]| groups.estimate(values);
-    // The cascade: step j randomises the head and the top j blocks (j = 0..blocks).
-    let cascade: Vec<(String, Classifier)> =
-        (0..=blocks).map(|j| (if j == 0 { "head".to_string() } else { format!("block {}", blocks - j) }, randomised_from_top(&model, &card, j, args.seed.wrapping_add(j as u64), &device))).collect();
     let refs: Vec<&Plane> = images.iter().collect();
     // Ranks are compared inside each image's field of view: both maps leave its black surround
     // at 0, which would otherwise pass for agreement.
@@ -148,7 +130,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         // Once the head and every block from the explained one up are random, a map that still
         // ranks its pixels as before shows the image, not what the model learnt.
-        let fails_randomisation = steps.get(blocks - block).is_some_and(|s| s.spearman.mean > 0.5);
+        let fails_randomisation = steps.get(blocks - block).is_some_and(|s| s.spearman.mean > camseg::trust::RANDOMISATION_CUT);
         report.methods.insert(
             method.name().to_string(),
             MethodReport { block, randomisation: steps, fails_randomisation, deletion_auc: figure(&deletion), insertion_auc: figure(&insertion), road_auc: figure(&road), pointing_game: figure(&hits) },

@@ -8,6 +8,7 @@ mod input;
 mod models;
 mod teaching;
 mod train;
+mod trust;
 mod volume;
 
 use super::app::Ctx;
@@ -55,6 +56,9 @@ pub fn page() -> Html {
                 <image::ImageView />
                 <batch::BatchView />
             </div>
+            <trust::TrustView check={s.trust.clone()} selected={s.selected} colour_map={s.view.colour_map}
+                can_check={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some()}
+                on_check={ctx.on_trust.clone()} />
             <finetune::FineTuneView />
             <train::TrainView
                 training={s.training.clone()}

@@ -140,7 +140,9 @@ impl TrainJob {
         let Some(progress) = trainer.step(&self.train).await? else {
             return self.finish(now).await.map(|o| vec![o]);
         };
-        self.loss_sum += progress.loss as f64 * progress.read_steps as f64;
+        if progress.read_steps > 0 {
+            self.loss_sum += progress.loss as f64 * progress.read_steps as f64;
+        }
         let mut out = vec![WorkerOutput::TrainStep { run, progress: progress.clone() }];
         if progress.epoch_end {
             let model = trainer.model();

@@ -5,17 +5,15 @@
 
 use super::files::{self, Picked};
 use super::link::Link;
-use super::{storage, views};
+use super::views;
 use crate::card::ModelCard;
-use crate::data::upload::FileBytes;
 use crate::data::Channel;
-use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput, WorkerOutput};
+use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput};
 use crate::volume::{View, Window};
 use crate::data::labelled::LabelOptions;
-use crate::ui::state::training::{EpochPoint, TrainAction};
 use crate::ui::state::trust::TrustAction;
 use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
-use crate::{Error, Result};
+use crate::Result;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -139,7 +137,7 @@ fn connect(shared: &Rc<Shared>, choice: BackendChoice) -> std::result::Result<Li
     let link = Link::spawn(
         move |output| {
             if let Some(shared) = out.upgrade() {
-                on_output(output, &shared.dispatch, &shared);
+                messages::on_output(output, &shared.dispatch, &shared);
             }
         },
         move |why| {
@@ -174,259 +172,6 @@ fn recover(shared: Rc<Shared>, why: String) {
     shared.dispatch.dispatch(Action::BackendLost { note: format!("{why}; it was restarted on the CPU") });
 }
 
-/// The worker's messages as actions (most map one to one).
-fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
-    let act = |a: Action| dispatch.dispatch(a);
-    match output {
-        // The link itself handles it.
-        WorkerOutput::Ready => {}
-        WorkerOutput::BackendChosen { backend, note } => act(Action::BackendChosen { backend, note }),
-        WorkerOutput::BackendLost { note } => act(Action::BackendLost { note }),
-        WorkerOutput::ModelAccepted { model } => match shared.waiting.borrow_mut().remove(&model) {
-            Some((entry, _)) => {
-                act(Action::ModelAdded(ModelEntry { ready: true, ..entry }));
-                act(Action::Dismissed);
-            }
-            None => act(Action::ModelReady(model)),
-        },
-        WorkerOutput::ModelRejected { model, message } => {
-            shared.models.borrow_mut().remove(&model);
-            let from = shared.waiting.borrow_mut().remove(&model).map(|e| e.1).unwrap_or_else(|| format!("model {}", model.0));
-            act(Action::Failed(format!("{from}: {message}")));
-        }
-        WorkerOutput::Busy(busy) => act(Action::Working(busy)),
-        WorkerOutput::Loaded { request, items, .. } | WorkerOutput::Resliced { request, items, .. } if request < shared.cleared_at.get() => {
-            // Cleared while it was being read or decoded: the person does not want it.
-            shared.send(&WorkerInput::Forget { items: items.iter().map(|i| i.id).collect() });
-        }
-        WorkerOutput::Loaded { demo, items, volumes, problems, .. } => {
-            let n = items.len();
-            if n > 0 {
-                let what = match volumes.len() {
-                    0 => format!("loaded {n} images"),
-                    v => format!("loaded {n} images, slices of {v} volume{} among them", if v == 1 { "" } else { "s" }),
-                };
-                act(Action::ItemsLoaded { items: items.into_iter().map(Item::from).collect(), volumes, demo });
-                act(Action::Status(what));
-            }
-            let problems = crate::data::upload::summarise_problems(&problems, 20);
-            if demo && !problems.is_empty() {
-                act(Action::Failed(format!("the demo set is damaged: {}", problems.join("; "))));
-            } else if !problems.is_empty() {
-                let lead = if n == 0 { "Nothing usable was loaded." } else { "Some files were not used." };
-                act(Action::Failed(format!("{lead}\n{}", problems.join("\n"))));
-            } else if !demo {
-                act(Action::Dismissed);
-            }
-        }
-        WorkerOutput::Resliced { volume, items, .. } => {
-            act(Action::Status(format!("{}: {} {} slices", volume.name, items.len(), volume.view.label())));
-            act(Action::Resliced { volume, items: items.into_iter().map(Item::from).collect() });
-        }
-        WorkerOutput::Exported { file_name, bytes, .. } => match files::download(&file_name, "application/gzip", &bytes) {
-            Ok(()) => act(Action::Status(format!("saved {file_name}"))),
-            Err(e) => act(Action::Failed(format!("{file_name}: {e}"))),
-        },
-        WorkerOutput::Analysed { generation, item, finding } => act(Action::Analysed { generation, item, result: finding.into(), millis: now_ms() }),
-        WorkerOutput::AnalysisDone { images, millis, backend, .. } => {
-            act(Action::Working(None));
-            act(Action::Status(format!("analysed {images} images in {millis:.0} ms on {}", backend.label())));
-        }
-        WorkerOutput::TuneStarted { run, trained_on, held_out, accuracy_before, total_steps } => {
-            act(Action::TuneStarted { run, trained_on, held_out, accuracy_before, total_steps })
-        }
-        WorkerOutput::TuneStep { run, progress } => act(Action::TuneStep { run, progress }),
-        WorkerOutput::TuneFinished { run, accuracy_after, weights, seconds } => {
-            act(Action::TuneFinished { run, accuracy_after, weights: Rc::new(weights) });
-            act(Action::Status(format!("fine-tuned in {seconds:.1} s")));
-        }
-        WorkerOutput::TuneCancelled { run } => {
-            act(Action::TuneCancelled { run });
-            act(Action::Status("fine-tuning cancelled; the model is unchanged".into()));
-        }
-        WorkerOutput::TuneFailed { run, message } => act(Action::TuneFailed { run, message }),
-        WorkerOutput::LabelsRead { request, summary, classes } => act(Action::Train(TrainAction::LabelsRead { request, summary, classes })),
-        WorkerOutput::TrainStarted { run, train, val, total_steps } => act(Action::Train(TrainAction::Started { run, train, val, total_steps })),
-        WorkerOutput::TrainStep { run, progress } => act(Action::Train(TrainAction::Step { run, progress, now_ms: now_ms() })),
-        WorkerOutput::TrainEpoch { run, epoch, loss, val_auc, val_accuracy } => act(Action::Train(TrainAction::Epoch { run, point: EpochPoint { epoch, loss, val_auc, val_accuracy } })),
-        WorkerOutput::TrainFinished { run, card_json, weights, seconds } => match ModelCard::from_json(&card_json) {
-            Ok(card) => {
-                act(Action::Train(TrainAction::Finished { run }));
-                act(Action::Status(format!("trained {} in {seconds:.1} s", card.name)));
-                let key = format!("trained-{}-{run}", now_ms().round() as u64);
-                let id = shared.new_model_id();
-                shared.send_model(id, &card, weights.clone());
-                act(Action::ModelAdded(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key.clone()) }));
-                let dispatch = dispatch.clone();
-                spawn_local(async move {
-                    if let Err(e) = storage::save(&key, &card_json, &weights).await {
-                        dispatch.dispatch(Action::Failed(format!("the trained model works in this tab but could not be kept in the browser ({e}); download it to keep it")));
-                    }
-                });
-            }
-            Err(e) => act(Action::Train(TrainAction::Failed { run, message: format!("the run wrote a card the page cannot read: {e}") })),
-        },
-        WorkerOutput::Trusted { request, result, .. } => act(Action::Trust(TrustAction::Answered { request, result })),
-        WorkerOutput::TrainCancelled { run } => act(Action::Train(TrainAction::Cancelled { run })),
-        WorkerOutput::TrainFailed { run, message } => act(Action::Train(TrainAction::Failed { run, message })),
-        WorkerOutput::Failed { message } => act(Action::Failed(message)),
-    }
-}
-
-/// Models trained here in earlier visits, from the browser's storage, to the picker and the
-/// worker. A browser without storage simply has none.
-async fn restore_trained(shared: Rc<Shared>, dispatch: Dispatch) {
-    let Ok(saved) = storage::load_all().await else { return };
-    let mut entries = Vec::new();
-    for (key, card_json, weights) in saved {
-        match ModelCard::from_json(&card_json) {
-            Ok(card) => {
-                let id = shared.new_model_id();
-                shared.send_model(id, &card, weights);
-                entries.push(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key) });
-            }
-            Err(e) => dispatch.dispatch(Action::Failed(format!("a model kept in this browser ({key}) cannot be read: {e}"))),
-        }
-    }
-    if !entries.is_empty() {
-        dispatch.dispatch(Action::ModelsRestored(entries));
-    }
-}
-
-/// A labelled folder given for training: read here, summarised by the worker.
-async fn load_training_files(list: Vec<Picked>, options: LabelOptions, shared: Rc<Shared>, dispatch: Dispatch) {
-    let request = shared.next_id();
-    let source = list.first().map(|p| p.path.split('/').next().unwrap_or(&p.path).to_string()).unwrap_or_default();
-    let source = if list.len() > 1 && !list[0].path.contains('/') { format!("{} files", list.len()) } else { source };
-    dispatch.dispatch(Action::Train(TrainAction::FolderGiven { request, source }));
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for file in files::read_files(list).await {
-        match file {
-            Ok(f) => files.push(f),
-            Err(e) => problems.push(e),
-        }
-    }
-    if !problems.is_empty() {
-        dispatch.dispatch(Action::Failed(problems.join("\n")));
-    }
-    shared.send(&WorkerInput::ReadLabels { request, files: Some(files), options });
-}
-
-/// A demo set's files (`images/x`, `masks/x`), from its `index.csv`.
-fn demo_files(set: DemoSet, index: &[u8]) -> Result<Vec<String>> {
-    let mut files = Vec::new();
-    for record in csv::Reader::from_reader(index).records() {
-        let record = record.map_err(|e| Error::Invalid(format!("demo/{}/index.csv: {e}", set.name())))?;
-        let name = record.get(0).unwrap_or_default();
-        files.extend(["images", "masks"].map(|folder| format!("{folder}/{name}")));
-    }
-    Ok(files)
-}
-
-/// Start-up, in as few round trips as possible (the first heatmap waits for all of it): the
-/// lists of models and demo images, then every card, the default weights and the demo files
-/// at once; the worker gets the weights and the demo files as they arrive.
-async fn start(shared: Rc<Shared>, dispatch: Dispatch) -> Result<()> {
-    dispatch.dispatch(Action::Status("loading the model and the demo images".into()));
-    let set = DemoSet::default();
-    let lists = files::fetch_all(&["models/index.json".into(), format!("demo/{}/index.csv", set.name())]).await?;
-    let names: Vec<String> = serde_json::from_slice(&lists[0]).map_err(|e| Error::Invalid(format!("models/index.json is not a list of model names ({e})")))?;
-    let default = names.first().ok_or_else(|| Error::Invalid("models/index.json lists no model".into()))?;
-    let demo = demo_files(set, &lists[1])?;
-    let urls: Vec<String> = names
-        .iter()
-        .map(|n| format!("models/{n}.json"))
-        .chain([format!("models/{default}.bpk")])
-        .chain(demo.iter().map(|p| format!("demo/{}/{p}", set.name())))
-        .collect();
-    let mut bodies = files::fetch_all(&urls).await?.into_iter();
-    let mut cards = Vec::new();
-    for name in &names {
-        let card = ModelCard::from_json(&String::from_utf8_lossy(&bodies.next().unwrap_or_default())).map_err(|e| Error::Invalid(format!("models/{name}.json: {e}")))?;
-        cards.push(card);
-    }
-    let default_id = ModelId(0);
-    shared.fetched.borrow_mut().push(default_id);
-    shared.send_model(default_id, &cards[0], bodies.next().unwrap_or_default());
-    let channel = cards[0].input.channel;
-    let files: Vec<FileBytes> = demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect();
-    shared.send(&WorkerInput::Decode { request: shared.next_id(), files, channel, demo: true });
-    let entries = names.iter().zip(cards).enumerate();
-    let entries = entries.map(|(k, (name, card))| ModelEntry { id: ModelId(k as u32), source: format!("models/{name}"), shipped: Some(name.clone()), card, ready: false, stored: None });
-    dispatch.dispatch(Action::ModelsListed(entries.collect()));
-    spawn_local(restore_trained(shared, dispatch));
-    Ok(())
-}
-
-/// Another demo set, asked for by the person: its files are fetched and decoded like the first.
-async fn load_demo(set: DemoSet, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
-    let request = shared.next_id();
-    let fetched = async {
-        let index = files::fetch_all(&[format!("demo/{}/index.csv", set.name())]).await?.pop().unwrap_or_default();
-        let demo = demo_files(set, &index)?;
-        let bodies = files::fetch_all(&demo.iter().map(|p| format!("demo/{}/{p}", set.name())).collect::<Vec<_>>()).await?;
-        Ok::<_, Error>(demo.into_iter().zip(bodies).map(|(path, bytes)| FileBytes::new(path, bytes)).collect::<Vec<_>>())
-    };
-    match fetched.await {
-        Ok(files) => shared.send(&WorkerInput::Decode { request, files, channel, demo: true }),
-        Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
-    }
-}
-
-/// Weights of a shipped model, fetched the first time it is chosen, then sent to the worker.
-async fn fetch_shipped(shared: Rc<Shared>, entry: ModelEntry, dispatch: Dispatch) {
-    let Some(name) = &entry.shipped else { return };
-    match files::fetch_all(&[format!("models/{name}.bpk")]).await {
-        Ok(mut bodies) => shared.send_model(entry.id, &entry.card, bodies.pop().unwrap_or_default()),
-        Err(e) => dispatch.dispatch(Action::Failed(e.to_string())),
-    }
-}
-
-async fn load_user_files(list: Vec<Picked>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
-    // Numbered when picked: a Clear while the files are read drops them too.
-    let request = shared.next_id();
-    let mut problems = Vec::new();
-    let mut read = Vec::new();
-    for file in files::read_files(list).await {
-        match file {
-            Ok(f) => read.push(f),
-            Err(e) => problems.push(e),
-        }
-    }
-    if !problems.is_empty() {
-        dispatch.dispatch(Action::Failed(problems.join("\n")));
-    }
-    if !read.is_empty() {
-        dispatch.dispatch(Action::Status(format!("reading {} files", read.len())));
-        shared.send(&WorkerInput::Decode { request, files: read, channel, demo: false });
-    }
-}
-
-/// A user's own model: its weights (`.bpk`) and model card (`.json`), checked by the worker,
-/// which builds it; it joins the picker once the worker accepts it.
-async fn load_user_model(list: Vec<Picked>, shared: Rc<Shared>) -> Result<()> {
-    let mut card = None;
-    let mut weights = None;
-    for file in files::read_files(list).await {
-        let file = file.map_err(Error::Invalid)?;
-        if file.path.to_ascii_lowercase().ends_with(".json") {
-            let parsed = ModelCard::from_json(&String::from_utf8_lossy(&file.bytes)).map_err(|e| Error::Model(format!("{}: {e}", file.path)))?;
-            card = Some((file.path.clone(), parsed));
-        } else {
-            weights = Some(file);
-        }
-    }
-    let (Some((card_name, card)), Some(weights)) = (card, weights) else {
-        return Err(Error::Model("choose two files together: the weights (.bpk) and their model card (.json)".into()));
-    };
-    let id = shared.new_model_id();
-    let entry = ModelEntry { id, source: format!("your files {} + {card_name}", weights.path), shipped: None, card: card.clone(), ready: false, stored: None };
-    shared.waiting.borrow_mut().insert(id, (entry, format!("{} with {card_name}", weights.path)));
-    shared.send_model(id, &card, weights.bytes);
-    Ok(())
-}
-
 /// The kept fine-tuned model's card: the tuned model's own card (never the current one's),
 /// renamed, with the experiment and its figures.
 fn tuned_card(state: &PageState) -> Option<(ModelCard, Rc<Vec<u8>>)> {
@@ -453,6 +198,10 @@ fn report(dispatch: &Dispatch, result: Result<()>) {
         dispatch.dispatch(Action::Failed(e.to_string()));
     }
 }
+
+mod loading;
+mod messages;
+mod training;
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -495,7 +244,7 @@ pub fn app() -> Html {
 
     {
         let (shared, dispatch) = (shared.clone(), store.dispatcher());
-        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, start(shared, dispatch.clone()).await) }));
+        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, loading::start(shared, dispatch.clone()).await) }));
     }
     {
         // A shipped model chosen for the first time: fetch its weights for the worker.
@@ -505,7 +254,7 @@ pub fn app() -> Html {
             if let Some(entry) = entry.filter(|e| !e.ready && e.shipped.is_some()) {
                 if !shared.fetched.borrow().contains(&entry.id) {
                     shared.fetched.borrow_mut().push(entry.id);
-                    spawn_local(fetch_shipped(shared, entry, dispatch));
+                    spawn_local(loading::fetch_shipped(shared, entry, dispatch));
                 }
             }
         });
@@ -541,7 +290,7 @@ pub fn app() -> Html {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |list: Vec<Picked>| {
             let channel = store.0.card().map(|c| c.input.channel).unwrap_or(Channel::Luma);
-            spawn_local(load_user_files(list, channel, shared.clone(), store.dispatcher()))
+            spawn_local(loading::load_user_files(list, channel, shared.clone(), store.dispatcher()))
         })
     };
     let on_clear = {
@@ -556,7 +305,7 @@ pub fn app() -> Html {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |list: Vec<Picked>| {
             let (dispatch, shared) = (store.dispatcher(), shared.clone());
-            spawn_local(async move { report(&dispatch, load_user_model(list, shared).await) })
+            spawn_local(async move { report(&dispatch, loading::load_user_model(list, shared).await) })
         })
     };
     let on_use_cpu = {
@@ -628,70 +377,10 @@ pub fn app() -> Html {
             on_clear.emit(());
             store.dispatch(Action::DemoChosen(set));
             let channel = store.0.models.iter().find(|m| m.shipped.as_deref() == Some(set.name())).or(store.0.current_model()).map(|m| m.card.input.channel).unwrap_or(Channel::Luma);
-            spawn_local(load_demo(set, channel, shared.clone(), store.dispatcher()));
+            spawn_local(loading::load_demo(set, channel, shared.clone(), store.dispatcher()));
         })
     };
-    let on_train_files = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |list: Vec<Picked>| spawn_local(load_training_files(list, store.0.training.options.clone(), shared.clone(), store.dispatcher())))
-    };
-    let on_train_options = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |options: LabelOptions| {
-            let request = shared.next_id();
-            store.dispatch(Action::Train(TrainAction::OptionsChanged { request, options: options.clone() }));
-            shared.send(&WorkerInput::ReadLabels { request, files: None, options });
-        })
-    };
-    let on_train_start = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |_| {
-            let t = &store.0.training;
-            if !t.can_start() {
-                return; // a double click starts nothing
-            }
-            let run = shared.next_id();
-            let stem = t.source.strip_suffix(".zip").unwrap_or(&t.source);
-            let name = format!("{} (trained here)", if stem.is_empty() { "my model" } else { stem });
-            store.dispatch(Action::Train(TrainAction::Requested { run }));
-            shared.send(&WorkerInput::Train { run, options: t.options.clone(), from: t.from, epochs: t.epochs, name });
-        })
-    };
-    let on_train_cancel = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |_| shared.send(&WorkerInput::CancelTrain { run: store.0.training.run }))
-    };
-    let on_model_rename = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |(id, name): (ModelId, String)| {
-            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
-            let Some(card) = shared.models.borrow_mut().get_mut(&id).map(|(card, _)| {
-                card.name = name.clone();
-                card.clone()
-            }) else { return };
-            store.dispatch(Action::ModelRenamed { id, name });
-            let dispatch = store.dispatcher();
-            spawn_local(async move {
-                if let Err(e) = storage::save_card(&key, &card.to_json()).await {
-                    dispatch.dispatch(Action::Failed(format!("the new name could not be kept in the browser ({e})")));
-                }
-            });
-        })
-    };
-    let on_model_delete = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |id: ModelId| {
-            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
-            shared.models.borrow_mut().remove(&id);
-            store.dispatch(Action::ModelDeleted(id));
-            let dispatch = store.dispatcher();
-            spawn_local(async move {
-                if let Err(e) = storage::remove(&key).await {
-                    dispatch.dispatch(Action::Failed(format!("the model could not be removed from the browser's storage ({e})")));
-                }
-            });
-        })
-    };
+    let train = training::callbacks(&store, &shared);
     let on_trust = {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
@@ -716,12 +405,12 @@ pub fn app() -> Html {
         on_reslice,
         on_export_mask,
         on_demo,
-        on_train_files,
-        on_train_options,
-        on_train_start,
-        on_train_cancel,
-        on_model_rename,
-        on_model_delete,
+        on_train_files: train.files,
+        on_train_options: train.options,
+        on_train_start: train.start,
+        on_train_cancel: train.cancel,
+        on_model_rename: train.rename,
+        on_model_delete: train.delete,
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

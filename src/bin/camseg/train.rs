@@ -209,7 +209,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut loss_sum = 0.0;
     while let Some(p) = block_on(trainer.step(&train))? {
         progress.inc(1);
-        loss_sum += p.loss as f64 * p.read_steps as f64;
+        // A step that read nothing carries the last read's loss (NaN before the first): skip it.
+        if p.read_steps > 0 {
+            loss_sum += p.loss as f64 * p.read_steps as f64;
+        }
         progress.set_prefix(format!("epoch {}/{} loss {:.4}", p.epoch + 1, p.epochs, p.loss));
         if p.epoch_end {
             let model = trainer.model();

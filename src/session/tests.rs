@@ -4,6 +4,7 @@
 use super::*;
 use crate::block_on;
 use crate::data::upload::FileBytes;
+use crate::filters::Filter;
 use crate::protocol::BackendChoice;
 
 const PHANTOM: ModelId = ModelId(1);

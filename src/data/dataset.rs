@@ -158,6 +158,9 @@ mod native {
             if labels.len() > 1 {
                 return Err(fail(format!("has {} labels CSVs ({}); keep one", labels.len(), labels.iter().map(|l| l.0.as_str()).collect::<Vec<_>>().join(", "))));
             }
+            if labels.is_empty() && entries.is_empty() {
+                return Err(fail("has no index.csv, no labels CSV and no images in class folders (expected tumour/ and normal/ folders, a CSV with file and label columns, or index.csv with images/ and masks/)".into()));
+            }
             let csv = labels.first().map(|(name, text)| labelled::CsvText { name, text });
             let set = labelled::read(&entries, csv, options).map_err(fail)?;
             let records = set.images.iter().map(|i| Record { file: i.file.clone(), patient: i.group.clone(), slice: 0, split: i.split.clone(), label: i.positive as u8, tumor_px: 0, head_px: 0 }).collect();

@@ -78,7 +78,9 @@ fn expand_zips(files: Vec<FileBytes>, problems: &mut Vec<String>) -> Vec<FileByt
                     problems.push(format!("{}: {entries} the same name as another; only one of each was read", file.path));
                 }
                 let nested_note = (!nested.is_empty()).then(|| format!("a zip inside a zip is not opened (unzip {} first)", nested.join(", ")));
-                match (members.is_empty(), nested_note) {
+                // A labels CSV travels with the images (training reads it) but is not one.
+                let no_images = members.iter().all(|m| extension(&m.path) == "csv");
+                match (no_images, nested_note) {
                     (true, note) => problems.push(format!("{}: the zip holds no PNG, JPEG, TIFF, BMP, NIfTI or DICOM files{}", file.path, note.map(|n| format!("; {n}")).unwrap_or_default())),
                     (false, Some(note)) => problems.push(format!("{}: {note}", file.path)),
                     (false, None) => {}

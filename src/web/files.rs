@@ -94,6 +94,28 @@ pub async fn walk_dropped(entries: Vec<JsValue>) -> (Vec<Picked>, Vec<String>) {
     (files, problems)
 }
 
+/// A drop zone's `drop` handler: a dropped folder is walked (its files keep their paths, so
+/// class folders and DICOM series stay what they were), plain files are taken as they are.
+/// Files that cannot be read are reported through `problems`.
+pub fn on_drop(target: yew::Callback<Vec<Picked>>, problems: yew::Callback<String>) -> yew::Callback<web_sys::DragEvent> {
+    yew::Callback::from(move |e: web_sys::DragEvent| {
+        e.prevent_default();
+        let Some(data) = e.data_transfer() else { return };
+        if let Some(entries) = dropped_entries(&data) {
+            let (target, problems) = (target.clone(), problems.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let (picked, failed) = walk_dropped(entries).await;
+                if !failed.is_empty() {
+                    problems.emit(failed.join("\n"));
+                }
+                target.emit(picked);
+            });
+        } else if let Some(list) = data.files() {
+            target.emit(files_of(&list));
+        }
+    })
+}
+
 /// A file picker's `change` handler that hands its files to `target`, then clears the picker
 /// (so picking the same file again fires again).
 pub fn on_pick(target: yew::Callback<Vec<Picked>>) -> yew::Callback<web_sys::Event> {

@@ -16,24 +16,11 @@ pub fn input_panel() -> Html {
     let over = use_state(|| false);
     let on_change = files::on_pick(ctx.on_files.clone());
     let on_drop = {
-        let (ctx, over) = (ctx.clone(), over.clone());
-        Callback::from(move |e: DragEvent| {
-            e.prevent_default();
+        let over = over.clone();
+        let failed = ctx.dispatch_with(crate::ui::state::Action::Failed);
+        files::on_drop(ctx.on_files.clone(), failed).reform(move |e: DragEvent| {
             over.set(false);
-            let Some(data) = e.data_transfer() else { return };
-            // A dropped folder (a study, a DICOM series) is walked for its files.
-            if let Some(entries) = files::dropped_entries(&data) {
-                let ctx = ctx.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let (picked, problems) = files::walk_dropped(entries).await;
-                    if !problems.is_empty() {
-                        ctx.dispatch(crate::ui::state::Action::Failed(problems.join("\n")));
-                    }
-                    ctx.on_files.emit(picked);
-                });
-            } else if let Some(list) = data.files() {
-                ctx.on_files.emit(files::files_of(&list));
-            }
+            e
         })
     };
     let on_over = {

@@ -21,6 +21,8 @@ pub struct TrainProps {
     pub on_from: Callback<Option<ModelId>>,
     pub on_start: Callback<()>,
     pub on_cancel: Callback<()>,
+    /// Files that could not be read from a dropped folder.
+    pub on_problems: Callback<String>,
 }
 
 fn phase_text(t: &Training) -> String {
@@ -42,6 +44,8 @@ pub fn train_view(p: &TrainProps) -> Html {
     let locked = t.running();
     let on_folder = on_pick(p.on_files.clone());
     let on_zip = on_pick(p.on_files.clone());
+    let on_drop = crate::web::files::on_drop(p.on_files.clone(), p.on_problems.clone());
+    let on_over = Callback::from(|e: web_sys::DragEvent| e.prevent_default());
     let on_share = {
         let (on_options, options) = (p.on_options.clone(), t.options.clone());
         Callback::from(move |e: Event| {
@@ -66,8 +70,9 @@ pub fn train_view(p: &TrainProps) -> Html {
         <section class="panel train" id="train" data-testid="train-panel">
             <h2>{ "Train a model" }</h2>
             <p class="hint">{ "Your own labelled images: one folder per class (e.g. tumour/ and normal/, as torchvision's ImageFolder), or a labels CSV (file,label, and a group column to keep a patient's images together), or a zip of either. Masks are optional (x_mask.png beside x.png). Everything stays in this browser." }</p>
-            <div class="row">
-                <label class="button">{ "Open a labelled folder…" }
+            <div class="row train-drop" data-testid="train-drop" ondrop={if locked { None } else { Some(on_drop) }} ondragover={on_over}>
+                <span>{ "Drop a labelled folder or zip here, or " }</span>
+                <label class="button">{ "open a labelled folder…" }
                     <input type="file" multiple=true webkitdirectory=true data-testid="train-folder" onchange={on_folder} disabled={locked} />
                 </label>
                 <label class="button">{ "…or a zip / files" }

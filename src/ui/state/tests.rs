@@ -1,4 +1,7 @@
 use super::*;
+use crate::evaluate::{Overlap, ScoreGrid};
+use crate::plane::Plane;
+use crate::protocol::Finding;
 use crate::card::ModelCard;
 use crate::model::ClassifierConfig;
 

@@ -161,7 +161,7 @@ mod write {
 #[cfg(not(target_arch = "wasm32"))]
 pub mod volumes {
     use super::*;
-    use crate::volume::dicom::{write_slice, SliceSpec, Syntax};
+    use crate::volume::dicom_writer::{write_slice, SliceSpec, Syntax};
     use crate::volume::{nifti, Geometry};
     use crate::{Error, Result};
     use std::path::{Path, PathBuf};

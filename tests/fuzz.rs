@@ -89,7 +89,7 @@ fn upload_seeds() -> Vec<(String, Vec<u8>)> {
     let voxels: Vec<u8> = (0..16 * 16 * 4).map(|i| (i % 200) as u8).collect();
     let nifti = camseg::volume::nifti::write_u8([16, 16, 4], &geometry, &voxels, "fuzz", 0);
     let pixels: Vec<u16> = (0..16 * 16).map(|i| (i * 13 % 4000) as u16).collect();
-    use camseg::volume::dicom::{write_slice, SliceSpec, Syntax};
+    use camseg::volume::dicom_writer::{write_slice, SliceSpec, Syntax};
     let slice = |syntax| {
         write_slice(&SliceSpec {
             pixels: &pixels,

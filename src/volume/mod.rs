@@ -8,6 +8,8 @@
 //! anterior or superior up), as clinical viewers draw them.
 
 pub mod dicom;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dicom_writer;
 pub mod nifti;
 pub mod open;
 pub mod score;

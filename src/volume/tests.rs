@@ -231,7 +231,7 @@ fn volume_dice_sums_voxels_over_slices_and_gates_by_the_answer() {
 
 #[test]
 fn a_dicom_series_pairs_with_a_folder_of_dicom_label_slices() {
-    use super::dicom::{write_slice, SliceSpec, Syntax};
+    use super::dicom_writer::{write_slice, SliceSpec, Syntax};
     let slice = |k: usize, value: u16, uid: &str| {
         let pixels = vec![value; 12];
         write_slice(&SliceSpec {

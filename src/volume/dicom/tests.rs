@@ -1,4 +1,5 @@
 use super::*;
+use crate::volume::dicom_writer::{write_slice, SliceSpec, Syntax};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 

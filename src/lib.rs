@@ -23,7 +23,7 @@
 //! | [`filters`] | the paper's keep-hot / remove-hot / random-mask images |
 //! | [`finetune`] | the filter experiment on a page's images: filter, split, before/after |
 //! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
-//! | [`data`] | image decoding, the model's input spec, what a kind of scan looks like, dataset folders |
+//! | [`data`] | image decoding, the model's input spec, what a kind of scan looks like, dataset folders, labelled folders (class folders, labels CSV) |
 //! | [`controls`] | the lesion-removed control: a lesion filled with the texture round it |
 //! | [`card`] | the model card that travels with the weights |
 //! | [`phantom`] | synthetic brain slices with exact tumour masks |

@@ -138,6 +138,18 @@ pub async fn read_files(list: Vec<Picked>) -> Vec<Result<FileBytes, String>> {
     out
 }
 
+/// Reads files into memory: those read, and one message per file that could not be.
+pub async fn read_all(list: Vec<Picked>) -> (Vec<FileBytes>, Vec<String>) {
+    let (mut read, mut problems) = (Vec::new(), Vec::new());
+    for file in read_files(list).await {
+        match file {
+            Ok(f) => read.push(f),
+            Err(e) => problems.push(e),
+        }
+    }
+    (read, problems)
+}
+
 /// Offers `bytes` as a download named `name`.
 pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
     let parts = Array::of1(&Uint8Array::from(bytes));

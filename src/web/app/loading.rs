@@ -86,14 +86,7 @@ pub(super) async fn fetch_shipped(shared: Rc<Shared>, entry: ModelEntry, dispatc
 pub(super) async fn load_user_files(list: Vec<Picked>, channel: Channel, shared: Rc<Shared>, dispatch: Dispatch) {
     // Numbered when picked: a Clear while the files are read drops them too.
     let request = shared.next_id();
-    let mut problems = Vec::new();
-    let mut read = Vec::new();
-    for file in files::read_files(list).await {
-        match file {
-            Ok(f) => read.push(f),
-            Err(e) => problems.push(e),
-        }
-    }
+    let (read, problems) = files::read_all(list).await;
     if !problems.is_empty() {
         dispatch.dispatch(Action::Failed(problems.join("\n")));
     }

@@ -62,18 +62,11 @@ async fn load_files(list: Vec<Picked>, options: LabelOptions, shared: Rc<Shared>
     let source = list.first().map(|p| p.path.split('/').next().unwrap_or(&p.path).to_string()).unwrap_or_default();
     let source = if list.len() > 1 && !list[0].path.contains('/') { format!("{} files", list.len()) } else { source };
     dispatch.dispatch(Action::Train(TrainAction::FolderGiven { request, source }));
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for file in files::read_files(list).await {
-        match file {
-            Ok(f) => files.push(f),
-            Err(e) => problems.push(e),
-        }
-    }
+    let (read, problems) = files::read_all(list).await;
     if !problems.is_empty() {
         dispatch.dispatch(Action::Failed(problems.join("\n")));
     }
-    shared.send(&WorkerInput::ReadLabels { request, files: Some(files), options });
+    shared.send(&WorkerInput::ReadLabels { request, files: Some(read), options });
 }
 
 

@@ -655,24 +655,42 @@ mod tests {
     fn pseudo_labels_come_from_the_cam_and_are_empty_for_no_tumour_images() {
         let device = Device::flex();
         let arch = crate::model::ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
-        let classifier = arch.init(&device).valid();
         let spec = spec(32);
         let data = squares(3, 40, 5);
         let images: Vec<&Plane> = data.iter().map(|(im, _)| im).collect();
         let rule = CamLabelRule { method: CamMethod::HiResCam, block: 1, threshold: Threshold::Fixed(0.0), unsure_from: None };
+        // An untrained net: retry the rare draw whose map is flat, so the cuts below always split it.
+        let (classifier, analysed) = (0..8)
+            .map(|_| {
+                let classifier = arch.init(&device).valid();
+                let analysed = block_on(crate::pipeline::analyse(&classifier, &spec, &[images[2]], 1, rule.method, &device)).unwrap();
+                (classifier, analysed)
+            })
+            .find(|(_, a)| distinct(&a[0].heatmap.data).len() >= 2)
+            .expect("eight untrained nets all gave a flat heatmap");
         let labels = block_on(pseudo_labels(&classifier, &spec, &images, &[true, false, true], rule, &device)).unwrap();
         assert!(labels[1].mask.is_empty() && labels[1].unsure.is_empty() && (labels[1].mask.width, labels[1].mask.height) == (40, 40));
         // At threshold 0 every pixel of a tumour image's heatmap is in; the true masks are not.
         assert_eq!(labels[0].mask.area(), 1600);
-        let analysed = block_on(crate::pipeline::analyse(&classifier, &spec, &[images[2]], 1, rule.method, &device)).unwrap();
-        // With an unsure band: the mask is the cut, the band is the map in [0.2, 0.5), disjoint.
-        let banded = CamLabelRule { threshold: Threshold::Fixed(0.5), unsure_from: Some(0.2), ..rule };
-        let again = block_on(pseudo_labels(&classifier, &spec, &images[2..], &[true], banded, &device)).unwrap();
-        assert_eq!(again[0].mask, analysed[0].mask(Threshold::Fixed(0.5)));
+        // With an unsure band: the mask is the cut, the band is the map in [low, cut), disjoint.
+        // Both cuts are values the map takes, so neither region can come out empty.
         let heat = &analysed[0].heatmap;
-        let band: Vec<bool> = heat.data.iter().map(|&v| (0.2..0.5).contains(&v)).collect();
+        let values = distinct(&heat.data);
+        let (low, cut) = (values[values.len() / 3], values[2 * values.len() / 3]);
+        let banded = CamLabelRule { threshold: Threshold::Fixed(cut), unsure_from: Some(low), ..rule };
+        let again = block_on(pseudo_labels(&classifier, &spec, &images[2..], &[true], banded, &device)).unwrap();
+        assert_eq!(again[0].mask, analysed[0].mask(Threshold::Fixed(cut)));
+        let band: Vec<bool> = heat.data.iter().map(|&v| (low..cut).contains(&v)).collect();
         assert_eq!(again[0].unsure.bits, band);
         assert!(again[0].unsure.area() > 0 && again[0].mask.area() > 0, "the test needs both regions");
+    }
+
+    /// The values a map takes, ascending.
+    fn distinct(values: &[f32]) -> Vec<f32> {
+        let mut v = values.to_vec();
+        v.sort_by(f32::total_cmp);
+        v.dedup();
+        v
     }
 
     #[test]

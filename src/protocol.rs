@@ -155,7 +155,20 @@ pub enum WorkerInput {
     Train { run: u64, options: LabelOptions, from: Option<ModelId>, epochs: usize, name: String },
     CancelTrain { run: u64 },
     /// Every trust check on one image for one method and block: answered by `Trusted`.
-    Trust { request: u64, model: ModelId, item: ItemId, method: CamMethod, block: usize },
+    Trust(ImageQuestion),
+    /// How the heatmap of one image is made, step by step: answered by `Explained`.
+    Explain(ImageQuestion),
+}
+
+/// A question about one image, for one model, method and block. Only the latest of each kind
+/// is answered: the page asks about the image on screen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageQuestion {
+    pub request: u64,
+    pub model: ModelId,
+    pub item: ItemId,
+    pub method: CamMethod,
+    pub block: usize,
 }
 
 /// Worker -> page. Most map one to one onto the page's actions.
@@ -212,6 +225,7 @@ pub enum WorkerOutput {
     TrainCancelled { run: u64 },
     TrainFailed { run: u64, message: String },
     Trusted { request: u64, item: ItemId, result: std::result::Result<crate::faithfulness::ImageTrust, String> },
+    Explained { request: u64, item: ItemId, result: std::result::Result<crate::cam::steps::CamSteps, String> },
     Failed { message: String },
 }
 

@@ -55,6 +55,31 @@ pub fn heatmap_rgba(heat: &Plane, map: ColourMap) -> Vec<u8> {
     }).collect()
 }
 
+/// A map whose values are all of one sign or none, in grey scaled to its own largest value
+/// (a block's activations).
+pub fn grey_rgba(plane: &Plane) -> Vec<u8> {
+    let top = plane.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    plane.data.iter().flat_map(|&v| {
+        let g = if top > 0.0 { (v.abs() / top * 255.0).round() as u8 } else { 0 };
+        [g, g, g, 255]
+    }).collect()
+}
+
+/// A signed map: red where it adds to the lesion score, blue where it takes from it, white at
+/// zero; `scale` is the value drawn at full colour (several maps share one to be compared).
+pub fn signed_rgba(plane: &Plane, scale: f32) -> Vec<u8> {
+    plane.data.iter().flat_map(|&v| {
+        let t = if scale > 0.0 { 0.5 - 0.5 * (v / scale).clamp(-1.0, 1.0) } else { 0.5 };
+        let c = colorous::RED_BLUE.eval_continuous(t as f64);
+        [c.r, c.g, c.b, 255]
+    }).collect()
+}
+
+/// The largest magnitude in any of `planes` (a shared scale for [`signed_rgba`]).
+pub fn largest_magnitude<'a>(planes: impl IntoIterator<Item = &'a Plane>) -> f32 {
+    planes.into_iter().flat_map(|p| p.data.iter()).fold(0.0, |m, v| m.max(v.abs()))
+}
+
 /// The scan in grey, the heatmap blended at `opacity` (weighted by heat, so cold regions stay
 /// readable), then the contours of the predicted and true masks.
 pub fn overlay_rgba(image: &Plane, heat: &Plane, map: ColourMap, opacity: f32, predicted: Option<&Mask>, truth: Option<&Mask>) -> Vec<u8> {
@@ -96,5 +121,15 @@ mod tests {
         assert_eq!(&rgba[20..23], &PREDICTED);
         assert_eq!(&rgba[0..4], &[128, 128, 128, 255]);
         assert_ne!(ColourMap::Turbo.rgb(0.0), ColourMap::Turbo.rgb(1.0));
+    }
+
+    #[test]
+    fn signed_maps_are_red_up_blue_down_and_white_at_zero() {
+        let p = Plane::new(3, 1, vec![2.0, 0.0, -1.0]);
+        let rgba = signed_rgba(&p, largest_magnitude([&p]));
+        let (up, zero, down) = (&rgba[0..3], &rgba[4..7], &rgba[8..11]);
+        assert!(up[0] > up[2] && down[2] > down[0], "{up:?} {down:?}");
+        assert!(zero.iter().all(|&c| c > 230), "{zero:?}");
+        assert_eq!(grey_rgba(&Plane::new(2, 1, vec![0.0, 4.0])), vec![0, 0, 0, 255, 255, 255, 255, 255]);
     }
 }

@@ -16,7 +16,7 @@ use crate::masks::{Mask, Threshold};
 use crate::model::Classifier;
 use crate::pipeline::analyse;
 use crate::plane::Plane;
-use crate::protocol::{Backend, Busy, Finding, ItemId, ModelId, NewItem, VolumeId, VolumeInfo, WorkerInput, WorkerOutput};
+use crate::protocol::{Backend, Busy, Finding, ImageQuestion, ItemId, ModelId, NewItem, VolumeId, VolumeInfo, WorkerInput, WorkerOutput};
 use crate::volume::open::{self, Source};
 use crate::volume::{nifti, slice_name, View, Volume, Window};
 use crate::{Error, Result};
@@ -98,7 +98,9 @@ pub struct Session {
     folder: training::Folder,
     training: Option<training::TrainJob>,
     /// The latest trust check asked for (one image; a newer request replaces it).
-    trust: Option<(u64, ModelId, ItemId, CamMethod, usize)>,
+    trust: Option<ImageQuestion>,
+    /// The latest "how is this heatmap made" asked for.
+    explain: Option<ImageQuestion>,
 }
 
 impl Session {
@@ -119,6 +121,7 @@ impl Session {
             folder: training::Folder::default(),
             training: None,
             trust: None,
+            explain: None,
         }
     }
 
@@ -128,7 +131,7 @@ impl Session {
 
     /// Whether [`Session::step`] has work to do.
     pub fn busy(&self) -> bool {
-        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some()
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some() || self.explain.is_some()
     }
 
     /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
@@ -188,8 +191,12 @@ impl Session {
             WorkerInput::Reslice { request, volume, view, window } => vec![self.reslice(request, volume, view, window)],
             WorkerInput::ExportMask { volume, threshold, gated } => vec![self.export_mask(volume, threshold, gated)],
             input @ (WorkerInput::ReadLabels { .. } | WorkerInput::Train { .. } | WorkerInput::CancelTrain { .. }) => self.accept_training(input),
-            WorkerInput::Trust { request, model, item, method, block } => {
-                self.trust = Some((request, model, item, method, block));
+            WorkerInput::Trust(question) => {
+                self.trust = Some(question);
+                Vec::new()
+            }
+            WorkerInput::Explain(question) => {
+                self.explain = Some(question);
                 Vec::new()
             }
             WorkerInput::UseCpu { note } => {
@@ -223,8 +230,11 @@ impl Session {
                 }
             };
         }
-        if let Some((request, model, item, method, block)) = self.trust.take() {
-            return vec![self.trust_step(request, model, item, method, block).await];
+        if let Some(question) = self.explain.take() {
+            return vec![self.explain_step(question).await];
+        }
+        if let Some(question) = self.trust.take() {
+            return vec![self.trust_step(question).await];
         }
         if self.training.is_some() {
             return self.training_step().await;
@@ -448,16 +458,31 @@ impl Session {
         out
     }
 
+    /// The image a question is about, with its mask, and the model asked about.
+    fn question(&mut self, q: &ImageQuestion) -> Result<(ModelCard, Classifier, Rc<Plane>, Option<Mask>)> {
+        let (card, built) = self.model(q.model)?;
+        let stored = self.items.get(&q.item).ok_or_else(|| Error::Invalid("the image is no longer loaded".into()))?;
+        Ok((card, built, stored.image.clone(), stored.truth.clone()))
+    }
+
     /// Every trust check on one image (a second or two on the CPU: one step).
-    async fn trust_step(&mut self, request: u64, model: ModelId, item: ItemId, method: CamMethod, block: usize) -> WorkerOutput {
+    async fn trust_step(&mut self, q: ImageQuestion) -> WorkerOutput {
         let result = async {
-            let (card, built) = self.model(model)?;
-            let stored = self.items.get(&item).ok_or_else(|| Error::Invalid("the image is no longer loaded".into()))?;
-            let (image, truth) = (stored.image.clone(), stored.truth.clone());
-            crate::trust::check_image(&built, &card, &image, truth.as_ref(), method, block, 1, &self.device).await
+            let (card, built, image, truth) = self.question(&q)?;
+            crate::trust::check_image(&built, &card, &image, truth.as_ref(), q.method, q.block, 1, &self.device).await
         }
         .await;
-        WorkerOutput::Trusted { request, item, result: result.map_err(|e| e.to_string()) }
+        WorkerOutput::Trusted { request: q.request, item: q.item, result: result.map_err(|e| e.to_string()) }
+    }
+
+    /// The steps of one image's heatmap (one forward and backward pass).
+    async fn explain_step(&mut self, q: ImageQuestion) -> WorkerOutput {
+        let result = async {
+            let (card, built, image, _) = self.question(&q)?;
+            crate::cam::steps::explain(&built, &card.input, &image, q.block, q.method, &self.device).await
+        }
+        .await;
+        WorkerOutput::Explained { request: q.request, item: q.item, result: result.map_err(|e| e.to_string()) }
     }
 
     fn idle_note(&self) -> Option<WorkerOutput> {

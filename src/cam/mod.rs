@@ -110,12 +110,29 @@ impl CamMethod {
         })
     }
 
+    /// The plain CAM whose map a method starts from (the "how it is made" view shows its
+    /// steps); `None` for the intensity rule, which has no classifier map.
+    pub fn base(self) -> Option<CamMethod> {
+        match self {
+            CamMethod::Fusion => Some(CamMethod::GradCamPlusPlus),
+            CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => Some(CamMethod::LayerCam),
+            CamMethod::Intensity => None,
+            plain => Some(plain),
+        }
+    }
+
+    /// Whether the method's weights vary by position (one per activation) rather than being
+    /// one number per channel.
+    pub fn weighs_each_position(self) -> bool {
+        matches!(self.base(), Some(CamMethod::HiResCam | CamMethod::LayerCam))
+    }
+
     #[cfg(feature = "model")]
-    /// The map [N,1,h,w] (before upsampling) from activations and gradients [N,C,h,w].
-    /// Fusion's per-layer map is Grad-CAM++'s.
-    pub fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
-        let weighted = match self {
-            CamMethod::GradCam => a * g.mean_dim(3).mean_dim(2),
+    /// The weight of each activation [N,C,1,1] (one per channel) or [N,C,h,w] (one per
+    /// position), from activations and gradients [N,C,h,w]. Fusion's is Grad-CAM++'s.
+    pub fn weights(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
+        match self {
+            CamMethod::GradCam => g.mean_dim(3).mean_dim(2),
             CamMethod::GradCamPlusPlus | CamMethod::Fusion => {
                 // The paper's eq. 19, alpha = g^2 / (2 g^2 + sum(A) g^3), kept where g > 0
                 // (only there does it weigh anything). With relu(g)^3 the denominator is
@@ -125,16 +142,22 @@ impl CamMethod {
                 // (docs/benchmarks.md, the agreement check).
                 let g2 = g.clone().powi_scalar(2);
                 let g3 = relu(g.clone()).powi_scalar(3);
-                let sum_a = a.clone().sum_dim(3).sum_dim(2);
+                let sum_a = a.sum_dim(3).sum_dim(2);
                 let alpha = g2.clone() / (g2 * 2.0 + sum_a * g3 + GRADCAM_PP_EPS);
-                a * (relu(g) * alpha).sum_dim(3).sum_dim(2)
+                (relu(g) * alpha).sum_dim(3).sum_dim(2)
             }
-            CamMethod::HiResCam => a * g,
-            CamMethod::LayerCam | CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => a * relu(g),
+            CamMethod::HiResCam => g,
+            CamMethod::LayerCam | CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => relu(g),
             // No map of its own: the pipeline gives it the prior. Grad-CAM's keeps this total.
-            CamMethod::Intensity => a * g.mean_dim(3).mean_dim(2),
-        };
-        relu(weighted.sum_dim(1))
+            CamMethod::Intensity => g.mean_dim(3).mean_dim(2),
+        }
+    }
+
+    #[cfg(feature = "model")]
+    /// The map [N,1,h,w] (before upsampling): ReLU of the weighted sum of the channels.
+    pub fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
+        let weights = self.weights(a.clone(), g);
+        relu((a * weights).sum_dim(1))
     }
 }
 
@@ -256,6 +279,7 @@ pub fn heatmap(map: &Plane, width: usize, height: usize) -> Plane {
 pub mod fusion;
 pub mod intensity;
 pub mod refine;
+pub mod steps;
 pub mod walk;
 
 #[cfg(all(test, feature = "model"))]

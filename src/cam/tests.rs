@@ -171,3 +171,31 @@ fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do
     assert_eq!((wa[1].heatmap.width, wa[1].heatmap.height), (40, 40));
     assert!(wa.iter().all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
 }
+
+/// The teaching view's steps add up to the method's own heatmap, for every plain CAM, and
+/// every composite method shows the plain CAM it starts from.
+#[test]
+fn the_steps_of_a_map_add_up_to_the_methods_heatmap() {
+    use crate::data::{Channel, InputSpec, Normalisation, ScanSettings};
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let (model, device) = random_model(&cfg, 5);
+    let spec = InputSpec { size: 32, channel: Channel::Luma, normalisation: Normalisation::MeanStd, scan: ScanSettings::default() };
+    let image = crate::plane::Plane::new(40, 36, (0..40 * 36).map(|i| ((i * 37) % 101) as f32 / 100.0).collect());
+    for method in [CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam] {
+        for block in [1, 2] {
+            let steps = crate::block_on(steps::explain(&model, &spec, &image, block, method, &device)).unwrap();
+            let analysed = crate::block_on(crate::pipeline::analyse(&model, &spec, &[&image], block, method, &device)).unwrap().remove(0);
+            let gap = steps.heatmap.data.iter().zip(&analysed.heatmap.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(gap < 1e-5, "{method} block {block}: the steps' heatmap is {gap} away from the method's");
+            assert!((steps.probability - analysed.probability).abs() < 1e-6);
+            assert_eq!(steps.channels, cfg.widths[block], "{method} block {block}");
+            assert!(steps.parts.iter().all(|p| p.total != 0.0) && !steps.parts.is_empty());
+        }
+    }
+    let fused = crate::block_on(steps::explain(&model, &spec, &image, 2, CamMethod::Fusion, &device)).unwrap();
+    assert_eq!(fused.base, CamMethod::GradCamPlusPlus);
+    let err = crate::block_on(steps::explain(&model, &spec, &image, 2, CamMethod::Intensity, &device)).unwrap_err();
+    assert!(err.to_string().contains("intensity rule"), "{err}");
+    let err = crate::block_on(steps::explain(&model, &spec, &image, 3, CamMethod::GradCam, &device)).unwrap_err();
+    assert!(err.to_string().contains("3 conv blocks"), "{err}");
+}

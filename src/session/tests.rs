@@ -346,7 +346,7 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
 fn the_trust_checks_of_one_image_come_back_with_every_map_and_curve() {
     let (mut session, items) = ready();
     let lesion = items.iter().find(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).unwrap();
-    assert!(session.accept(WorkerInput::Trust { request: 3, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 }).is_empty());
+    assert!(session.accept(WorkerInput::Trust(ImageQuestion { request: 3, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 })).is_empty());
     let out = run(&mut session);
     let [WorkerOutput::Trusted { request: 3, item, result: Ok(t) }] = &out[..] else { panic!("{out:?}") };
     assert_eq!(*item, lesion.id);
@@ -359,7 +359,24 @@ fn the_trust_checks_of_one_image_come_back_with_every_map_and_curve() {
     }
     // A forgotten image is a message, not a panic.
     session.accept(WorkerInput::Forget { items: vec![lesion.id] });
-    session.accept(WorkerInput::Trust { request: 4, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 });
+    session.accept(WorkerInput::Trust(ImageQuestion { request: 4, model: PHANTOM, item: lesion.id, method: CamMethod::GradCam, block: 3 }));
     let out = run(&mut session);
     assert!(matches!(&out[..], [WorkerOutput::Trusted { result: Err(e), .. }] if e.contains("no longer loaded")), "{out:?}");
+}
+
+#[test]
+fn the_steps_of_a_heatmap_come_back_for_the_latest_question_only() {
+    let (mut session, items) = ready();
+    let lesion = items.iter().find(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).unwrap();
+    let ask = |request, method| WorkerInput::Explain(ImageQuestion { request, model: PHANTOM, item: lesion.id, method, block: 3 });
+    session.accept(ask(5, CamMethod::GradCam));
+    session.accept(ask(6, CamMethod::LayerCamWalk));
+    let out = run(&mut session);
+    let [WorkerOutput::Explained { request: 6, result: Ok(s), .. }] = &out[..] else { panic!("{out:?}") };
+    assert_eq!((s.method, s.base, s.block), (CamMethod::LayerCamWalk, CamMethod::LayerCam, 3));
+    assert_eq!((s.heatmap.width, s.heatmap.height), (lesion.image.width, lesion.image.height));
+    assert!(!s.parts.is_empty() && s.parts.len() <= crate::cam::steps::SHOWN_ADDING + crate::cam::steps::SHOWN_TAKING);
+    session.accept(ask(7, CamMethod::Intensity));
+    let out = run(&mut session);
+    assert!(matches!(&out[..], [WorkerOutput::Explained { request: 7, result: Err(e), .. }] if e.contains("intensity rule")), "{out:?}");
 }

@@ -45,7 +45,11 @@ pub struct PageState {
     pub busy: Option<Busy>,
     pub finetune: FineTune,
     pub training: training::Training,
-    pub trust: trust::TrustCheck,
+    pub trust: asked::Asked<crate::faithfulness::ImageTrust>,
+    /// How the heatmap on screen is made (the teaching view).
+    pub steps: asked::Asked<crate::cam::steps::CamSteps>,
+    /// The channel picked in that view, to follow its part through the steps.
+    pub steps_channel: Option<usize>,
     pub status: String,
     pub error: Option<String>,
     /// Milliseconds from page start to the first heatmap.
@@ -100,7 +104,10 @@ pub enum Action {
     /// The fine-tuned model joins the picker (its card made from the tuned model's own).
     TuneKept(ModelEntry),
     Train(training::TrainAction),
-    Trust(trust::TrustAction),
+    Trust(asked::Asking<crate::faithfulness::ImageTrust>),
+    Explain(asked::Asking<crate::cam::steps::CamSteps>),
+    /// A channel picked in the steps view (picking it again lets it go).
+    ChannelPicked(usize),
     /// A model trained here got a new name (its card's).
     ModelRenamed { id: ModelId, name: String },
     /// A model trained here was deleted; the first model is chosen if it was the current one.
@@ -152,6 +159,13 @@ impl PageState {
                 self.models.extend(entries);
             }
             Action::Trust(action) => self.trust = self.trust.clone().reduce(action),
+            Action::Explain(action) => {
+                if matches!(action, asked::Asking::Requested { .. }) {
+                    self.steps_channel = None;
+                }
+                self.steps = self.steps.clone().reduce(action)
+            }
+            Action::ChannelPicked(c) => self.steps_channel = (self.steps_channel != Some(c)).then_some(c),
             Action::Train(action) => self.training = self.training.clone().reduce(action),
             Action::ModelRenamed { id, name } => {
                 if let Some(entry) = self.models.iter_mut().find(|m| m.id == id) {
@@ -468,8 +482,8 @@ mod finetune;
 mod items;
 mod table;
 mod view;
+pub mod asked;
 pub mod training;
-pub mod trust;
 
 pub use demo::DemoSet;
 pub use finetune::{FineTune, TunePhase};

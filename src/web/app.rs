@@ -8,10 +8,10 @@ use super::link::Link;
 use super::views;
 use crate::card::ModelCard;
 use crate::data::Channel;
-use crate::protocol::{BackendChoice, ModelId, VolumeId, WorkerInput};
+use crate::protocol::{BackendChoice, ImageQuestion, ModelId, VolumeId, WorkerInput};
 use crate::volume::{View, Window};
 use crate::data::labelled::LabelOptions;
-use crate::ui::state::trust::TrustAction;
+use crate::ui::state::asked::Asking;
 use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
 use crate::Result;
 use std::cell::{Cell, RefCell};
@@ -58,6 +58,8 @@ pub struct Ctx {
     pub on_model_delete: Callback<ModelId>,
     /// Run every trust check on the image on screen.
     pub on_trust: Callback<()>,
+    /// Take the heatmap on screen apart, step by step.
+    pub on_explain: Callback<()>,
 }
 
 impl Ctx {
@@ -75,6 +77,19 @@ impl Ctx {
 }
 
 type Dispatch = UseReducerDispatcher<Store>;
+
+/// A callback that asks the worker a question about the image on screen, with the current
+/// model, method and block (only the latest question of a kind is answered).
+fn ask_about_image<T: 'static>(store: &UseReducerHandle<Store>, shared: &Rc<Shared>, action: fn(Asking<T>) -> Action, input: fn(ImageQuestion) -> WorkerInput) -> Callback<()> {
+    let (store, shared) = (store.clone(), shared.clone());
+    Callback::from(move |_| {
+        let s = &store.0;
+        let (Some(item), Some(model), Some(method)) = (s.selected, s.model, s.method) else { return };
+        let request = shared.next_id();
+        store.dispatch(action(Asking::Requested { request, item, method, block: s.block }));
+        shared.send(&input(ImageQuestion { request, model, item, method, block: s.block }));
+    })
+}
 
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
@@ -381,19 +396,12 @@ pub fn app() -> Html {
         })
     };
     let train = training::callbacks(&store, &shared);
-    let on_trust = {
-        let (store, shared) = (store.clone(), shared.clone());
-        Callback::from(move |_| {
-            let s = &store.0;
-            let (Some(item), Some(model), Some(method)) = (s.selected, s.model, s.method) else { return };
-            let request = shared.next_id();
-            store.dispatch(Action::Trust(TrustAction::Requested { request, item, method, block: s.block }));
-            shared.send(&WorkerInput::Trust { request, model, item, method, block: s.block });
-        })
-    };
+    let on_trust = ask_about_image(&store, &shared, Action::Trust, WorkerInput::Trust);
+    let on_explain = ask_about_image(&store, &shared, Action::Explain, WorkerInput::Explain);
     let ctx = Ctx {
         store,
         on_trust,
+        on_explain,
         on_files,
         on_clear,
         on_model_files,

@@ -422,3 +422,14 @@ fn random_action_sequences_keep_results_on_images_of_their_size() {
     }
     assert!(landed > 100, "results rarely landed ({landed}): the sequences test little");
 }
+
+#[test]
+fn a_picked_channel_toggles_and_a_new_question_lets_it_go() {
+    let s = loaded().reduce(Action::ChannelPicked(3));
+    assert_eq!(s.steps_channel, Some(3));
+    assert_eq!(s.clone().reduce(Action::ChannelPicked(3)).steps_channel, None, "picked again: let go");
+    assert_eq!(s.clone().reduce(Action::ChannelPicked(5)).steps_channel, Some(5));
+    let asked = s.reduce(Action::Explain(asked::Asking::Requested { request: 1, item: ItemId(1), method: crate::cam::CamMethod::GradCam, block: 2 }));
+    assert_eq!(asked.steps_channel, None, "another image's channels are others");
+    assert!(asked.steps.pending);
+}

@@ -4,7 +4,7 @@
 use super::{files, now_ms, training, Dispatch, Shared};
 use crate::protocol::{WorkerInput, WorkerOutput};
 use crate::ui::state::training::{EpochPoint, TrainAction};
-use crate::ui::state::trust::TrustAction;
+use crate::ui::state::asked::Asking;
 use crate::ui::state::{Action, Item, ModelEntry};
 use std::rc::Rc;
 
@@ -84,7 +84,8 @@ pub(super) fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shar
         WorkerOutput::TrainStep { run, progress } => act(Action::Train(TrainAction::Step { run, progress, now_ms: now_ms() })),
         WorkerOutput::TrainEpoch { run, epoch, loss, val_auc, val_accuracy } => act(Action::Train(TrainAction::Epoch { run, point: EpochPoint { epoch, loss, val_auc, val_accuracy } })),
         WorkerOutput::TrainFinished { run, card_json, weights, seconds } => training::finished(run, card_json, weights, seconds, dispatch, shared),
-        WorkerOutput::Trusted { request, result, .. } => act(Action::Trust(TrustAction::Answered { request, result })),
+        WorkerOutput::Trusted { request, result, .. } => act(Action::Trust(Asking::Answered { request, result })),
+        WorkerOutput::Explained { request, result, .. } => act(Action::Explain(Asking::Answered { request, result })),
         WorkerOutput::TrainCancelled { run } => act(Action::Train(TrainAction::Cancelled { run })),
         WorkerOutput::TrainFailed { run, message } => act(Action::Train(TrainAction::Failed { run, message })),
         WorkerOutput::Failed { message } => act(Action::Failed(message)),

@@ -6,6 +6,7 @@ mod finetune;
 mod image;
 mod input;
 mod models;
+mod steps;
 mod teaching;
 mod train;
 mod trust;
@@ -59,6 +60,11 @@ pub fn page() -> Html {
             <trust::TrustView check={s.trust.clone()} selected={s.selected} colour_map={s.view.colour_map}
                 can_check={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some()}
                 on_check={ctx.on_trust.clone()} />
+            <steps::StepsView steps={s.steps.clone()} selected={s.selected} channel={s.steps_channel}
+                image={s.selected.and_then(|id| s.items.iter().find(|i| i.id == id)).map(|i| i.image.clone())}
+                threshold={s.view.threshold} colour_map={s.view.colour_map} method={s.method} block={s.block}
+                can_ask={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some_and(|m| m.uses_classifier())}
+                on_ask={ctx.on_explain.clone()} on_channel={ctx.dispatch_with(crate::ui::state::Action::ChannelPicked)} />
             <finetune::FineTuneView />
             <train::TrainView
                 training={s.training.clone()}

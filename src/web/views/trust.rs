@@ -6,7 +6,7 @@ use super::{fmt, inline_svg};
 use crate::faithfulness::{ImageTrust, RANDOMISATION_CUT};
 use crate::figures::{line_chart_svg, Chart, Series};
 use crate::render::{heatmap_rgba, ColourMap};
-use crate::ui::state::trust::TrustCheck;
+use crate::ui::state::asked::Asked;
 use crate::web::canvas;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -15,7 +15,7 @@ use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct TrustProps {
-    pub check: TrustCheck,
+    pub check: Asked<ImageTrust>,
     /// The image on screen, and whether a check of it can be asked for.
     pub selected: Option<crate::protocol::ItemId>,
     pub can_check: bool,

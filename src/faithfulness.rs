@@ -190,35 +190,55 @@ pub fn curve_area(values: &[f64]) -> f64 {
     values.windows(2).map(|p| (p[0] + p[1]) / 2.0 * dx).sum()
 }
 
-/// Occlusion sensitivity: the drop in p when a `patch` px square (stride `stride`) is set to
-/// `fill`, spread over the pixels it covers and averaged where patches overlap, clipped at 0.
-/// `probability` gets every occluded image of one image in batches (it may batch them).
-pub fn occlusion(image: &Plane, patch: usize, stride: usize, fill: f32, probability: &mut dyn FnMut(&[Plane]) -> crate::Result<Vec<f32>>) -> crate::Result<(f32, Plane)> {
-    let (w, h) = (image.width, image.height);
-    let (patch, stride) = (patch.clamp(1, w.min(h)), stride.max(1));
-    let starts = |len: usize| {
-        let mut s: Vec<usize> = (0..=len - patch).step_by(stride).collect();
-        if *s.last().unwrap() != len - patch {
-            s.push(len - patch);
+/// Occlusion sensitivity (Zeiler and Fergus, 2014): a `patch` px square slides over the image
+/// (stride `stride`) and is set to `fill`; a pixel's heat is the drop in p, clipped at 0,
+/// averaged over the patches that cover it. Model-agnostic: it needs only p, many times.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Occlusion {
+    pub patch: usize,
+    pub stride: usize,
+    pub fill: f32,
+}
+
+impl Occlusion {
+    /// The page's and the CLI's setting for a model input of `size` px: an eighth of the side,
+    /// moved by half a patch (15 x 15 places), filled with the image's mean so that the patch
+    /// is neither a dark lesion nor a bright one.
+    pub fn for_input(image: &Plane) -> Occlusion {
+        let side = image.width.min(image.height);
+        let patch = (side / 8).max(1);
+        Occlusion { patch, stride: (patch / 2).max(1), fill: image.data.iter().sum::<f32>() / image.data.len().max(1) as f32 }
+    }
+
+    /// The top-left corners of every patch on a `w` x `h` image (the last row and column
+    /// reach the border).
+    pub fn places(&self, w: usize, h: usize) -> Vec<(usize, usize)> {
+        let patch = self.patch.clamp(1, w.min(h));
+        let starts = |len: usize| {
+            let mut s: Vec<usize> = (0..=len - patch).step_by(self.stride.max(1)).collect();
+            if *s.last().unwrap() != len - patch {
+                s.push(len - patch);
+            }
+            s
+        };
+        starts(h).into_iter().flat_map(|y| starts(w).into_iter().map(move |x| (x, y))).collect()
+    }
+
+    /// `image` with the patch at `(x0, y0)` filled.
+    pub fn occluded(&self, image: &Plane, (x0, y0): (usize, usize)) -> Plane {
+        let patch = self.patch.clamp(1, image.width.min(image.height));
+        let mut p = image.clone();
+        for y in y0..y0 + patch {
+            p.data[y * image.width + x0..y * image.width + x0 + patch].iter_mut().for_each(|v| *v = self.fill);
         }
-        s
-    };
-    let places: Vec<(usize, usize)> = starts(h).into_iter().flat_map(|y| starts(w).into_iter().map(move |x| (x, y))).collect();
-    let base = probability(std::slice::from_ref(image))?[0];
-    let (mut heat, mut cover) = (vec![0.0f32; w * h], vec![0u32; w * h]);
-    for chunk in places.chunks(32) {
-        let occluded: Vec<Plane> = chunk
-            .iter()
-            .map(|&(x0, y0)| {
-                let mut p = image.clone();
-                for y in y0..y0 + patch {
-                    p.data[y * w + x0..y * w + x0 + patch].iter_mut().for_each(|v| *v = fill);
-                }
-                p
-            })
-            .collect();
-        let probs = probability(&occluded)?;
-        for (&(x0, y0), p) in chunk.iter().zip(probs) {
+        p
+    }
+
+    /// The map from p of the image (`base`) and p with each patch of `places` filled, in [0, 1].
+    pub fn map(&self, w: usize, h: usize, places: &[(usize, usize)], base: f32, probs: &[f32]) -> Plane {
+        let patch = self.patch.clamp(1, w.min(h));
+        let (mut heat, mut cover) = (vec![0.0f32; w * h], vec![0u32; w * h]);
+        for (&(x0, y0), &p) in places.iter().zip(probs) {
             for y in y0..y0 + patch {
                 for x in x0..x0 + patch {
                     heat[y * w + x] += (base - p).max(0.0);
@@ -226,9 +246,9 @@ pub fn occlusion(image: &Plane, patch: usize, stride: usize, fill: f32, probabil
                 }
             }
         }
+        let data = heat.iter().zip(&cover).map(|(&s, &c)| if c > 0 { s / c as f32 } else { 0.0 }).collect();
+        Plane::new(w, h, data).normalised()
     }
-    let data = heat.iter().zip(&cover).map(|(&s, &c)| if c > 0 { s / c as f32 } else { 0.0 }).collect();
-    Ok((base, Plane::new(w, h, data).normalised()))
 }
 
 /// A map whose rank correlation with the original stays above this once the head and every
@@ -331,10 +351,19 @@ mod tests {
     fn occlusion_heats_where_covering_lowers_p() {
         // p is the mean brightness of the top-left quarter: covering it lowers p, nothing else does.
         let image = Plane::new(8, 8, vec![1.0; 64]);
-        let mut p = |batch: &[Plane]| Ok(batch.iter().map(|im| (0..4).flat_map(|y| (0..4).map(move |x| y * 8 + x)).map(|i| im.data[i]).sum::<f32>() / 16.0).collect());
-        let (base, heat) = occlusion(&image, 4, 4, 0.0, &mut p).unwrap();
-        assert_eq!(base, 1.0);
+        let p = |im: &Plane| (0..4).flat_map(|y| (0..4).map(move |x| y * 8 + x)).map(|i| im.data[i]).sum::<f32>() / 16.0;
+        let occlusion = Occlusion { patch: 4, stride: 2, fill: 0.0 };
+        let places = occlusion.places(8, 8);
+        assert_eq!(places.len(), 9, "starts 0, 2, 4 on each side");
+        let probs: Vec<f32> = places.iter().map(|&at| p(&occlusion.occluded(&image, at))).collect();
+        let heat = occlusion.map(8, 8, &places, p(&image), &probs);
         assert_eq!(heat.data[0], 1.0);
         assert_eq!(heat.data[63], 0.0);
+        assert!(heat.data[2] < heat.data[0] && heat.data[2] > 0.0, "covered by a patch that lowers p and one that does not");
+        // The last patch reaches the border whatever the stride.
+        assert_eq!(Occlusion { patch: 3, stride: 4, fill: 0.0 }.places(8, 1), vec![(0, 0), (4, 0), (7, 0)], "a patch taller than the image shrinks to it");
+        assert_eq!(Occlusion { patch: 3, stride: 4, fill: 0.0 }.places(8, 8).iter().map(|p| p.0).max(), Some(5));
+        let setting = Occlusion::for_input(&Plane::new(128, 128, vec![0.25; 128 * 128]));
+        assert_eq!((setting.patch, setting.stride, setting.fill), (16, 8, 0.25));
     }
 }

@@ -4,6 +4,7 @@
 use crate::cam::walk::{self, Walk};
 use crate::cam::{self, read_floats, CamMethod};
 use crate::data::InputSpec;
+use crate::faithfulness::Occlusion;
 use crate::masks::{Mask, Threshold};
 use crate::model::Classifier;
 use crate::plane::Plane;
@@ -77,6 +78,15 @@ pub async fn analyse(
             let maps = images.iter().map(|im| cam::fusion::shaped(im, &cam::intensity::prior(im, &spec.scan), &spec.scan)).collect();
             (probs, maps)
         }
+        CamMethod::Occlusion => {
+            let mut out = (Vec::new(), Vec::new());
+            for image in images {
+                let (p, map) = occlusion(model, spec, image, device).await?;
+                out.0.push(p);
+                out.1.push(map);
+            }
+            out
+        }
         _ => {
             let batch = cam::cam_batch(model, input(), block, method).await?;
             let maps = (0..images.len()).map(|i| at_image_size(&batch.maps, i)).collect();
@@ -85,6 +95,34 @@ pub async fn analyse(
     };
     Ok(probs.into_iter().zip(heatmaps).map(|(probability, heatmap)| Analysis { probability, heatmap }).collect())
 }
+
+/// Occlusion sensitivity of one image at the model's input size (see [`Occlusion`]), the map
+/// brought back to the image's size; and p of the image. Annotations are filled once, before
+/// the patches, so that every occluded copy is the same image but for its patch.
+async fn occlusion(model: &Classifier, spec: &InputSpec, image: &Plane, device: &Device) -> Result<(f32, Plane)> {
+    let (plain, unfilled);
+    let (spec, image) = if spec.scan.fill_annotations {
+        plain = crate::data::scan::annotations_filled(image);
+        unfilled = InputSpec { scan: crate::data::ScanSettings { fill_annotations: false, ..spec.scan }, ..spec.clone() };
+        (&unfilled, &plain)
+    } else {
+        (spec, image)
+    };
+    let small = image.resize_bilinear(spec.size, spec.size);
+    let setting = Occlusion::for_input(&small);
+    let places = setting.places(spec.size, spec.size);
+    let mut probs = Vec::with_capacity(places.len() + 1);
+    // One batch of copies at a time: a 256 px model's 226 copies would hold 59 MB at once.
+    for chunk in std::iter::once(None).chain(places.iter().map(Some)).collect::<Vec<_>>().chunks(OCCLUSION_BATCH) {
+        let copies: Vec<Plane> = chunk.iter().map(|at| spec.prepare_like(&at.map_or_else(|| small.clone(), |&at| setting.occluded(&small, at)), &small)).collect();
+        probs.extend(crate::train::predict(model, spec, &copies.iter().collect::<Vec<_>>(), OCCLUSION_BATCH, device).await?);
+    }
+    let map = setting.map(spec.size, spec.size, &places, probs[0], &probs[1..]);
+    Ok((probs[0], cam::heatmap(&map, image.width, image.height)))
+}
+
+/// Occluded copies per forward pass.
+const OCCLUSION_BATCH: usize = 32;
 
 /// Multi-layer LayerCAM: the maps of blocks 1..=`block` (block 0's map is edge noise), their
 /// mean at image size, then the shape step; and the tumour probabilities.

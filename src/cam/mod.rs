@@ -57,10 +57,29 @@ pub enum CamMethod {
     /// gives p.
     #[serde(rename = "intensity")]
     Intensity,
+    /// Model-agnostic: p's drop as a patch slides over the image (no block, no gradient;
+    /// about 226 forward passes per image, see [`crate::faithfulness::Occlusion`]).
+    #[serde(rename = "occlusion")]
+    Occlusion,
 }
 
 impl CamMethod {
-    pub const ALL: [CamMethod; 8] = [
+    /// Every method the picker offers.
+    pub const ALL: [CamMethod; 9] = [
+        CamMethod::GradCam,
+        CamMethod::GradCamPlusPlus,
+        CamMethod::HiResCam,
+        CamMethod::LayerCam,
+        CamMethod::LayerCamMulti,
+        CamMethod::LayerCamWalk,
+        CamMethod::Fusion,
+        CamMethod::Intensity,
+        CamMethod::Occlusion,
+    ];
+
+    /// The methods whose map depends on a block (and the intensity baseline): one forward
+    /// and backward pass each, so training, sweeps and `camseg trust` run them all by default.
+    pub const FROM_BLOCKS: [CamMethod; 8] = [
         CamMethod::GradCam,
         CamMethod::GradCamPlusPlus,
         CamMethod::HiResCam,
@@ -82,6 +101,7 @@ impl CamMethod {
             CamMethod::LayerCamMulti => "layercam-multi",
             CamMethod::LayerCamWalk => "layercam-walk",
             CamMethod::Intensity => "intensity",
+            CamMethod::Occlusion => "occlusion",
         }
     }
 
@@ -95,6 +115,7 @@ impl CamMethod {
             CamMethod::LayerCamMulti => "Multi-layer LayerCAM + shape (classifier only)",
             CamMethod::LayerCamWalk => "LayerCAM + random walk on its features (classifier only)",
             CamMethod::Intensity => "Intensity rule only (no classifier)",
+            CamMethod::Occlusion => "Occlusion: p's drop under a sliding patch (model-agnostic, slow)",
         }
     }
 
@@ -111,12 +132,12 @@ impl CamMethod {
     }
 
     /// The plain CAM whose map a method starts from (the "how it is made" view shows its
-    /// steps); `None` for the intensity rule, which has no classifier map.
+    /// steps); `None` for the intensity rule and occlusion, which make no map from a block.
     pub fn base(self) -> Option<CamMethod> {
         match self {
             CamMethod::Fusion => Some(CamMethod::GradCamPlusPlus),
             CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => Some(CamMethod::LayerCam),
-            CamMethod::Intensity => None,
+            CamMethod::Intensity | CamMethod::Occlusion => None,
             plain => Some(plain),
         }
     }
@@ -148,8 +169,8 @@ impl CamMethod {
             }
             CamMethod::HiResCam => g,
             CamMethod::LayerCam | CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => relu(g),
-            // No map of its own: the pipeline gives it the prior. Grad-CAM's keeps this total.
-            CamMethod::Intensity => g.mean_dim(3).mean_dim(2),
+            // No map from a block: the pipeline makes theirs. Grad-CAM's keeps this total.
+            CamMethod::Intensity | CamMethod::Occlusion => g.mean_dim(3).mean_dim(2),
         }
     }
 

@@ -89,7 +89,7 @@ impl CamSteps {
 /// plain CAM it starts from).
 #[cfg(feature = "model")]
 pub async fn explain(model: &Classifier, spec: &InputSpec, image: &Plane, block: usize, method: CamMethod, device: &Device) -> Result<CamSteps> {
-    let base = method.base().ok_or_else(|| Error::Invalid("the intensity rule makes no map from the classifier, so there are no steps to show; choose a CAM method".into()))?;
+    let base = method.base().ok_or_else(|| Error::Invalid(format!("{} makes no map from a block's activations, so there are no steps to show; choose a CAM method", method.label())))?;
     if block >= model.blocks() {
         return Err(Error::Invalid(format!("block {block} does not exist: the model has {} conv blocks", model.blocks())));
     }

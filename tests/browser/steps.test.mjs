@@ -1,6 +1,7 @@
 // "How the heatmap is made": the worker takes the heatmap on screen apart (the block's feature
 // maps, their weights, the weighted sum, the ReLU, the upsampling and the cut), the page draws
 // each step, and picking a channel (mouse or keyboard) shows its map times its weight.
+// Occlusion, which needs no block, is a method beside the CAMs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp, settled, text, outside, axeViolations } from './helpers.mjs';
@@ -41,9 +42,17 @@ test('the steps of the heatmap on screen, channel by channel', async () => {
     await page.click('[data-testid=steps-ask]');
     await page.waitForFunction(() => /random walk/.test(document.querySelector('[data-testid=steps-summary]')?.textContent ?? ''), null, { timeout: 60_000 });
     assert.match(await text(page, 'steps-summary'), /^LayerCAM at block/);
-    // The intensity rule has no classifier map: nothing to ask.
+    // The intensity rule and occlusion make no map from a block: nothing to take apart, no
+    // layer to choose. Occlusion still gives every image a heatmap and a Dice.
     await page.selectOption('[data-testid=method]', 'intensity');
     assert.ok(await page.locator('[data-testid=steps-ask]').isDisabled());
+    const before = Date.now();
+    await page.selectOption('[data-testid=method]', 'occlusion');
+    await settled(page);
+    console.log(`occlusion maps of the demo set in ${Date.now() - before} ms (CPU path)`);
+    assert.ok(await page.locator('[data-testid=steps-ask]').isDisabled());
+    assert.ok(await page.locator('[data-testid=layer]').isDisabled());
+    assert.ok(Number.isFinite(Number(await text(page, 'dice'))), 'the occlusion map is cut and scored');
     const serious = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
     assert.deepEqual(serious.map((v) => v.id), []);
     assert.equal(await text(page, 'error'), '');

@@ -50,7 +50,7 @@ fn mean_at(scores: &[ImageScore], k: usize, min_px: usize) -> f64 {
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (card, model) = load_model(&args.input.model, &device)?;
-    let methods = if args.methods.is_empty() { CamMethod::ALL.to_vec() } else { args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()? };
+    let methods = if args.methods.is_empty() { CamMethod::FROM_BLOCKS.to_vec() } else { args.methods.iter().map(|m| CamMethod::parse(m)).collect::<Result<_>>()? };
     let blocks = if args.blocks.is_empty() { (0..model.blocks()).collect() } else { args.blocks.clone() };
     if let Some(b) = blocks.iter().find(|&&b| b >= model.blocks()) {
         return Err(camseg::Error::Invalid(format!("block {b} does not exist: the model has blocks 0..{}", model.blocks() - 1)));

@@ -298,7 +298,7 @@ pub fn choose_cam(model: &Classifier, card: &ModelCard, ds: &Dataset, val: &[Rec
         return Ok(None);
     }
     let mut per_method: Vec<MethodDefault> = Vec::new();
-    for method in CamMethod::ALL {
+    for method in CamMethod::FROM_BLOCKS {
         for block in last.saturating_sub(1)..=last {
             let scores = score_records(model, &card.input, ds, val, method, block, card.cam.threshold, 32, device)?;
             let summary = summarise(&scores, method.name(), block, card.cam.threshold);
@@ -313,7 +313,7 @@ pub fn choose_cam(model: &Classifier, card: &ModelCard, ds: &Dataset, val: &[Rec
             }
         }
     }
-    // Ties go to the earlier method in `CamMethod::ALL`, as before.
+    // Ties go to the earlier method in `CamMethod::FROM_BLOCKS`.
     let best = per_method.iter().fold(None::<&MethodDefault>, |b, d| if b.is_none_or(|b| d.val_mean_dice > b.val_mean_dice) { Some(d) } else { b });
     Ok(best.cloned().map(|b| (CamDefaults { method: b.method, block: b.block, threshold: b.threshold, per_method: per_method.clone() }, b.val_mean_dice)))
 }

@@ -4,6 +4,7 @@
 
 use crate::cam::CamMethod;
 use crate::protocol::ItemId;
+use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Asked<T> {
@@ -12,7 +13,9 @@ pub struct Asked<T> {
     pub method: Option<CamMethod>,
     pub block: usize,
     pub pending: bool,
-    pub result: Option<T>,
+    /// Shared, so that views can tell an answer from the next by identity, and renders do
+    /// not copy its maps.
+    pub result: Option<Rc<T>>,
     pub error: Option<String>,
 }
 
@@ -33,7 +36,7 @@ impl<T> Asked<T> {
         match action {
             Asking::Requested { request, item, method, block } => Asked { request, item: Some(item), method: Some(method), block, pending: true, result: None, error: None },
             Asking::Answered { request, result } if request == self.request => match result {
-                Ok(t) => Asked { pending: false, result: Some(t), error: None, ..self },
+                Ok(t) => Asked { pending: false, result: Some(Rc::new(t)), error: None, ..self },
                 Err(e) => Asked { pending: false, result: None, error: Some(e), ..self },
             },
             Asking::Answered { .. } => self,
@@ -41,7 +44,7 @@ impl<T> Asked<T> {
     }
 
     /// The answer for `item`, if the latest question was about it.
-    pub fn for_item(&self, item: Option<ItemId>) -> Option<&T> {
+    pub fn for_item(&self, item: Option<ItemId>) -> Option<&Rc<T>> {
         self.result.as_ref().filter(|_| self.item.is_some() && self.item == item)
     }
 
@@ -65,7 +68,7 @@ mod tests {
         assert!(!t.pending && t.error.is_some());
         assert!(t.for_item(Some(ItemId(5))).is_none());
         let t = t.reduce(Asking::Requested { request: 3, item: ItemId(5), method: CamMethod::GradCam, block: 3 }).reduce(Asking::Answered { request: 3, result: Ok(7) });
-        assert_eq!(t.for_item(Some(ItemId(5))), Some(&7));
+        assert_eq!(t.for_item(Some(ItemId(5))).map(|r| **r), Some(7));
         assert!(t.answers(Some(ItemId(5)), CamMethod::GradCam, 3));
         assert!(!t.answers(Some(ItemId(5)), CamMethod::GradCam, 2) && !t.answers(Some(ItemId(6)), CamMethod::GradCam, 3));
     }

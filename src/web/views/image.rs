@@ -164,7 +164,8 @@ pub fn image_view() -> Html {
                     </select>
                 </label>
                 <label>{ "Layer " }
-                    <select data-testid="layer" onchange={on_block}>
+                    <select data-testid="layer" onchange={on_block} disabled={s.method.is_some_and(|m| m.base().is_none())}
+                        title="The block whose activations the CAM explains (occlusion and the intensity rule use none)">
                         { for (0..s.blocks().unwrap_or(0)).map(|b| html! { <option value={b.to_string()} selected={s.block == b}>{ format!("block {}{}", b + 1, if Some(b + 1) == s.blocks() { " (last)" } else { "" }) }</option> }) }
                     </select>
                 </label>

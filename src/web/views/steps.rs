@@ -92,17 +92,19 @@ fn picture(key: &str, caption: Html) -> Html {
 #[function_component(StepsView)]
 pub fn steps_view(p: &StepsProps) -> Html {
     let root = use_node_ref();
-    let shown: Option<Rc<CamSteps>> = p.steps.for_item(p.selected).cloned().map(Rc::new);
+    let shown: Option<Rc<CamSteps>> = p.steps.for_item(p.selected).cloned();
     let part = shown.as_ref().and_then(|s| s.parts.iter().find(|c| Some(c.channel) == p.channel).cloned());
     let image = p.image.clone();
-    let drawn = use_memo((shown.as_ref().map(|s| Rc::as_ptr(s) as usize), p.channel, p.threshold, p.colour_map, image.as_ref().map(|i| Rc::as_ptr(i) as usize)), {
+    // What the pictures depend on, by identity: they are made once per answer and choice.
+    let key = (shown.as_ref().map(|s| Rc::as_ptr(s) as usize), p.channel, p.threshold, p.colour_map, image.as_ref().map(|i| Rc::as_ptr(i) as usize));
+    let drawn = use_memo(key, {
         let (shown, part, image, threshold, cmap) = (shown.clone(), part.clone(), image.clone(), p.threshold, p.colour_map);
         move |_| shown.map(|s| pictures(&s, part.as_ref(), image.as_deref(), threshold, cmap))
     });
     {
         let (root, drawn) = (root.clone(), drawn.clone());
-        use_effect_with(Rc::as_ptr(&drawn) as usize, move |_| {
-            let (Some(root), Some(drawn)) = (root.cast::<web_sys::Element>(), drawn.as_ref()) else { return };
+        use_effect_with(key, move |_| {
+            let (Some(root), Some(drawn)) = (root.cast::<web_sys::Element>(), drawn.as_ref().as_ref()) else { return };
             let canvases = root.get_elements_by_tag_name("canvas");
             for i in 0..canvases.length() {
                 let Some(c) = canvases.item(i).and_then(|c| c.dyn_into::<HtmlCanvasElement>().ok()) else { continue };

@@ -32,7 +32,7 @@ fn curves_svg(t: &ImageTrust) -> Option<String> {
 #[function_component(TrustView)]
 pub fn trust_view(p: &TrustProps) -> Html {
     let strip_ref = use_node_ref();
-    let shown: Option<Rc<ImageTrust>> = p.check.for_item(p.selected).cloned().map(Rc::new);
+    let shown: Option<Rc<ImageTrust>> = p.check.for_item(p.selected).cloned();
     let svg = use_memo(shown.clone(), |t| t.as_ref().and_then(|t| curves_svg(t)));
     {
         let (strip_ref, shown, cmap) = (strip_ref.clone(), shown.clone(), p.colour_map);

@@ -148,39 +148,96 @@ pub fn insertion_steps(image: &Plane, heat: &Plane, blur_radius: usize) -> Vec<P
         .collect()
 }
 
-/// Noisy linear imputation: removed pixels take the mean of their 8 neighbours (the linear
-/// system ROAD solves), approached from a normalised blur of the kept pixels (radius 8) by 10
-/// Gauss-Seidel sweeps, then noise of sd 0.01 (data range 1).
+/// ROAD's neighbour weights (Rong et al. 2022): 1/6 for the four sides, 1/12 for the corners.
+const ROAD_NEIGHBOURS: [(isize, isize, f32); 8] =
+    [(0, 1, 1.0 / 6.0), (0, -1, 1.0 / 6.0), (1, 0, 1.0 / 6.0), (-1, 0, 1.0 / 6.0), (1, 1, 1.0 / 12.0), (1, -1, 1.0 / 12.0), (-1, 1, 1.0 / 12.0), (-1, -1, 1.0 / 12.0)];
+
+/// Noise added to imputed pixels, on the model's input scale (ROAD's 0.01).
+pub const ROAD_NOISE: f32 = 0.01;
+
+/// ROAD's noisy linear imputation: every removed pixel becomes the weighted mean of its
+/// neighbours (ROAD's weights), solved over all removed pixels together, then noise of sd
+/// [`ROAD_NOISE`]. The system is symmetric positive definite whenever one pixel is kept, and
+/// is solved by conjugate gradients (Jacobi-preconditioned, started from a normalised blur of
+/// the kept pixels) to a relative residual of 1e-5. With nothing kept, the pixels become 0.
 pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
     let (w, h) = (image.width, image.height);
     let holes: Vec<usize> = (0..w * h).filter(|&i| removed[i]).collect();
+    let mut out = image.data.clone();
     if holes.is_empty() {
         return image.clone();
     }
-    let kept = Plane::new(w, h, removed.iter().map(|&r| if r { 0.0 } else { 1.0 }).collect());
-    let masked = Plane::new(w, h, image.data.iter().zip(removed).map(|(&v, &r)| if r { 0.0 } else { v }).collect());
-    let blur = |p: &Plane| crate::cam::refine::box_blurred(p, 8);
-    let (num, den) = (blur(&masked), blur(&kept));
-    let fallback = if holes.len() < w * h { masked.data.iter().sum::<f32>() / (w * h - holes.len()) as f32 } else { 0.0 };
-    let mut out = image.data.clone();
-    for &i in &holes {
-        out[i] = if den.data[i] > 1e-6 { num.data[i] / den.data[i] } else { fallback };
-    }
     if holes.len() < w * h {
-        for _ in 0..10 {
-            for &i in &holes {
-                let (sum, n) = crate::cam::refine::neighbours(w, h, i, true).fold((0.0, 0), |(s, n), j| (s + out[j], n + 1));
-                out[i] = sum / n as f32;
+        let mut unknown = vec![usize::MAX; w * h];
+        holes.iter().enumerate().for_each(|(k, &i)| unknown[i] = k);
+        // Each hole's neighbours inside the image: (pixel, weight).
+        let around = |i: usize| {
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            ROAD_NEIGHBOURS.iter().filter_map(move |&(dx, dy, wt)| {
+                let (nx, ny) = (x + dx, y + dy);
+                (nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h).then(|| (ny as usize * w + nx as usize, wt))
+            })
+        };
+        // A x = b: diag(A) = the weights round a hole, -w to each unknown neighbour; b = the
+        // weighted kept neighbours.
+        let diag: Vec<f32> = holes.iter().map(|&i| around(i).map(|(_, wt)| wt).sum()).collect();
+        let b: Vec<f32> = holes.iter().map(|&i| around(i).filter(|&(j, _)| unknown[j] == usize::MAX).map(|(j, wt)| wt * image.data[j]).sum()).collect();
+        let apply = |x: &[f32], y: &mut [f32]| {
+            for (k, &i) in holes.iter().enumerate() {
+                y[k] = diag[k] * x[k] - around(i).filter(|&(j, _)| unknown[j] != usize::MAX).map(|(j, wt)| wt * x[unknown[j]]).sum::<f32>();
             }
-        }
+        };
+        let kept = Plane::new(w, h, removed.iter().map(|&r| if r { 0.0 } else { 1.0 }).collect());
+        let masked = Plane::new(w, h, image.data.iter().zip(removed).map(|(&v, &r)| if r { 0.0 } else { v }).collect());
+        let (num, den) = (crate::cam::refine::box_blurred(&masked, 8), crate::cam::refine::box_blurred(&kept, 8));
+        let mean_kept = masked.data.iter().sum::<f32>() / (w * h - holes.len()) as f32;
+        let mut x: Vec<f32> = holes.iter().map(|&i| if den.data[i] > 1e-6 { num.data[i] / den.data[i] } else { mean_kept }).collect();
+        conjugate_gradients(&apply, &diag, &b, &mut x, 1e-5, 4 * (w + h));
+        holes.iter().zip(&x).for_each(|(&i, &v)| out[i] = v);
+    } else {
+        holes.iter().for_each(|&i| out[i] = 0.0);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for &i in &holes {
-        // A sum of 12 uniforms, centred: a cheap normal draw (sd 1), scaled to sd 0.01.
+        // A sum of 12 uniforms, centred: a cheap normal draw (sd 1).
         let z: f32 = (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0;
-        out[i] += 0.01 * z;
+        out[i] += ROAD_NOISE * z;
     }
     Plane::new(w, h, out)
+}
+
+/// Solves A x = b (A symmetric positive definite, given by `apply`) from the `x` given, with
+/// the Jacobi preconditioner `diag`, until the residual is below `tolerance` times |b| or
+/// after `limit` steps.
+fn conjugate_gradients(apply: &dyn Fn(&[f32], &mut [f32]), diag: &[f32], b: &[f32], x: &mut [f32], tolerance: f32, limit: usize) {
+    let n = b.len();
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>();
+    let mut ax = vec![0.0; n];
+    apply(x, &mut ax);
+    let mut r: Vec<f32> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+    let mut z: Vec<f32> = r.iter().zip(diag).map(|(r, d)| r / d).collect();
+    let mut p = z.clone();
+    let mut rz = dot(&r, &z);
+    let stop = (tolerance as f64 * dot(b, b).sqrt()).max(1e-12);
+    let mut ap = vec![0.0; n];
+    for _ in 0..limit {
+        if dot(&r, &r).sqrt() <= stop {
+            break;
+        }
+        apply(&p, &mut ap);
+        let alpha = rz / dot(&p, &ap);
+        for k in 0..n {
+            x[k] += (alpha * p[k] as f64) as f32;
+            r[k] -= (alpha * ap[k] as f64) as f32;
+            z[k] = r[k] / diag[k];
+        }
+        let rz_next = dot(&r, &z);
+        let beta = rz_next / rz;
+        rz = rz_next;
+        for k in 0..n {
+            p[k] = z[k] + (beta * p[k] as f64) as f32;
+        }
+    }
 }
 
 /// The area under a curve of STEPS + 1 values sampled evenly on [0, 1] (trapezoids).
@@ -345,6 +402,24 @@ mod tests {
         let filled = impute(&image, &removed, 1);
         assert!((filled.data[27] - 0.5).abs() < 0.05 && (filled.data[28] - 0.5).abs() < 0.05, "{:?}", &filled.data[26..30]);
         assert_eq!(filled.data[0], 0.5, "kept pixels are untouched");
+    }
+
+    #[test]
+    fn road_solves_its_system_a_ramp_comes_back_under_a_large_hole() {
+        // A linear ramp is its own weighted neighbour mean wherever all 8 neighbours exist, so
+        // the exact solution of ROAD's system is the ramp itself, even far from any kept pixel.
+        let (w, h) = (40, 40);
+        let image = Plane::new(w, h, (0..w * h).map(|i| (i % w) as f32 / w as f32 + 0.5 * (i / w) as f32 / h as f32).collect());
+        let removed: Vec<bool> = (0..w * h).map(|i| (5..35).contains(&(i % w)) && (5..35).contains(&(i / w))).collect();
+        let filled = impute(&image, &removed, 3);
+        let errors: Vec<f32> = (0..w * h).filter(|&i| removed[i]).map(|i| filled.data[i] - image.data[i]).collect();
+        let mean = errors.iter().sum::<f32>() / errors.len() as f32;
+        let sd = (errors.iter().map(|e| (e - mean).powi(2)).sum::<f32>() / errors.len() as f32).sqrt();
+        assert!(mean.abs() < 2e-3, "the solve is off by {mean} on average");
+        assert!((sd - ROAD_NOISE).abs() < 2e-3, "what is left is the noise: sd {sd}");
+        // Nothing kept: nothing to solve from.
+        let all = impute(&image, &vec![true; w * h], 3);
+        assert!(all.data.iter().all(|v| v.abs() < 0.1));
     }
 
     #[test]

@@ -42,6 +42,33 @@ pub async fn probabilities(model: &Classifier, card: &ModelCard, images: &[Plane
     crate::train::predict(model, &card.input, &prepared.iter().collect::<Vec<_>>(), 32, device).await
 }
 
+/// p(lesion) at 0%, 5%, ..., 100% of one image's pixels, hottest first by its heatmap.
+pub struct Curves {
+    /// Blanked (to 0, RISE's deletion).
+    pub deletion: Vec<f64>,
+    /// Imputed from their neighbours (ROAD).
+    pub road: Vec<f64>,
+    /// Put back into a blurred image (RISE's insertion).
+    pub insertion: Vec<f64>,
+}
+
+/// The three curves of `image` for `heatmap`, at the model's input size (what it sees, and
+/// fewer pixels to move). Deletion and insertion change the image and normalise each copy as
+/// the original; ROAD imputes the model's input itself, as ROAD and grad-cam's metric do, so
+/// its noise is on the input's scale (`scripts/bench/agreement.py` checks it against grad-cam).
+pub async fn curves(model: &Classifier, card: &ModelCard, image: &Plane, heatmap: &Plane, seed: u64, device: &Device) -> Result<Curves> {
+    let size = card.input.size;
+    let small = image.resize_bilinear(size, size);
+    let heat = heatmap.resize_bilinear(size, size);
+    let curve = |p: Vec<f32>| p.into_iter().map(|p| p as f64).collect::<Vec<f64>>();
+    let deletion = curve(probabilities(model, card, &deletion_steps(&small, &heat, Removal::Constant(0.0)), &small, device).await?);
+    let input = card.input.prepare_like(&small, &small);
+    let imputed = deletion_steps(&input, &heat, Removal::Road { seed });
+    let road = curve(crate::train::predict(model, &card.input, &imputed.iter().collect::<Vec<_>>(), 32, device).await?);
+    let insertion = curve(probabilities(model, card, &insertion_steps(&small, &heat, (8 * size).div_ceil(256)), &small, device).await?);
+    Ok(Curves { deletion, road, insertion })
+}
+
 /// Runs every check on `image` (its mask, if any, for the pointing game).
 pub async fn check_image(model: &Classifier, card: &ModelCard, image: &Plane, truth: Option<&Mask>, method: CamMethod, block: usize, seed: u64, device: &Device) -> Result<ImageTrust> {
     let steps = cascade(model, card, seed, device)?;
@@ -54,13 +81,7 @@ pub async fn check_image(model: &Classifier, card: &ModelCard, image: &Plane, tr
         let again = analyse(randomised, &card.input, &[image], block, method, device).await?.remove(0);
         randomisation.push(RandomisedMap { randomised: name.clone(), spearman: spearman_within(&original.heatmap, &again.heatmap, &keep), ssim: ssim(&original.heatmap, &again.heatmap), map: again.heatmap });
     }
-    let size = card.input.size;
-    let small = image.resize_bilinear(size, size);
-    let heat = original.heatmap.resize_bilinear(size, size);
-    let curve = |p: Vec<f32>| p.into_iter().map(|p| p as f64).collect::<Vec<f64>>();
-    let deletion = curve(probabilities(model, card, &deletion_steps(&small, &heat, Removal::Constant(0.0)), &small, device).await?);
-    let road = curve(probabilities(model, card, &deletion_steps(&small, &heat, Removal::Road { seed }), &small, device).await?);
-    let insertion = curve(probabilities(model, card, &insertion_steps(&small, &heat, (8 * size).div_ceil(256)), &small, device).await?);
+    let Curves { deletion, road, insertion } = curves(model, card, image, &original.heatmap, seed, device).await?;
     let fails_randomisation = randomisation.get(model.blocks() - block).is_some_and(|s| s.spearman > RANDOMISATION_CUT);
     Ok(ImageTrust {
         method,

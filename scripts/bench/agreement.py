@@ -5,7 +5,12 @@ and compares:
 - logits, to 1e-4;
 - Grad-CAM and Grad-CAM++ maps of pytorch-grad-cam (the `grad-cam` package, 1.5.x) at every
   block, to 1e-3 after min-max scaling, at the block's own resolution (the maps both tools
-  compute before they enlarge them), and also enlarged to the input as each tool does it.
+  compute before they enlarge them), and also enlarged to the input as each tool does it;
+- ROAD (Rong et al. 2022): p(lesion) as the hottest pixels of camseg's own Grad-CAM are imputed,
+  0% to 95% in 5% steps, against the package's `ROADMostRelevantFirst` on the same maps, the
+  same pixel order and the same weights. The area under each image's curve must agree to
+  ROAD_TOLERANCE; the two imputations differ (see `road_curves`), so the curves are close, not
+  equal.
 
     camseg export --model static/models/lgg --images static/demo/lgg/images --out runs/agree.safetensors
     python scripts/bench/agreement.py --card static/models/lgg.json --weights runs/agree.safetensors
@@ -19,11 +24,14 @@ import sys
 import numpy as np
 import torch
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
+from pytorch_grad_cam.metrics.road import ROADMostRelevantFirst
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from safetensors.torch import load_file
 from torch import nn
 
 TUMOUR = 1
+# Largest difference allowed between the two tools' ROAD areas, per image (p in [0, 1]).
+ROAD_TOLERANCE = 0.01
 
 
 class Classifier(nn.Module):
@@ -63,6 +71,38 @@ def plus_plus_weights(acts, grads, eps):
     denom = 2 * g2 + a.sum(axis=(2, 3))[:, :, None, None] * g3 + eps
     alpha = np.where(g > 0, g2 / np.where(g > 0, denom, 1), 0)
     return (np.maximum(g, 0) * alpha).sum(axis=(2, 3))
+
+
+def road_curves(model, x, heat, seed=0):
+    """grad-cam's ROAD curve of each image: p(lesion) with the top 0%, 5%, ..., 100% of `heat`
+    imputed by its NoisyLinearImputer (neighbour weights 1/6 and 1/12, solved exactly, noise
+    0.01 on the model's input scale). camseg's imputation solves the same kind of system with
+    equal weights by Gauss-Seidel, on the image before normalisation. The maps are given as
+    ranks, ties broken by pixel index as camseg breaks them, so both remove the same pixels."""
+    n, size = heat.shape[0], heat.shape[-1]
+    flat = heat.reshape(n, -1)
+    ranked = np.empty_like(flat)
+    for i in range(n):
+        order = np.lexsort((np.arange(flat.shape[1]), -flat[i]))
+        ranked[i, order] = 1.0 - np.arange(flat.shape[1]) / flat.shape[1]
+    cams = ranked.reshape(n, size, size).astype(np.float32)
+    p = lambda out: torch.softmax(out, -1)[TUMOUR]
+    # 0% to 95%: with every pixel removed the package's system has no known pixel and is singular.
+    curves = np.zeros((n, 20), dtype=np.float64)
+    with torch.no_grad():
+        curves[:, 0] = torch.softmax(model(x), -1)[:, TUMOUR].numpy()
+    for step in range(1, 20):
+        torch.manual_seed(seed + step)
+        metric = ROADMostRelevantFirst(percentile=100 - 5 * step)
+        curves[:, step] = metric(x, cams, [p] * n, model, return_diff=False)
+    return curves
+
+
+def area(curves):
+    """Trapezoids over the points at 0%, 5%, ..., 95% (camseg's `curve_area` without its last
+    step, which `road_curves` cannot compute)."""
+    c = curves[:, :20]
+    return ((c[:, 1:] + c[:, :-1]) / 2).sum(1) / 20
 
 
 def main():
@@ -121,6 +161,16 @@ def main():
             size = x.shape[-1]
             ours = nn.functional.interpolate(torch.from_numpy(ref)[:, None], size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
             report[f"{name}_block{block}_enlarged_max_abs_diff"] = float(np.abs(scaled(ours) - enlarged.reshape(len(ours), -1)).max())
+    if "reference.road.p" in tensors:
+        ours = tensors["reference.road.p"].numpy().astype(np.float64)
+        theirs = road_curves(model, x, tensors["reference.road.heat"].numpy())
+        gaps = np.abs(area(ours) - area(theirs))
+        report["road_auc_camseg_mean"] = float(area(ours).mean())
+        report["road_auc_grad_cam_mean"] = float(area(theirs).mean())
+        report["road_auc_max_abs_diff"] = float(gaps.max())
+        report["road_auc_mean_abs_diff"] = float(gaps.mean())
+        report["road_curve_max_abs_diff"] = float(np.abs(ours[:, :20] - theirs).max())
+        ok &= gaps.max() <= ROAD_TOLERANCE
     report["pass"] = bool(ok)
     print(json.dumps(report))
     sys.exit(0 if ok else 1)

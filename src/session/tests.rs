@@ -380,3 +380,24 @@ fn the_steps_of_a_heatmap_come_back_for_the_latest_question_only() {
     let out = run(&mut session);
     assert!(matches!(&out[..], [WorkerOutput::Explained { request: 7, result: Err(e), .. }] if e.contains("no map from a block")), "{out:?}");
 }
+
+#[test]
+fn occlusion_heats_the_lesion_of_a_phantom_the_model_calls_a_tumour() {
+    let (mut session, items) = ready();
+    let lesion = items.iter().find(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).unwrap();
+    session.accept(WorkerInput::Analyse { generation: 9, model: PHANTOM, method: CamMethod::Occlusion, block: 0, items: vec![lesion.id] });
+    let found = analysed(&run(&mut session));
+    let [(9, item, finding)] = &found[..] else { panic!("{found:?}") };
+    assert_eq!(*item, lesion.id);
+    let heat = &finding.heatmap;
+    assert_eq!((heat.width, heat.height), (lesion.image.width, lesion.image.height));
+    assert!(heat.data.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(finding.probability > 0.5, "the phantom model sees this tumour: {}", finding.probability);
+    // Covering the tumour is what lowers p: the heat is far higher inside its mask than outside.
+    let truth = lesion.truth.as_ref().unwrap();
+    let mean = |inside: bool| {
+        let v: Vec<f32> = heat.data.iter().zip(&truth.bits).filter(|(_, &b)| b == inside).map(|(&h, _)| h).collect();
+        v.iter().sum::<f32>() / v.len() as f32
+    };
+    assert!(mean(true) > 2.0 * mean(false), "inside {} outside {}", mean(true), mean(false));
+}

@@ -52,7 +52,8 @@ test('the steps of the heatmap on screen, channel by channel', async () => {
     console.log(`occlusion maps of the demo set in ${Date.now() - before} ms (CPU path)`);
     assert.ok(await page.locator('[data-testid=steps-ask]').isDisabled());
     assert.ok(await page.locator('[data-testid=layer]').isDisabled());
-    assert.ok(Number.isFinite(Number(await text(page, 'dice'))), 'the occlusion map is cut and scored');
+    const dice = await text(page, 'dice');
+    assert.ok(Number.isFinite(Number(dice)), `the occlusion map is cut and scored: ${dice}`);
     const serious = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
     assert.deepEqual(serious.map((v) => v.id), []);
     assert.equal(await text(page, 'error'), '');

@@ -1,11 +1,13 @@
 //! `camseg export`: a model's weights as safetensors under the names of the PyTorch module
 //! that `scripts/bench/agreement.py` rebuilds from the card, plus (with `--images`) the
 //! prepared inputs and camseg's own logits and raw CAMs of them, so that the script can check
-//! camseg against PyTorch and pytorch-grad-cam on exactly the same numbers.
+//! camseg against PyTorch and pytorch-grad-cam on exactly the same numbers (logits, CAMs, and
+//! the ROAD curve of each image's Grad-CAM).
 
 use crate::common::{device, load_model};
 use camseg::cam::{cam_batch, read_floats, CamMethod};
 use camseg::data::decode_image;
+use camseg::faithfulness::STEPS;
 use camseg::model::Classifier;
 use camseg::plane::Plane;
 use camseg::{block_on, Error, Result};
@@ -118,6 +120,19 @@ pub fn run(args: Args) -> Result<()> {
                 tensors.insert(format!("reference.{}.block{block}", method.name()), F32::new(vec![refs.len(), h, w], &values));
             }
         }
+        // ROAD as camseg computes it, for the check against grad-cam's own metric: each image's
+        // Grad-CAM at the last block enlarged to the input, and p(lesion) as its hottest pixels
+        // are imputed, 0% to 100% in 5% steps (as `camseg trust` and the Trust panel do).
+        let last = model.blocks() - 1;
+        let batch = block_on(cam_batch(&model, card.input.batch(&refs, &device), last, CamMethod::GradCam))?;
+        let (mut heats, mut curves) = (Vec::new(), Vec::new());
+        for (image, map) in images.iter().zip(&batch.maps) {
+            let heat = camseg::cam::heatmap(map, s, s);
+            curves.extend(block_on(camseg::trust::curves(&model, &card, image, &heat, 1, &device))?.road.into_iter().map(|p| p as f32));
+            heats.extend(heat.data);
+        }
+        tensors.insert("reference.road.heat".into(), F32::new(vec![refs.len(), s, s], &heats));
+        tensors.insert("reference.road.p".into(), F32::new(vec![refs.len(), STEPS + 1], &curves));
         eprintln!("recorded {} images of {}", refs.len(), dir.display());
     }
     let bytes = serialize(tensors.iter().map(|(k, v)| (k.clone(), v)), None).map_err(|e| Error::Invalid(format!("safetensors: {e}")))?;

@@ -9,13 +9,10 @@
 //! Every figure has a 95% bootstrap interval over patients (clusters on BUSI).
 
 use crate::common::{bar, device, load_model, DataModelArgs};
-use burn::tensor::Device;
 use camseg::cam::CamMethod;
-use camseg::card::ModelCard;
 use camseg::data::{Dataset, Negatives};
 use camseg::evaluate::points_inside;
-use camseg::faithfulness::{curve_area, deletion_steps, insertion_steps, spearman_within, ssim, Removal};
-use camseg::model::Classifier;
+use camseg::faithfulness::{curve_area, spearman_within, ssim};
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
 use camseg::uncertainty::{Estimate, Patients};
@@ -75,9 +72,6 @@ struct Report {
     methods: BTreeMap<String, MethodReport>,
 }
 
-fn probabilities(model: &Classifier, card: &ModelCard, images: &[Plane], original: &Plane, device: &Device) -> Result<Vec<f32>> {
-    block_on(camseg::trust::probabilities(model, card, images, original, device))
-}
 
 pub fn run(args: Args) -> Result<()> {
     let device = device();
@@ -105,10 +99,6 @@ pub fn run(args: Args) -> Result<()> {
     let fields: Vec<Vec<bool>> = images.iter().map(|im| im.data.iter().map(|&v| v > level).collect()).collect();
     let progress = bar(methods.len() * images.len(), "trust");
     let mut report = Report { split: args.split.clone(), lesion_images: images.len(), patients: groups.len(), methods: BTreeMap::new() };
-    // Curves at the model's input size: what it sees, and 4x fewer pixels to remove than at 256.
-    let size = card.input.size;
-    let small: Vec<Plane> = images.iter().map(|im| im.resize_bilinear(size, size)).collect();
-    let blur = (8 * size).div_ceil(256);
     for method in methods {
         let (block, _) = card.cam.for_method(method);
         let maps = block_on(analyse(&model, &card.input, &refs, block, method, &device))?;
@@ -120,12 +110,11 @@ pub fn run(args: Args) -> Result<()> {
             steps.push(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) });
         }
         let (mut deletion, mut insertion, mut road, mut hits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, (image, a)) in small.iter().zip(&maps).enumerate() {
-            let heat = a.heatmap.resize_bilinear(size, size);
-            let curve = |steps: Vec<Plane>| -> Result<f64> { Ok(curve_area(&probabilities(&model, &card, &steps, image, &device)?.iter().map(|&p| p as f64).collect::<Vec<_>>())) };
-            deletion.push(curve(deletion_steps(image, &heat, Removal::Constant(0.0)))?);
-            road.push(curve(deletion_steps(image, &heat, Removal::Road { seed: args.seed.wrapping_add(i as u64) }))?);
-            insertion.push(curve(insertion_steps(image, &heat, blur))?);
+        for (i, (image, a)) in images.iter().zip(&maps).enumerate() {
+            let c = block_on(camseg::trust::curves(&model, &card, image, &a.heatmap, args.seed.wrapping_add(i as u64), &device))?;
+            deletion.push(curve_area(&c.deletion));
+            road.push(curve_area(&c.road));
+            insertion.push(curve_area(&c.insertion));
             hits.push(points_inside(&a.heatmap, &truths[i]) as u8 as f64);
             progress.inc(1);
         }

@@ -63,7 +63,7 @@ pub fn page() -> Html {
             <steps::StepsView steps={s.steps.clone()} selected={s.selected} channel={s.steps_channel}
                 image={s.selected.and_then(|id| s.items.iter().find(|i| i.id == id)).map(|i| i.image.clone())}
                 threshold={s.view.threshold} colour_map={s.view.colour_map} method={s.method} block={s.block}
-                can_ask={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some_and(|m| m.uses_classifier())}
+                can_ask={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some_and(|m| m.base().is_some())}
                 on_ask={ctx.on_explain.clone()} on_channel={ctx.dispatch_with(crate::ui::state::Action::ChannelPicked)} />
             <finetune::FineTuneView />
             <train::TrainView

@@ -342,6 +342,22 @@ pub struct ImageTrust {
     pub fails_randomisation: bool,
 }
 
+/// One image's figures without its maps and curves: what a check of every image keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrustFigures {
+    pub deletion_auc: f64,
+    pub road_auc: f64,
+    pub insertion_auc: f64,
+    pub pointing_hit: Option<bool>,
+    pub fails_randomisation: bool,
+}
+
+impl From<&ImageTrust> for TrustFigures {
+    fn from(t: &ImageTrust) -> Self {
+        TrustFigures { deletion_auc: t.deletion_auc, road_auc: t.road_auc, insertion_auc: t.insertion_auc, pointing_hit: t.pointing_hit, fails_randomisation: t.fails_randomisation }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,6 +158,10 @@ pub enum WorkerInput {
     Trust(ImageQuestion),
     /// How the heatmap of one image is made, step by step: answered by `Explained`.
     Explain(ImageQuestion),
+    /// Every trust check on each of these images, one image per step: answered by a
+    /// `TrustedOne` each (figures only, no maps), then `TrustAllDone`. Replaces an earlier run.
+    TrustAll { run: u64, model: ModelId, method: CamMethod, block: usize, items: Vec<ItemId> },
+    CancelTrustAll { run: u64 },
 }
 
 /// A question about one image, for one model, method and block. Only the latest of each kind
@@ -226,6 +230,9 @@ pub enum WorkerOutput {
     TrainFailed { run: u64, message: String },
     Trusted { request: u64, item: ItemId, result: std::result::Result<crate::faithfulness::ImageTrust, String> },
     Explained { request: u64, item: ItemId, result: std::result::Result<crate::cam::steps::CamSteps, String> },
+    TrustedOne { run: u64, item: ItemId, result: std::result::Result<crate::faithfulness::TrustFigures, String> },
+    /// Every image of the run has been answered, or the run was cancelled.
+    TrustAllDone { run: u64 },
     Failed { message: String },
 }
 

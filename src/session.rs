@@ -101,6 +101,8 @@ pub struct Session {
     trust: Option<ImageQuestion>,
     /// The latest "how is this heatmap made" asked for.
     explain: Option<ImageQuestion>,
+    /// The trust checks of many images under way.
+    trust_all: Option<questions::TrustAllJob>,
 }
 
 impl Session {
@@ -122,6 +124,7 @@ impl Session {
             training: None,
             trust: None,
             explain: None,
+            trust_all: None,
         }
     }
 
@@ -131,7 +134,7 @@ impl Session {
 
     /// Whether [`Session::step`] has work to do.
     pub fn busy(&self) -> bool {
-        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some() || self.explain.is_some()
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some() || self.explain.is_some() || self.trust_all.is_some()
     }
 
     /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
@@ -199,6 +202,7 @@ impl Session {
                 self.explain = Some(question);
                 Vec::new()
             }
+            input @ (WorkerInput::TrustAll { .. } | WorkerInput::CancelTrustAll { .. }) => self.accept_trust_all(input),
             WorkerInput::UseCpu { note } => {
                 let mut out = self.fall_back_to_cpu();
                 out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
@@ -235,6 +239,9 @@ impl Session {
         }
         if let Some(question) = self.trust.take() {
             return vec![self.trust_step(question).await];
+        }
+        if self.trust_all.is_some() {
+            return self.trust_all_step().await;
         }
         if self.training.is_some() {
             return self.training_step().await;
@@ -458,39 +465,13 @@ impl Session {
         out
     }
 
-    /// The image a question is about, with its mask, and the model asked about.
-    fn question(&mut self, q: &ImageQuestion) -> Result<(ModelCard, Classifier, Rc<Plane>, Option<Mask>)> {
-        let (card, built) = self.model(q.model)?;
-        let stored = self.items.get(&q.item).ok_or_else(|| Error::Invalid("the image is no longer loaded".into()))?;
-        Ok((card, built, stored.image.clone(), stored.truth.clone()))
-    }
-
-    /// Every trust check on one image (a second or two on the CPU: one step).
-    async fn trust_step(&mut self, q: ImageQuestion) -> WorkerOutput {
-        let result = async {
-            let (card, built, image, truth) = self.question(&q)?;
-            crate::trust::check_image(&built, &card, &image, truth.as_ref(), q.method, q.block, 1, &self.device).await
-        }
-        .await;
-        WorkerOutput::Trusted { request: q.request, item: q.item, result: result.map_err(|e| e.to_string()) }
-    }
-
-    /// The steps of one image's heatmap (one forward and backward pass).
-    async fn explain_step(&mut self, q: ImageQuestion) -> WorkerOutput {
-        let result = async {
-            let (card, built, image, _) = self.question(&q)?;
-            crate::cam::steps::explain(&built, &card.input, &image, q.block, q.method, &self.device).await
-        }
-        .await;
-        WorkerOutput::Explained { request: q.request, item: q.item, result: result.map_err(|e| e.to_string()) }
-    }
-
     fn idle_note(&self) -> Option<WorkerOutput> {
         (self.decoding.is_empty() && self.analysis.is_none()).then_some(WorkerOutput::Busy(None))
     }
 }
 
 mod finetuning;
+mod questions;
 mod training;
 
 #[cfg(test)]

@@ -401,3 +401,23 @@ fn occlusion_heats_the_lesion_of_a_phantom_the_model_calls_a_tumour() {
     };
     assert!(mean(true) > 2.0 * mean(false), "inside {} outside {}", mean(true), mean(false));
 }
+
+#[test]
+fn the_trust_checks_of_many_images_come_one_by_one_and_a_cancel_stops_them() {
+    let (mut session, items) = ready();
+    let lesions: Vec<ItemId> = items.iter().filter(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).map(|i| i.id).take(3).collect();
+    assert_eq!(lesions.len(), 3);
+    session.accept(WorkerInput::Forget { items: vec![lesions[2]] });
+    assert!(session.accept(WorkerInput::TrustAll { run: 8, model: PHANTOM, method: CamMethod::GradCam, block: 3, items: lesions.clone() }).is_empty());
+    let out = run(&mut session);
+    let answered: Vec<(ItemId, bool)> = out.iter().filter_map(|o| match o { WorkerOutput::TrustedOne { run: 8, item, result } => Some((*item, result.is_ok())), _ => None }).collect();
+    assert_eq!(answered, vec![(lesions[0], true), (lesions[1], true), (lesions[2], false)], "in order; a forgotten image is an error of its own");
+    let figures = out.iter().find_map(|o| match o { WorkerOutput::TrustedOne { result: Ok(f), .. } => Some(*f), _ => None }).unwrap();
+    assert!(figures.pointing_hit.is_some() && (0.0..=1.0).contains(&figures.road_auc));
+    assert!(out.contains(&WorkerOutput::TrustAllDone { run: 8 }));
+    // A new run replaces the old; a cancel ends it at once.
+    session.accept(WorkerInput::TrustAll { run: 9, model: PHANTOM, method: CamMethod::GradCam, block: 3, items: lesions.clone() });
+    assert_eq!(session.accept(WorkerInput::TrustAll { run: 10, model: PHANTOM, method: CamMethod::GradCam, block: 3, items: lesions.clone() }), vec![WorkerOutput::TrustAllDone { run: 9 }]);
+    assert_eq!(session.accept(WorkerInput::CancelTrustAll { run: 10 })[0], WorkerOutput::TrustAllDone { run: 10 });
+    assert!(!session.busy());
+}

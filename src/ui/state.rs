@@ -46,6 +46,8 @@ pub struct PageState {
     pub finetune: FineTune,
     pub training: training::Training,
     pub trust: asked::Asked<crate::faithfulness::ImageTrust>,
+    /// The trust checks of every lesion image, averaged beside the batch's Dice.
+    pub trust_batch: trust_batch::TrustBatch,
     /// How the heatmap on screen is made (the teaching view).
     pub steps: asked::Asked<crate::cam::steps::CamSteps>,
     /// The channel picked in that view, to follow its part through the steps.
@@ -106,6 +108,7 @@ pub enum Action {
     Train(training::TrainAction),
     Trust(asked::Asking<crate::faithfulness::ImageTrust>),
     Explain(asked::Asking<crate::cam::steps::CamSteps>),
+    TrustBatch(trust_batch::TrustBatchAction),
     /// A channel picked in the steps view (picking it again lets it go).
     ChannelPicked(usize),
     /// A model trained here got a new name (its card's).
@@ -159,6 +162,7 @@ impl PageState {
                 self.models.extend(entries);
             }
             Action::Trust(action) => self.trust = self.trust.clone().reduce(action),
+            Action::TrustBatch(action) => self.trust_batch = std::mem::take(&mut self.trust_batch).reduce(action),
             Action::Explain(action) => {
                 if matches!(action, asked::Asking::Requested { .. }) {
                     self.steps_channel = None;
@@ -484,6 +488,7 @@ mod table;
 mod view;
 pub mod asked;
 pub mod training;
+pub mod trust_batch;
 
 pub use demo::DemoSet;
 pub use finetune::{FineTune, TunePhase};

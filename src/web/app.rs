@@ -8,10 +8,11 @@ use super::link::Link;
 use super::views;
 use crate::card::ModelCard;
 use crate::data::Channel;
-use crate::protocol::{BackendChoice, ImageQuestion, ModelId, VolumeId, WorkerInput};
+use crate::protocol::{BackendChoice, ImageQuestion, ItemId, ModelId, VolumeId, WorkerInput};
 use crate::volume::{View, Window};
 use crate::data::labelled::LabelOptions;
 use crate::ui::state::asked::Asking;
+use crate::ui::state::trust_batch::TrustBatchAction;
 use crate::ui::state::{Action, DemoSet, Item, ModelEntry, PageState, TunePhase};
 use crate::Result;
 use std::cell::{Cell, RefCell};
@@ -60,6 +61,9 @@ pub struct Ctx {
     pub on_trust: Callback<()>,
     /// Take the heatmap on screen apart, step by step.
     pub on_explain: Callback<()>,
+    /// Run the trust checks on every lesion image, or stop them.
+    pub on_trust_all: Callback<()>,
+    pub on_trust_all_cancel: Callback<()>,
 }
 
 impl Ctx {
@@ -398,10 +402,29 @@ pub fn app() -> Html {
     let train = training::callbacks(&store, &shared);
     let on_trust = ask_about_image(&store, &shared, Action::Trust, WorkerInput::Trust);
     let on_explain = ask_about_image(&store, &shared, Action::Explain, WorkerInput::Explain);
+    let on_trust_all = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| {
+            let s = &store.0;
+            let (Some(model), Some(method)) = (s.model, s.method) else { return };
+            // Lesion images: those with a lesion mask, or else those the model calls lesion.
+            let masked: Vec<ItemId> = s.items.iter().filter(|i| i.truth.as_ref().is_some_and(|t| !t.is_empty())).map(|i| i.id).collect();
+            let items = if masked.is_empty() { s.items.iter().filter(|i| i.result.as_ref().is_some_and(|r| r.probability >= crate::evaluate::GATE)).map(|i| i.id).collect() } else { masked };
+            let run = shared.next_id();
+            store.dispatch(Action::TrustBatch(TrustBatchAction::Started { run, model, method, block: s.block, total: items.len() }));
+            shared.send(&WorkerInput::TrustAll { run, model, method, block: s.block, items });
+        })
+    };
+    let on_trust_all_cancel = {
+        let (store, shared) = (store.clone(), shared.clone());
+        Callback::from(move |_| shared.send(&WorkerInput::CancelTrustAll { run: store.0.trust_batch.run }))
+    };
     let ctx = Ctx {
         store,
         on_trust,
         on_explain,
+        on_trust_all,
+        on_trust_all_cancel,
         on_files,
         on_clear,
         on_model_files,

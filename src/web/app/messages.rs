@@ -5,6 +5,7 @@ use super::{files, now_ms, training, Dispatch, Shared};
 use crate::protocol::{WorkerInput, WorkerOutput};
 use crate::ui::state::training::{EpochPoint, TrainAction};
 use crate::ui::state::asked::Asking;
+use crate::ui::state::trust_batch::TrustBatchAction;
 use crate::ui::state::{Action, Item, ModelEntry};
 use std::rc::Rc;
 
@@ -86,6 +87,8 @@ pub(super) fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shar
         WorkerOutput::TrainFinished { run, card_json, weights, seconds } => training::finished(run, card_json, weights, seconds, dispatch, shared),
         WorkerOutput::Trusted { request, result, .. } => act(Action::Trust(Asking::Answered { request, result })),
         WorkerOutput::Explained { request, result, .. } => act(Action::Explain(Asking::Answered { request, result })),
+        WorkerOutput::TrustedOne { run, item, result } => act(Action::TrustBatch(TrustBatchAction::Answered { run, item, result })),
+        WorkerOutput::TrustAllDone { run } => act(Action::TrustBatch(TrustBatchAction::Done { run })),
         WorkerOutput::TrainCancelled { run } => act(Action::Train(TrainAction::Cancelled { run })),
         WorkerOutput::TrainFailed { run, message } => act(Action::Train(TrainAction::Failed { run, message })),
         WorkerOutput::Failed { message } => act(Action::Failed(message)),

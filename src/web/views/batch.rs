@@ -1,4 +1,5 @@
-//! Every loaded image in one sortable table, the batch's accuracy and mean Dice, its
+//! Every loaded image in one sortable table, the batch's accuracy and mean Dice (and the trust
+//! checks' averages beside them), its
 //! Dice-vs-threshold curve, and CSV export. A row click (or Enter on a focused row) shows
 //! that image.
 
@@ -116,6 +117,9 @@ pub fn batch_view() -> Html {
                 <strong data-testid="false-mask-rate">{ rate(false) }</strong>{ format!(" as cut, {} of {} ", summary.negative_masks_gated, summary.negatives) }
                 <strong data-testid="false-mask-rate-gated">{ rate(true) }</strong>{ " gated." }
             </p>
+            <super::trust_batch::TrustBatchRow batch={s.trust_batch.clone()} current={s.trust_batch.is_for(s.model, s.method, s.block)}
+                can_check={!s.items.is_empty() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some()}
+                on_check={ctx.on_trust_all.clone()} on_cancel={ctx.on_trust_all_cancel.clone()} />
             <div class="row">
                 <button onclick={on_csv} data-testid="export-csv" disabled={s.items.is_empty()}>{ "Export CSV" }</button>
             </div>

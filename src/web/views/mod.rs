@@ -10,6 +10,7 @@ mod steps;
 mod teaching;
 mod train;
 mod trust;
+mod trust_batch;
 mod volume;
 
 use super::app::Ctx;

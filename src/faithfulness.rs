@@ -159,8 +159,13 @@ pub const ROAD_NOISE: f32 = 0.01;
 /// neighbours (ROAD's weights), solved over all removed pixels together, then noise of sd
 /// [`ROAD_NOISE`]. The system is symmetric positive definite whenever one pixel is kept, and
 /// is solved by conjugate gradients (Jacobi-preconditioned, started from a normalised blur of
-/// the kept pixels) to a relative residual of 1e-5. With nothing kept, the pixels become 0.
+/// the kept pixels) to a relative residual of 1e-4. With nothing kept, the pixels become 0.
 pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
+    with_road_noise(&road_solve(image, removed), removed, seed)
+}
+
+/// ROAD's system solved, without noise.
+fn road_solve(image: &Plane, removed: &[bool]) -> Plane {
     let (w, h) = (image.width, image.height);
     let holes: Vec<usize> = (0..w * h).filter(|&i| removed[i]).collect();
     let mut out = image.data.clone();
@@ -178,13 +183,29 @@ pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
                 (nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h).then(|| (ny as usize * w + nx as usize, wt))
             })
         };
-        // A x = b: diag(A) = the weights round a hole, -w to each unknown neighbour; b = the
-        // weighted kept neighbours.
-        let diag: Vec<f32> = holes.iter().map(|&i| around(i).map(|(_, wt)| wt).sum()).collect();
-        let b: Vec<f32> = holes.iter().map(|&i| around(i).filter(|&(j, _)| unknown[j] == usize::MAX).map(|(j, wt)| wt * image.data[j]).sum()).collect();
+        // A x = b: diag(A) = the weights round a hole, -w to each unknown neighbour (rows kept
+        // compressed: `starts`, `columns`, `weights`); b = the weighted kept neighbours.
+        let mut diag = vec![0.0f32; holes.len()];
+        let mut b = vec![0.0f32; holes.len()];
+        let (mut starts, mut columns, mut weights) = (Vec::with_capacity(holes.len() + 1), Vec::new(), Vec::new());
+        starts.push(0);
+        for (k, &i) in holes.iter().enumerate() {
+            for (j, wt) in around(i) {
+                diag[k] += wt;
+                if unknown[j] == usize::MAX {
+                    b[k] += wt * image.data[j];
+                } else {
+                    columns.push(unknown[j] as u32);
+                    weights.push(wt);
+                }
+            }
+            starts.push(columns.len());
+        }
         let apply = |x: &[f32], y: &mut [f32]| {
-            for (k, &i) in holes.iter().enumerate() {
-                y[k] = diag[k] * x[k] - around(i).filter(|&(j, _)| unknown[j] != usize::MAX).map(|(j, wt)| wt * x[unknown[j]]).sum::<f32>();
+            for k in 0..y.len() {
+                let (from, to) = (starts[k], starts[k + 1]);
+                let off: f32 = columns[from..to].iter().zip(&weights[from..to]).map(|(&j, &wt)| wt * x[j as usize]).sum();
+                y[k] = diag[k] * x[k] - off;
             }
         };
         let kept = Plane::new(w, h, removed.iter().map(|&r| if r { 0.0 } else { 1.0 }).collect());
@@ -192,18 +213,24 @@ pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
         let (num, den) = (crate::cam::refine::box_blurred(&masked, 8), crate::cam::refine::box_blurred(&kept, 8));
         let mean_kept = masked.data.iter().sum::<f32>() / (w * h - holes.len()) as f32;
         let mut x: Vec<f32> = holes.iter().map(|&i| if den.data[i] > 1e-6 { num.data[i] / den.data[i] } else { mean_kept }).collect();
-        conjugate_gradients(&apply, &diag, &b, &mut x, 1e-5, 4 * (w + h));
+        conjugate_gradients(&apply, &diag, &b, &mut x, 1e-4, 4 * (w + h));
         holes.iter().zip(&x).for_each(|(&i, &v)| out[i] = v);
     } else {
         holes.iter().for_each(|&i| out[i] = 0.0);
     }
+    Plane::new(w, h, out)
+}
+
+/// `solution` with noise of sd [`ROAD_NOISE`] on its removed pixels.
+fn with_road_noise(solution: &Plane, removed: &[bool], seed: u64) -> Plane {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    for &i in &holes {
+    let mut out = solution.clone();
+    for (v, _) in out.data.iter_mut().zip(removed).filter(|(_, &r)| r) {
         // A sum of 12 uniforms, centred: a cheap normal draw (sd 1).
         let z: f32 = (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0;
-        out[i] += ROAD_NOISE * z;
+        *v += ROAD_NOISE * z;
     }
-    Plane::new(w, h, out)
+    out
 }
 
 /// Solves A x = b (A symmetric positive definite, given by `apply`) from the `x` given, with

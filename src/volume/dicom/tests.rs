@@ -1,6 +1,7 @@
 use super::*;
 use crate::volume::dicom_writer::{write_slice, SliceSpec, Syntax};
 use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::uids;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
 const ROWS: usize = 6;

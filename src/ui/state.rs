@@ -233,6 +233,8 @@ impl PageState {
                     self.items.clear();
                     self.volumes.clear();
                     self.selected = None;
+                    // Averages over images no longer shown would read as these images'.
+                    self.trust_batch = Default::default();
                 }
                 self.volumes.extend(volumes);
                 let first = if demo {
@@ -280,6 +282,7 @@ impl PageState {
                 self.items.clear();
                 self.volumes.clear();
                 self.selected = None;
+                self.trust_batch = Default::default();
                 self.demo = false;
                 self.generation += 1;
                 self.busy = None;

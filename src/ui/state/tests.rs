@@ -433,3 +433,16 @@ fn a_picked_channel_toggles_and_a_new_question_lets_it_go() {
     assert_eq!(asked.steps_channel, None, "another image's channels are others");
     assert!(asked.steps.pending);
 }
+
+#[test]
+fn clearing_the_images_drops_their_trust_averages() {
+    use crate::ui::state::trust_batch::TrustBatchAction;
+    let s = loaded().reduce(Action::TrustBatch(TrustBatchAction::Started { run: 3, model: ModelId(0), method: crate::cam::CamMethod::GradCam, block: 1, total: 2 }));
+    assert!(s.trust_batch.running);
+    let s = s.reduce(Action::Cleared);
+    assert!(!s.trust_batch.running && s.trust_batch.setting.is_none());
+    // A late answer of the old run lands nowhere.
+    let late = crate::faithfulness::TrustFigures { deletion_auc: 0.1, road_auc: 0.2, insertion_auc: 0.9, pointing_hit: None, fails_randomisation: false };
+    let s = s.reduce(Action::TrustBatch(TrustBatchAction::Answered { run: 3, item: ItemId(1), result: Ok(late) }));
+    assert!(s.trust_batch.averages().is_none());
+}

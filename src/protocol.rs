@@ -152,7 +152,8 @@ pub enum WorkerInput {
     ReadLabels { request: u64, files: Option<Vec<FileBytes>>, options: LabelOptions },
     /// Train a classifier on the folder last read, from scratch or from a model's weights;
     /// the best epoch by val AUC is kept. Answered by `Train*` messages with the same `run`.
-    Train { run: u64, options: LabelOptions, from: Option<ModelId>, epochs: usize, name: String },
+    /// From scratch, the card takes `scan`'s settings; from a model, that model's.
+    Train { run: u64, options: LabelOptions, from: Option<ModelId>, scan: crate::data::ScanKind, epochs: usize, name: String },
     CancelTrain { run: u64 },
     /// Every trust check on one image for one method and block: answered by `Trusted`.
     Trust(ImageQuestion),

@@ -13,4 +13,4 @@ pub use dataset::Dataset;
 pub use dataset::{Negatives, Record};
 pub use decode::{decode_image, decode_mask, encode_png_gray};
 pub use input::{Channel, InputSpec, Normalisation};
-pub use scan::{Polarity, ScanSettings};
+pub use scan::{Polarity, ScanKind, ScanSettings};

@@ -62,6 +62,57 @@ impl Default for ScanSettings {
     }
 }
 
+/// What kind of scan a model trained from scratch in the page reads: each sets the card's
+/// scan settings (the CLI sets each field by its own flag).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScanKind {
+    /// FLAIR's: bright lesion, an 8 px scalp band ([`ScanSettings::default`]).
+    #[default]
+    BrainFlair,
+    /// BUSI's: dark lesion, no rim band, burnt-in text and calipers filled.
+    Ultrasound,
+    /// Any other scan with bright lesions, no rim band.
+    BrightLesion,
+    /// Any other scan with dark lesions, no rim band.
+    DarkLesion,
+}
+
+impl ScanKind {
+    pub const ALL: [ScanKind; 4] = [ScanKind::BrainFlair, ScanKind::Ultrasound, ScanKind::BrightLesion, ScanKind::DarkLesion];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanKind::BrainFlair => "brain-flair",
+            ScanKind::Ultrasound => "ultrasound",
+            ScanKind::BrightLesion => "bright-lesion",
+            ScanKind::DarkLesion => "dark-lesion",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ScanKind::BrainFlair => "brain MRI, FLAIR (bright lesions, scalp band left out)",
+            ScanKind::Ultrasound => "ultrasound (dark lesions, burnt-in text and calipers filled)",
+            ScanKind::BrightLesion => "other, with bright lesions",
+            ScanKind::DarkLesion => "other, with dark lesions",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ScanKind> {
+        ScanKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn settings(self) -> ScanSettings {
+        let other = ScanSettings { rim_band_px: 0, ..ScanSettings::default() };
+        match self {
+            ScanKind::BrainFlair => ScanSettings::default(),
+            ScanKind::Ultrasound => ScanSettings { lesion_polarity: Polarity::Dark, fill_annotations: true, ..other },
+            ScanKind::BrightLesion => other,
+            ScanKind::DarkLesion => ScanSettings { lesion_polarity: Polarity::Dark, ..other },
+        }
+    }
+}
+
 impl ScanSettings {
     /// A message naming the field that is out of range, if any.
     pub fn check(&self) -> Result<(), String> {
@@ -81,6 +132,17 @@ impl ScanSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_kind_of_scan_names_itself_and_the_ultrasound_one_is_the_busi_cards() {
+        for kind in ScanKind::ALL {
+            assert_eq!(ScanKind::parse(kind.name()), Some(kind));
+            assert!(kind.settings().check().is_ok());
+        }
+        let busi: serde_json::Value = serde_json::from_str(include_str!("../../static/models/busi.json")).unwrap();
+        assert_eq!(serde_json::from_value::<ScanSettings>(busi["input"]["scan"].clone()).unwrap(), ScanKind::Ultrasound.settings());
+        assert_eq!(ScanKind::default().settings(), ScanSettings::default(), "FLAIR's, as every card before the others");
+    }
 
     #[test]
     fn settings_round_trip_and_bad_values_are_named() {

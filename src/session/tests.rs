@@ -319,7 +319,8 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
     assert!(matches!(&out[..], [WorkerOutput::LabelsRead { summary: Err(e), .. }] if e.contains("`cyst`")), "{out:?}");
 
     // From the shipped phantom model's weights (its architecture and input size).
-    session.accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), epochs: 2, name: "mine".into() });
+    // The kind of scan is for runs from scratch: a start model brings its own settings.
+    session.accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, name: "mine".into() });
     let out = run(&mut session);
     let started = out.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, val, .. } => Some((*train, *val)), _ => None });
     assert_eq!(started, Some((30, 10)));
@@ -328,6 +329,8 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
     let Some(WorkerOutput::TrainFinished { card_json, weights, .. }) = out.last() else { panic!("{:?}", out.last()) };
     let card = ModelCard::from_json(card_json).unwrap();
     assert_eq!(card.name, "mine");
+    let phantom = ModelCard::from_json(&String::from_utf8(shipped("models/phantom.json")).unwrap()).unwrap();
+    assert_eq!(card.input, phantom.input);
     let best = epochs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(card.metrics["val_auc"], best, "the best epoch is kept");
     assert!(best > 0.6, "the phantom model already tells phantoms apart: {epochs:?}");
@@ -336,8 +339,14 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
     // The trained model is a model like any other: the page sends it back and it analyses.
     assert_eq!(session.accept(WorkerInput::AddModel { model: ModelId(7), card_json: card_json.clone(), weights: weights.clone() }), vec![WorkerOutput::ModelAccepted { model: ModelId(7) }]);
 
+    // From scratch, the card reads the kind of scan asked for.
+    session.accept(WorkerInput::Train { run: 5, options: options.clone(), from: None, scan: crate::data::ScanKind::DarkLesion, epochs: 1, name: "dark".into() });
+    let out = run(&mut session);
+    let Some(WorkerOutput::TrainFinished { card_json, .. }) = out.last() else { panic!("{:?}", out.last()) };
+    assert_eq!(ModelCard::from_json(card_json).unwrap().input.scan, crate::data::ScanKind::DarkLesion.settings());
+
     // Cancelled at once: nothing more is sent for the run.
-    session.accept(WorkerInput::Train { run: 4, options, from: None, epochs: 1, name: "x".into() });
+    session.accept(WorkerInput::Train { run: 4, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, name: "x".into() });
     assert_eq!(session.accept(WorkerInput::CancelTrain { run: 4 }), vec![WorkerOutput::TrainCancelled { run: 4 }]);
     assert!(!session.busy());
 }

@@ -5,6 +5,7 @@
 
 use crate::card::{weights_bytes, LabelsInfo, ModelCard, TrainingInfo};
 use crate::data::decode::decode_image;
+use crate::data::ScanKind;
 use crate::data::labelled::{self, Entry, LabelOptions, Labelled};
 use crate::data::upload::{split_volumes, FileBytes};
 use crate::evaluate::GATE;
@@ -92,10 +93,11 @@ pub struct TrainJob {
 }
 
 impl TrainJob {
-    /// A run on `set` (read with `options`), from `start`, named `name`.
-    pub fn new(run: u64, set: Labelled, options: &LabelOptions, start: Start, epochs: usize, name: &str, now: f64) -> Result<TrainJob> {
+    /// A run on `set` (read with `options`), from `start` (from scratch: reading `scan`), named `name`.
+    pub fn new(run: u64, set: Labelled, options: &LabelOptions, start: Start, scan: ScanKind, epochs: usize, name: &str, now: f64) -> Result<TrainJob> {
         let arch = start.card.as_ref().map(|c| c.architecture.clone()).unwrap_or_default();
         let mut card = ModelCard::new(name, arch.clone());
+        card.input.scan = scan.settings();
         if let Some(from) = &start.card {
             card.input = from.input.clone();
             card.cam = from.cam.clone();
@@ -215,14 +217,14 @@ impl super::Session {
                 let (read, classes) = self.folder.read(&options);
                 vec![WorkerOutput::LabelsRead { request, summary: read.map(|s| s.summary()), classes }]
             }
-            WorkerInput::Train { run, options, from, epochs, name } => {
+            WorkerInput::Train { run, options, from, scan, epochs, name } => {
                 let mut out: Vec<WorkerOutput> = self.training.take().map(|old| WorkerOutput::TrainCancelled { run: old.run }).into_iter().collect();
                 let job = self.folder.read(&options).0.map_err(Error::Invalid).and_then(|set| {
                     let start = match from {
                         Some(id) => self.model(id).map(|(card, model)| Start { card: Some(card), model: Some(model) })?,
                         None => Start { card: None, model: None },
                     };
-                    TrainJob::new(run, set, &options, start, epochs, &name, (self.clock)())
+                    TrainJob::new(run, set, &options, start, scan, epochs, &name, (self.clock)())
                 });
                 match job {
                     Ok(job) => self.training = Some(job),

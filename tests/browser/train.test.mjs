@@ -53,6 +53,9 @@ test('train a model from a class-folder zip, use it, and find it again after a r
 
     await page.fill('[data-testid=train-epochs]', '2');
     await page.dispatchEvent('[data-testid=train-epochs]', 'change');
+    // From scratch, the kind of scan sets the card's scan settings (a start model brings its own).
+    assert.equal(await page.locator('[data-testid=train-scan] option').count(), 4);
+    await page.selectOption('[data-testid=train-scan]', 'bright-lesion');
     const started = Date.now();
     await page.click('[data-testid=train-start]');
     // The page stays live while the worker trains: the phase line moves.

@@ -42,6 +42,8 @@ pub struct Training {
     pub epochs: usize,
     /// Start from this model's weights; `None` = from scratch.
     pub from: Option<ModelId>,
+    /// What a model trained from scratch reads (a start model brings its own).
+    pub scan: crate::data::ScanKind,
     pub phase: TrainPhase,
     pub run: u64,
     pub train: usize,
@@ -67,6 +69,7 @@ impl Default for Training {
             options: LabelOptions::default(),
             epochs: 10,
             from: None,
+            scan: Default::default(),
             phase: TrainPhase::Idle,
             run: 0,
             train: 0,
@@ -91,6 +94,7 @@ pub enum TrainAction {
     LabelsRead { request: u64, summary: Result<LabelSummary, String>, classes: Vec<String> },
     EpochsChosen(usize),
     FromChosen(Option<ModelId>),
+    ScanChosen(crate::data::ScanKind),
     Requested { run: u64 },
     Started { run: u64, train: usize, val: usize, total_steps: usize },
     Step { run: u64, progress: Progress, now_ms: f64 },
@@ -135,6 +139,7 @@ impl Training {
             TrainAction::LabelsRead { .. } => {}
             TrainAction::EpochsChosen(n) => self.epochs = n.clamp(1, 100),
             TrainAction::FromChosen(from) => self.from = from,
+            TrainAction::ScanChosen(scan) => self.scan = scan,
             TrainAction::Requested { run } => {
                 self = Training { run, phase: TrainPhase::Running, message: None, ..self.clear_run() };
             }

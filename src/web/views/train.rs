@@ -8,6 +8,7 @@ use crate::protocol::ModelId;
 use crate::ui::state::training::{TrainPhase, Training};
 use crate::web::files::{on_pick, Picked};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
+use crate::data::ScanKind;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -19,6 +20,7 @@ pub struct TrainProps {
     pub on_options: Callback<LabelOptions>,
     pub on_epochs: Callback<usize>,
     pub on_from: Callback<Option<ModelId>>,
+    pub on_scan: Callback<ScanKind>,
     pub on_start: Callback<()>,
     pub on_cancel: Callback<()>,
     /// Files that could not be read from a dropped folder.
@@ -63,6 +65,7 @@ pub fn train_view(p: &TrainProps) -> Html {
         })
     };
     let on_epochs = p.on_epochs.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(10));
+    let on_scan = p.on_scan.reform(|e: Event| ScanKind::parse(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or_default());
     let on_from = p.on_from.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value().parse().ok().map(ModelId));
     let named = t.classes.iter().find(|c| POSITIVE_NAMES.iter().any(|n| c.eq_ignore_ascii_case(n)));
     let best = t.best();
@@ -116,6 +119,13 @@ pub fn train_view(p: &TrainProps) -> Html {
                             { for p.models.iter().map(|(id, name)| html! { <option value={id.0.to_string()} selected={t.from == Some(*id)}>{ name }</option> }) }
                         </select>
                     </label>
+                    if t.from.is_none() {
+                        <label title="What the brightness baseline, fusion and the shape step assume; a start model brings its own">{ "Scans are " }
+                            <select data-testid="train-scan" onchange={on_scan} disabled={locked}>
+                                { for ScanKind::ALL.iter().map(|k| html! { <option value={k.name()} selected={t.scan == *k}>{ k.label() }</option> }) }
+                            </select>
+                        </label>
+                    }
                     <label>{ "Epochs " }<input type="number" min="1" max="100" value={t.epochs.to_string()} data-testid="train-epochs" onchange={on_epochs} disabled={locked} /></label>
                     <label>{ "Val share " }<input type="number" min="0" max="0.9" step="0.05" value={t.options.val_share.to_string()} data-testid="train-val-share" onchange={on_share} disabled={locked} /></label>
                 </div>

@@ -64,18 +64,16 @@ pub enum CamMethod {
 }
 
 impl CamMethod {
-    /// Every method the picker offers.
-    pub const ALL: [CamMethod; 9] = [
-        CamMethod::GradCam,
-        CamMethod::GradCamPlusPlus,
-        CamMethod::HiResCam,
-        CamMethod::LayerCam,
-        CamMethod::LayerCamMulti,
-        CamMethod::LayerCamWalk,
-        CamMethod::Fusion,
-        CamMethod::Intensity,
-        CamMethod::Occlusion,
-    ];
+    /// Every method the picker offers: those made from a block, then occlusion.
+    pub const ALL: [CamMethod; 9] = {
+        let mut all = [CamMethod::Occlusion; 9];
+        let mut i = 0;
+        while i < CamMethod::FROM_BLOCKS.len() {
+            all[i] = CamMethod::FROM_BLOCKS[i];
+            i += 1;
+        }
+        all
+    };
 
     /// The methods whose map depends on a block (and the intensity baseline): one forward
     /// and backward pass each, so training, sweeps and `camseg trust` run them all by default.

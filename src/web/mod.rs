@@ -1,9 +1,11 @@
 //! The page (wasm32 only, main thread): [`app`] owns the state and the [`link`] to the worker
-//! that does all the computing (see [`crate::worker`]), [`views`] render the state, [`files`]
-//! moves bytes in and out, [`canvas`] draws pixels. No model code runs here.
+//! that does all the computing (see [`crate::worker`]) and hands the views a [`ctx::Ctx`];
+//! [`views`] render the state, [`files`] moves bytes in and out, [`canvas`] draws pixels. No
+//! model code runs here.
 
 mod app;
 mod canvas;
+mod ctx;
 mod files;
 mod link;
 mod storage;

@@ -6,7 +6,7 @@
 use super::{fmt, inline_svg};
 use crate::figures::{dice_vs_threshold_svg, Series};
 use crate::ui::state::{Action, BatchSummary, SortKey};
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use crate::web::files;
 use yew::prelude::*;
 

@@ -9,7 +9,7 @@ use crate::finetune::{self, Labelled};
 use crate::render::overlay_rgba;
 use crate::plane::Plane;
 use crate::ui::state::{Action, PageState, TunePhase};
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use crate::web::canvas;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;

@@ -9,7 +9,7 @@ use crate::masks::Threshold;
 use crate::plane::Plane;
 use crate::render::{heatmap_rgba, overlay_rgba, ColourMap, PREDICTED, TRUTH};
 use crate::ui::state::{Action, PageState, ViewSettings};
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use crate::web::{canvas, files};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;

@@ -3,7 +3,7 @@
 //! demo sets are picked here too, and the one shown is named with its licence and attribution.
 
 use crate::ui::state::DemoSet;
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use crate::web::files;
 use web_sys::DragEvent;
 use yew::prelude::*;

@@ -1,4 +1,4 @@
-//! The page's views, one per thing it shows. Each reads the [`Ctx`](super::app::Ctx) from
+//! The page's views, one per thing it shows. Each reads the [`Ctx`](super::ctx::Ctx) from
 //! context and sends actions; none holds state of its own beyond DOM handles.
 
 mod batch;
@@ -13,7 +13,7 @@ mod trust;
 mod trust_batch;
 mod volume;
 
-use super::app::Ctx;
+use super::ctx::Ctx;
 use yew::prelude::*;
 
 /// A number with `digits` decimals, or a dash when there is none.

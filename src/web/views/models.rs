@@ -5,7 +5,7 @@ use super::fmt;
 use crate::data::{Normalisation, ScanSettings};
 use crate::protocol::ModelId;
 use crate::ui::state::{Action, Backend};
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use yew::prelude::*;
 
 fn normalisation(n: &Normalisation) -> String {

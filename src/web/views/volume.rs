@@ -6,7 +6,7 @@
 use super::fmt;
 use crate::ui::state::Action;
 use crate::volume::{View, Window};
-use crate::web::app::Ctx;
+use crate::web::ctx::Ctx;
 use gloo::events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, KeyboardEvent};

@@ -11,7 +11,7 @@
 //! burn's ops, so gradients and WebGPU are untouched; the results equal burn's to float
 //! rounding (tests below).
 
-use crate::model::ConvBlock;
+use crate::model::block::ConvBlock;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::BatchNorm;

@@ -3,6 +3,7 @@
 
 pub mod dataset;
 pub mod decode;
+pub mod file_bytes;
 pub mod input;
 pub mod labelled;
 pub mod scan;

@@ -11,19 +11,7 @@ use crate::plane::Plane;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-/// A file as the browser (or a test) gives it: its path (with folders, if any) and bytes.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FileBytes {
-    pub path: String,
-    #[serde(with = "serde_bytes")]
-    pub bytes: Vec<u8>,
-}
-
-impl FileBytes {
-    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Self {
-        Self { path: path.into().replace('\\', "/"), bytes }
-    }
-}
+pub use super::file_bytes::FileBytes;
 
 /// A decoded image, with its true mask when one came with it.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,7 +11,7 @@
 //! aborts on panic, so nothing could catch one there).
 
 use super::{Affine, Geometry, Volume, Window, MAX_VOXELS};
-use crate::data::upload::FileBytes;
+use crate::data::file_bytes::FileBytes;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};

@@ -4,7 +4,7 @@
 //! DICOM folder `study/t2/` + `study/t2_mask.nii.gz` or a DICOM mask series in `study/t2_mask/`.
 
 use super::{dicom, nifti, Volume};
-use crate::data::upload::FileBytes;
+use crate::data::file_bytes::FileBytes;
 use std::collections::BTreeMap;
 
 /// A volume's files, not yet read.

@@ -3,7 +3,7 @@ use super::open::{group, read as read_source, Part, Scan, Source};
 use super::score::{volume_dice, SliceCounts};
 use super::*;
 use crate::data::decode::{decode_image, encode_png_gray};
-use crate::data::upload::FileBytes;
+use crate::data::file_bytes::FileBytes;
 use crate::data::Channel;
 use crate::evaluate::Overlap;
 use crate::masks::Threshold;

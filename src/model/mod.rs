@@ -15,10 +15,9 @@
 #[cfg(feature = "model")]
 use {
     burn::module::Module,
-    burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d},
-    burn::nn::conv::{Conv2d, Conv2dConfig},
+    burn::nn::{BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d},
+    burn::nn::conv::Conv2dConfig,
     burn::nn::pool::{MaxPool2d, MaxPool2dConfig},
-    burn::tensor::activation::relu,
     burn::tensor::{Device, Tensor},
 };
 use serde::{Deserialize, Serialize};
@@ -146,23 +145,10 @@ impl ClassifierConfig {
     }
 }
 
-/// A run of conv -> batch norm -> ReLU.
 #[cfg(feature = "model")]
-#[derive(Module, Debug)]
-pub struct ConvBlock {
-    pub convs: Vec<Conv2d>,
-    pub norms: Vec<BatchNorm>,
-}
-
+pub mod block;
 #[cfg(feature = "model")]
-impl ConvBlock {
-    pub fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
-        for (conv, norm) in self.convs.iter().zip(&self.norms) {
-            x = relu(norm.forward(conv.forward(x)));
-        }
-        x
-    }
-}
+pub use block::ConvBlock;
 
 #[cfg(feature = "model")]
 #[derive(Module, Debug)]

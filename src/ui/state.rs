@@ -5,15 +5,11 @@
 
 use crate::card::ModelCard;
 use crate::cam::CamMethod;
-use crate::filters::Filter;
 use crate::finetune::Labelled;
-use crate::masks::{Mask, Threshold};
+use crate::masks::Mask;
 pub use crate::protocol::{Backend, Busy};
 use crate::protocol::{ItemId, ModelId, VolumeInfo};
 use crate::volume::score::{volume_dice, SliceCounts, VolumeDice};
-use crate::render::ColourMap;
-use crate::train::Progress;
-use std::rc::Rc;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PageState {
@@ -56,67 +52,6 @@ pub struct PageState {
     pub error: Option<String>,
     /// Milliseconds from page start to the first heatmap.
     pub first_heatmap_ms: Option<f64>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    BackendChosen { backend: Backend, note: Option<String> },
-    /// The GPU went away: the page goes on on the CPU, keeping images (results are recomputed).
-    BackendLost { note: String },
-    /// The shipped models, the first becoming the current one.
-    ModelsListed(Vec<ModelEntry>),
-    /// A model joins the picker and becomes the current one.
-    ModelAdded(ModelEntry),
-    /// Models kept in the browser from earlier visits join the picker (the current one stays).
-    ModelsRestored(Vec<ModelEntry>),
-    /// The worker has the model's weights.
-    ModelReady(ModelId),
-    ModelChosen(ModelId),
-    MethodChosen(CamMethod),
-    BlockChosen(usize),
-    ThresholdChosen(Threshold),
-    OpacityChosen(f32),
-    ColourMapChosen(ColourMap),
-    ZoomChosen(u32),
-    /// Draw masks on images called "no tumour" too.
-    MasksOnNegatives(bool),
-    /// Another demo set is asked for (it replaces the images); its own shipped model is chosen.
-    DemoChosen(DemoSet),
-    ItemsLoaded { items: Vec<Item>, volumes: Vec<VolumeInfo>, demo: bool },
-    /// A volume cut again (another view or window): its new slices replace the old ones.
-    Resliced { volume: VolumeInfo, items: Vec<Item> },
-    /// Step through the current volume's slices (arrow keys).
-    SliceStep(i64),
-    ShownSliceOnly(bool),
-    Cleared,
-    Analysed { generation: u64, item: ItemId, result: Analysed, millis: f64 },
-    Selected(ItemId),
-    SortedBy(SortKey),
-    Working(Option<Busy>),
-    Status(String),
-    FilterChosen(Filter),
-    EpochsChosen(usize),
-    /// The person pressed Fine-tune: run `run` on `model` is asked of the worker.
-    TuneRequested { run: u64, model: ModelId },
-    TuneStarted { run: u64, trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
-    TuneStep { run: u64, progress: Progress },
-    TuneFinished { run: u64, accuracy_after: f64, weights: Rc<Vec<u8>> },
-    TuneCancelled { run: u64 },
-    TuneFailed { run: u64, message: String },
-    /// The fine-tuned model joins the picker (its card made from the tuned model's own).
-    TuneKept(ModelEntry),
-    Train(training::TrainAction),
-    Trust(asked::Asking<crate::faithfulness::ImageTrust>),
-    Explain(asked::Asking<crate::cam::steps::CamSteps>),
-    TrustBatch(trust_batch::TrustBatchAction),
-    /// A channel picked in the steps view (picking it again lets it go).
-    ChannelPicked(usize),
-    /// A model trained here got a new name (its card's).
-    ModelRenamed { id: ModelId, name: String },
-    /// A model trained here was deleted; the first model is chosen if it was the current one.
-    ModelDeleted(ModelId),
-    Failed(String),
-    Dismissed,
 }
 
 impl PageState {
@@ -489,10 +424,12 @@ mod finetune;
 mod items;
 mod table;
 mod view;
+mod action;
 pub mod asked;
 pub mod training;
 pub mod trust_batch;
 
+pub use action::Action;
 pub use demo::DemoSet;
 pub use finetune::{FineTune, TunePhase};
 pub use items::{Analysed, Item, ModelEntry};

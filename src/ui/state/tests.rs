@@ -1,4 +1,8 @@
 use super::*;
+use crate::masks::Threshold;
+use crate::filters::Filter;
+use crate::train::Progress;
+use std::rc::Rc;
 use crate::evaluate::{Overlap, ScoreGrid};
 use crate::plane::Plane;
 use crate::protocol::Finding;

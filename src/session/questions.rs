@@ -29,13 +29,15 @@ impl Session {
         Ok((card, built, stored.image.clone(), stored.truth.clone()))
     }
 
+    /// Every trust check on the question's image.
+    async fn check(&mut self, q: &ImageQuestion) -> Result<crate::faithfulness::ImageTrust> {
+        let (card, built, image, truth) = self.question(q)?;
+        crate::trust::check_image(&built, &card, &image, truth.as_ref(), q.method, q.block, 1, &self.device).await
+    }
+
     /// Every trust check on one image (a second or two on the CPU: one step).
     pub(super) async fn trust_step(&mut self, q: ImageQuestion) -> WorkerOutput {
-        let result = async {
-            let (card, built, image, truth) = self.question(&q)?;
-            crate::trust::check_image(&built, &card, &image, truth.as_ref(), q.method, q.block, 1, &self.device).await
-        }
-        .await;
+        let result = self.check(&q).await;
         WorkerOutput::Trusted { request: q.request, item: q.item, result: result.map_err(|e| e.to_string()) }
     }
 
@@ -80,12 +82,7 @@ impl Session {
             return vec![WorkerOutput::TrustAllDone { run }, WorkerOutput::Busy(None)];
         };
         let (run, done, total, q) = (job.run, job.total - job.queue.len(), job.total, ImageQuestion { item, ..job.question });
-        let result = async {
-            let (card, built, image, truth) = self.question(&q)?;
-            crate::trust::check_image(&built, &card, &image, truth.as_ref(), q.method, q.block, 1, &self.device).await
-        }
-        .await;
-        let result = result.map(|t| TrustFigures::from(&t)).map_err(|e| e.to_string());
+        let result = self.check(&q).await.map(|t| TrustFigures::from(&t)).map_err(|e| e.to_string());
         vec![WorkerOutput::TrustedOne { run, item, result }, WorkerOutput::Busy(Some(Busy { what: "checking heatmaps".into(), done, total }))]
     }
 }

@@ -97,7 +97,8 @@ pub fn load_images(ds: &Dataset, records: &[Record], spec: &InputSpec, what: &st
 #[derive(clap::Args)]
 pub struct CamArgs {
     /// CAM method: gradcam, gradcam++, hirescam, layercam, layercam-multi, layercam-walk,
-    /// fusion, intensity (default: the card's).
+    /// fusion, intensity, or occlusion (model-agnostic, about 226 forward passes per image)
+    /// (default: the card's).
     #[arg(long)]
     method: Option<String>,
     /// Conv block to explain, 0-based (default: the card's, for this method where it has one).

@@ -285,9 +285,9 @@ pub struct Occlusion {
 }
 
 impl Occlusion {
-    /// The page's and the CLI's setting for a model input of `size` px: an eighth of the side,
-    /// moved by half a patch (15 x 15 places), filled with the image's mean so that the patch
-    /// is neither a dark lesion nor a bright one.
+    /// The page's and the CLI's setting for a model input: an eighth of its side, moved by half
+    /// a patch (15 x 15 places), filled with the input's mean so that the patch is neither a
+    /// dark lesion nor a bright one.
     pub fn for_input(image: &Plane) -> Occlusion {
         let side = image.width.min(image.height);
         let patch = (side / 8).max(1);

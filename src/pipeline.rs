@@ -96,25 +96,18 @@ pub async fn analyse(
     Ok(probs.into_iter().zip(heatmaps).map(|(probability, heatmap)| Analysis { probability, heatmap }).collect())
 }
 
-/// Occlusion sensitivity of one image at the model's input size (see [`Occlusion`]), the map
-/// brought back to the image's size; and p of the image. Annotations are filled once, before
-/// the patches, so that every occluded copy is the same image but for its patch.
+/// Occlusion sensitivity of one image on the model's input (see [`Occlusion`]), the map
+/// brought back to the image's size; and p of the image. Every normalisation is affine for a
+/// given image, so covering the prepared input with its own mean is covering the image (its
+/// annotations filled, if the card says so) with the image's mean.
 async fn occlusion(model: &Classifier, spec: &InputSpec, image: &Plane, device: &Device) -> Result<(f32, Plane)> {
-    let (plain, unfilled);
-    let (spec, image) = if spec.scan.fill_annotations {
-        plain = crate::data::scan::annotations_filled(image);
-        unfilled = InputSpec { scan: crate::data::ScanSettings { fill_annotations: false, ..spec.scan }, ..spec.clone() };
-        (&unfilled, &plain)
-    } else {
-        (spec, image)
-    };
-    let small = image.resize_bilinear(spec.size, spec.size);
-    let setting = Occlusion::for_input(&small);
+    let input = spec.prepare(image);
+    let setting = Occlusion::for_input(&input);
     let places = setting.places(spec.size, spec.size);
     let mut probs = Vec::with_capacity(places.len() + 1);
     // One batch of copies at a time: a 256 px model's 226 copies would hold 59 MB at once.
     for chunk in std::iter::once(None).chain(places.iter().map(Some)).collect::<Vec<_>>().chunks(OCCLUSION_BATCH) {
-        let copies: Vec<Plane> = chunk.iter().map(|at| spec.prepare_like(&at.map_or_else(|| small.clone(), |&at| setting.occluded(&small, at)), &small)).collect();
+        let copies: Vec<Plane> = chunk.iter().map(|at| at.map_or_else(|| input.clone(), |&at| setting.occluded(&input, at))).collect();
         probs.extend(crate::train::predict(model, spec, &copies.iter().collect::<Vec<_>>(), OCCLUSION_BATCH, device).await?);
     }
     let map = setting.map(spec.size, spec.size, &places, probs[0], &probs[1..]);

@@ -58,7 +58,7 @@ pub fn heatmap_rgba(heat: &Plane, map: ColourMap) -> Vec<u8> {
 /// A map whose values are all of one sign or none, in grey scaled to its own largest value
 /// (a block's activations).
 pub fn grey_rgba(plane: &Plane) -> Vec<u8> {
-    let top = plane.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let top = largest_magnitude(plane);
     plane.data.iter().flat_map(|&v| {
         let g = if top > 0.0 { (v.abs() / top * 255.0).round() as u8 } else { 0 };
         [g, g, g, 255]
@@ -75,9 +75,9 @@ pub fn signed_rgba(plane: &Plane, scale: f32) -> Vec<u8> {
     }).collect()
 }
 
-/// The largest magnitude in any of `planes` (a shared scale for [`signed_rgba`]).
-pub fn largest_magnitude<'a>(planes: impl IntoIterator<Item = &'a Plane>) -> f32 {
-    planes.into_iter().flat_map(|p| p.data.iter()).fold(0.0, |m, v| m.max(v.abs()))
+/// The largest magnitude in `plane` (a scale for [`signed_rgba`] that other maps can share).
+pub fn largest_magnitude(plane: &Plane) -> f32 {
+    plane.data.iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
 /// The scan in grey, the heatmap blended at `opacity` (weighted by heat, so cold regions stay
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn signed_maps_are_red_up_blue_down_and_white_at_zero() {
         let p = Plane::new(3, 1, vec![2.0, 0.0, -1.0]);
-        let rgba = signed_rgba(&p, largest_magnitude([&p]));
+        let rgba = signed_rgba(&p, largest_magnitude(&p));
         let (up, zero, down) = (&rgba[0..3], &rgba[4..7], &rgba[8..11]);
         assert!(up[0] > up[2] && down[2] > down[0], "{up:?} {down:?}");
         assert!(zero.iter().all(|&c| c > 230), "{zero:?}");

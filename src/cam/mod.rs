@@ -140,12 +140,6 @@ impl CamMethod {
         }
     }
 
-    /// Whether the method's weights vary by position (one per activation) rather than being
-    /// one number per channel.
-    pub fn weighs_each_position(self) -> bool {
-        matches!(self.base(), Some(CamMethod::HiResCam | CamMethod::LayerCam))
-    }
-
     #[cfg(feature = "model")]
     /// The weight of each activation [N,C,1,1] (one per channel) or [N,C,h,w] (one per
     /// position), from activations and gradients [N,C,h,w]. Fusion's is Grad-CAM++'s.

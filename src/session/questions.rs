@@ -8,15 +8,18 @@ use crate::faithfulness::TrustFigures;
 use crate::masks::Mask;
 use crate::model::Classifier;
 use crate::plane::Plane;
-use crate::protocol::{Busy, ImageQuestion, ItemId, WorkerInput, WorkerOutput};
+use crate::cam::CamMethod;
+use crate::protocol::{Busy, ImageQuestion, ItemId, ModelId, WorkerInput, WorkerOutput};
 use crate::{Error, Result};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-/// Trust checks of many images: the question's model, method and block, and the images left.
+/// Trust checks of many images: the model, method and block, and the images left.
 pub(super) struct TrustAllJob {
     run: u64,
-    question: ImageQuestion,
+    model: ModelId,
+    method: CamMethod,
+    block: usize,
     queue: VecDeque<ItemId>,
     total: usize,
 }
@@ -57,8 +60,7 @@ impl Session {
                 let out = self.trust_all.take().map(|old| WorkerOutput::TrustAllDone { run: old.run }).into_iter().collect();
                 let queue: VecDeque<ItemId> = items.into_iter().collect();
                 let total = queue.len();
-                let question = ImageQuestion { request: run, model, item: ItemId(0), method, block };
-                self.trust_all = Some(TrustAllJob { run, question, queue, total });
+                self.trust_all = Some(TrustAllJob { run, model, method, block, queue, total });
                 out
             }
             WorkerInput::CancelTrustAll { run } => match self.trust_all.take() {
@@ -81,7 +83,8 @@ impl Session {
             self.trust_all = None;
             return vec![WorkerOutput::TrustAllDone { run }, WorkerOutput::Busy(None)];
         };
-        let (run, done, total, q) = (job.run, job.total - job.queue.len(), job.total, ImageQuestion { item, ..job.question });
+        let (run, done, total) = (job.run, job.total - job.queue.len(), job.total);
+        let q = ImageQuestion { request: run, model: job.model, item, method: job.method, block: job.block };
         let result = self.check(&q).await.map(|t| TrustFigures::from(&t)).map_err(|e| e.to_string());
         vec![WorkerOutput::TrustedOne { run, item, result }, WorkerOutput::Busy(Some(Busy { what: "checking heatmaps".into(), done, total }))]
     }

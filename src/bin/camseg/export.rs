@@ -112,21 +112,24 @@ pub fn run(args: Args) -> Result<()> {
         let values: Vec<f32> = prepared.iter().flat_map(|p| p.data.iter().copied()).collect();
         tensors.insert("reference.inputs".into(), F32::new(vec![refs.len(), 1, s, s], &values));
         tensors.insert("reference.logits".into(), tensor(model.forward(card.input.batch(&refs, &device)))?);
-        for block in 0..model.blocks() {
+        let last = model.blocks() - 1;
+        let mut last_gradcam = Vec::new();
+        for block in 0..=last {
             for method in [CamMethod::GradCam, CamMethod::GradCamPlusPlus] {
                 let batch = block_on(cam_batch(&model, card.input.batch(&refs, &device), block, method))?;
                 let (h, w) = (batch.maps[0].height, batch.maps[0].width);
                 let values: Vec<f32> = batch.maps.iter().flat_map(|m| m.data.iter().copied()).collect();
                 tensors.insert(format!("reference.{}.block{block}", method.name()), F32::new(vec![refs.len(), h, w], &values));
+                if (block, method) == (last, CamMethod::GradCam) {
+                    last_gradcam = batch.maps;
+                }
             }
         }
         // ROAD as camseg computes it, for the check against grad-cam's own metric: each image's
         // Grad-CAM at the last block enlarged to the input, and p(lesion) as its hottest pixels
         // are imputed, 0% to 100% in 5% steps (as `camseg trust` and the Trust panel do).
-        let last = model.blocks() - 1;
-        let batch = block_on(cam_batch(&model, card.input.batch(&refs, &device), last, CamMethod::GradCam))?;
         let (mut heats, mut curves) = (Vec::new(), Vec::new());
-        for (image, map) in images.iter().zip(&batch.maps) {
+        for (image, map) in images.iter().zip(&last_gradcam) {
             let heat = camseg::cam::heatmap(map, s, s);
             curves.extend(block_on(camseg::trust::curves(&model, &card, image, &heat, 1, &device))?.road.into_iter().map(|p| p as f32));
             heats.extend(heat.data);

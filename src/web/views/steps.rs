@@ -69,10 +69,10 @@ fn pictures(s: &CamSteps, channel: Option<&ChannelPart>, image: Option<&Plane>, 
     for part in &s.parts {
         add(format!("a{}", part.channel), &part.activation, grey_rgba(&part.activation));
     }
-    let scale = largest_magnitude([&s.sum]);
+    let scale = largest_magnitude(&s.sum);
     if let Some(part) = channel {
         add("act".into(), &part.activation, grey_rgba(&part.activation));
-        add("weight".into(), &part.weight, signed_rgba(&part.weight, largest_magnitude([&part.weight])));
+        add("weight".into(), &part.weight, signed_rgba(&part.weight, largest_magnitude(&part.weight)));
         add("part".into(), &part.contribution, signed_rgba(&part.contribution, scale));
     }
     add("sum".into(), &s.sum, signed_rgba(&s.sum, scale));
@@ -85,6 +85,11 @@ fn pictures(s: &CamSteps, channel: Option<&ChannelPart>, image: Option<&Plane>, 
     Drawn { pictures: out, cut_area: mask.area() }
 }
 
+/// The channel picked, if the answer shows it.
+fn picked(s: &CamSteps, channel: Option<usize>) -> Option<&ChannelPart> {
+    s.parts.iter().find(|c| Some(c.channel) == channel)
+}
+
 fn picture(key: &str, caption: Html) -> Html {
     html! { <figure><canvas class="thumb pixelated" data-draw={key.to_string()} width="96" height="96"></canvas><figcaption>{ caption }</figcaption></figure> }
 }
@@ -93,13 +98,12 @@ fn picture(key: &str, caption: Html) -> Html {
 pub fn steps_view(p: &StepsProps) -> Html {
     let root = use_node_ref();
     let shown: Option<Rc<CamSteps>> = p.steps.for_item(p.selected).cloned();
-    let part = shown.as_ref().and_then(|s| s.parts.iter().find(|c| Some(c.channel) == p.channel).cloned());
     let image = p.image.clone();
     // What the pictures depend on, by identity: they are made once per answer and choice.
     let key = (shown.as_ref().map(|s| Rc::as_ptr(s) as usize), p.channel, p.threshold, p.colour_map, image.as_ref().map(|i| Rc::as_ptr(i) as usize));
     let drawn = use_memo(key, {
-        let (shown, part, image, threshold, cmap) = (shown.clone(), part.clone(), image.clone(), p.threshold, p.colour_map);
-        move |_| shown.map(|s| pictures(&s, part.as_ref(), image.as_deref(), threshold, cmap))
+        let (shown, channel, image, threshold, cmap) = (shown.clone(), p.channel, image.clone(), p.threshold, p.colour_map);
+        move |_| shown.map(|s| pictures(&s, picked(&s, channel), image.as_deref(), threshold, cmap))
     });
     {
         let (root, drawn) = (root.clone(), drawn.clone());
@@ -132,7 +136,7 @@ pub fn steps_view(p: &StepsProps) -> Html {
                 <span class="note" data-testid="steps-status">{ status }</span>
             </div>
             if let Some(s) = shown.as_deref() {
-                { steps_body(s, part.as_ref(), drawn.as_ref().as_ref().map_or(0, |d| d.cut_area), p) }
+                { steps_body(s, picked(s, p.channel), drawn.as_ref().as_ref().map_or(0, |d| d.cut_area), p) }
             }
         </section>
     }

@@ -7,6 +7,7 @@
 //! cargo run --release --example explore_walk -- ../shared/data/lgg static/models/lgg val
 #[path = "shared/explore.rs"]
 mod explore;
+use camseg::prelude::*;
 use explore::Exploration;
 use camseg::cam::walk::Walk;
 use camseg::cam::{self, fusion, CamMethod};

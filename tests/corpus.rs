@@ -12,6 +12,7 @@ mod counting;
 #[path = "corpus/inputs.rs"]
 mod inputs;
 
+use camseg::prelude::*;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor};
 use camseg::card::ModelCard;

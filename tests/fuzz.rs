@@ -10,6 +10,7 @@
 //! A failure prints the target, seed and iteration, and writes the input under
 //! `target/tmp/fuzz-failures/` to keep as a regression test.
 
+use camseg::prelude::*;
 use camseg::card::ModelCard;
 use camseg::data::upload::{collect, FileBytes};
 use camseg::data::{encode_png_gray, Channel};

@@ -3,6 +3,7 @@
 //! after each run (model and optimiser dropped) must stop growing after run 3: a leak per run
 //! would exhaust a page that fine-tunes again and again.
 
+use camseg::prelude::*;
 use burn::tensor::Device;
 use camseg::block_on;
 use camseg::data::InputSpec;

@@ -2,6 +2,7 @@
 //! steps must classify held-out phantoms (>= 95% accuracy) and its Grad-CAM masks must find their
 //! tumours (mean Dice >= 0.30 at threshold 0.5; measured 0.39 when written).
 
+use camseg::prelude::*;
 use burn::tensor::Device;
 use camseg::cam::CamMethod;
 use camseg::data::InputSpec;

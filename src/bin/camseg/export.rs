@@ -4,6 +4,7 @@
 //! camseg against PyTorch and pytorch-grad-cam on exactly the same numbers (logits, CAMs, and
 //! the ROAD curve of each image's Grad-CAM).
 
+use camseg::prelude::*;
 use crate::common::{device, load_model};
 use camseg::cam::{cam_batch, read_floats, CamMethod};
 use camseg::data::decode_image;

@@ -1,3 +1,4 @@
+use camseg::prelude::*;
 use crate::common::{DataModelArgs, bar, device, load_model, CamArgs};
 use burn::tensor::Device;
 use camseg::card::{CamDefaults, ModelCard};

@@ -1,3 +1,4 @@
+use camseg::prelude::*;
 use crate::common::{bar, device, load_images, load_model, model_paths};
 use crate::eval::score_records;
 use camseg::cam::CamMethod;

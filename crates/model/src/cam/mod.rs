@@ -1,0 +1,148 @@
+//! Class activation maps computed on the classifier (burn): the evidence of a block
+//! (activations and the tumour logit's gradient) and the maps each [`CamMethod`] makes of it.
+//! The methods as data, the maps' post-processing and the image-only rules are
+//! [`camseg_core::cam`], re-exported here.
+
+pub use camseg_core::cam::*;
+
+use crate::model::{Classifier, TUMOUR};
+use crate::plane::Plane;
+use crate::{Error, Result};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Tensor, TensorData};
+
+pub mod explain;
+
+/// How a method weighs a block's activations: the one formula every map, and the steps view,
+/// use.
+pub trait Weigh {
+    /// The weight of each activation [N,C,1,1] (one per channel) or [N,C,h,w] (one per
+    /// position), from activations and gradients [N,C,h,w]. Fusion's is Grad-CAM++'s.
+    fn weights(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4>;
+    /// The map [N,1,h,w] (before upsampling): ReLU of the weighted sum of the channels.
+    fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4>;
+}
+
+impl Weigh for CamMethod {
+    /// The weight of each activation [N,C,1,1] (one per channel) or [N,C,h,w] (one per
+    /// position), from activations and gradients [N,C,h,w]. Fusion's is Grad-CAM++'s.
+    fn weights(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
+        match self {
+            CamMethod::GradCam => g.mean_dim(3).mean_dim(2),
+            CamMethod::GradCamPlusPlus | CamMethod::Fusion => {
+                // The paper's eq. 19, alpha = g^2 / (2 g^2 + sum(A) g^3), kept where g > 0
+                // (only there does it weigh anything). With relu(g)^3 the denominator is
+                // positive wherever g != 0, so the guard against 0/0 can be far below any
+                // real g^2: pytorch-grad-cam's 1e-6 is the size of g^2 itself at the last
+                // block (g = w / (h w) there), and changes alpha by up to half
+                // (docs/benchmarks.md, the agreement check).
+                let g2 = g.clone().powi_scalar(2);
+                let g3 = relu(g.clone()).powi_scalar(3);
+                let sum_a = a.sum_dim(3).sum_dim(2);
+                let alpha = g2.clone() / (g2 * 2.0 + sum_a * g3 + GRADCAM_PP_EPS);
+                (relu(g) * alpha).sum_dim(3).sum_dim(2)
+            }
+            CamMethod::HiResCam => g,
+            CamMethod::LayerCam | CamMethod::LayerCamMulti | CamMethod::LayerCamWalk => relu(g),
+            // No map from a block: the pipeline makes theirs. Grad-CAM's keeps this total.
+            CamMethod::Intensity | CamMethod::Occlusion => g.mean_dim(3).mean_dim(2),
+        }
+    }
+
+    /// The map [N,1,h,w] (before upsampling): ReLU of the weighted sum of the channels.
+    fn combine(self, a: Tensor<4>, g: Tensor<4>) -> Tensor<4> {
+        let weights = self.weights(a.clone(), g);
+        relu((a * weights).sum_dim(1))
+    }
+}
+/// Activations of a block and the tumour logit's gradient with respect to them.
+pub struct Evidence {
+    pub activations: Tensor<4>,
+    pub gradients: Tensor<4>,
+    /// Tumour probability (softmax) of each image.
+    pub probs: Tensor<1>,
+}
+
+/// Runs the model to block `block`, then differentiates the rest of the network (the part
+/// [`Classifier::forward_from`] runs) with respect to that block's output. The features run
+/// without autodiff; only the activations become a leaf of a small graph. Put the model in
+/// eval mode (`model.valid()`) first: batch norm and dropout must not behave as in training.
+pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence {
+    evidence_at(model, model.activations(input, block).without_autodiff(), block)
+}
+
+/// [`evidence`] from a block's output already computed (without autodiff).
+fn evidence_at(model: &Classifier, activations: Tensor<4>, block: usize) -> Evidence {
+    let leaf = activations.clone().autodiff().require_grad();
+    let (gradients, probs) = tumour_gradient(model.forward_from(leaf.clone(), block), &leaf);
+    Evidence { activations, gradients, probs }
+}
+
+/// The summed tumour logit's gradient with respect to `leaf`, and the tumour probabilities.
+fn tumour_gradient(logits: Tensor<2>, leaf: &Tensor<4>) -> (Tensor<4>, Tensor<1>) {
+    let n = logits.dims()[0];
+    let probs = softmax(logits.clone().without_autodiff(), 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n]);
+    // Images in a batch are independent in eval mode, so one backward of the summed scores
+    // yields every image's own gradient.
+    let grads = logits.slice([0..n, TUMOUR..TUMOUR + 1]).sum().backward();
+    let gradients = leaf.grad(&grads).expect("the activations are a leaf that requires grad");
+    (gradients, probs)
+}
+
+/// Evidence at `block` and at the block before it (`block` > 0) from one pass through the
+/// early blocks, for methods that fuse two layers: the finer block's graph runs through
+/// `block`, whose output is then reused as the leaf of the coarser one. About a third less
+/// work than two [`evidence`] calls, which matters on software WebGPU.
+pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evidence, Evidence) {
+    assert!(block > 0, "a pair needs a block before `block`");
+    let finer = model.activations(input, block - 1).without_autodiff();
+    let leaf = finer.clone().autodiff().require_grad();
+    let coarse = model.run_block(block, leaf.clone());
+    let (gradients, probs) = tumour_gradient(model.forward_from(coarse.clone(), block), &leaf);
+    let coarse = evidence_at(model, coarse.without_autodiff(), block);
+    (coarse, Evidence { activations: finer, gradients, probs })
+}
+
+/// Reads a float tensor back to the CPU. Async because WebGPU cannot read synchronously.
+pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let data: TensorData =
+        t.into_data_async().await.map_err(|e| Error::Device(format!("reading a result failed: {}", crate::error::cause_chain(&format!("{e:?}")))))?;
+    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| Error::Device(format!("unexpected tensor data: {e:?}")))
+}
+
+/// Tumour probabilities of a batch of model inputs [N,1,S,S] (forward only, no map).
+pub async fn probabilities(model: &Classifier, input: Tensor<4>) -> Result<Vec<f32>> {
+    let logits = model.forward(input.without_autodiff());
+    let n = logits.dims()[0];
+    read_floats(softmax(logits, 1).slice([0..n, TUMOUR..TUMOUR + 1]).reshape([n])).await
+}
+
+/// Low-resolution maps of a batch, one [h,w] plane per image, plus tumour probabilities.
+pub struct CamBatch {
+    pub maps: Vec<Plane>,
+    pub probs: Vec<f32>,
+}
+
+/// The maps of `method` at `block` for a batch of model inputs [N,1,S,S].
+pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<CamBatch> {
+    read_batch(evidence(model, input, block), method).await
+}
+
+/// The maps of `block` and of the block before it, from [`evidence_pair`].
+pub async fn cam_batch_pair(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<(CamBatch, CamBatch)> {
+    let (coarse, finer) = evidence_pair(model, input, block);
+    Ok((read_batch(coarse, method).await?, read_batch(finer, method).await?))
+}
+
+async fn read_batch(ev: Evidence, method: CamMethod) -> Result<CamBatch> {
+    let map = method.combine(ev.activations, ev.gradients);
+    let [n, _, h, w] = map.dims();
+    let values = read_floats(map).await?;
+    let probs = read_floats(ev.probs).await?;
+    let maps = values.chunks(h * w).map(|c| Plane::new(w, h, c.to_vec())).collect::<Vec<_>>();
+    debug_assert_eq!(maps.len(), n);
+    Ok(CamBatch { maps, probs })
+}
+
+#[cfg(test)]
+mod tests;

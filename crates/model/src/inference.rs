@@ -1,0 +1,296 @@
+//! The classifier's conv blocks in eval mode on plain slices, for the CPU where nothing is
+//! differentiated: classification and every CAM's forward pass to its block.
+//!
+//! burn 0.22's CPU backend spends more of this network's forward pass rearranging than
+//! multiplying (`perf`, one thread): each 3x3 convolution copies its input to channels-last,
+//! re-lays its weights and allocates a buffer, a GEMM result and a scattered write per
+//! 512-pixel tile, and max pooling walks every window with generic index arithmetic (a third
+//! of the pass). Here each convolution is one im2col of the image and one GEMM (the `gemm`
+//! crate, which burn's backend calls too) with batch norm folded into the weights and ReLU
+//! applied in the same pass as the bias, and pooling is a plain loop. Training and GPUs keep
+//! burn's ops, so gradients and WebGPU are untouched; the results equal burn's to float
+//! rounding (tests below).
+
+use crate::model::block::ConvBlock;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::BatchNorm;
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Whether `x` can take this path: on the CPU backend and outside any autodiff graph.
+pub fn applies(x: &Tensor<4>) -> bool {
+    !x.is_autodiff() && x.device() == Device::flex()
+}
+
+/// Consecutive conv blocks on `x` [N,C,H,W], each after a 2x2 max pool (`pool`) except the
+/// first when `pool_first` is false. Where [`applies`], the activations stay plain slices from
+/// the first block to the last; elsewhere, and for anything but the 3x3 'same' convolutions
+/// [`crate::model`] builds, burn's ops run them.
+pub fn run_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+    if !applies(&x) {
+        return burn_blocks(blocks, pool, pool_first, x);
+    }
+    let [n, inputs, mut h, mut w] = x.dims();
+    let mut channels = inputs;
+    let layers: Option<Vec<Vec<Folded>>> = blocks
+        .iter()
+        .map(|block| {
+            let convs = block.convs.iter().zip(&block.norms);
+            convs.map(|(conv, norm)| Folded::new(conv, norm, channels).inspect(|layer| channels = layer.out)).collect()
+        })
+        .collect();
+    let Some(layers) = layers else {
+        return burn_blocks(blocks, pool, pool_first, x); // not reached for models this crate builds
+    };
+    let device = x.device();
+    let data = x.into_data();
+    let Ok(values) = data.as_slice::<f32>() else {
+        return burn_blocks(blocks, pool, pool_first, Tensor::from_data(data, &device));
+    };
+    let mut planes = values.to_vec();
+    for (k, block) in layers.iter().enumerate() {
+        if k > 0 || pool_first {
+            planes = max_pool2_planes(&planes, h, w);
+            (h, w) = (h / 2, w / 2);
+        }
+        for layer in block {
+            planes = layer.forward(&planes, n, h, w);
+        }
+    }
+    Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device)
+}
+
+fn burn_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
+    blocks.iter().enumerate().fold(x, |x, (k, block)| block.forward(if k > 0 || pool_first { pool.forward(x) } else { x }))
+}
+
+/// 2x2 max pooling, stride 2: burn's op under autodiff or on a GPU, else the plain loop.
+/// NaN does not propagate here as it does in burn's, but weights and inputs are checked finite.
+pub fn max_pool2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    if !applies(&x) {
+        return pool.forward(x);
+    }
+    let device = x.device();
+    let [n, c, h, w] = x.dims();
+    let data = x.into_data();
+    match data.as_slice::<f32>() {
+        Ok(values) => Tensor::from_data(TensorData::new(max_pool2_planes(values, h, w), [n, c, h / 2, w / 2]), &device),
+        Err(_) => pool.forward(Tensor::from_data(data, &device)),
+    }
+}
+
+/// 2x2 max pooling of consecutive `h` x `w` planes (odd edges dropped, as burn does).
+fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = Vec::with_capacity(values.len() / (h * w).max(1) * oh * ow);
+    for plane in values.chunks_exact(h * w) {
+        for y in 0..oh {
+            let top = &plane[2 * y * w..][..2 * ow];
+            let bottom = &plane[(2 * y + 1) * w..][..2 * ow];
+            out.extend(top.chunks_exact(2).zip(bottom.chunks_exact(2)).map(|(t, b)| larger(larger(t[0], t[1]), larger(b[0], b[1]))));
+        }
+    }
+    out
+}
+
+/// The larger of two values as a comparison, not `f32::max`: in wasm `max`'s NaN rules become a
+/// call to libm's `fmaxf` per value (5% of the worker's time in the page's profile), where a
+/// comparison is one instruction and vectorises.
+#[inline]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
+/// A 3x3 'same' convolution with its batch norm folded in: `w' = w * s`, `b' = beta - mean * s`
+/// with `s = gamma / sqrt(var + eps)` per output channel.
+struct Folded {
+    /// [out, in * 9], row-major: the GEMM's left operand as it stands.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    inputs: usize,
+    out: usize,
+}
+
+impl Folded {
+    fn new(conv: &Conv2d, norm: &BatchNorm, inputs: usize) -> Option<Self> {
+        let [out, ins, kh, kw] = conv.weight.dims();
+        if (ins, kh, kw) != (inputs, 3, 3) || conv.bias.is_some() || conv.stride != [1, 1] || conv.dilation != [1, 1] || conv.groups != 1 {
+            return None;
+        }
+        let floats = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().ok();
+        let (gamma, beta) = (floats(norm.gamma.val())?, floats(norm.beta.val())?);
+        let (mean, var) = (floats(norm.running_mean.value())?, floats(norm.running_var.value())?);
+        let mut weight = conv.weight.val().into_data().try_to_vec::<f32>().ok()?;
+        let mut bias = Vec::with_capacity(out);
+        for (o, row) in weight.chunks_exact_mut(ins * 9).enumerate() {
+            let scale = gamma[o] / (var[o] + norm.epsilon as f32).sqrt();
+            row.iter_mut().for_each(|v| *v *= scale);
+            bias.push(beta[o] - mean[o] * scale);
+        }
+        Some(Self { weight, bias, inputs, out })
+    }
+
+    /// ReLU(conv(x) + bias) for `n` images of `inputs` planes of `h` x `w`. Natively the
+    /// images run in parallel, or one image's output channels do when there is one image.
+    fn forward(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
+        let hw = h * w;
+        let mut out = vec![0.0f32; n * self.out * hw];
+        let images = x.chunks_exact(self.inputs * hw).zip(out.chunks_exact_mut(self.out * hw));
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            let threads = rayon::current_num_threads();
+            if n > 1 {
+                images.par_bridge().for_each(|(image, dst)| self.image(image, dst, h, w, 1));
+            } else {
+                images.for_each(|(image, dst)| self.image(image, dst, h, w, threads));
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        images.for_each(|(image, dst)| self.image(image, dst, h, w, 1));
+        out
+    }
+
+    /// One image into `dst` [out, h * w], its pixels split into `parts` GEMMs (each keeps
+    /// every output channel, so each stays as wide as the layer).
+    fn image(&self, image: &[f32], dst: &mut [f32], h: usize, w: usize, parts: usize) {
+        let (k, hw) = (self.inputs * 9, h * w);
+        let mut columns = vec![0.0f32; k * hw];
+        im2col3x3(image, h, w, &mut columns);
+        let width = hw.div_ceil(parts.max(1));
+        let out = Shared(dst.as_mut_ptr());
+        let run = |part: usize| {
+            let first = part * width;
+            let count = width.min(hw - first);
+            // SAFETY: row-major [out, k] x [k, hw] -> [out, hw], restricted to the columns
+            // first..first + count of the columns and of `dst` (same row strides); the parts'
+            // columns are disjoint, so no two write the same value.
+            unsafe {
+                gemm::gemm(
+                    self.out, count, k,
+                    out.at(first), 1, hw as isize, false,
+                    self.weight.as_ptr(), 1, k as isize,
+                    columns.as_ptr().add(first), 1, hw as isize,
+                    0.0, 1.0, false, false, false, gemm::Parallelism::None,
+                );
+            }
+        };
+        let parts = hw.div_ceil(width);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            (0..parts).into_par_iter().for_each(run);
+        }
+        #[cfg(target_arch = "wasm32")]
+        (0..parts).for_each(run);
+        for (plane, &b) in dst.chunks_exact_mut(hw).zip(&self.bias) {
+            plane.iter_mut().for_each(|v| *v = larger(*v + b, 0.0));
+        }
+    }
+}
+
+/// The output's base pointer, shared by GEMMs that write disjoint columns of it.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: only used by `Folded::image`, whose parts write disjoint elements.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The pointer `offset` values on (a method, so closures capture `Shared`, not its field).
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// Rows (c, ky, kx) of the im2col matrix [in * 9, h * w] for one image: plane `c` shifted by
+/// (ky - 1, kx - 1), zeros where the shift leaves the plane ('same' padding).
+fn im2col3x3(image: &[f32], h: usize, w: usize, columns: &mut [f32]) {
+    let hw = h * w;
+    for (c, plane) in image.chunks_exact(hw).enumerate() {
+        for ky in 0..3 {
+            for kx in 0..3 {
+                let row = &mut columns[(c * 9 + ky * 3 + kx) * hw..][..hw];
+                for y in 0..h {
+                    let dst = &mut row[y * w..][..w];
+                    let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < h) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &plane[sy * w..][..w];
+                    match kx {
+                        0 => {
+                            dst[0] = 0.0;
+                            dst[1..].copy_from_slice(&src[..w - 1]);
+                        }
+                        1 => dst.copy_from_slice(src),
+                        _ => {
+                            dst[..w - 1].copy_from_slice(&src[1..]);
+                            dst[w - 1] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::model::ClassifierConfig;
+    use burn::tensor::Distribution;
+
+    fn max_abs_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        let (a, b) = (a.into_data().try_to_vec::<f32>().unwrap(), b.into_data().try_to_vec::<f32>().unwrap());
+        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn the_plain_pool_matches_burns() {
+        let device = Device::flex();
+        let pool = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init();
+        for dims in [[2, 3, 8, 8], [1, 4, 6, 10], [1, 1, 7, 5]] {
+            let x = Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device);
+            assert_eq!(max_abs_diff(max_pool2(&pool, x.clone()), pool.forward(x.clone())), 0.0, "{dims:?}");
+            // Under autodiff burn's op runs, so gradients flow.
+            assert!(max_pool2(&pool, x.autodiff().require_grad()).is_autodiff());
+        }
+    }
+
+    #[test]
+    fn blocks_match_burns_ops() {
+        let device = Device::flex();
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+        // Trained-looking batch norms: statistics and affine terms away from 0 and 1.
+        let mut model = cfg.init(&device);
+        for block in &mut model.features {
+            for norm in &mut block.norms {
+                let [c] = norm.gamma.dims();
+                let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
+                norm.gamma = burn::module::Param::from_tensor(random(0.5, 2.0));
+                norm.beta = burn::module::Param::from_tensor(random(-1.0, 1.0));
+                norm.running_mean = burn::module::RunningState::new(random(-0.5, 0.5));
+                norm.running_var = burn::module::RunningState::new(random(0.2, 3.0));
+            }
+        }
+        let mut x = Tensor::<4>::random([3, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        for (k, block) in model.features.iter().enumerate() {
+            let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
+            let want = block.forward(pooled);
+            let got = run_blocks(std::slice::from_ref(block), &model.pool, k > 0, x.clone());
+            let diff = max_abs_diff(got, want.clone());
+            assert!(diff < 1e-4, "block {k}: {diff}");
+            x = want;
+        }
+        // The classifier's own path takes it (no autodiff, CPU) and agrees end to end with
+        // burn's (the same model in eval mode, fed a tracked input).
+        let model = burn::module::Module::valid(&model);
+        let input = Tensor::<4>::random([2, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let plain = model.activations(input.clone(), 2);
+        let tracked = model.activations(input.autodiff(), 2).without_autodiff();
+        assert!(max_abs_diff(plain, tracked) < 1e-4);
+    }
+}

@@ -1,0 +1,115 @@
+//! The classifier network (burn), built from the architecture in its card
+//! ([`camseg_core::model::ClassifierConfig`], re-exported here): conv blocks that a CAM can
+//! hook, and a head.
+
+pub use camseg_core::model::*;
+
+use burn::module::Module;
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+/// Builds the network an architecture describes (fresh weights).
+pub trait Build {
+    fn init(&self, device: &Device) -> Classifier;
+}
+
+impl Build for ClassifierConfig {
+    fn init(&self, device: &Device) -> Classifier {
+        let mut in_ch = 1;
+        let features = self
+            .widths
+            .iter()
+            .zip(&self.convs)
+            .map(|(&width, &n)| {
+                let block = ConvBlock {
+                    convs: (0..n)
+                        .map(|i| {
+                            Conv2dConfig::new([if i == 0 { in_ch } else { width }, width], [3, 3])
+                                .with_padding(PaddingConfig2d::Same)
+                                .with_bias(false)
+                                .init(device)
+                        })
+                        .collect(),
+                    norms: (0..n).map(|_| BatchNormConfig::new(width).init(device)).collect(),
+                };
+                in_ch = width;
+                block
+            })
+            .collect();
+        Classifier {
+            features,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head: LinearConfig::new(in_ch, 2).init(device),
+        }
+    }
+}
+
+pub mod block;
+pub use block::ConvBlock;
+
+#[derive(Module, Debug)]
+pub struct Classifier {
+    pub features: Vec<ConvBlock>,
+    pub pool: MaxPool2d,
+    pub dropout: Dropout,
+    pub head: Linear,
+}
+
+impl Classifier {
+    pub fn blocks(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Block `k` on the previous block's output (pooling first, except for the first block).
+    pub fn run_block(&self, k: usize, x: Tensor<4>) -> Tensor<4> {
+        self.run_blocks(k..=k, x)
+    }
+
+    /// Output of conv block `block` (0-based) for input images `x` [N,1,S,S].
+    pub fn activations(&self, x: Tensor<4>, block: usize) -> Tensor<4> {
+        self.run_blocks(0..=block, x)
+    }
+
+    /// Blocks `blocks` in turn, pooling before each but block 0 ([`crate::inference`]: on the
+    /// CPU outside autodiff, all of them on plain slices, 2-3x faster than burn's ops).
+    fn run_blocks(&self, blocks: std::ops::RangeInclusive<usize>, x: Tensor<4>) -> Tensor<4> {
+        let pool_first = *blocks.start() > 0;
+        crate::inference::run_blocks(&self.features[blocks], &self.pool, pool_first, x)
+    }
+
+    /// Logits [N,2] from the output of block `block`: the rest of the network. CAM methods
+    /// differentiate through exactly this.
+    pub fn forward_from(&self, activations: Tensor<4>, block: usize) -> Tensor<2> {
+        let last = self.blocks() - 1;
+        let x = if block < last { self.run_blocks(block + 1..=last, activations) } else { activations };
+        let [n, c, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
+        self.head.forward(self.dropout.forward(pooled))
+    }
+
+    /// Logits [N,2] (no tumour, tumour).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let last = self.blocks() - 1;
+        self.forward_from(self.activations(x, last), last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_the_config() {
+        let device = Device::flex();
+        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8], convs: vec![1, 2, 1], dropout: 0.0 };
+        cfg.validate().unwrap();
+        let model = cfg.init(&device);
+        let x = Tensor::<4>::zeros([2, 1, 32, 32], &device);
+        assert_eq!(model.activations(x.clone(), 0).dims(), [2, 4, 32, 32]);
+        assert_eq!(model.activations(x.clone(), 2).dims(), [2, 8, 8, 8]);
+        assert_eq!(model.forward(x).dims(), [2, 2]);
+    }
+}

@@ -1,0 +1,268 @@
+//! Training a classifier in the worker from a labelled folder the person gave: read the labels
+//! ([`crate::data::labelled`], the CLI's rules), decode a few images per step, then one
+//! mini-batch per step, val AUC at each epoch's end, the best epoch kept. The run writes its
+//! own card, as `camseg train` does.
+
+use crate::prelude::*;
+use crate::card::{weights_bytes, LabelsInfo, ModelCard, TrainingInfo};
+use crate::data::decode::decode_image;
+use crate::data::ScanKind;
+use crate::data::labelled::{self, Entry, LabelOptions, Labelled};
+use crate::data::upload::{split_volumes, FileBytes};
+use crate::evaluate::GATE;
+use crate::metrics::{roc_auc, Confusion};
+use crate::model::Classifier;
+use crate::plane::Plane;
+use crate::protocol::{Busy, WorkerInput, WorkerOutput};
+use crate::train::{predict, Sample, TrainConfig, Trainer};
+use crate::{Error, Result};
+use burn::tensor::Device;
+use std::collections::BTreeMap;
+
+/// Images decoded per step.
+const DECODE_CHUNK: usize = 8;
+/// Most epochs a run may ask for.
+pub const MAX_EPOCHS: usize = 100;
+
+/// A labelled folder as given: its files by path (common top folder removed), and the
+/// entries the label rules read.
+#[derive(Default)]
+pub struct Folder {
+    files: BTreeMap<String, Vec<u8>>,
+    entries: Vec<Entry>,
+    csv: Option<(String, String)>,
+    /// Files that are no image the worker can read (volumes among them), by name.
+    skipped: Vec<String>,
+}
+
+impl Folder {
+    /// Opens zips, sets volumes aside (named in the warnings), reads each image's size.
+    pub fn new(files: Vec<FileBytes>) -> Folder {
+        let mut problems = Vec::new();
+        let (images, volumes) = split_volumes(files, &mut problems);
+        let mut paths: Vec<String> = images.iter().map(|f| f.path.clone()).collect();
+        labelled::strip_common_folder(&mut paths);
+        let mut folder = Folder { skipped: problems, ..Folder::default() };
+        folder.skipped.extend(volumes.iter().map(|v| format!("{}: a volume; train on its slices saved as images (volumes are not read as labelled scans yet)", v.path)));
+        for (path, file) in paths.into_iter().zip(images) {
+            if !path.contains('/') && path.to_ascii_lowercase().ends_with(".csv") {
+                folder.csv = Some((path, String::from_utf8_lossy(&file.bytes).into_owned()));
+                continue;
+            }
+            let size = image::ImageReader::new(std::io::Cursor::new(&file.bytes)).with_guessed_format().ok().and_then(|r| r.into_dimensions().ok()).map(|(w, h)| (w as usize, h as usize));
+            folder.entries.push(Entry { path: path.clone(), size, digest: labelled::fnv1a(&file.bytes) });
+            folder.files.insert(path, file.bytes);
+        }
+        folder
+    }
+
+    fn csv(&self) -> Option<labelled::CsvText<'_>> {
+        self.csv.as_ref().map(|(name, text)| labelled::CsvText { name, text })
+    }
+
+    /// The folder read with `options`, or why it cannot train; and the classes found.
+    pub fn read(&self, options: &LabelOptions) -> (std::result::Result<Labelled, String>, Vec<String>) {
+        let names = labelled::class_names(&self.entries, self.csv());
+        let read = labelled::read(&self.entries, self.csv(), options).map(|mut set| {
+            set.warnings.extend(self.skipped.iter().cloned());
+            set
+        });
+        (read, names)
+    }
+}
+
+/// What a run starts from: a model's card and weights, or nothing (scratch).
+pub struct Start {
+    pub card: Option<ModelCard>,
+    pub model: Option<Classifier>,
+}
+
+pub struct TrainJob {
+    pub run: u64,
+    set: Labelled,
+    card: ModelCard,
+    start: Option<Classifier>,
+    config: TrainConfig,
+    /// Images still to decode, as indices into `set.images`.
+    next: usize,
+    train: Vec<Sample>,
+    val: Vec<Sample>,
+    trainer: Option<Trainer>,
+    best: Option<(f64, f64, usize, Classifier)>,
+    loss_sum: f64,
+    started: f64,
+}
+
+impl TrainJob {
+    /// A run on `set` (read with `options`), from `start` (from scratch: reading `scan`), named `name`.
+    pub fn new(run: u64, set: Labelled, options: &LabelOptions, start: Start, scan: ScanKind, epochs: usize, name: &str, now: f64) -> Result<TrainJob> {
+        let arch = start.card.as_ref().map(|c| c.architecture.clone()).unwrap_or_default();
+        let mut card = ModelCard::new(name, arch.clone());
+        card.input.scan = scan.settings();
+        if let Some(from) = &start.card {
+            card.input = from.input.clone();
+            card.cam = from.cam.clone();
+        }
+        let positive: Vec<String> = set.classes.iter().filter(|c| c.positive).map(|c| c.name.clone()).collect();
+        card.training = TrainingInfo {
+            command: format!("trained in the page: {epochs} epochs, val share {}, seed {}, from {}", options.val_share, options.seed, start.card.as_ref().map_or("scratch".to_string(), |c| c.name.clone())),
+            seed: options.seed,
+            epochs,
+            data: "files given to the page".into(),
+            train_images: set.images.iter().filter(|i| i.split == "train").count(),
+            negatives: "all".into(),
+            seconds: 0.0,
+            labels: Some(LabelsInfo { layout: set.layout, options: LabelOptions { positive, ..options.clone() }, classes: set.classes.clone() }),
+        };
+        if !set.images.iter().any(|i| i.split == "train") {
+            return Err(Error::Invalid("no image is in the train split".into()));
+        }
+        // The CLI's default recipe, so a page run and `camseg train` agree.
+        let config = TrainConfig { epochs: epochs.clamp(1, MAX_EPOCHS), seed: options.seed, ..TrainConfig::default() };
+        Ok(TrainJob { run, set, card, start: start.model, config, next: 0, train: Vec::new(), val: Vec::new(), trainer: None, best: None, loss_sum: 0.0, started: now })
+    }
+
+    /// One short piece of the run.
+    pub async fn step(&mut self, folder: &Folder, device: &Device, now: f64) -> Result<Vec<WorkerOutput>> {
+        let run = self.run;
+        if self.next < self.set.images.len() {
+            return Ok(vec![self.decode_some(folder)]);
+        }
+        let Some(trainer) = &mut self.trainer else {
+            if self.train.is_empty() {
+                return Err(Error::Invalid("no train image could be decoded".into()));
+            }
+            device.seed(self.config.seed);
+            let model = self.start.take().unwrap_or_else(|| self.card.architecture.init(device));
+            let trainer = Trainer::new(model, self.card.input.clone(), self.config.clone(), self.train.len(), device);
+            let out = WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps() };
+            self.trainer = Some(trainer);
+            self.started = now;
+            return Ok(vec![out]);
+        };
+        let Some(progress) = trainer.step(&self.train).await? else {
+            return self.finish(now).await.map(|o| vec![o]);
+        };
+        if progress.read_steps > 0 {
+            self.loss_sum += progress.loss as f64 * progress.read_steps as f64;
+        }
+        let mut out = vec![WorkerOutput::TrainStep { run, progress: progress.clone() }];
+        if progress.epoch_end {
+            let model = trainer.model();
+            let loss = self.loss_sum / trainer.steps_per_epoch() as f64;
+            self.loss_sum = 0.0;
+            let (auc, accuracy) = self.held_out(&model, device).await?;
+            // As the CLI: the later epoch wins ties; with no AUC (one class in val) the latest.
+            if self.best.as_ref().is_none_or(|b| auc.is_nan() || auc >= b.0 || b.0.is_nan()) {
+                self.best = Some((auc, accuracy, progress.epoch + 1, model));
+            }
+            out.push(WorkerOutput::TrainEpoch { run, epoch: progress.epoch, loss, val_auc: auc, val_accuracy: accuracy });
+        }
+        Ok(out)
+    }
+
+    fn decode_some(&mut self, folder: &Folder) -> WorkerOutput {
+        let end = (self.next + DECODE_CHUNK).min(self.set.images.len());
+        for image in &self.set.images[self.next..end] {
+            let Some(bytes) = folder.files.get(&image.file) else { continue };
+            // The label rules read this file's size already; one that still fails is named.
+            match decode_image(bytes, &image.file, self.card.input.channel) {
+                Ok(plane) => {
+                    let sample = Sample { input: self.card.input.prepare(&plane), label: image.positive };
+                    if image.split == "val" { self.val.push(sample) } else if image.split == "train" { self.train.push(sample) }
+                }
+                Err(e) => self.set.warnings.push(e.to_string()),
+            }
+        }
+        self.next = end;
+        WorkerOutput::Busy(Some(Busy { what: "reading the training images".into(), done: end, total: self.set.images.len() }))
+    }
+
+    async fn held_out(&self, model: &Classifier, device: &Device) -> Result<(f64, f64)> {
+        if self.val.is_empty() {
+            return Ok((f64::NAN, f64::NAN));
+        }
+        let inputs: Vec<&Plane> = self.val.iter().map(|s| &s.input).collect();
+        let labels: Vec<bool> = self.val.iter().map(|s| s.label).collect();
+        let probs = predict(model, &self.card.input, &inputs, 32, device).await?;
+        Ok((roc_auc(&probs, &labels), Confusion::from_probs(&probs, &labels, GATE).accuracy()))
+    }
+
+    async fn finish(&mut self, now: f64) -> Result<WorkerOutput> {
+        let (auc, accuracy, epoch, model) = self.best.take().ok_or_else(|| Error::Invalid("training ended before its first epoch".into()))?;
+        let seconds = (now - self.started) / 1000.0;
+        let mut card = self.card.clone();
+        card.metrics.insert("val_auc".into(), auc);
+        card.metrics.insert("val_accuracy".into(), accuracy);
+        card.metrics.insert("best_epoch".into(), epoch as f64);
+        card.training.seconds = seconds;
+        card.description = format!(
+            "Trained in this browser on {} images ({} held out as val); best epoch {epoch}, val AUC {auc:.3}.{}",
+            self.train.len(),
+            self.val.len(),
+            if self.set.warnings.is_empty() { String::new() } else { format!(" Warnings: {}", self.set.warnings.join("; ")) }
+        );
+        let weights = weights_bytes(&model, &card.architecture).await?;
+        Ok(WorkerOutput::TrainFinished { run: self.run, card_json: card.to_json(), weights, seconds })
+    }
+}
+
+impl super::Session {
+    /// `ReadLabels`, `Train` and `CancelTrain`.
+    pub(super) fn accept_training(&mut self, input: WorkerInput) -> Vec<WorkerOutput> {
+        match input {
+            WorkerInput::ReadLabels { request, files, options } => {
+                if let Some(files) = files {
+                    self.folder = Folder::new(files);
+                }
+                let (read, classes) = self.folder.read(&options);
+                vec![WorkerOutput::LabelsRead { request, summary: read.map(|s| s.summary()), classes }]
+            }
+            WorkerInput::Train { run, options, from, scan, epochs, name } => {
+                let mut out: Vec<WorkerOutput> = self.training.take().map(|old| WorkerOutput::TrainCancelled { run: old.run }).into_iter().collect();
+                let job = self.folder.read(&options).0.map_err(Error::Invalid).and_then(|set| {
+                    let start = match from {
+                        Some(id) => self.model(id).map(|(card, model)| Start { card: Some(card), model: Some(model) })?,
+                        None => Start { card: None, model: None },
+                    };
+                    TrainJob::new(run, set, &options, start, scan, epochs, &name, (self.clock)())
+                });
+                match job {
+                    Ok(job) => self.training = Some(job),
+                    Err(e) => out.push(WorkerOutput::TrainFailed { run, message: e.to_string() }),
+                }
+                out
+            }
+            WorkerInput::CancelTrain { run } => match self.training.take() {
+                Some(job) if job.run == run => vec![WorkerOutput::TrainCancelled { run }],
+                other => {
+                    self.training = other;
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) async fn training_step(&mut self) -> Vec<WorkerOutput> {
+        let Some(mut job) = self.training.take() else { return Vec::new() };
+        let now = (self.clock)();
+        match job.step(&self.folder, &self.device, now).await {
+            Ok(out) => {
+                let finished = out.iter().any(|o| matches!(o, WorkerOutput::TrainFinished { .. }));
+                if !finished {
+                    self.training = Some(job);
+                }
+                out
+            }
+            Err(e) => {
+                let mut out = vec![WorkerOutput::TrainFailed { run: job.run, message: e.to_string() }];
+                if self.backend == crate::protocol::Backend::WebGpu {
+                    out.extend(self.fall_back_to_cpu());
+                    out.push(WorkerOutput::BackendLost { note: format!("WebGPU failed while training ({e})") });
+                }
+                out
+            }
+        }
+    }
+}

@@ -25,25 +25,34 @@ pub trait Load {
 
 impl Load for ModelCard {
     fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
-        // Cast to the module's dtypes: a damaged file may label a tensor with an integer dtype,
-        // which burn would otherwise panic on (found by fuzzing); the values then fail
-        // `check_values`'s bounds.
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?
-            .cast_to_module_dtype();
-        let model = self
-            .architecture
-            .init(device)
-            .try_load_record(record)
-            .map_err(|e| Error::Model(format!("the weights do not fit the card's architecture ({})", shortened(&format!("{e:?}")))))?;
-        Ok(model.valid())
+        fill(self.architecture.init(device), weights, "the card's architecture")
     }
 
     fn load_checked(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
-        let model = self.load(weights, device)?;
-        check_values(&model)?;
-        Ok(model)
+        checked(self.load(weights, device)?)
     }
+}
+
+/// Fills `fresh` (a module built from a card's architecture) with `weights` (burnpack bytes),
+/// in eval mode: the one load every card's weights go through, the classifier's and the
+/// segmenter's. `architecture` names what the weights must fit, for the message.
+pub fn fill<M: Module>(fresh: M, weights: Vec<u8>, architecture: &str) -> Result<M> {
+    // Cast to the module's dtypes: a damaged file may label a tensor with an integer dtype,
+    // which burn would otherwise panic on (found by fuzzing); the values then fail
+    // `check_values`'s bounds.
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+        .map_err(|e| Error::Model(format!("the weights file is not a burnpack weights file ({e:?})")))?
+        .cast_to_module_dtype();
+    let model = fresh
+        .try_load_record(record)
+        .map_err(|e| Error::Model(format!("the weights do not fit {architecture} ({})", shortened(&format!("{e:?}")))))?;
+    Ok(model.valid())
+}
+
+/// `model` if [`check_values`] passes.
+pub fn checked<M: Module>(model: M) -> Result<M> {
+    check_values(&model)?;
+    Ok(model)
 }
 
 /// The start of a long library message (burn lists every mismatched tensor).
@@ -62,7 +71,7 @@ const MAX_WEIGHT: f32 = 1e6;
 /// which the page would show as "no tumour"), or values no training makes (a damaged file).
 /// Reads every parameter synchronously, so call it on the CPU (the worker checks each model
 /// there) or natively.
-pub fn check_values(model: &Classifier) -> Result<()> {
+pub fn check_values<M: Module>(model: &M) -> Result<()> {
     #[derive(Default)]
     struct Count {
         not_finite: usize,
@@ -257,20 +266,25 @@ pub mod files {
     use burn::tensor::Device;
     use std::path::Path;
 
-    /// Reads the card, then decodes the weights into its architecture.
-    pub fn load(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
+    /// Reads the card at `path` with `parse` and its weights with `load`, each problem naming
+    /// its file (the card's, or the weights'): how every model on disk is opened.
+    pub fn read<C, M>(path: &Path, parse: impl FnOnce(&str) -> Result<C>, load: impl FnOnce(&C, Vec<u8>) -> Result<M>) -> Result<(C, M)> {
         let (weights, card_path) = paths(path);
         let card_text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
-        // Each problem names its file: the card's, or the weights'.
         fn naming(path: &Path) -> impl Fn(Error) -> Error + '_ {
             move |e| match e {
                 Error::Model(m) => Error::Model(format!("{}: {m}", path.display())),
                 e => e,
             }
         }
-        let card = ModelCard::from_json(&card_text).map_err(naming(&card_path))?;
+        let card = parse(&card_text).map_err(naming(&card_path))?;
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
-        let model = card.load_checked(bytes, device).map_err(naming(&weights))?;
+        let model = load(&card, bytes).map_err(naming(&weights))?;
         Ok((card, model))
+    }
+
+    /// Reads the card, then decodes the weights into its architecture, checked.
+    pub fn load(path: &Path, device: &Device) -> Result<(ModelCard, Classifier)> {
+        read(path, ModelCard::from_json, |card, bytes| card.load_checked(bytes, device))
     }
 }

@@ -4,12 +4,8 @@ use super::{SegmenterConfig, FORMAT};
 use crate::data::InputSpec;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use {
-    super::Segmenter,
-    burn::module::Module,
-    burn::store::ModuleRecord,
-    burn::tensor::{Bytes, Device},
-};
+use super::Segmenter;
+use burn::tensor::Device;
 
 /// How the segmenter was made, so anyone can make it again.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -76,19 +72,9 @@ impl SegmenterCard {
     }
 
     /// Builds the card's architecture on `device`, fills it with `weights` (burnpack bytes, as
-    /// [`weights_bytes`] writes them), in eval mode.
+    /// [`weights_bytes`] writes them), in eval mode, through the classifier's checked load.
     pub fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Segmenter> {
-        // Cast to the module's dtypes, as the classifier's loader does: a damaged file may label
-        // a tensor with an integer dtype, which burn would otherwise panic on.
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| Error::Model(format!("the segmenter weights are not a burnpack weights file ({e:?})")))?
-            .cast_to_module_dtype();
-        let model = self
-            .architecture
-            .init(device)
-            .try_load_record(record)
-            .map_err(|e| Error::Model(format!("the weights do not fit the segmenter card's architecture ({e:?})")))?;
-        Ok(model.valid())
+        crate::card::checked(crate::card::fill(self.architecture.init(device), weights, "the segmenter card's architecture")?)
     }
 }
 
@@ -97,15 +83,9 @@ pub async fn weights_bytes(model: &Segmenter, architecture: &SegmenterConfig) ->
     crate::card::module_weights_bytes(model, |cpu| architecture.init(cpu)).await
 }
 
-/// Reads `NAME.json` and decodes `NAME.bpk` into its architecture (the classifier's naming,
-/// [`crate::card::files::paths`]).
+/// Reads `NAME.json` and decodes `NAME.bpk` into its architecture (the classifier's naming and
+/// reading, [`crate::card::files::read`]).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load(path: &std::path::Path, device: &Device) -> Result<(SegmenterCard, Segmenter)> {
-    let (weights, card_path) = crate::card::files::paths(path);
-    let text = std::fs::read_to_string(&card_path).map_err(|e| Error::io(card_path.display(), e))?;
-    let card = SegmenterCard::from_json(&text)?;
-    let bytes = std::fs::read(&weights).map_err(|e| Error::io(weights.display(), e))?;
-    let model = card.load(bytes, device)?;
-    Ok((card, model))
+    crate::card::files::read(path, SegmenterCard::from_json, |card, bytes| card.load(bytes, device))
 }
-

@@ -177,3 +177,33 @@ fn shifts_move_whole_pixels_and_fill_with_zero() {
     assert_eq!(shifted(&p, 1, 0).data, [0.0, 1.0, 2.0, 0.0, 4.0, 5.0]);
     assert_eq!(shifted(&p, 0, -1).data, [4.0, 5.0, 6.0, 0.0, 0.0, 0.0]);
 }
+
+/// A segmenter on disk goes through the classifier's reading: each problem names its file, and
+/// weights no training makes are refused, not loaded.
+#[test]
+fn damaged_segmenter_files_are_refused_naming_the_file() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seg");
+    let card = SegmenterCard::new("t", small(), spec(32), "truth");
+    std::fs::write(path.with_extension("json"), card.to_json()).unwrap();
+    std::fs::write(path.with_extension("bpk"), b"not weights").unwrap();
+    let err = super::load(&path, &device).unwrap_err().to_string();
+    assert!(err.contains("seg.bpk") && err.contains("not a burnpack"), "{err}");
+
+    std::fs::write(path.with_extension("json"), "{").unwrap();
+    let err = super::load(&path, &device).unwrap_err().to_string();
+    assert!(err.contains("seg.json") && err.contains("not valid"), "{err}");
+
+    // Weights of the right shapes but a value no training gives.
+    let net = small().init(&device);
+    let bytes = block_on(weights_bytes(&net, &small())).unwrap();
+    let mut record: Vec<u8> = bytes.clone();
+    let huge = 1e30f32.to_le_bytes();
+    // The last four bytes are the last float parameter (the output conv's bias).
+    let n = record.len();
+    record[n - 4..].copy_from_slice(&huge);
+    let err = card.load(record, &device).unwrap_err().to_string();
+    assert!(err.contains("far beyond"), "{err}");
+    card.load(bytes, &device).unwrap();
+}

@@ -16,6 +16,7 @@
 //! | [`inference`] | its conv blocks on plain slices, for the CPU outside autodiff |
 //! | [`cam`] | Grad-CAM and its siblings on the model, and the steps of a heatmap |
 //! | [`pipeline`] | classify + CAM for a batch of images, each map at its image's size |
+//! | `scoring` | a dataset scored in batches (native): the CLI's one scoring path |
 //! | [`train`] | a seeded, cancellable training loop (Adam, cross-entropy) |
 //! | [`finetune`] | the filter experiment's accuracy on held-out images |
 //! | [`card`] | a card's weights read onto a device, checked |
@@ -33,6 +34,8 @@ pub mod finetune;
 pub mod inference;
 pub mod model;
 pub mod pipeline;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod scoring;
 pub mod segmenter;
 pub mod session;
 pub mod train;

@@ -7,8 +7,8 @@ use camseg::data::{Dataset, InputSpec, Negatives, Record};
 use camseg::evaluate::{compare, summarise, Comparison, ImageScore, Summary};
 use camseg::masks::Threshold;
 use camseg::model::Classifier;
-use camseg::pipeline::analyse;
-use camseg::{block_on, Result};
+use camseg::scoring::{Maps, Scorer};
+use camseg::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -58,7 +58,7 @@ pub struct Args {
     per_image: Option<PathBuf>,
 }
 
-/// Scores `records` in batches: classify, CAM, threshold, Dice.
+/// Scores `records` in batches (classify, CAM, threshold, Dice) with a progress bar.
 #[allow(clippy::too_many_arguments)]
 pub fn score_records(
     model: &Classifier,
@@ -71,17 +71,14 @@ pub fn score_records(
     batch: usize,
     device: &Device,
 ) -> Result<Vec<ImageScore>> {
-    let bar = bar(records.len(), method.name());
-    let mut scores = Vec::with_capacity(records.len());
-    for chunk in records.chunks(batch.max(1)) {
-        let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
-        let analyses = block_on(analyse(model, spec, &images.iter().collect::<Vec<_>>(), block, method, device))?;
-        for ((r, image), a) in chunk.iter().zip(&images).zip(&analyses) {
-            let truth = ds.truth(r, image.width, image.height)?;
-            scores.push(ImageScore::new(&r.file, a.probability, &a.heatmap, truth.as_ref(), r.is_tumour(), threshold).of_patient(&r.patient));
-        }
-        bar.inc(chunk.len() as u64);
-    }
+    let scorer = Scorer { model, spec, data: ds, device, batch };
+    score_with_bar(&scorer, records, &Maps::Cam { method, block }, threshold)
+}
+
+/// [`Scorer::score`] with a progress bar.
+fn score_with_bar(scorer: &Scorer, records: &[Record], maps: &Maps, threshold: Threshold) -> Result<Vec<ImageScore>> {
+    let bar = bar(records.len(), maps.name());
+    let scores = scorer.score(records, maps, threshold, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     Ok(scores)
 }
@@ -92,37 +89,6 @@ struct Report {
     #[serde(flatten)]
     summary: Summary,
     comparisons: Vec<Comparison>,
-}
-
-/// Scores a segmenter's maps: the classifier gives p, the segmenter the map.
-#[allow(clippy::too_many_arguments)]
-fn score_segmenter(
-    model: &Classifier,
-    spec: &InputSpec,
-    segmenter: &camseg::segmenter::Segmenter,
-    seg_spec: &InputSpec,
-    ds: &Dataset,
-    records: &[Record],
-    threshold: Threshold,
-    batch: usize,
-    device: &Device,
-) -> Result<Vec<ImageScore>> {
-    let bar = bar(records.len(), "segmenter");
-    let mut scores = Vec::with_capacity(records.len());
-    for chunk in records.chunks(batch.max(1)) {
-        let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&camseg::plane::Plane> = images.iter().collect();
-        let prepared: Vec<camseg::plane::Plane> = images.iter().map(|im| spec.prepare(im)).collect();
-        let probs = block_on(camseg::train::predict(model, spec, &prepared.iter().collect::<Vec<_>>(), 16, device))?;
-        let maps = block_on(camseg::segmenter::segment(segmenter, seg_spec, &refs, device))?;
-        for (((r, image), p), map) in chunk.iter().zip(&images).zip(probs).zip(&maps) {
-            let truth = ds.load_mask(r, image.width, image.height)?;
-            scores.push(ImageScore::new(&r.file, p, map, Some(&truth), r.is_tumour(), threshold).of_patient(&r.patient));
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(scores)
 }
 
 fn print_table(r: &Report) {
@@ -177,7 +143,8 @@ pub fn run(args: Args) -> Result<()> {
     let (scores, summary) = match &args.segmenter {
         Some(path) => {
             let (seg_card, segmenter) = camseg::segmenter::load(path, &device)?;
-            let scores = score_segmenter(&model, &card.input, &segmenter, &seg_card.input, &ds, &records, threshold, args.batch, &device)?;
+            let scorer = Scorer { model: &model, spec: &card.input, data: &ds, device: &device, batch: args.batch };
+            let scores = score_with_bar(&scorer, &records, &Maps::Segmenter { net: &segmenter, spec: &seg_card.input }, threshold)?;
             let summary = summarise(&scores, &format!("segmenter ({})", seg_card.labels), block, threshold);
             (scores, summary)
         }

@@ -426,6 +426,7 @@ mod table;
 mod view;
 mod action;
 pub mod asked;
+pub mod reply;
 pub mod training;
 pub mod trust_batch;
 

@@ -5,6 +5,9 @@
 //! same backend.
 
 use crate::plane::Plane;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 /// A prepared model input (see [`InputSpec::prepare`]) and its label (true = tumour).
@@ -64,4 +67,101 @@ pub struct Progress {
     /// [`TrainConfig::read_every`]), 1 when every step is read.
     #[serde(default = "every_step")]
     pub read_steps: usize,
+}
+
+/// Which samples each training step takes: a seeded order, shuffled again after each epoch,
+/// cut into mini-batches in turn. Both trainers (the classifier's and the segmenter's) keep
+/// their epochs with it, and draw their augmentations from its stream ([`Schedule::rng`]), so
+/// one seed fixes both.
+pub struct Schedule {
+    rng: StdRng,
+    order: Vec<usize>,
+    cursor: usize,
+    step: usize,
+    batch_size: usize,
+    epochs: usize,
+}
+
+impl Schedule {
+    pub fn new(seed: u64, samples: usize, batch_size: usize, epochs: usize) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..samples).collect();
+        order.shuffle(&mut rng);
+        Self { rng, order, cursor: 0, step: 0, batch_size: batch_size.max(1), epochs }
+    }
+
+    pub fn samples(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.samples().div_ceil(self.batch_size)
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.steps_per_epoch() * self.epochs
+    }
+
+    /// Steps taken so far.
+    pub fn steps_taken(&self) -> usize {
+        self.step
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// The samples of the next step.
+    pub fn batch(&self) -> Vec<usize> {
+        self.order[self.cursor..(self.cursor + self.batch_size).min(self.samples())].to_vec()
+    }
+
+    /// The stream augmentations draw from.
+    pub fn rng(&mut self) -> &mut StdRng {
+        &mut self.rng
+    }
+
+    /// Marks [`Self::batch`] taken: the epoch of that step, and whether it ended the epoch
+    /// (the order is then shuffled for the next).
+    pub fn advance(&mut self) -> (usize, bool) {
+        let epoch = self.step / self.steps_per_epoch();
+        self.step += 1;
+        self.cursor = (self.cursor + self.batch_size).min(self.samples());
+        let epoch_end = self.cursor >= self.samples();
+        if epoch_end {
+            self.cursor = 0;
+            self.order.shuffle(&mut self.rng);
+        }
+        (epoch, epoch_end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_epoch_takes_every_sample_once_in_a_seeded_order() {
+        let mut s = Schedule::new(7, 10, 4, 3);
+        assert_eq!((s.steps_per_epoch(), s.total_steps()), (3, 9));
+        let mut epochs = vec![Vec::new(); 3];
+        let mut ends = Vec::new();
+        while !s.is_done() {
+            let batch = s.batch();
+            let (epoch, end) = s.advance();
+            epochs[epoch].extend(batch);
+            ends.push(end);
+        }
+        assert_eq!(ends, [false, false, true].repeat(3));
+        for taken in &epochs {
+            let mut sorted = taken.clone();
+            sorted.sort();
+            assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        }
+        assert_ne!(epochs[0], epochs[1], "shuffled again after an epoch");
+        let mut again = Schedule::new(7, 10, 4, 3);
+        assert_eq!(again.batch(), epochs[0][..4]);
+        again.advance();
+        assert_eq!(again.batch(), epochs[0][4..8]);
+    }
 }

@@ -17,9 +17,7 @@ use {
     burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer},
     burn::tensor::activation::softmax,
     burn::tensor::{Device, Int, Tensor, TensorData},
-    rand::rngs::StdRng,
-    rand::seq::SliceRandom,
-    rand::{RngExt, SeedableRng},
+    rand::RngExt,
 };
 use std::ops::ControlFlow;
 
@@ -37,11 +35,7 @@ pub struct Trainer {
     unread_images: usize,
     /// The last figures read (loss, accuracy).
     last_read: (f32, f32),
-    rng: StdRng,
-    order: Vec<usize>,
-    cursor: usize,
-    step: usize,
-    samples: usize,
+    schedule: Schedule,
 }
 
 impl Trainer {
@@ -49,9 +43,7 @@ impl Trainer {
     /// plain device; the model is moved to training mode with autodiff on it.
     pub fn new(model: Classifier, spec: InputSpec, config: TrainConfig, samples: usize, device: &Device) -> Self {
         let optim = AdamConfig::new().with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32))).init();
-        let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut order: Vec<usize> = (0..samples).collect();
-        order.shuffle(&mut rng);
+        let schedule = Schedule::new(config.seed, samples, config.batch_size, config.epochs);
         // Inputs must live on the autodiff device too: batch norm takes its training path (batch
         // statistics, running averages updated) only for autodiff inputs.
         Self {
@@ -65,24 +57,20 @@ impl Trainer {
             unread_steps: 0,
             unread_images: 0,
             last_read: (f32::NAN, f32::NAN),
-            rng,
-            order,
-            cursor: 0,
-            step: 0,
-            samples,
+            schedule,
         }
     }
 
     pub fn steps_per_epoch(&self) -> usize {
-        self.samples.div_ceil(self.config.batch_size.max(1))
+        self.schedule.steps_per_epoch()
     }
 
     pub fn total_steps(&self) -> usize {
-        self.steps_per_epoch() * self.config.epochs
+        self.schedule.total_steps()
     }
 
     pub fn is_done(&self) -> bool {
-        self.step >= self.total_steps()
+        self.schedule.is_done()
     }
 
     /// The model as it stands, in eval mode (for inference between epochs).
@@ -95,17 +83,19 @@ impl Trainer {
     }
 
     fn augment(&mut self, plane: &Plane) -> Plane {
-        let mut p = if self.rng.random::<bool>() { plane.flipped_horizontally() } else { plane.clone() };
+        let contrast = self.config.contrast;
+        let rng = self.schedule.rng();
+        let mut p = if rng.random::<bool>() { plane.flipped_horizontally() } else { plane.clone() };
         let max_shift = p.width as f32 * 0.04;
-        let angle = self.rng.random_range(-15f32..15.0).to_radians();
-        let scale = self.rng.random_range(0.9f32..1.1);
-        let (dx, dy) = (self.rng.random_range(-max_shift..=max_shift), self.rng.random_range(-max_shift..=max_shift));
+        let angle = rng.random_range(-15f32..15.0).to_radians();
+        let scale = rng.random_range(0.9f32..1.1);
+        let (dx, dy) = (rng.random_range(-max_shift..=max_shift), rng.random_range(-max_shift..=max_shift));
         p = p.transformed(angle, scale, dx, dy);
-        let gain = self.rng.random_range(0.9f32..1.1);
+        let gain = rng.random_range(0.9f32..1.1);
         p.data.iter_mut().for_each(|v| *v *= gain);
-        if self.config.contrast > 1.0 {
-            let spread = self.config.contrast.ln();
-            let power = self.rng.random_range(-spread..spread).exp();
+        if contrast > 1.0 {
+            let spread = contrast.ln();
+            let power = rng.random_range(-spread..spread).exp();
             p = p.powered(power);
         }
         p
@@ -117,9 +107,8 @@ impl Trainer {
         if self.is_done() || samples.is_empty() {
             return Ok(None);
         }
-        assert_eq!(samples.len(), self.samples, "the trainer was set up for another sample count");
-        let end = (self.cursor + self.config.batch_size).min(self.samples);
-        let batch: Vec<usize> = self.order[self.cursor..end].to_vec();
+        assert_eq!(samples.len(), self.schedule.samples(), "the trainer was set up for another sample count");
+        let batch = self.schedule.batch();
         let planes: Vec<Plane> = batch
             .iter()
             .map(|&i| if self.config.augment { self.augment(&samples[i].input) } else { samples[i].input.clone() })
@@ -132,7 +121,7 @@ impl Trainer {
         let loss = CrossEntropyLossConfig::new().init(&self.device).forward(logits.clone(), targets);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let total = self.total_steps();
-        let lr = self.config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * self.step as f64 / total as f64).cos());
+        let lr = self.config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * self.schedule.steps_taken() as f64 / total as f64).cos());
         self.model = self.optim.step(lr, self.model.clone(), grads);
 
         // The step's loss and correct answers join the unread sums on the device; they are read
@@ -150,19 +139,12 @@ impl Trainer {
         self.unread_steps += 1;
         self.unread_images += n;
 
-        let epoch = self.step / self.steps_per_epoch();
-        self.step += 1;
-        self.cursor = end;
-        let epoch_end = self.cursor >= self.samples;
-        if epoch_end {
-            self.cursor = 0;
-            self.order.shuffle(&mut self.rng);
-        }
+        let (epoch, epoch_end) = self.schedule.advance();
         let read_steps = if epoch_end || self.unread_steps >= self.config.read_every.max(1) { self.read().await? } else { 0 };
         Ok(Some(Progress {
             epoch,
             epochs: self.config.epochs,
-            step: self.step,
+            step: self.schedule.steps_taken(),
             total_steps: total,
             loss: self.last_read.0,
             batch_accuracy: self.last_read.1,

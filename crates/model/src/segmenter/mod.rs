@@ -32,9 +32,8 @@ use {
     burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer},
     burn::tensor::activation::{log_sigmoid, sigmoid},
     burn::tensor::{Device, Tensor, TensorData},
-    rand::rngs::StdRng,
-    rand::seq::SliceRandom,
-    rand::{RngExt, SeedableRng},
+    crate::train::Schedule,
+    rand::RngExt,
 };
 
 /// Written into every segmenter card; a card with another value is not one.
@@ -252,29 +251,23 @@ pub struct SegTrainer {
     config: SegTrainConfig,
     size: usize,
     device: Device,
-    rng: StdRng,
-    order: Vec<usize>,
-    cursor: usize,
-    step: usize,
-    samples: usize,
+    schedule: Schedule,
 }
 
 impl SegTrainer {
     pub fn new(model: Segmenter, config: SegTrainConfig, size: usize, samples: usize, device: &Device) -> Self {
-        let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut order: Vec<usize> = (0..samples).collect();
-        order.shuffle(&mut rng);
+        let schedule = Schedule::new(config.seed, samples, config.batch_size, config.epochs);
         // On the autodiff device, so batch norm takes its training path (see train::Trainer).
         let optim = AdamConfig::new().init();
-        Self { model: model.train(), optim, config, size, device: device.clone().autodiff(), rng, order, cursor: 0, step: 0, samples }
+        Self { model: model.train(), optim, config, size, device: device.clone().autodiff(), schedule }
     }
 
     pub fn steps_per_epoch(&self) -> usize {
-        self.samples.div_ceil(self.config.batch_size.max(1))
+        self.schedule.steps_per_epoch()
     }
 
     pub fn total_steps(&self) -> usize {
-        self.steps_per_epoch() * self.config.epochs
+        self.schedule.total_steps()
     }
 
     /// The model as it stands, in eval mode.
@@ -285,21 +278,21 @@ impl SegTrainer {
     /// The same flip and shift for the image, its mask and its weights (shifted-in pixels
     /// weigh 0).
     fn augment(&mut self, s: &SegSample) -> (Plane, Plane, Plane) {
-        let flip = self.rng.random::<bool>();
+        let rng = self.schedule.rng();
+        let flip = rng.random::<bool>();
         let max = (s.input.width as f32 * 0.04).round() as i64;
-        let (dx, dy) = (self.rng.random_range(-max..=max) as isize, self.rng.random_range(-max..=max) as isize);
+        let (dx, dy) = (rng.random_range(-max..=max) as isize, rng.random_range(-max..=max) as isize);
         let apply = |p: &Plane| shifted(&if flip { p.flipped_horizontally() } else { p.clone() }, dx, dy);
         (apply(&s.input), apply(&s.target), apply(&s.weight))
     }
 
     /// One optimisation step on the next mini-batch; `None` once all epochs are done.
     pub async fn step(&mut self, samples: &[SegSample]) -> Result<Option<SegProgress>> {
-        if self.step >= self.total_steps() || samples.is_empty() {
+        if self.schedule.is_done() || samples.is_empty() {
             return Ok(None);
         }
-        assert_eq!(samples.len(), self.samples, "the trainer was set up for another sample count");
-        let end = (self.cursor + self.config.batch_size).min(self.samples);
-        let batch: Vec<usize> = self.order[self.cursor..end].to_vec();
+        assert_eq!(samples.len(), self.schedule.samples(), "the trainer was set up for another sample count");
+        let batch = self.schedule.batch();
         let (mut inputs, mut targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
         for &i in &batch {
             let s = &samples[i];
@@ -314,15 +307,8 @@ impl SegTrainer {
         self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
         let loss = read_floats(loss.without_autodiff()).await?[0];
 
-        let epoch = self.step / self.steps_per_epoch();
-        self.step += 1;
-        self.cursor = end;
-        let epoch_end = self.cursor >= self.samples;
-        if epoch_end {
-            self.cursor = 0;
-            self.order.shuffle(&mut self.rng);
-        }
-        Ok(Some(SegProgress { epoch, step: self.step, total_steps: self.total_steps(), loss, epoch_end }))
+        let (epoch, epoch_end) = self.schedule.advance();
+        Ok(Some(SegProgress { epoch, step: self.schedule.steps_taken(), total_steps: self.total_steps(), loss, epoch_end }))
     }
 }
 

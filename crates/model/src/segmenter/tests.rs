@@ -2,6 +2,8 @@
 
 use crate::prelude::*;
 use super::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use crate::block_on;
 use crate::data::{Channel, Normalisation};
 

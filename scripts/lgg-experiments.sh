@@ -40,12 +40,12 @@ for split in val test; do
     --compare layercam-multi:otsu:2,gradcam:0.6:3,intensity:0.1 > "$OUT/eval-$split-layercam-walk.json"
 done
 # 4. The 2x2 ablation: CAM on/off x intensity weight on/off, same shape step, cuts chosen on val.
-cargo run --example mask_ablation -- "$DATA" "$MODEL" > "$OUT/mask-ablation.md"
+cargo run -p camseg-experiments --example mask_ablation -- "$DATA" "$MODEL" > "$OUT/mask-ablation.md"
 # 5. Classifier-only refinements, explored on val only: the random walk on the classifier's
 # features (its radius, kernel and steps; and two controls), then adversarial erasing
 # (fine-tunes a copy for 2 epochs)...
-cargo run --release --example explore_walk -- "$DATA" "$MODEL" val > "$OUT/explore-walk-val.md"
-cargo run --example adversarial_erasing -- "$DATA" "$MODEL" 2 > "$OUT/erasing.md"
+cargo run --release -p camseg-experiments --example explore_walk -- "$DATA" "$MODEL" val > "$OUT/explore-walk-val.md"
+cargo run -p camseg-experiments --example adversarial_erasing -- "$DATA" "$MODEL" 2 > "$OUT/erasing.md"
 # ...and a U-Net trained on the classifier's CAM pseudo-masks (no true mask), beside the same
 # U-Net trained on the true masks (the supervised ceiling). 64 px and 6 epochs fit 2 cores.
 # Two CAM label sets, chosen between on val: the walked multi-layer LayerCAM's masks (`cam`)

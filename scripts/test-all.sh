@@ -10,7 +10,7 @@ step "native tests (cargo test)"
 # The LGG and BUSI regression checks must run where the data is (CI has ../shared beside the clone).
 [ -f ../shared/data/lgg/index.csv ] && export CAMSEG_REQUIRE_LGG=1
 [ -f ../shared/data/busi/index.csv ] && export CAMSEG_REQUIRE_BUSI=1
-cargo test --workspace --all-targets
+cargo test --all-targets
 
 step "building the page (trunk build --release)"
 trunk build --release

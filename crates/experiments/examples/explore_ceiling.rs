@@ -5,14 +5,12 @@
 //! image from these maps, to weigh a target such as "fusion >= intensity + 0.10".
 //!
 //! cargo run --release --example explore_ceiling -- ../shared/data/lgg static/models/lgg val
-#[path = "shared/explore.rs"]
-mod explore;
 use camseg::cam::CamMethod;
 use camseg::masks::Threshold;
 use camseg::metrics::{dice, mean};
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
-use explore::Exploration;
+use camseg_experiments::explore::Exploration;
 
 const CUTS: [f32; 20] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 const METHODS: [CamMethod; 3] = [CamMethod::Intensity, CamMethod::Fusion, CamMethod::LayerCamWalk];

@@ -5,10 +5,8 @@
 //! after the shape step (docs/results.md, section 2).
 //!
 //! cargo run --release --example explore_walk -- ../shared/data/lgg static/models/lgg val
-#[path = "shared/explore.rs"]
-mod explore;
 use camseg::prelude::*;
-use explore::Exploration;
+use camseg_experiments::explore::{self, Exploration};
 use camseg::cam::walk::Walk;
 use camseg::cam::{self, fusion, CamMethod};
 use camseg::masks::Threshold;

@@ -1,7 +1,5 @@
 //! What the val-only exploration examples share: their arguments (DATA MODEL SPLIT, test
 //! refused), the model and the split's tumour slices, and their table of mean Dice by cut.
-//! Included with `#[path = "shared/explore.rs"] mod explore;` (not an example of its own).
-#![allow(dead_code)]
 
 use burn::tensor::Device;
 use camseg::card::{files, ModelCard};

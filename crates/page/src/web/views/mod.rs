@@ -37,6 +37,19 @@ pub fn page() -> Html {
         let ctx = ctx.clone();
         Callback::from(move |_| ctx.dispatch(crate::ui::state::Action::Dismissed))
     };
+    // Shown only while a volume's slice is on screen.
+    let volume_panel = s.current_slice().map(|(volume, slice)| {
+        let (dice, done) = s.volume_dice(volume);
+        html! {
+            <volume::VolumeView volume={volume.clone()} {slice} {dice} {done}
+                threshold={s.view.threshold} shown_slice_only={s.shown_slice_only}
+                on_select={ctx.dispatch_with(crate::ui::state::Action::Selected)}
+                on_step={ctx.dispatch_with(crate::ui::state::Action::SliceStep)}
+                on_reslice={ctx.on_reslice.clone()} on_export={ctx.on_export_mask.clone()}
+                on_shown_only={ctx.dispatch_with(crate::ui::state::Action::ShownSliceOnly)}
+                on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)} />
+        }
+    });
     html! {
         <main>
             <header>
@@ -53,7 +66,7 @@ pub fn page() -> Html {
                 if s.error.is_some() { <button onclick={dismiss} aria-label="dismiss the message">{ "×" }</button> }
             </div>
             <input::InputPanel />
-            <volume::VolumeView />
+            { volume_panel }
             <div class="views">
                 <image::ImageView />
                 <batch::BatchView />

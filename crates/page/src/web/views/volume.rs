@@ -4,19 +4,41 @@
 //! the scan's grid. Shown only while a volume's slice is selected.
 
 use super::fmt;
-use crate::ui::state::Action;
+use crate::masks::Threshold;
+use crate::protocol::{ItemId, VolumeId, VolumeInfo};
+use crate::volume::score::VolumeDice;
 use crate::volume::{View, Window};
-use crate::web::ctx::Ctx;
 use gloo::events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, KeyboardEvent};
 use yew::prelude::*;
 
+/// What the volume panel shows (the volume of the slice on screen) and what it can ask for.
+#[derive(Properties, PartialEq)]
+pub struct VolumeProps {
+    pub volume: VolumeInfo,
+    /// The slice on screen (0-based).
+    pub slice: usize,
+    /// 3D Dice at the current threshold, once every slice is analysed, and how many are.
+    pub dice: Option<VolumeDice>,
+    pub done: usize,
+    pub threshold: Threshold,
+    pub shown_slice_only: bool,
+    pub on_select: Callback<ItemId>,
+    /// Step through the slices (+1, -1).
+    pub on_step: Callback<i64>,
+    pub on_reslice: Callback<(VolumeId, View, Window)>,
+    /// Save the predicted mask (empty on slices called "no tumour" when true).
+    pub on_export: Callback<(VolumeId, bool)>,
+    pub on_shown_only: Callback<bool>,
+    pub on_problem: Callback<String>,
+}
+
 /// The arrow keys step through slices, unless the person is typing in a field.
 #[hook]
-fn use_arrow_keys(ctx: &Ctx) {
-    let ctx = ctx.clone();
-    use_effect_with((), move |_| {
+fn use_arrow_keys(on_step: Callback<i64>) {
+    use_effect_with(on_step, move |on_step| {
+        let on_step = on_step.clone();
         let window = web_sys::window().expect("a page has a window");
         let listener = EventListener::new(&window, "keydown", move |e| {
             let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
@@ -29,9 +51,9 @@ fn use_arrow_keys(ctx: &Ctx) {
                 "ArrowDown" | "ArrowLeft" => -1,
                 _ => return,
             };
-            if !typing && ctx.state().current_slice().is_some() {
+            if !typing {
                 e.prevent_default();
-                ctx.dispatch(Action::SliceStep(step));
+                on_step.emit(step);
             }
         });
         move || drop(listener)
@@ -39,59 +61,57 @@ fn use_arrow_keys(ctx: &Ctx) {
 }
 
 #[function_component(VolumeView)]
-pub fn volume_view() -> Html {
-    let ctx = use_context::<Ctx>().expect("ctx");
-    use_arrow_keys(&ctx);
+pub fn volume_view(p: &VolumeProps) -> Html {
+    use_arrow_keys(p.on_step.clone());
     let level_ref = use_node_ref();
     let width_ref = use_node_ref();
     let gated = use_state(|| true);
-    let s = ctx.state();
-    let Some((volume, k)) = s.current_slice() else { return html! {} };
+    let (volume, k) = (&p.volume, p.slice);
     let (id, view, window, count) = (volume.id, volume.view, volume.window, volume.slices.len());
     let on_view = {
-        let ctx = ctx.clone();
+        let on_reslice = p.on_reslice.clone();
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
             if let Some(v) = View::parse(&select.value()).filter(|v| *v != view) {
-                ctx.on_reslice.emit((id, v, window));
+                on_reslice.emit((id, v, window));
             }
         })
     };
     let on_slice = {
-        let (ctx, slices) = (ctx.clone(), volume.slices.clone());
+        let (on_select, slices) = (p.on_select.clone(), volume.slices.clone());
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
             if let Some(id) = input.value().parse::<usize>().ok().and_then(|n| slices.get(n.saturating_sub(1))) {
-                ctx.dispatch(Action::Selected(*id));
+                on_select.emit(*id);
             }
         })
     };
     let on_window = {
-        let (ctx, level_ref, width_ref) = (ctx.clone(), level_ref.clone(), width_ref.clone());
+        let (on_reslice, on_problem, level_ref, width_ref) = (p.on_reslice.clone(), p.on_problem.clone(), level_ref.clone(), width_ref.clone());
         Callback::from(move |_: MouseEvent| {
             let read = |r: &NodeRef| r.cast::<HtmlInputElement>().and_then(|i| i.value().trim().parse::<f32>().ok());
             match (read(&level_ref), read(&width_ref)) {
-                (Some(level), Some(width)) if width > 0.0 && level.is_finite() && width.is_finite() => ctx.on_reslice.emit((id, view, Window::from_level(level, width))),
-                _ => ctx.dispatch(Action::Failed("the window needs a level (a number) and a width above 0".into())),
+                (Some(level), Some(width)) if width > 0.0 && level.is_finite() && width.is_finite() => on_reslice.emit((id, view, Window::from_level(level, width))),
+                _ => on_problem.emit("the window needs a level (a number) and a width above 0".into()),
             }
         })
     };
     let on_only = {
-        let ctx = ctx.clone();
-        Callback::from(move |e: Event| ctx.dispatch(Action::ShownSliceOnly(e.target_unchecked_into::<HtmlInputElement>().checked())))
+        let on_shown_only = p.on_shown_only.clone();
+        Callback::from(move |e: Event| on_shown_only.emit(e.target_unchecked_into::<HtmlInputElement>().checked()))
     };
     let on_gated = {
         let gated = gated.clone();
         Callback::from(move |e: Event| gated.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
     };
-    let (dice, done) = s.volume_dice(volume);
+    let (dice, done) = (p.dice, p.done);
     let on_export = {
-        let (ctx, gated) = (ctx.clone(), *gated);
-        Callback::from(move |_: MouseEvent| ctx.on_export_mask.emit((id, gated)))
+        let (on_export, gated) = (p.on_export.clone(), *gated);
+        Callback::from(move |_: MouseEvent| on_export.emit((id, gated)))
     };
     let dice_line = match (dice, volume.labelled) {
         (Some(d), _) => html! { <span data-testid="volume-dice" data-dice={format!("{:.6}", d.dice)} data-gated-dice={format!("{:.6}", d.gated_dice)}>
-            { format!("3D Dice {} over {count} slices at threshold {} (slices called \"no tumour\" left empty: {}); {} true voxels, {} predicted", fmt(Some(d.dice), 3), s.view.threshold, fmt(Some(d.gated_dice), 3), d.truth_voxels, d.predicted_voxels) }</span> },
+            { format!("3D Dice {} over {count} slices at threshold {} (slices called \"no tumour\" left empty: {}); {} true voxels, {} predicted", fmt(Some(d.dice), 3), p.threshold, fmt(Some(d.gated_dice), 3), d.truth_voxels, d.predicted_voxels) }</span> },
         (None, true) if done < count => html! { <span data-testid="volume-dice">{ format!("3D Dice once every slice is analysed ({done} of {count})") }</span> },
         (None, true) => html! { <span data-testid="volume-dice">{ "3D Dice is shown at the slider's thresholds (steps of 0.05) and Otsu" }</span> },
         (None, false) => html! { <span data-testid="volume-dice">{ "no label volume came with it: 3D Dice needs one (x_mask.nii.gz beside x.nii.gz)" }</span> },
@@ -117,7 +137,7 @@ pub fn volume_view() -> Html {
                 <label>{ "Window level " }<input type="number" step="any" ref={level_ref} data-testid="window-level" value={format!("{}", window.level())} /></label>
                 <label>{ " width " }<input type="number" step="any" min="0" ref={width_ref} data-testid="window-width" value={format!("{}", window.width())} /></label>
                 <button data-testid="window-apply" onclick={on_window}>{ "Apply window" }</button>
-                <label><input type="checkbox" data-testid="shown-only" checked={s.shown_slice_only} onchange={on_only} />{ " analyse only the slice shown" }</label>
+                <label><input type="checkbox" data-testid="shown-only" checked={p.shown_slice_only} onchange={on_only} />{ " analyse only the slice shown" }</label>
             </div>
             <div class="row">
                 { dice_line }

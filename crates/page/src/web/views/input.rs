@@ -3,22 +3,32 @@
 //! demo sets are picked here too, and the one shown is named with its licence and attribution.
 
 use crate::ui::state::DemoSet;
-use crate::web::ctx::Ctx;
-use crate::web::files;
+use crate::web::files::{self, Picked};
 use web_sys::DragEvent;
 use yew::prelude::*;
 
 const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.bmp,.zip,.nii,.gz,.dcm,image/*,application/zip,application/dicom";
 
+/// What the input panel shows (how many images, and which demo set if one is shown) and what
+/// it can ask for.
+#[derive(Properties, PartialEq)]
+pub struct InputProps {
+    pub images: usize,
+    /// The demo set shown, or `None` for the person's own images.
+    pub demo: Option<DemoSet>,
+    pub on_files: Callback<Vec<Picked>>,
+    pub on_clear: Callback<()>,
+    pub on_demo: Callback<DemoSet>,
+    pub on_problem: Callback<String>,
+}
+
 #[function_component(InputPanel)]
-pub fn input_panel() -> Html {
-    let ctx = use_context::<Ctx>().expect("ctx");
+pub fn input_panel(p: &InputProps) -> Html {
     let over = use_state(|| false);
-    let on_change = files::on_pick(ctx.on_files.clone());
+    let on_change = files::on_pick(p.on_files.clone());
     let on_drop = {
         let over = over.clone();
-        let failed = ctx.dispatch_with(crate::ui::state::Action::Failed);
-        files::on_drop(ctx.on_files.clone(), failed).reform(move |e: DragEvent| {
+        files::on_drop(p.on_files.clone(), p.on_problem.clone()).reform(move |e: DragEvent| {
             over.set(false);
             e
         })
@@ -34,24 +44,19 @@ pub fn input_panel() -> Html {
         let over = over.clone();
         Callback::from(move |_: DragEvent| over.set(false))
     };
-    let on_clear = {
-        let ctx = ctx.clone();
-        ctx.on_clear.reform(|_: MouseEvent| ())
-    };
+    let on_clear = p.on_clear.reform(|_: MouseEvent| ());
     let on_demo = {
-        let ctx = ctx.clone();
+        let on_demo = p.on_demo.clone();
         Callback::from(move |e: Event| {
             if let Some(set) = DemoSet::parse(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()) {
-                ctx.on_demo.emit(set);
+                on_demo.emit(set);
             }
         })
     };
-    let s = ctx.state();
-    let set = s.demo_set;
-    let about = if s.demo {
+    let about = if let Some(set) = p.demo {
         html! {
             <div class="demo-about" data-testid="demo-about" data-demo={set.name()}>
-                <p class="note">{ format!("Showing the {} built-in {}: {}.", s.items.len(), set.label(), set.about()) }</p>
+                <p class="note">{ format!("Showing the {} built-in {}: {}.", p.images, set.label(), set.about()) }</p>
                 if let Some((text, citations)) = set.attribution() {
                     <details class="attribution" data-testid="demo-attribution">
                         <summary>{ text }</summary>
@@ -73,14 +78,14 @@ pub fn input_panel() -> Html {
                 <label class="button">{ "Open a folder…" }
                     <input type="file" multiple=true webkitdirectory=true data-testid="folder-input" onchange={on_change} />
                 </label>
-                <button onclick={on_clear} disabled={s.items.is_empty()}>{ "Clear" }</button>
+                <button onclick={on_clear} disabled={p.images == 0}>{ "Clear" }</button>
                 <label>{ "Demo images: " }
                     <select data-testid="demo-set" onchange={on_demo}>
-                        { for DemoSet::ALL.iter().map(|d| html! { <option value={d.name()} selected={s.demo && set == *d}>{ d.label() }</option> }) }
-                        if !s.demo { <option value="" selected=true disabled=true>{ "(your images)" }</option> }
+                        { for DemoSet::ALL.iter().map(|d| html! { <option value={d.name()} selected={p.demo == Some(*d)}>{ d.label() }</option> }) }
+                        if p.demo.is_none() { <option value="" selected=true disabled=true>{ "(your images)" }</option> }
                     </select>
                 </label>
-                if !s.demo { <span class="note">{ format!("{} images loaded.", s.items.len()) }</span> }
+                if p.demo.is_none() { <span class="note">{ format!("{} images loaded.", p.images) }</span> }
             </div>
             { about }
             <p class="hint">{ "…or drop files here. Masks pair with images by name: " }<code>{ "x.png + x_mask.png" }</code>{ ", " }

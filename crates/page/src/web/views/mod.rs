@@ -56,7 +56,12 @@ pub fn page() -> Html {
                 <h1>{ "camseg" }</h1>
                 <p class="lede">{ "Tumour masks from a classifier's heatmaps (Grad-CAM and friends), computed in your browser. Nothing you load leaves this machine." }</p>
             </header>
-            <models::ModelPanel />
+            <models::ModelPanel backend={s.backend} backend_note={s.backend_note.clone()} models={s.models.clone()} model={s.model}
+                demos={s.models.iter().filter_map(|m| s.demo_for_model(m.id).map(|d| (m.id, d))).collect::<Vec<_>>()}
+                on_choose={ctx.dispatch_with(crate::ui::state::Action::ModelChosen)} on_demo={ctx.on_demo.clone()}
+                on_model_files={ctx.on_model_files.clone()} on_use_cpu={ctx.on_use_cpu.clone()}
+                on_download={ctx.on_download_model.clone()} on_rename={ctx.on_model_rename.clone()}
+                on_delete={ctx.on_model_delete.clone()} />
             <div class="statusline">
                 <span class="status" data-testid="status">{ &s.status }</span>{ busy }
                 <span data-testid="first-heatmap-ms" hidden=true>{ s.first_heatmap_ms.map(|m| format!("{m:.0}")).unwrap_or_default() }</span>
@@ -65,7 +70,9 @@ pub fn page() -> Html {
                 <div class="error" data-testid="error" role="alert">{ s.error.clone().unwrap_or_default() }</div>
                 if s.error.is_some() { <button onclick={dismiss} aria-label="dismiss the message">{ "×" }</button> }
             </div>
-            <input::InputPanel />
+            <input::InputPanel images={s.items.len()} demo={s.demo.then_some(s.demo_set)}
+                on_files={ctx.on_files.clone()} on_clear={ctx.on_clear.clone()} on_demo={ctx.on_demo.clone()}
+                on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)} />
             { volume_panel }
             <div class="views">
                 <image::ImageView />

@@ -4,9 +4,29 @@
 use super::fmt;
 use crate::data::{Normalisation, ScanSettings};
 use crate::protocol::ModelId;
-use crate::ui::state::{Action, Backend};
-use crate::web::ctx::Ctx;
+use crate::ui::state::{Backend, DemoSet, ModelEntry};
+use crate::web::files::Picked;
 use yew::prelude::*;
+
+/// What the model panel shows (the backend, the models and the one chosen) and what it can
+/// ask for.
+#[derive(Properties, PartialEq)]
+pub struct ModelProps {
+    pub backend: Option<Backend>,
+    pub backend_note: Option<String>,
+    pub models: Vec<ModelEntry>,
+    pub model: Option<ModelId>,
+    /// Shipped models that open on their own demo (while a demo is shown): picking one shows
+    /// that demo, which brings its model along.
+    pub demos: Vec<(ModelId, DemoSet)>,
+    pub on_choose: Callback<ModelId>,
+    pub on_demo: Callback<DemoSet>,
+    pub on_model_files: Callback<Vec<Picked>>,
+    pub on_use_cpu: Callback<()>,
+    pub on_download: Callback<()>,
+    pub on_rename: Callback<(ModelId, String)>,
+    pub on_delete: Callback<ModelId>,
+}
 
 fn normalisation(n: &Normalisation) -> String {
     match n {
@@ -28,29 +48,26 @@ fn scan(s: &ScanSettings) -> String {
 }
 
 #[function_component(ModelPanel)]
-pub fn model_panel() -> Html {
-    let ctx = use_context::<Ctx>().expect("ctx");
-    let s = ctx.state();
+pub fn model_panel(p: &ModelProps) -> Html {
     let on_pick = {
-        let ctx = ctx.clone();
+        let (demos, on_demo, on_choose) = (p.demos.clone(), p.on_demo.clone(), p.on_choose.clone());
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
             if let Ok(i) = value.parse() {
-                // A shipped model opens on its own demo while a demo is shown; the demo brings
-                // its model along.
-                match ctx.state().demo_for_model(ModelId(i)) {
-                    Some(set) => ctx.on_demo.emit(set),
-                    None => ctx.dispatch(Action::ModelChosen(ModelId(i))),
+                match demos.iter().find(|(id, _)| *id == ModelId(i)) {
+                    Some((_, set)) => on_demo.emit(*set),
+                    None => on_choose.emit(ModelId(i)),
                 }
             }
         })
     };
-    let on_files = crate::web::files::on_pick(ctx.on_model_files.clone());
-    let on_cpu = ctx.on_use_cpu.reform(|_: MouseEvent| ());
-    let on_download = ctx.on_download_model.reform(|_: MouseEvent| ());
-    let stored = s.current_model().filter(|m| m.stored.is_some()).map(|m| m.id);
+    let on_files = crate::web::files::on_pick(p.on_model_files.clone());
+    let on_cpu = p.on_use_cpu.reform(|_: MouseEvent| ());
+    let on_download = p.on_download.reform(|_: MouseEvent| ());
+    let current = p.model.and_then(|id| p.models.iter().find(|m| m.id == id));
+    let stored = current.filter(|m| m.stored.is_some()).map(|m| m.id);
     let on_rename = {
-        let on_rename = ctx.on_model_rename.clone();
+        let on_rename = p.on_rename.clone();
         Callback::from(move |e: Event| {
             let name = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
             if let (Some(id), false) = (stored, name.trim().is_empty()) {
@@ -59,30 +76,30 @@ pub fn model_panel() -> Html {
         })
     };
     let on_delete = {
-        let on_delete = ctx.on_model_delete.clone();
+        let on_delete = p.on_delete.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(id) = stored {
                 on_delete.emit(id);
             }
         })
     };
-    let backend = s.backend.map(|b| b.label()).unwrap_or("starting…");
-    let card = s.card();
+    let backend = p.backend.map(|b| b.label()).unwrap_or("starting…");
+    let card = current.map(|m| &m.card);
     let metric = |k: &str| card.and_then(|c| c.metrics.get(k).copied());
     html! {
         <section class="panel models">
             <div class="row">
                 <span>{ "Backend: " }<strong data-testid="backend">{ backend }</strong>
-                    { for s.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</span>
-                if s.backend == Some(Backend::WebGpu) {
+                    { for p.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</span>
+                if p.backend == Some(Backend::WebGpu) {
                     <button onclick={on_cpu} data-testid="use-cpu" title="Run on the CPU instead (your images stay loaded)">{ "Use CPU" }</button>
                 }
             </div>
             <div class="row">
                 <label>{ "Model: " }
                     <select data-testid="model-picker" onchange={on_pick}>
-                        { for s.models.iter().map(|m| html! {
-                            <option value={m.id.0.to_string()} selected={s.model == Some(m.id)}>{ &m.card.name }</option>
+                        { for p.models.iter().map(|m| html! {
+                            <option value={m.id.0.to_string()} selected={p.model == Some(m.id)}>{ &m.card.name }</option>
                         }) }
                     </select>
                 </label>

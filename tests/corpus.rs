@@ -1,4 +1,4 @@
-//! The odd-input corpus (issue 12): 90 bad or odd files, made in code (`corpus/inputs.rs`),
+//! The odd-input corpus: 75 bad or odd files, made in code (`corpus/inputs.rs`),
 //! each fed where the page's worker takes it (natively, through the same [`Session`]) and where
 //! the CLI takes it. Every one must give a message naming the file and the problem (or load,
 //! when it is only odd), never a panic, in under 1 s and under 256 MB. Memory is counted by a

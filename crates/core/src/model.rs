@@ -118,7 +118,7 @@ mod tests {
         cfg.input_size = 128;
         cfg.convs.pop();
         assert!(cfg.validate().is_err());
-        // The absurd cards seen in issue 12: each refused with a reason, nothing built.
+        // Absurd cards: each refused with a reason, nothing built.
         let ok = ClassifierConfig::default();
         let cases = [
             (ClassifierConfig { input_size: 1_048_576, ..ok.clone() }, "larger than"),

@@ -1,5 +1,5 @@
 //! `camseg train-segmenter`: a U-Net trained on true masks (the supervised ceiling) or on the
-//! classifier's CAM pseudo-masks (weak supervision, no true mask read), issue 11.
+//! classifier's CAM pseudo-masks (weak supervision, no true mask read).
 
 use crate::common::{bar, device, load_model, model_paths, CamArgs};
 use burn::tensor::Device;

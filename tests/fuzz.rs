@@ -185,18 +185,32 @@ fn damaged_cards_and_weights_are_refused_or_load() {
     let device = burn::tensor::Device::flex();
     let seeds = vec![("card".to_string(), card.clone()), ("weights".to_string(), weights.clone())];
     let good_card = ModelCard::from_json(std::str::from_utf8(&card).unwrap()).unwrap();
+    // Every outcome is a model or a refusal that says what is wrong; both must be seen.
+    let (loaded, refused) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    let judge = |outcome: camseg::Result<camseg::model::Classifier>| match outcome {
+        Ok(model) => {
+            assert_eq!(model.blocks(), good_card.architecture.blocks());
+            loaded.set(loaded.get() + 1);
+        }
+        Err(e) => {
+            assert!(e.to_string().len() > 10, "a refusal must say why: {e:?}");
+            refused.set(refused.get() + 1);
+        }
+    };
     let (runs, _) = fuzz("card", &seeds, seconds(), |which, bytes| {
         if which == "card" {
             // A card that parses is bounded (validate), so loading the real weights beside it
             // either works or says why.
-            if let Ok(c) = ModelCard::from_json(&String::from_utf8_lossy(&bytes)) {
-                let _ = c.load_checked(weights.clone(), &device);
+            match ModelCard::from_json(&String::from_utf8_lossy(&bytes)) {
+                Ok(c) => judge(c.load_checked(weights.clone(), &device)),
+                Err(e) => assert!(e.to_string().len() > 10, "a refused card must say why: {e:?}"),
             }
         } else {
             // As the page's worker and the CLI do: load, then check the values.
-            let _ = good_card.load_checked(bytes, &device);
+            judge(good_card.load_checked(bytes, &device));
         }
     });
+    assert!(loaded.get() > 0 && refused.get() > 0, "loaded {}, refused {}", loaded.get(), refused.get());
     assert!(runs > 10);
 }
 

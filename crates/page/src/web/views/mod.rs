@@ -26,6 +26,16 @@ pub fn inline_svg(svg: String) -> Html {
     Html::from_html_unchecked(AttrValue::from(svg))
 }
 
+/// Saves the table as CSV, as it stands when asked.
+fn csv_download(ctx: &Ctx) -> Callback<()> {
+    let ctx = ctx.clone();
+    Callback::from(move |_| {
+        if let Err(e) = super::files::download("camseg-results.csv", "text/csv", ctx.state().csv().as_bytes()) {
+            ctx.dispatch(crate::ui::state::Action::Failed(e));
+        }
+    })
+}
+
 #[function_component(Page)]
 pub fn page() -> Html {
     let ctx = use_context::<Ctx>().expect("the app provides a Ctx");
@@ -76,7 +86,14 @@ pub fn page() -> Html {
             { volume_panel }
             <div class="views">
                 <image::ImageView />
-                <batch::BatchView />
+                <batch::BatchView rows={s.rows()} curve={s.dice_curve(false)} gated_curve={s.dice_curve(true)}
+                    threshold={s.view.threshold} sort={s.sort} selected={s.selected}
+                    trust={html! { <trust_batch::TrustBatchRow batch={s.trust_batch.clone()} current={s.trust_batch.is_for(s.model, s.method, s.block)}
+                        can_check={!s.items.is_empty() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some()}
+                        on_check={ctx.on_trust_all.clone()} on_cancel={ctx.on_trust_all_cancel.clone()} /> }}
+                    on_sort={ctx.dispatch_with(crate::ui::state::Action::SortedBy)}
+                    on_select={ctx.dispatch_with(crate::ui::state::Action::Selected)}
+                    on_csv={csv_download(&ctx)} />
             </div>
             <trust::TrustView check={s.trust.clone()} selected={s.selected} colour_map={s.view.colour_map}
                 can_check={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some()}

@@ -34,11 +34,13 @@ pub struct VolumeProps {
     pub on_problem: Callback<String>,
 }
 
-/// The arrow keys step through slices, unless the person is typing in a field.
+/// The arrow keys step through slices, unless the person is typing in a field. The listener is
+/// registered once; it calls the latest `on_step` (a parent may hand a new callback per render).
 #[hook]
 fn use_arrow_keys(on_step: Callback<i64>) {
-    use_effect_with(on_step, move |on_step| {
-        let on_step = on_step.clone();
+    let latest = use_mut_ref(|| on_step.clone());
+    *latest.borrow_mut() = on_step;
+    use_effect_with((), move |_| {
         let window = web_sys::window().expect("a page has a window");
         let listener = EventListener::new(&window, "keydown", move |e| {
             let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
@@ -53,6 +55,7 @@ fn use_arrow_keys(on_step: Callback<i64>) {
             };
             if !typing {
                 e.prevent_default();
+                let on_step = latest.borrow().clone();
                 on_step.emit(step);
             }
         });

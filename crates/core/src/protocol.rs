@@ -163,6 +163,10 @@ pub enum WorkerInput {
     /// `TrustedOne` each (figures only, no maps), then `TrustAllDone`. Replaces an earlier run.
     TrustAll { run: u64, model: ModelId, method: CamMethod, block: usize, items: Vec<ItemId> },
     CancelTrustAll { run: u64 },
+    /// A result another worker of the page's pool computed for an image this worker holds:
+    /// kept as if this worker had computed it (fine-tuning's filters and a volume's exported
+    /// mask read the latest result of every image).
+    Adopt { item: ItemId, probability: f32, heatmap: Plane },
 }
 
 /// A question about one image, for one model, method and block. Only the latest of each kind

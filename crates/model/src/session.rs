@@ -171,6 +171,13 @@ impl Session {
                 }
                 Vec::new()
             }
+            WorkerInput::Adopt { item, probability, heatmap } => {
+                if let Some(stored) = self.items.get_mut(&item) {
+                    stored.heatmap = Some(heatmap);
+                    stored.probability = Some(probability);
+                }
+                Vec::new()
+            }
             WorkerInput::Analyse { generation, model, method, block, items } => {
                 let queue: VecDeque<ItemId> = items.into_iter().filter(|id| self.items.contains_key(id)).collect();
                 let total = queue.len();

@@ -214,6 +214,48 @@ fn a_new_worker_takes_the_pages_images_back_under_their_ids() {
     assert!(new.iter().all(|n| n.id > ids[2]), "{:?} after {:?}", new.iter().map(|n| n.id).collect::<Vec<_>>(), ids);
 }
 
+#[test]
+fn results_a_helper_computed_serve_the_main_worker_as_its_own() {
+    let started = |out: &[WorkerOutput]| match out.first() {
+        Some(WorkerOutput::TuneStarted { trained_on, held_out, .. }) => Some((*trained_on, *held_out)),
+        _ => None,
+    };
+    // One worker analyses all twelve images.
+    let (mut alone, items) = ready();
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    alone.accept(analyse(1, &ids));
+    let solo = analysed(&run(&mut alone));
+
+    // A pool of two: the helper, given half the images, analyses them as the lone worker did.
+    let (mut main, _) = ready();
+    let mut helper = Session::new(Device::flex(), Backend::Cpu, clock);
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    helper.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
+    helper.accept(WorkerInput::Restore { items: items[6..].to_vec() });
+    main.accept(analyse(1, &ids[..6]));
+    run(&mut main);
+    helper.accept(analyse(1, &ids[6..]));
+    let pooled = analysed(&run(&mut helper));
+    assert_eq!(pooled.len(), 6);
+    for (_, item, finding) in &pooled {
+        let own = &solo.iter().find(|s| s.1 == *item).expect("the lone worker analysed it").2;
+        assert!((own.probability - finding.probability).abs() < 1e-6);
+        let worst = own.heatmap.data.iter().zip(&finding.heatmap.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "heatmaps of {item:?} differ by {worst}");
+    }
+    // The main worker, with half the heatmaps, fine-tunes on fewer images than the lone one...
+    main.accept(tune(2, &ids, 1));
+    assert_ne!(started(&run(&mut main)), Some((8, 4)));
+    // ...and on all twelve once it adopts the helper's results.
+    for (_, item, finding) in pooled {
+        assert!(main.accept(WorkerInput::Adopt { item, probability: finding.probability, heatmap: finding.heatmap }).is_empty());
+    }
+    main.accept(tune(3, &ids, 1));
+    let out = run(&mut main);
+    assert_eq!(started(&out), Some((8, 4)), "{out:?}");
+    assert!(matches!(out.last(), Some(WorkerOutput::TuneFinished { run: 3, .. })));
+}
+
 /// The demo phantoms stacked into a NIfTI volume (8-bit, LPS-like storage so axial slices are
 /// the PNGs as they are), with their masks as the label volume.
 fn demo_volume() -> (Vec<FileBytes>, Vec<Plane>) {

@@ -181,9 +181,10 @@ impl Pool {
         (self.give(k, Vec::new()).into_iter().collect(), None)
     }
 
-    /// A helper was started (or restarted): it takes work at once.
+    /// A worker was started (or restarted) and has its device: it takes work at once. A worker
+    /// already live is left as it is.
     pub fn join(&mut self, k: usize) -> Vec<Order> {
-        let Some(worker) = self.workers.get_mut(k) else { return Vec::new() };
+        let Some(worker) = self.workers.get_mut(k).filter(|w| !w.live) else { return Vec::new() };
         *worker = Worker { live: true, ..Worker::default() };
         self.give(k, Vec::new()).into_iter().collect()
     }
@@ -219,8 +220,9 @@ impl Pool {
     /// queue is empty and it has nothing to forget.
     fn give(&mut self, k: usize, forget: Vec<ItemId>) -> Option<Order> {
         let Some(round) = self.round.as_mut() else { return only_forget(k, forget) };
-        let live = self.workers.iter().filter(|w| w.live).count().max(1);
-        let size = round.queue.len().div_ceil(2 * live).clamp(1, MAX_CHUNK);
+        // Alone, a worker takes the whole queue at once (no round trips); in company, chunks.
+        let live = self.workers.iter().filter(|w| w.live).count();
+        let size = if live <= 1 { round.queue.len() } else { round.queue.len().div_ceil(2 * live).clamp(1, MAX_CHUNK) };
         let chunk: Vec<ItemId> = (0..size).filter_map(|_| round.queue.pop_front()).collect();
         if chunk.is_empty() {
             return only_forget(k, forget);

@@ -16,6 +16,8 @@ pub struct PageState {
     pub backend: Option<Backend>,
     /// Why the page is not on WebGPU, when it is not.
     pub backend_note: Option<String>,
+    /// How many workers analyse, and why that many (the pool's size in words).
+    pub workers: Option<String>,
     pub models: Vec<ModelEntry>,
     /// The model in use.
     pub model: Option<ModelId>,
@@ -245,6 +247,7 @@ impl PageState {
                 }
             }
             Action::Working(busy) => self.busy = busy,
+            Action::Workers(note) => self.workers = Some(note),
             Action::Status(text) => self.status = text,
             Action::FilterChosen(filter) => self.finetune.filter = filter,
             Action::EpochsChosen(epochs) => self.finetune.epochs = epochs.clamp(1, 50),

@@ -1,7 +1,7 @@
-//! The page's root: owns the [`PageState`] store and the [`Link`] to the worker, turns the
-//! worker's messages into actions, asks the worker for work when the state needs it, and hands
-//! the views a [`Ctx`] to read state and ask for work. Nothing here computes: decoding,
-//! models, CAMs, scores and fine-tuning all run in the worker.
+//! The page's root: owns the [`PageState`] store and the workers ([`workers`]), turns their
+//! messages into actions, asks them for work when the state needs it, and hands the views a
+//! [`Ctx`] to read state and ask for work. Nothing here computes: decoding, models, CAMs,
+//! scores and fine-tuning all run in the workers.
 
 use super::files::{self, Picked};
 use super::link::Link;
@@ -9,6 +9,7 @@ use super::views;
 use crate::card::ModelCard;
 use crate::data::Channel;
 use crate::protocol::{BackendChoice, ImageQuestion, ItemId, ModelId, VolumeId, WorkerInput};
+use crate::ui::pool::{Pool, Request, Size};
 use crate::volume::{View, Window};
 use crate::ui::state::asked::Asking;
 use crate::ui::state::trust_batch::TrustBatchAction;
@@ -41,14 +42,14 @@ pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-/// Restarts of a crashed worker before the page gives up (a loop of crashes helps nobody).
-const MAX_RESTARTS: u32 = 3;
-
-/// What the page keeps beside its state: the worker, every model's card and weights as bytes
-/// (for downloads, and for a new worker if one dies), the images it shows (likewise), user
-/// models waiting for the worker's check, and counters for ids.
+/// What the page keeps beside its state: the workers (the main one first) and the pool that
+/// shares analyses among them, every model's card and weights as bytes (for downloads, and for
+/// a new worker), the images it shows (likewise), user models waiting for the worker's check,
+/// and counters for ids.
 struct Shared {
-    link: RefCell<Option<Link>>,
+    links: RefCell<Vec<Option<Link>>>,
+    pool: RefCell<Pool>,
+    size: Size,
     dispatch: Dispatch,
     models: RefCell<BTreeMap<ModelId, (ModelCard, Rc<Vec<u8>>)>>,
     /// The page's images as of its last render.
@@ -64,8 +65,15 @@ struct Shared {
 }
 
 impl Shared {
+    /// To the main worker: every job but the pool's analyses.
     fn send(&self, input: &WorkerInput) {
-        if let Some(link) = self.link.borrow().as_ref() {
+        if let Some(link) = self.links.borrow().first().and_then(Option::as_ref) {
+            link.send(input);
+        }
+    }
+
+    fn send_all(&self, input: &WorkerInput) {
+        for link in self.links.borrow().iter().flatten() {
             link.send(input);
         }
     }
@@ -82,55 +90,13 @@ impl Shared {
     }
 
     fn send_model(&self, id: ModelId, card: &ModelCard, weights: Vec<u8>) {
-        self.send(&WorkerInput::AddModel { model: id, card_json: card.to_json(), weights: weights.clone() });
+        self.send_all(&WorkerInput::AddModel { model: id, card_json: card.to_json(), weights: weights.clone() });
         self.models.borrow_mut().insert(id, (card.clone(), Rc::new(weights)));
     }
 
     fn weights(&self, id: ModelId) -> Option<Rc<Vec<u8>>> {
         self.models.borrow().get(&id).map(|m| m.1.clone())
     }
-}
-
-/// Starts a worker whose messages go to `shared` (held weakly: the worker must not keep the
-/// page's side alive) and asks it for a device.
-fn connect(shared: &Rc<Shared>, choice: BackendChoice) -> std::result::Result<Link, String> {
-    let (out, crash) = (Rc::downgrade(shared), Rc::downgrade(shared));
-    let link = Link::spawn(
-        move |output| {
-            if let Some(shared) = out.upgrade() {
-                messages::on_output(output, &shared.dispatch, &shared);
-            }
-        },
-        move |why| {
-            if let Some(shared) = crash.upgrade() {
-                // Not from inside the dying link's own handler: the link is replaced.
-                spawn_local(async move { recover(shared, why) });
-            }
-        },
-    )?;
-    link.send(&WorkerInput::Start { choice });
-    Ok(link)
-}
-
-/// A worker that died (a wasm abort, e.g. a GPU driver failure inside wgpu) is replaced by a
-/// new one on the CPU, given every model and image again; the page re-analyses what it shows.
-fn recover(shared: Rc<Shared>, why: String) {
-    if shared.restarts.get() >= MAX_RESTARTS {
-        shared.link.borrow_mut().take();
-        return shared.dispatch.dispatch(Action::Failed(format!("{why}. It stopped {MAX_RESTARTS} times; reload the page to start again.")));
-    }
-    shared.restarts.set(shared.restarts.get() + 1);
-    let link = match connect(&shared, BackendChoice::Cpu) {
-        Ok(link) => link,
-        Err(e) => return shared.dispatch.dispatch(Action::Failed(format!("{why}; {e}"))),
-    };
-    *shared.link.borrow_mut() = Some(link);
-    for (id, (card, weights)) in shared.models.borrow().iter() {
-        shared.send(&WorkerInput::AddModel { model: *id, card_json: card.to_json(), weights: (**weights).clone() });
-    }
-    let items = shared.items.borrow().iter().map(Item::to_new).collect();
-    shared.send(&WorkerInput::Restore { items });
-    shared.dispatch.dispatch(Action::BackendLost { note: format!("{why}; it was restarted on the CPU") });
 }
 
 /// The kept fine-tuned model's card: the tuned model's own card (never the current one's),
@@ -163,6 +129,7 @@ fn report(dispatch: &Dispatch, result: Result<()>) {
 mod loading;
 mod messages;
 mod training;
+mod workers;
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -170,9 +137,14 @@ pub fn app() -> Html {
     let shared: Option<Rc<Shared>> = {
         let dispatch = store.dispatcher();
         use_memo((), move |_| {
-            // The worker starts first: its wasm compiles while the page fetches the model.
+            // The main worker starts first: its wasm compiles while the page fetches the model.
+            // Helpers start once it is on the CPU.
+            let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+            let size = workers::size(&query);
             let shared = Rc::new(Shared {
-                link: RefCell::new(None),
+                links: RefCell::new(Vec::new()),
+                pool: RefCell::new(Pool::new(size.workers)),
+                size,
                 dispatch: dispatch.clone(),
                 models: RefCell::default(),
                 items: RefCell::default(),
@@ -182,10 +154,9 @@ pub fn app() -> Html {
                 next: Cell::new(0),
                 cleared_at: Cell::new(0),
             });
-            let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-            match connect(&shared, BackendChoice::from_query(&query)) {
+            match workers::connect(&shared, 0, BackendChoice::from_query(&query)) {
                 Ok(link) => {
-                    *shared.link.borrow_mut() = Some(link);
+                    shared.links.borrow_mut().push(Some(link));
                     Some(shared)
                 }
                 Err(why) => {
@@ -228,10 +199,10 @@ pub fn app() -> Html {
         let deps = (s.generation, ready, s.backend.is_some());
         let (shared, state) = (shared.clone(), s.clone());
         use_effect_with(deps, move |_| {
-            if let (true, Some(_), Some(model), Some(method)) = (ready, state.backend, state.model, state.method) {
+            if let (true, Some(backend), Some(model), Some(method)) = (ready, state.backend, state.model, state.method) {
                 let items = state.pending();
                 if !items.is_empty() {
-                    shared.send(&WorkerInput::Analyse { generation: state.generation, model, method, block: state.block, items });
+                    workers::analyse(&shared, Request { generation: state.generation, model, method, block: state.block, backend, items });
                 }
             }
         });
@@ -258,7 +229,9 @@ pub fn app() -> Html {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |_| {
             shared.cleared_at.set(shared.next_id());
-            shared.send(&WorkerInput::Forget { items: store.0.items.iter().map(|i| i.id).collect() });
+            let items: Vec<ItemId> = store.0.items.iter().map(|i| i.id).collect();
+            shared.pool.borrow_mut().forget(&items);
+            shared.send_all(&WorkerInput::Forget { items });
             store.dispatch(Action::Cleared);
         })
     };

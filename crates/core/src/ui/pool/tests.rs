@@ -223,15 +223,35 @@ fn helpers_forget_what_the_page_no_longer_shows() {
 
 #[test]
 fn forgotten_images_are_not_handed_out_and_an_empty_request_ends_at_once() {
-    let mut pool = Pool::new(1);
-    let items = ids(0..10);
-    let shown = items.iter().copied().collect();
+    let mut pool = Pool::new(2);
     let mut fake = Fake::default();
+    fake.post(pool.join(1));
+    let items = ids(0..20);
+    let shown = items.iter().copied().collect();
     fake.post(pool.start(request(1, items.clone()), &shown, 0.0));
-    pool.forget(&items[4..]);
+    let handed: BTreeSet<ItemId> = fake.chunks.values().flat_map(|c| c.1.iter().copied()).collect();
+    assert!(handed.len() < 20);
+    let rest: Vec<ItemId> = items.iter().filter(|id| !handed.contains(id)).copied().collect();
+    pool.forget(&rest);
     fake.drain(&mut pool);
-    assert_eq!(fake.analysed.len(), 4);
-    assert!(matches!(fake.done[0], WorkerOutput::AnalysisDone { images: 4, .. }));
-    assert!(pool.start(request(2, Vec::new()), &BTreeSet::new(), 1.0).is_empty());
+    assert_eq!(fake.analysed.iter().map(|a| a.1).collect::<BTreeSet<_>>(), handed);
+    assert!(matches!(fake.done[..], [WorkerOutput::AnalysisDone { images, .. }] if images == handed.len()));
+    // Nothing left to show: the helper forgets what it held, and no analysis starts.
+    let orders = pool.start(request(2, Vec::new()), &BTreeSet::new(), 1.0);
+    assert!(orders.iter().all(|o| o.worker == 1 && o.analyse.is_none() && !o.forget.is_empty()), "{orders:?}");
     assert!(!pool.analysing());
+}
+
+#[test]
+fn a_worker_alone_takes_the_whole_queue_at_once() {
+    let mut pool = Pool::new(3);
+    let items = ids(0..30);
+    let shown = items.iter().copied().collect();
+    let orders = pool.start(request(1, items.clone()), &shown, 0.0);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].analyse, Some(WorkerInput::Analyse { generation: 1, model: ModelId(0), method: request(1, Vec::new()).method, block: 3, items }));
+    // A helper that joins later finds nothing left to take; joining twice changes nothing.
+    assert!(pool.join(1).is_empty());
+    assert!(pool.join(0).is_empty());
+    assert_eq!(pool.live(), 2);
 }

@@ -44,6 +44,8 @@ pub enum Action {
     Selected(ItemId),
     SortedBy(SortKey),
     Working(Option<Busy>),
+    /// The pool of workers that analyse, in words ("2 workers: one per core ...").
+    Workers(String),
     Status(String),
     FilterChosen(Filter),
     EpochsChosen(usize),

@@ -1,13 +1,14 @@
 //! The worker's messages, mapped to actions by [`reply`] (pure, in the core), and the side
 //! effects some carry, carried out here: a download, a forgotten load, a trained model to keep.
 
-use super::{files, now_ms, training, Dispatch, Shared};
+use super::{files, now_ms, training, Shared};
 use crate::protocol::{WorkerInput, WorkerOutput};
 use crate::ui::state::reply::{reply, Effect, Known};
 use crate::ui::state::Action;
 
 /// Dispatches the actions of `output`, then carries out its effects.
-pub(super) fn on_output(output: WorkerOutput, dispatch: &Dispatch, shared: &Shared) {
+pub(super) fn on_output(output: WorkerOutput, shared: &Shared) {
+    let dispatch = &shared.dispatch;
     let (actions, effects) = {
         let waiting = shared.waiting.borrow();
         reply(output, &Known { waiting: &waiting, cleared_at: shared.cleared_at.get(), now_ms: now_ms() })

@@ -66,7 +66,7 @@ pub fn page() -> Html {
                 <h1>{ "camseg" }</h1>
                 <p class="lede">{ "Tumour masks from a classifier's heatmaps (Grad-CAM and friends), computed in your browser. Nothing you load leaves this machine." }</p>
             </header>
-            <models::ModelPanel backend={s.backend} backend_note={s.backend_note.clone()} models={s.models.clone()} model={s.model}
+            <models::ModelPanel backend={s.backend} backend_note={s.backend_note.clone()} workers={s.workers.clone()} models={s.models.clone()} model={s.model}
                 demos={s.models.iter().filter_map(|m| s.demo_for_model(m.id).map(|d| (m.id, d))).collect::<Vec<_>>()}
                 on_choose={ctx.dispatch_with(crate::ui::state::Action::ModelChosen)} on_demo={ctx.on_demo.clone()}
                 on_model_files={ctx.on_model_files.clone()} on_use_cpu={ctx.on_use_cpu.clone()}

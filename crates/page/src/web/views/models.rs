@@ -14,6 +14,8 @@ use yew::prelude::*;
 pub struct ModelProps {
     pub backend: Option<Backend>,
     pub backend_note: Option<String>,
+    /// How many workers analyse, and why.
+    pub workers: Option<String>,
     pub models: Vec<ModelEntry>,
     pub model: Option<ModelId>,
     /// Shipped models that open on their own demo (while a demo is shown): picking one shows
@@ -91,6 +93,7 @@ pub fn model_panel(p: &ModelProps) -> Html {
             <div class="row">
                 <span>{ "Backend: " }<strong data-testid="backend">{ backend }</strong>
                     { for p.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</span>
+                { for p.workers.as_ref().map(|w| html! { <span class="note" data-testid="workers">{ format!(" · {w}") }</span> }) }
                 if p.backend == Some(Backend::WebGpu) {
                     <button onclick={on_cpu} data-testid="use-cpu" title="Run on the CPU instead (your images stay loaded)">{ "Use CPU" }</button>
                 }

@@ -1,0 +1,198 @@
+//! The page's workers: the main one (it decodes, holds the models and runs every job) and, on
+//! the CPU, helpers that share each analysis. [`crate::ui::pool`] decides who analyses what;
+//! this starts the workers, posts its orders, routes what the workers say, and replaces one
+//! that dies. On WebGPU the main worker works alone: the GPU is its parallelism.
+
+use super::{messages, now_ms, Shared};
+use crate::protocol::{Backend, BackendChoice, ItemId, WorkerInput, WorkerOutput};
+use crate::ui::pool::{self, Order, Request, Size};
+use crate::ui::state::{Action, Item};
+use crate::web::link::Link;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+
+/// Restarts of crashed workers before the page gives up (a loop of crashes helps nobody).
+const MAX_RESTARTS: u32 = 3;
+
+/// The pool's size for this browser: its cores and memory, or `?workers=N`.
+pub(super) fn size(query: &str) -> Size {
+    let navigator = web_sys::window().map(|w| w.navigator());
+    let cores = navigator.as_ref().map(|n| n.hardware_concurrency() as usize);
+    let memory = navigator.and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("deviceMemory")).ok()).and_then(|m| m.as_f64());
+    pool::size(cores, memory, pool::asked_in(query))
+}
+
+/// Starts worker `k` on `choice`; what it says goes to [`route`] (the page's side is held
+/// weakly: a worker must not keep it alive).
+pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> Result<Link, String> {
+    let (out, crash) = (Rc::downgrade(shared), Rc::downgrade(shared));
+    let link = Link::spawn(
+        move |output| {
+            if let Some(shared) = out.upgrade() {
+                route(k, output, &shared);
+            }
+        },
+        move |why| {
+            if let Some(shared) = crash.upgrade() {
+                // Not from inside the dying link's own handler: the link is replaced.
+                spawn_local(async move { recover(shared, k, why) });
+            }
+        },
+    )?;
+    link.send(&WorkerInput::Start { choice });
+    Ok(link)
+}
+
+/// What worker `k` said: the pool's bookkeeping first (so a free worker gets its next chunk at
+/// once), then the page's state. Helpers speak only of their analyses and failures.
+fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
+    match output {
+        WorkerOutput::Analysed { generation, item, ref finding } => {
+            if k != 0 {
+                shared.send(&WorkerInput::Adopt { item, probability: finding.probability, heatmap: finding.heatmap.clone() });
+            }
+            let busy = shared.pool.borrow_mut().analysed(generation, item);
+            messages::on_output(output, shared);
+            if let Some(busy) = busy {
+                shared.dispatch.dispatch(Action::Working(Some(busy)));
+            }
+        }
+        WorkerOutput::AnalysisDone { generation, .. } => {
+            let (orders, done) = shared.pool.borrow_mut().done(k, generation, now_ms());
+            post(shared, orders);
+            if let Some(done) = done {
+                messages::on_output(done, shared);
+            }
+        }
+        WorkerOutput::BackendChosen { backend, .. } if k != 0 => {
+            let orders = shared.pool.borrow_mut().join(k);
+            post(shared, orders);
+            say_size(shared, backend);
+        }
+        WorkerOutput::BackendChosen { backend, .. } if k == 0 => {
+            main_on(shared, backend);
+            messages::on_output(output, shared);
+        }
+        WorkerOutput::BackendLost { .. } if k == 0 => {
+            main_on(shared, Backend::Cpu);
+            messages::on_output(output, shared);
+        }
+        // The pool says how far an analysis is; the workers' own notes would count their chunks.
+        WorkerOutput::Busy(ref busy) if k != 0 || (shared.pool.borrow().analysing() && busy.as_ref().is_none_or(|b| b.what.starts_with("analysing"))) => {}
+        WorkerOutput::Failed { .. } => messages::on_output(output, shared),
+        _ if k != 0 => {}
+        _ => messages::on_output(output, shared),
+    }
+}
+
+/// The main worker has a device (again): it takes work, and on the CPU its helpers start.
+fn main_on(shared: &Rc<Shared>, backend: Backend) {
+    let orders = shared.pool.borrow_mut().join(0);
+    post(shared, orders);
+    if backend == Backend::Cpu {
+        start_helpers(shared);
+    }
+    say_size(shared, backend);
+}
+
+/// The helpers, once the main worker is on the CPU: each gets every model the page holds.
+fn start_helpers(shared: &Rc<Shared>) {
+    let wanted = shared.pool.borrow().size();
+    for k in 1..wanted {
+        if shared.links.borrow().get(k).is_some_and(Option::is_some) {
+            continue;
+        }
+        match connect(shared, k, BackendChoice::Cpu) {
+            Ok(link) => {
+                give_models(shared, &link);
+                let mut links = shared.links.borrow_mut();
+                let len = wanted.max(links.len());
+                links.resize_with(len, || None);
+                links[k] = Some(link);
+            }
+            Err(why) => web_sys::console::warn_1(&format!("camseg: helper worker {k} did not start ({why})").into()),
+        }
+    }
+}
+
+fn give_models(shared: &Shared, link: &Link) {
+    for (id, (card, weights)) in shared.models.borrow().iter() {
+        link.send(&WorkerInput::AddModel { model: *id, card_json: card.to_json(), weights: (**weights).clone() });
+    }
+}
+
+/// The pool's size in the page's words: live workers, and why that many.
+fn say_size(shared: &Shared, backend: Backend) {
+    let note = match backend {
+        Backend::WebGpu => "1 worker (the GPU computes)".to_string(),
+        Backend::Cpu => {
+            let (live, size) = { (shared.pool.borrow().live(), shared.size.workers) };
+            let started = if live < size { format!("{live} of {size} workers started") } else { format!("{size} worker{}", if size == 1 { "" } else { "s" }) };
+            format!("{started}: {}", shared.size.why)
+        }
+    };
+    shared.dispatch.dispatch(Action::Workers(note));
+}
+
+/// Shares out an analysis: the images the page shows and still needs, in its order.
+pub(super) fn analyse(shared: &Rc<Shared>, request: Request) {
+    let shown: BTreeSet<ItemId> = shared.items.borrow().iter().map(|i| i.id).collect();
+    let orders = shared.pool.borrow_mut().start(request, &shown, now_ms());
+    post(shared, orders);
+}
+
+/// Posts the pool's orders: forgets, the images a helper needs (from the page's copies), the chunk.
+fn post(shared: &Shared, orders: Vec<Order>) {
+    for order in orders {
+        let links = shared.links.borrow();
+        let Some(link) = links.get(order.worker).and_then(Option::as_ref) else { continue };
+        if !order.forget.is_empty() {
+            link.send(&WorkerInput::Forget { items: order.forget });
+        }
+        if !order.restore.is_empty() {
+            let items = shared.items.borrow();
+            let restore = items.iter().filter(|i| order.restore.contains(&i.id)).map(Item::to_new).collect();
+            link.send(&WorkerInput::Restore { items: restore });
+        }
+        if let Some(analyse) = order.analyse {
+            link.send(&analyse);
+        }
+    }
+}
+
+/// A worker that died is replaced on the CPU. The main worker's replacement gets every model
+/// and image back and the page re-analyses what it shows; a helper's gets the models, and its
+/// unanswered images go to the others meanwhile.
+fn recover(shared: Rc<Shared>, k: usize, why: String) {
+    let orders = shared.pool.borrow_mut().lose(k);
+    post(&shared, orders);
+    if let Some(slot) = shared.links.borrow_mut().get_mut(k) {
+        slot.take();
+    }
+    if shared.restarts.get() >= MAX_RESTARTS {
+        if k == 0 {
+            shared.links.borrow_mut().clear();
+        }
+        return shared.dispatch.dispatch(Action::Failed(format!("{why}. It stopped {MAX_RESTARTS} times; reload the page to start again.")));
+    }
+    shared.restarts.set(shared.restarts.get() + 1);
+    let link = match connect(&shared, k, BackendChoice::Cpu) {
+        Ok(link) => link,
+        Err(e) => return shared.dispatch.dispatch(Action::Failed(format!("{why}; {e}"))),
+    };
+    give_models(&shared, &link);
+    if k == 0 {
+        let items = shared.items.borrow().iter().map(Item::to_new).collect();
+        link.send(&WorkerInput::Restore { items });
+    }
+    if let Some(slot) = shared.links.borrow_mut().get_mut(k) {
+        *slot = Some(link);
+    }
+    if k == 0 {
+        shared.dispatch.dispatch(Action::BackendLost { note: format!("{why}; it was restarted on the CPU") });
+    } else {
+        shared.dispatch.dispatch(Action::Status(format!("helper worker {k} stopped ({why}); a new one took over its images")));
+    }
+}

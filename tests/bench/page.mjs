@@ -1,7 +1,8 @@
 // The page's speed, as a person meets it: first heatmap, a 50-image batch with masks, the
 // longest main-thread task during the batch and during a fine-tune, the slider's answer during
 // a batch, a fine-tune epoch, and both wasm sizes. Prints figures; asserts nothing.
-//   node tests/bench/page.mjs [--data ../shared/data/lgg] [--rounds 3]
+//   node tests/bench/page.mjs [--data ../shared/data/lgg] [--rounds 3] [--workers 1,2,4]
+// With --workers, the rounds are the CPU path with each pool size (`?workers=N`) instead.
 // Needs a release build in dist/ (`trunk build --release`). With --data, the batch is 50 real
 // 256 px slices with masks from that folder (read, never copied); otherwise LGG-style TIFFs.
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import { openApp, settled, text, upload, lggStyleTiffPair, stageDrop, drop, DIST
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const data = arg('--data', null);
 const rounds = Number(arg('--rounds', 3));
+const pools = arg('--workers', null)?.split(',').map(Number);
 
 function batchFiles() {
   if (data && fs.existsSync(path.join(data, 'index.csv'))) {
@@ -84,6 +86,10 @@ const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith('.wasm')).map((f) => 
 });
 const runs = [];
 for (let r = 0; r < rounds; r++) {
+  if (pools) {
+    for (const n of pools) runs.push(await round(`CPU, ${n} worker${n === 1 ? '' : 's'}`, { gpu: true, query: `?backend=cpu&workers=${n}` }, batch));
+    continue;
+  }
   runs.push(await round('default (no flag; WebGPU present)', { gpu: true }, batch));
   runs.push(await round('forced WebGPU (software adapter)', { gpu: true, query: '?backend=webgpu' }, batch));
 }

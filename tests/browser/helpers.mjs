@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
 
@@ -187,4 +188,44 @@ export async function drop(page) {
     for (const f of window.__drop) dt.items.add(f);
     document.querySelector('.drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
+}
+
+// ---------- batches of LGG-style slices, checked row by row against the CLI ----------
+
+export const rows = (page) => page.locator('[data-testid=batch-table] tbody tr');
+export const rowCount = (page, n) => page.waitForFunction((n) => document.querySelectorAll('[data-testid=batch-table] tbody tr').length === n, n, { timeout: 120_000 });
+/// Every row has its probability and nothing is under way (an error on screen does not count).
+export const allAnalysed = (page) => page.waitForFunction(() => {
+  const cells = [...document.querySelectorAll('[data-testid=batch-table] tbody tr td:nth-child(2)')];
+  return cells.length > 0 && cells.every((td) => td.textContent !== '…') && !document.querySelector('[data-testid=busy]');
+}, null, { timeout: 180_000 });
+export const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
+
+/// `n` LGG-style 256 px TIFF slices with masks, each lesion somewhere else, named `prefix_k`.
+export function slices(prefix, n) {
+  return Array.from({ length: n }, (_, k) => {
+    const pair = lggStyleTiffPair(256, [0.35 + 0.3 * ((k * 7) % 10) / 10, 0.3 + 0.4 * ((k * 3) % 10) / 10, 0.06 + 0.01 * (k % 5)]);
+    return { name: `${prefix}_${k}`, ...pair };
+  });
+}
+export const files = (set) => set.flatMap((s) => [upload(`${s.name}.tif`, s.image, 'image/tiff'), upload(`${s.name}_mask.tif`, s.mask, 'image/tiff')]);
+
+/// Every row's probability and Dice equal what the CLI says of that very file.
+export async function eachRowIsItsOwn(page, set) {
+  assert.equal(await rows(page).count(), set.length);
+  for (const s of set) {
+    await rows(page).filter({ hasText: `${s.name}.tif` }).click();
+    const ref = cli(writeTemp(`${s.name}.tif`, s.image), writeTemp(`${s.name}_mask.tif`, s.mask));
+    near(Number(await text(page, 'probability')), ref.probability, `${s.name} probability`);
+    near(await diceOf(page), ref.dice, `${s.name} Dice`);
+  }
+}
+
+/// Uploads `set`, waits for exactly its rows, all analysed, no error, each row its own.
+export async function loadAndCheck(page, set) {
+  await page.setInputFiles('[data-testid=file-input]', files(set));
+  await rowCount(page, set.length);
+  await settled(page, 180_000);
+  assert.equal(await text(page, 'error'), '');
+  await eachRowIsItsOwn(page, set);
 }

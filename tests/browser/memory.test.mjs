@@ -1,8 +1,8 @@
 // Memory over repeated rounds (issue 12): fine-tune + keep, switching models, and uploading 50
 // images then clearing them, 20 rounds each (CAMSEG_MEMORY_ROUNDS to change). After round 3 the
-// page's and the worker's wasm memory and the page's JS heap (after a garbage collection) must
-// stop growing, beyond about 1.1 MB per kept model (its weights are held by the page and by the
-// worker). Prints every figure.
+// page's and every worker's wasm memory (the main worker and its helpers) and the page's JS heap
+// (after a garbage collection) must stop growing, beyond about 1.1 MB per kept model (its
+// weights are held by the page and by each worker). Prints every figure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,14 +14,16 @@ const MB = 1 << 20;
 /// What may still move after round 3: allocator slack, caches filling (in MB).
 const SLACK = 8;
 
+/// Every worker of the pool (the main one first, then its helpers), the page, its JS heap.
 async function memory(page, cdp) {
   await cdp.send('HeapProfiler.collectGarbage');
-  const worker = page.workers().find((w) => w.url().includes('camseg-worker'));
-  return {
-    worker: (await worker.evaluate(() => wasm_bindgen.wasm_memory_bytes())) / MB,
+  const workers = page.workers().filter((w) => w.url().includes('camseg-worker'));
+  const figures = {
     page: (await page.evaluate(() => window.wasmBindings.wasm_memory_bytes())) / MB,
     heap: (await cdp.send('Runtime.getHeapUsage')).usedSize / MB,
   };
+  for (const [k, w] of workers.entries()) figures[`worker ${k}`] = (await w.evaluate(() => wasm_bindgen.wasm_memory_bytes())) / MB;
+  return figures;
 }
 
 /// Runs `round` ROUNDS times; checks growth after round 3 against `allowance` MB per round.
@@ -31,12 +33,15 @@ async function rounds(name, page, cdp, allowance, round) {
     await round(r);
     seen.push(await memory(page, cdp));
   }
-  const fmt = (k) => seen.map((m) => m[k].toFixed(1)).join(' ');
-  console.log(`${name}, ${ROUNDS} rounds (MB):\n  worker wasm ${fmt('worker')}\n  page wasm   ${fmt('page')}\n  page heap   ${fmt('heap')}`);
   const third = seen[Math.min(2, seen.length - 1)];
   const last = seen[seen.length - 1];
+  const keys = Object.keys(last);
+  assert.deepEqual(Object.keys(third), keys, `${name}: the pool kept its workers`);
+  const fmt = (k) => seen.map((m) => m[k].toFixed(1)).join(' ');
+  console.log(`${name}, ${ROUNDS} rounds (MB):\n${keys.map((k) => `  ${k.padEnd(9)} ${fmt(k)}`).join('\n')}`);
   const allowed = SLACK + allowance * (seen.length - 3);
-  for (const k of ['worker', 'page', 'heap']) {
+  // Each worker holds each kept model's weights once; the page holds them once too.
+  for (const k of keys) {
     assert.ok(last[k] - third[k] <= allowed, `${name}: ${k} grew by ${(last[k] - third[k]).toFixed(1)} MB after round 3 (allowed ${allowed.toFixed(1)})`);
   }
 }

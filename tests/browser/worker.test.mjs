@@ -3,45 +3,7 @@
 // responsive, and a fine-tune can neither get stuck nor be kept under the wrong model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, settled, text, cli, diceOf, upload, lggStyleTiffPair, writeTemp, outside, stageDrop, drop, SHIPPED } from './helpers.mjs';
-
-const rows = (page) => page.locator('[data-testid=batch-table] tbody tr');
-const rowCount = (page, n) => page.waitForFunction((n) => document.querySelectorAll('[data-testid=batch-table] tbody tr').length === n, n, { timeout: 120_000 });
-/// Every row has its probability and nothing is under way (an error on screen does not count).
-const allAnalysed = (page) => page.waitForFunction(() => {
-  const cells = [...document.querySelectorAll('[data-testid=batch-table] tbody tr td:nth-child(2)')];
-  return cells.length > 0 && cells.every((td) => td.textContent !== '…') && !document.querySelector('[data-testid=busy]');
-}, null, { timeout: 180_000 });
-const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 0.01, `${what}: page ${a} vs CLI ${b}`);
-
-/// `n` LGG-style 256 px TIFF slices with masks, each lesion somewhere else, named `prefix_k`.
-function slices(prefix, n) {
-  return Array.from({ length: n }, (_, k) => {
-    const pair = lggStyleTiffPair(256, [0.35 + 0.3 * ((k * 7) % 10) / 10, 0.3 + 0.4 * ((k * 3) % 10) / 10, 0.06 + 0.01 * (k % 5)]);
-    return { name: `${prefix}_${k}`, ...pair };
-  });
-}
-const files = (set) => set.flatMap((s) => [upload(`${s.name}.tif`, s.image, 'image/tiff'), upload(`${s.name}_mask.tif`, s.mask, 'image/tiff')]);
-
-/// Every row's probability and Dice equal what the CLI says of that very file.
-async function eachRowIsItsOwn(page, set) {
-  assert.equal(await rows(page).count(), set.length);
-  for (const s of set) {
-    await rows(page).filter({ hasText: `${s.name}.tif` }).click();
-    const ref = cli(writeTemp(`${s.name}.tif`, s.image), writeTemp(`${s.name}_mask.tif`, s.mask));
-    near(Number(await text(page, 'probability')), ref.probability, `${s.name} probability`);
-    near(await diceOf(page), ref.dice, `${s.name} Dice`);
-  }
-}
-
-/// Uploads `set`, waits for exactly its rows, all analysed, no error, each row its own.
-async function loadAndCheck(page, set) {
-  await page.setInputFiles('[data-testid=file-input]', files(set));
-  await rowCount(page, set.length);
-  await settled(page, 180_000);
-  assert.equal(await text(page, 'error'), '');
-  await eachRowIsItsOwn(page, set);
-}
+import { openApp, settled, text, outside, stageDrop, drop, SHIPPED, rows, rowCount, allAnalysed, near, slices, files, loadAndCheck } from './helpers.mjs';
 
 async function withPage(options, body) {
   const app = await openApp(options);

@@ -18,16 +18,21 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-/// Sends one message to the page, its buffer transferred rather than copied.
-fn post(message: &WorkerOutput) {
-    let bytes = Uint8Array::from(protocol::encode(message).as_slice());
+/// Sends what one step said to the page as one message (one task there, so one render, and
+/// the pool hears that this worker is free before anything is drawn), its buffer transferred
+/// rather than copied.
+fn post_all(messages: Vec<WorkerOutput>) {
+    if messages.is_empty() {
+        return;
+    }
+    let bytes = Uint8Array::from(protocol::encode(&messages).as_slice());
     if let Err(e) = scope().post_message_with_transfer(&bytes, &Array::of1(&bytes.buffer())) {
         web_sys::console::error_2(&"camseg worker: cannot post to the page".into(), &e);
     }
 }
 
-fn post_all(messages: Vec<WorkerOutput>) {
-    messages.iter().for_each(post);
+fn post(message: WorkerOutput) {
+    post_all(vec![message]);
 }
 
 fn now_ms() -> f64 {
@@ -44,7 +49,7 @@ pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("internal error in the worker: {info}");
         web_sys::console::error_1(&message.clone().into());
-        post(&WorkerOutput::Failed { message });
+        post(WorkerOutput::Failed { message });
     }));
     let (sender, receiver) = unbounded();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -53,12 +58,12 @@ pub fn start() {
             Ok(input) => {
                 let _ = sender.unbounded_send(input);
             }
-            Err(message) => post(&WorkerOutput::Failed { message }),
+            Err(message) => post(WorkerOutput::Failed { message }),
         }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    post(&WorkerOutput::Ready);
+    post(WorkerOutput::Ready);
     wasm_bindgen_futures::spawn_local(serve(receiver));
 }
 
@@ -73,7 +78,7 @@ async fn serve(mut inbox: UnboundedReceiver<WorkerInput>) {
         }
     };
     let (device, backend, note) = device::pick(choice).await;
-    post(&WorkerOutput::BackendChosen { backend, note });
+    post(WorkerOutput::BackendChosen { backend, note });
     let mut session = Session::new(device, backend, now_ms);
     for input in early {
         post_all(session.accept(input));

@@ -8,7 +8,9 @@
 //! them, models a [`ModelId`] given by the page, and every result says which setting
 //! (`generation`) and which run it belongs to, so late work never lands on the wrong thing.
 //!
-//! On the wire a message is one bincode buffer, transferred (not copied) to the other thread.
+//! On the wire a message is one bincode buffer, transferred (not copied) to the other thread:
+//! one [`WorkerInput`] from the page; from the worker, a `Vec<WorkerOutput>`, all that one step
+//! said (one task on the page, so one render).
 //! Model cards travel as JSON text: their serde layout (tagged enums) is JSON's, not bincode's.
 
 use crate::cam::CamMethod;

@@ -1,5 +1,6 @@
 //! The page's end of the worker: spawning it and exchanging [`crate::protocol`] messages, each
-//! one bincode buffer transferred (not copied) across threads.
+//! one bincode buffer transferred (not copied) across threads (from the worker, the outputs of
+//! one step together).
 //!
 //! A worker's script starts before its wasm is compiled, and a message that arrives before the
 //! worker listens is lost, so messages wait here until the worker says [`WorkerOutput::Ready`].
@@ -43,17 +44,18 @@ pub struct Link {
 }
 
 impl Link {
-    /// Starts the worker. `on_output` gets every message; `on_crash` a description when the
-    /// worker dies (a wasm abort), after which it answers nothing more.
-    pub fn spawn(on_output: impl Fn(WorkerOutput) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
+    /// Starts the worker. `on_output` gets every message (what one step of the worker said);
+    /// `on_crash` a description when the worker dies (a wasm abort), after which it answers
+    /// nothing more.
+    pub fn spawn(on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
         let worker = Worker::new(WORKER_SCRIPT).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
         let port = Rc::new(Port { worker, waiting: RefCell::new(Some(Vec::new())) });
         let on_crash = Rc::new(on_crash);
         let (crashed, listener) = (on_crash.clone(), port.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            match protocol::decode::<WorkerOutput>(&Uint8Array::new(&event.data()).to_vec()) {
-                Ok(WorkerOutput::Ready) => listener.ready(),
-                Ok(output) => on_output(output),
+            match protocol::decode::<Vec<WorkerOutput>>(&Uint8Array::new(&event.data()).to_vec()) {
+                Ok(outputs) if outputs == [WorkerOutput::Ready] => listener.ready(),
+                Ok(outputs) => on_output(outputs),
                 Err(message) => on_crash(message),
             }
         });

@@ -29,9 +29,9 @@ pub(super) fn size(query: &str) -> Size {
 pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> Result<Link, String> {
     let (out, crash) = (Rc::downgrade(shared), Rc::downgrade(shared));
     let link = Link::spawn(
-        move |output| {
+        move |outputs| {
             if let Some(shared) = out.upgrade() {
-                route(k, output, &shared);
+                route_all(k, outputs, &shared);
             }
         },
         move |why| {
@@ -45,27 +45,44 @@ pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> R
     Ok(link)
 }
 
-/// What worker `k` said: the pool's bookkeeping first (so a free worker gets its next chunk at
-/// once), then the page's state. Helpers speak only of their analyses and failures.
+/// What one step of worker `k` said. The pool hears it first, so a worker that is free gets its
+/// next chunk before the page draws anything; then the page's state, with the pool's progress
+/// and, when the whole batch is done, its one `AnalysisDone`.
+fn route_all(k: usize, outputs: Vec<WorkerOutput>, shared: &Rc<Shared>) {
+    let (mut busy, mut finished) = (None, None);
+    for output in &outputs {
+        match output {
+            WorkerOutput::Analysed { generation, item, .. } => busy = shared.pool.borrow_mut().analysed(*generation, *item).or(busy),
+            WorkerOutput::AnalysisDone { generation, .. } => {
+                let (orders, done) = shared.pool.borrow_mut().done(k, *generation, now_ms());
+                post(shared, orders);
+                finished = done.or(finished);
+            }
+            _ => {}
+        }
+    }
+    for output in outputs {
+        route(k, output, shared);
+    }
+    if let Some(busy) = busy.filter(|_| finished.is_none()) {
+        shared.dispatch.dispatch(Action::Working(Some(busy)));
+    }
+    if let Some(done) = finished {
+        messages::on_output(done, shared);
+    }
+}
+
+/// One message of worker `k`, after the pool has heard it. Helpers speak to the page only of
+/// their analyses and failures.
 fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
     match output {
-        WorkerOutput::Analysed { generation, item, ref finding } => {
+        WorkerOutput::Analysed { item, ref finding, .. } => {
             if k != 0 {
                 shared.send(&WorkerInput::Adopt { item, probability: finding.probability, heatmap: finding.heatmap.clone() });
             }
-            let busy = shared.pool.borrow_mut().analysed(generation, item);
             messages::on_output(output, shared);
-            if let Some(busy) = busy {
-                shared.dispatch.dispatch(Action::Working(Some(busy)));
-            }
         }
-        WorkerOutput::AnalysisDone { generation, .. } => {
-            let (orders, done) = shared.pool.borrow_mut().done(k, generation, now_ms());
-            post(shared, orders);
-            if let Some(done) = done {
-                messages::on_output(done, shared);
-            }
-        }
+        WorkerOutput::AnalysisDone { .. } => {}
         WorkerOutput::BackendChosen { backend, .. } if k != 0 => {
             let orders = shared.pool.borrow_mut().join(k);
             post(shared, orders);

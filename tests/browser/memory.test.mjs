@@ -47,7 +47,8 @@ async function rounds(name, page, cdp, allowance, round) {
 }
 
 test(`memory stops growing over ${ROUNDS} rounds of fine-tune + keep, model switches, and upload + clear`, { timeout: 1_200_000 }, async () => {
-  const app = await openApp({ gpu: false });
+  // Two workers (this machine's default is one): the helper's memory is watched too.
+  const app = await openApp({ gpu: false, query: '?workers=2' });
   const { page } = app;
   const cdp = await page.context().newCDPSession(page);
   try {

@@ -70,16 +70,19 @@ pub fn start() {
 async fn serve(mut inbox: UnboundedReceiver<WorkerInput>) {
     // Everything waits for the device; messages sent meanwhile are kept, in order.
     let mut early = Vec::new();
-    let choice = loop {
+    let (choice, known) = loop {
         match inbox.next().await {
-            Some(WorkerInput::Start { choice }) => break choice,
+            Some(WorkerInput::Start { choice, known }) => break (choice, known),
             Some(other) => early.push(other),
             None => return,
         }
     };
-    let (device, backend, note) = device::pick(choice).await;
-    post(WorkerOutput::BackendChosen { backend, note });
-    let mut session = Session::new(device, backend, now_ms);
+    let pick = device::pick(choice, &known).await;
+    post(WorkerOutput::BackendChosen { backend: pick.backend, note: pick.note });
+    let mut session = Session::new(pick.device, pick.backend, now_ms);
+    if let Some(adapter) = pick.measure {
+        session.measure(adapter);
+    }
     for input in early {
         post_all(session.accept(input));
     }

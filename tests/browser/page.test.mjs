@@ -84,6 +84,33 @@ test('on a software WebGPU adapter the page chooses the CPU and says why', async
   }
 });
 
+test('?backend=measure times both backends on the first images, keeps the faster, and the next visit remembers it', async () => {
+  const app = await openApp({ gpu: true, query: '?backend=measure' });
+  try {
+    const { page } = app;
+    await settled(page);
+    const note = await text(page, 'backend-note');
+    const m = note.match(/measured on (.*): WebGPU ([\d.]+) ms, CPU ([\d.]+) ms per image over (\d+) images; (CPU|WebGPU) is faster/);
+    assert.ok(m, note);
+    const [webgpu, cpu] = [Number(m[2]), Number(m[3])];
+    assert.ok(webgpu > 0 && cpu > 0 && Number(m[4]) >= 3, note);
+    const faster = webgpu < cpu ? 'WebGPU' : 'CPU';
+    assert.equal(m[5], faster);
+    assert.equal(await text(page, 'backend'), faster);
+    console.log(`measured on the software adapter (${m[1]}): WebGPU ${webgpu} ms, CPU ${cpu} ms per image`);
+    const dice = Number(await text(page, 'mean-dice'));
+    assert.equal(await text(page, 'error'), '');
+    // Next visit, nothing forced: the same adapter starts on the faster without timing again.
+    await page.goto(`${app.origin}/`);
+    await settled(page);
+    assert.equal(await text(page, 'backend'), faster);
+    assert.match(await text(page, 'backend-note'), /remembered from an earlier visit, measured on .*WebGPU [\d.]+ ms, CPU [\d.]+ ms/);
+    assert.ok(Math.abs(Number(await text(page, 'mean-dice')) - dice) <= 0.01, 'the same figures on either backend');
+  } finally {
+    await app.close();
+  }
+});
+
 test('first page falls back to the CPU without WebGPU', async () => {
   await firstPage(false, 'cpu');
 });

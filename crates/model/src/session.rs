@@ -104,6 +104,8 @@ pub struct Session {
     explain: Option<ImageQuestion>,
     /// The trust checks of many images under way.
     trust_all: Option<questions::TrustAllJob>,
+    /// Both backends being timed on the first images, when the GPU's speed is not known.
+    trial: Option<trial::Trial>,
 }
 
 impl Session {
@@ -126,6 +128,7 @@ impl Session {
             trust: None,
             explain: None,
             trust_all: None,
+            trial: None,
         }
     }
 
@@ -414,7 +417,9 @@ impl Session {
         let present: Vec<ItemId> = ids.iter().filter(|id| self.items.contains_key(id)).copied().collect();
         let images: Vec<Rc<Plane>> = present.iter().filter_map(|id| self.items.get(id)).map(|s| s.image.clone()).collect();
         let refs: Vec<&Plane> = images.iter().map(|p| p.as_ref()).collect();
+        let start = (self.clock)();
         let analyses = if refs.is_empty() { Vec::new() } else { analyse(&model, &card.input, &refs, block, method, &self.device).await? };
+        let measured = self.trial_step(model_id, &refs, block, method, (self.clock)() - start).await?;
         let mut out = Vec::new();
         for (id, analysis) in present.iter().zip(analyses) {
             let stored = self.items.get_mut(id).expect("present above");
@@ -425,6 +430,7 @@ impl Session {
             let finding = Finding { probability: analysis.probability, heatmap: analysis.heatmap, scores, overlap };
             out.push(WorkerOutput::Analysed { generation, item: *id, finding });
         }
+        out.extend(measured);
         let job = self.analysis.as_mut().expect("still here");
         job.done += ids.len();
         if job.queue.is_empty() {
@@ -462,6 +468,7 @@ impl Session {
             self.device = Device::flex();
             self.backend = Backend::Cpu;
             self.built = None;
+            self.trial = None;
             self.analysis = None;
             if let Some(job) = self.tune.take() {
                 out.push(WorkerOutput::TuneCancelled { run: job.run });
@@ -481,6 +488,7 @@ impl Session {
 mod finetuning;
 mod questions;
 mod training;
+mod trial;
 
 #[cfg(test)]
 mod tests;

@@ -68,6 +68,10 @@ impl PageState {
                 self.backend = Some(backend);
                 self.backend_note = note;
             }
+            Action::BackendMeasured { backend, note } => {
+                self.backend = Some(backend);
+                self.backend_note = Some(note);
+            }
             Action::BackendLost { note } => {
                 self.backend = Some(Backend::Cpu);
                 self.backend_note = Some(note.clone());

@@ -5,7 +5,7 @@ use super::*;
 use crate::block_on;
 use crate::data::upload::FileBytes;
 use crate::filters::Filter;
-use crate::protocol::BackendChoice;
+use crate::protocol::{BackendChoice, Measured};
 
 const PHANTOM: ModelId = ModelId(1);
 
@@ -39,7 +39,7 @@ fn run(session: &mut Session) -> Vec<WorkerOutput> {
 /// A CPU session with the phantom model and the demo set decoded; returns the items.
 fn ready() -> (Session, Vec<NewItem>) {
     let mut session = Session::new(Device::flex(), Backend::Cpu, clock);
-    assert!(session.accept(WorkerInput::Start { choice: BackendChoice::Cpu }).is_empty());
+    assert!(session.accept(WorkerInput::Start { choice: BackendChoice::Cpu, known: Vec::new() }).is_empty());
     let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
     let added = session.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
     assert_eq!(added, vec![WorkerOutput::ModelAccepted { model: PHANTOM }]);
@@ -254,6 +254,40 @@ fn results_a_helper_computed_serve_the_main_worker_as_its_own() {
     let out = run(&mut main);
     assert_eq!(started(&out), Some((8, 4)), "{out:?}");
     assert!(matches!(out.last(), Some(WorkerOutput::TuneFinished { run: 3, .. })));
+}
+
+#[test]
+fn a_trial_times_both_backends_on_the_first_images_and_keeps_the_faster() {
+    // Natively both "backends" are the CPU; the clock ticks 1 ms per reading, so each timed
+    // run lasts 1 ms on either and the tie keeps the CPU.
+    fn ticking() -> f64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NOW: AtomicU64 = AtomicU64::new(0);
+        NOW.fetch_add(1, Ordering::Relaxed) as f64
+    }
+    let (loaded, items) = ready();
+    drop(loaded);
+    let mut session = Session::new(Device::flex(), Backend::WebGpu, ticking);
+    let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
+    session.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
+    session.accept(WorkerInput::Restore { items: items.clone() });
+    session.measure("a test adapter".into());
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    session.accept(analyse(1, &ids));
+    let out = run(&mut session);
+    let measured: Vec<&Measured> = out.iter().filter_map(|o| if let WorkerOutput::BackendMeasured(m) = o { Some(m) } else { None }).collect();
+    assert_eq!(measured.len(), 1, "one verdict: {out:?}");
+    let m = measured[0];
+    assert_eq!((m.adapter.as_str(), m.images), ("a test adapter", 4), "the warm-up image is not counted; the next chunk is");
+    assert!(m.webgpu_ms > 0.0 && m.cpu_ms > 0.0);
+    assert_eq!(session.backend(), m.faster());
+    assert_eq!(analysed(&out).len(), 12, "every image analysed once, across the switch");
+    assert!(matches!(out.iter().rev().find(|o| matches!(o, WorkerOutput::AnalysisDone { .. })), Some(WorkerOutput::AnalysisDone { images: 12, backend: Backend::Cpu, .. })));
+    // A session on the CPU has nothing to choose.
+    let (mut cpu, _) = ready();
+    cpu.measure("another".into());
+    cpu.accept(analyse(1, &ids));
+    assert!(!run(&mut cpu).iter().any(|o| matches!(o, WorkerOutput::BackendMeasured(_))));
 }
 
 /// The demo phantoms stacked into a NIfTI volume (8-bit, LPS-like storage so axial slices are

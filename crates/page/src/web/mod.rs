@@ -8,6 +8,7 @@ mod canvas;
 mod ctx;
 mod files;
 mod link;
+mod remembered;
 mod storage;
 mod views;
 

@@ -12,6 +12,9 @@ use std::rc::Rc;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     BackendChosen { backend: Backend, note: Option<String> },
+    /// The worker timed both backends and went on on the faster, keeping its work: results
+    /// agree on both, so nothing is analysed again.
+    BackendMeasured { backend: Backend, note: String },
     /// The GPU went away: the page goes on on the CPU, keeping images (results are recomputed).
     BackendLost { note: String },
     /// The shipped models, the first becoming the current one.

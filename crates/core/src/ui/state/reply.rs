@@ -34,6 +34,8 @@ pub enum Effect {
     Download { file_name: String, bytes: Vec<u8> },
     /// A training run finished: read its card, keep the model, make it current.
     Trained { run: u64, card_json: String, weights: Vec<u8>, seconds: f64 },
+    /// Keep this adapter's measurement in the browser, for the next visit.
+    Remember(crate::protocol::Measured),
 }
 
 /// The actions and effects of one worker message.
@@ -44,6 +46,7 @@ pub fn reply(output: WorkerOutput, known: &Known) -> (Vec<Action>, Vec<Effect>) 
         WorkerOutput::Ready => (Vec::new(), Vec::new()),
         WorkerOutput::BackendChosen { backend, note } => one(Action::BackendChosen { backend, note }),
         WorkerOutput::BackendLost { note } => one(Action::BackendLost { note }),
+        WorkerOutput::BackendMeasured(measured) => (vec![Action::BackendMeasured { backend: measured.faster(), note: measured.note() }], vec![Effect::Remember(measured)]),
         WorkerOutput::ModelAccepted { model } => match known.waiting.get(&model) {
             Some((entry, _)) => (vec![Action::ModelAdded(ModelEntry { ready: true, ..entry.clone() }), Action::Dismissed], vec![Effect::Unwait(model)]),
             None => one(Action::ModelReady(model)),
@@ -123,6 +126,7 @@ pub fn reply(output: WorkerOutput, known: &Known) -> (Vec<Action>, Vec<Effect>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Backend;
     use crate::card::ModelCard;
     use crate::masks::Mask;
     use crate::model::ClassifierConfig;
@@ -155,6 +159,22 @@ mod tests {
         // A shipped model (not waiting) is only marked ready.
         let (actions, effects) = reply(WorkerOutput::ModelAccepted { model: ModelId(0) }, &known);
         assert_eq!((actions, effects), (vec![Action::ModelReady(ModelId(0))], Vec::new()));
+    }
+
+    #[test]
+    fn a_measured_backend_is_kept_said_and_remembered_without_analysing_again() {
+        let waiting = BTreeMap::new();
+        let known = Known { waiting: &waiting, cleared_at: 0, now_ms: 0.0 };
+        let measured = crate::protocol::Measured { adapter: "gpu".into(), webgpu_ms: 30.0, cpu_ms: 20.0, images: 4 };
+        let (actions, effects) = reply(WorkerOutput::BackendMeasured(measured.clone()), &known);
+        assert_eq!(effects, vec![Effect::Remember(measured)]);
+        let mut state = PageState::default().reduce(Action::BackendChosen { backend: Backend::WebGpu, note: None });
+        state = state.reduce(Action::ItemsLoaded { items: vec![Item::from(new_item(1))], volumes: Vec::new(), demo: false });
+        let generation = state.generation;
+        let state = actions.into_iter().fold(state, PageState::reduce);
+        assert_eq!(state.backend, Some(Backend::Cpu));
+        assert!(state.backend_note.as_deref().is_some_and(|n| n.contains("WebGPU 30.0 ms") && n.contains("CPU 20.0 ms")));
+        assert_eq!(state.generation, generation, "results of either backend stand");
     }
 
     #[test]

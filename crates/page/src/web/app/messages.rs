@@ -25,6 +25,7 @@ pub(super) fn on_output(output: WorkerOutput, shared: &Shared) {
                 Ok(()) => Action::Status(format!("saved {file_name}")),
                 Err(e) => Action::Failed(format!("{file_name}: {e}")),
             }),
+            Effect::Remember(measured) => crate::web::remembered::remember(&measured),
             Effect::Trained { run, card_json, weights, seconds } => training::finished(run, card_json, weights, seconds, dispatch, shared),
         }
     }

@@ -8,6 +8,7 @@ use crate::protocol::{Backend, BackendChoice, ItemId, WorkerInput, WorkerOutput}
 use crate::ui::pool::{self, Order, Request, Size};
 use crate::ui::state::{Action, Item};
 use crate::web::link::Link;
+use crate::web::remembered;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -41,7 +42,9 @@ pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> R
             }
         },
     )?;
-    link.send(&WorkerInput::Start { choice });
+    // Only the main worker may meet a GPU; helpers are told the CPU.
+    let known = if choice == BackendChoice::Cpu { Vec::new() } else { remembered::measured() };
+    link.send(&WorkerInput::Start { choice, known });
     Ok(link)
 }
 
@@ -90,6 +93,10 @@ fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
         }
         WorkerOutput::BackendChosen { backend, .. } if k == 0 => {
             main_on(shared, backend);
+            messages::on_output(output, shared);
+        }
+        WorkerOutput::BackendMeasured(ref m) if k == 0 => {
+            main_on(shared, m.faster());
             messages::on_output(output, shared);
         }
         WorkerOutput::BackendLost { .. } if k == 0 => {

@@ -92,7 +92,7 @@ pub fn model_panel(p: &ModelProps) -> Html {
         <section class="panel models">
             <div class="row">
                 <span>{ "Backend: " }<strong data-testid="backend">{ backend }</strong>
-                    { for p.backend_note.as_ref().map(|n| html! { <span class="note">{ format!(" ({n})") }</span> }) }</span>
+                    { for p.backend_note.as_ref().map(|n| html! { <span class="note" data-testid="backend-note">{ format!(" ({n})") }</span> }) }</span>
                 { for p.workers.as_ref().map(|w| html! { <span class="note" data-testid="workers">{ format!(" · {w}") }</span> }) }
                 if p.backend == Some(Backend::WebGpu) {
                     <button onclick={on_cpu} data-testid="use-cpu" title="Run on the CPU instead (your images stay loaded)">{ "Use CPU" }</button>

@@ -37,6 +37,37 @@ const watchLongTasks = (page) => page.evaluate(() => {
 });
 const longest = (page) => page.evaluate(() => { const v = window.__longest; window.__longest = 0; return v; });
 
+/// Where the first heatmap's time goes, in ms from navigation: the page's marks
+/// (`camseg:*`, set as the page hears each step), its own resources, and the main worker's
+/// resources (its wasm is fetched inside the worker, on the worker's clock).
+async function startup(page) {
+  const pageSide = await page.evaluate(() => {
+    const firstMark = (name) => performance.getEntriesByName(`camseg:${name}`, 'mark')[0]?.startTime;
+    const resource = (re) => performance.getEntriesByType('resource').find((r) => re.test(r.name));
+    const nav = performance.getEntriesByType('navigation')[0];
+    return {
+      origin: performance.timeOrigin,
+      html: nav?.responseEnd,
+      page_wasm_fetched: resource(/camseg-web-.*\.wasm/)?.responseEnd,
+      page_started: firstMark('page-started'),
+      model_fetched: resource(/models\/.*\.bpk/)?.responseEnd,
+      worker_ready: firstMark('worker-ready'),
+      backend_chosen: firstMark('backend-chosen'),
+      model_ready: firstMark('model-ready'),
+      demo_decoded: firstMark('demo-decoded'),
+      first_heatmap: firstMark('first-heatmap'),
+    };
+  });
+  const worker = page.workers().find((w) => w.url().includes('camseg-worker'));
+  const workerSide = worker ? await worker.evaluate(() => ({
+    origin: performance.timeOrigin,
+    wasm: performance.getEntriesByType('resource').find((r) => /camseg-worker_bg\.wasm/.test(r.name))?.responseEnd,
+  })) : {};
+  const { origin, ...marks } = pageSide;
+  if (workerSide.wasm !== undefined) marks.worker_wasm_fetched = workerSide.wasm + workerSide.origin - origin;
+  return Object.fromEntries(Object.entries(marks).filter(([, v]) => v !== undefined).sort((a, b) => a[1] - b[1]));
+}
+
 async function round(label, options, batch) {
   const app = await openApp(options);
   const { page } = app;
@@ -45,6 +76,7 @@ async function round(label, options, batch) {
     await settled(page);
     out.backend = await text(page, 'backend');
     out.first_heatmap_ms = Number(await text(page, 'first-heatmap-ms'));
+    out.startup = await startup(page);
     // Staged, then dropped: Playwright's own file injection would block the page by itself.
     await stageDrop(page, batch.files);
     await watchLongTasks(page);
@@ -105,3 +137,5 @@ for (const k of keys) {
   console.log(`| ${k} | ${cells.join(' | ')} |`);
 }
 for (const w of wasm) console.log(`wasm ${w}`);
+console.log('\nthe first heatmap, step by step (ms from navigation, each round):');
+for (const r of runs) console.log(`  ${r.label}: ${Object.entries(r.startup).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);

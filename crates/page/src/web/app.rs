@@ -42,6 +42,14 @@ pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
+/// A mark on the page's performance timeline (`camseg:NAME`): where the first heatmap's time
+/// goes, read by `tests/bench/page.mjs`.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(&format!("camseg:{name}"));
+    }
+}
+
 /// What the page keeps beside its state: the workers (the main one first) and the pool that
 /// shares analyses among them, every model's card and weights as bytes (for downloads, and for
 /// a new worker), the images it shows (likewise), user models waiting for the worker's check,
@@ -62,6 +70,8 @@ struct Shared {
     next: Cell<u64>,
     /// Loads asked for before this id were cleared while the worker decoded them.
     cleared_at: Cell<u64>,
+    /// Startup steps already marked on the performance timeline.
+    marked: RefCell<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Shared {
@@ -137,6 +147,7 @@ pub fn app() -> Html {
     let shared: Option<Rc<Shared>> = {
         let dispatch = store.dispatcher();
         use_memo((), move |_| {
+            mark("page-started");
             // The main worker starts first: its wasm compiles while the page fetches the model.
             // Helpers start once it is on the CPU.
             let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -153,6 +164,7 @@ pub fn app() -> Html {
                 fetched: RefCell::default(),
                 next: Cell::new(0),
                 cleared_at: Cell::new(0),
+                marked: RefCell::default(),
             });
             match workers::connect(&shared, 0, BackendChoice::from_query(&query)) {
                 Ok(link) => {

@@ -78,6 +78,9 @@ fn route_all(k: usize, outputs: Vec<WorkerOutput>, shared: &Rc<Shared>) {
 /// One message of worker `k`, after the pool has heard it. Helpers speak to the page only of
 /// their analyses and failures.
 fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
+    if k == 0 {
+        startup_mark(&output, shared);
+    }
     match output {
         WorkerOutput::Analysed { item, ref finding, .. } => {
             if k != 0 {
@@ -108,6 +111,20 @@ fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
         WorkerOutput::Failed { .. } => messages::on_output(output, shared),
         _ if k != 0 => {}
         _ => messages::on_output(output, shared),
+    }
+}
+
+/// The steps to the first heatmap, marked once each on the page's timeline.
+fn startup_mark(output: &WorkerOutput, shared: &Shared) {
+    let name = match output {
+        WorkerOutput::BackendChosen { .. } => "backend-chosen",
+        WorkerOutput::ModelAccepted { .. } => "model-ready",
+        WorkerOutput::Loaded { .. } => "demo-decoded",
+        WorkerOutput::Analysed { .. } => "first-heatmap",
+        _ => return,
+    };
+    if shared.marked.borrow_mut().insert(name) {
+        super::mark(name);
     }
 }
 

@@ -261,12 +261,16 @@ impl Session {
     }
 
     fn add_model(&mut self, model: ModelId, card_json: &str, weights: Vec<u8>) -> WorkerOutput {
-        // Built once on the CPU to check it: a bad file is refused here, not at first use.
-        let checked = ModelCard::from_json(card_json).and_then(|card| card.load_checked(weights.clone(), &Device::flex()).map(|_| card));
+        // Built once on the CPU to check it: a bad file is refused here, not at first use. On
+        // the CPU that build is kept: the model just added is the one the page uses next, and
+        // building it again would delay its first heatmap.
+        let checked = ModelCard::from_json(card_json).and_then(|card| card.load_checked(weights.clone(), &Device::flex()).map(|built| (card, built)));
         match checked {
-            Ok(card) => {
+            Ok((card, built)) => {
                 self.models.insert(model, (card, weights));
-                if self.built.as_ref().is_some_and(|(id, _)| *id == model) {
+                if self.backend == Backend::Cpu {
+                    self.built = Some((model, built));
+                } else if self.built.as_ref().is_some_and(|(id, _)| *id == model) {
                     self.built = None;
                 }
                 WorkerOutput::ModelAccepted { model }

@@ -7,6 +7,7 @@ use crate::card::ModelCard;
 use crate::cam::CamMethod;
 use crate::finetune::Labelled;
 use crate::masks::Mask;
+use crate::plane::Plane;
 pub use crate::protocol::{Backend, Busy};
 use crate::protocol::{ItemId, ModelId, VolumeInfo};
 use crate::volume::score::{volume_dice, SliceCounts, VolumeDice};
@@ -394,13 +395,12 @@ impl PageState {
     /// Whether the image on screen has its mask drawn: it is called "tumour", or masks on
     /// "no tumour" images are asked for.
     pub fn shows_mask(&self) -> bool {
-        self.current().is_some_and(|i| i.result.is_some() && (!i.gated() || self.view.masks_on_negatives))
+        self.current().is_some_and(|i| i.shows_mask(&self.view))
     }
 
     /// The predicted mask of the image on screen, as drawn (`None` while gated away).
     pub fn predicted_mask(&self) -> Option<Mask> {
-        let result = self.current()?.result.as_ref()?;
-        self.shows_mask().then(|| self.view.threshold.apply(&result.heatmap))
+        self.current()?.predicted_mask(&self.view)
     }
 
     /// What the filter experiment works on: each analysed image with a true mask (so a known
@@ -414,6 +414,14 @@ impl PageState {
     }
 
     /// The images the filter experiment would use, by id.
+    /// The first `n` images of the filter experiment as its filter makes them (the page's
+    /// previews), cut from their heatmaps at the current threshold.
+    pub fn tune_previews(&self, n: usize) -> Vec<Plane> {
+        let labelled: Vec<Labelled> = self.tune_inputs().take(n).collect();
+        let Some(card) = self.card() else { return Vec::new() };
+        crate::finetune::filtered_images(&labelled, self.finetune.filter, crate::finetune::SEED, &card.input)
+    }
+
     pub fn tune_items(&self) -> Vec<ItemId> {
         self.items.iter().filter(|i| i.truth.is_some() && i.result.is_some()).map(|i| i.id).collect()
     }
@@ -429,6 +437,7 @@ impl PageState {
 mod demo;
 mod finetune;
 mod items;
+mod shown;
 mod table;
 mod view;
 mod action;

@@ -450,3 +450,25 @@ fn clearing_the_images_drops_their_trust_averages() {
     let s = s.reduce(Action::TrustBatch(TrustBatchAction::Answered { run: 3, item: ItemId(1), result: Ok(late) }));
     assert!(s.trust_batch.averages().is_none());
 }
+
+#[test]
+fn the_image_on_screen_saves_its_heatmap_mask_and_overlay_as_pngs_named_for_it() {
+    let mut it = item(1, "scan.01.png", Some(vec![false, false, true, true]));
+    let view = ViewSettings::default();
+    assert_eq!(it.export_png(&view, "heatmap").unwrap_err(), "the heatmap is still being computed");
+    assert_eq!(it.picture(&view, None).2.len(), 4 * 4, "the plain scan while its heatmap is pending");
+    it.result = Some(analysed(&it, 0.9));
+    for what in ["heatmap", "mask", "overlay"] {
+        let (name, bytes) = it.export_png(&view, what).unwrap();
+        assert_eq!(name, format!("scan.01_{what}.png"));
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let png = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((png.width(), png.height()), (4, 1));
+    }
+    // Called "no tumour": the mask is gated away and saving it says why.
+    it.result = Some(analysed(&it, 0.1));
+    assert!(it.export_png(&view, "mask").unwrap_err().contains("gated away"));
+    let asked = ViewSettings { masks_on_negatives: true, ..ViewSettings::default() };
+    assert_eq!(it.predicted_mask(&asked).map(|m| m.area()), Some(2), "asked for: the mask as cut at the default 0.5");
+    assert!(it.export_png(&asked, "mask").is_ok());
+}

@@ -5,23 +5,16 @@
 use super::{fmt, inline_svg};
 use crate::figures::{line_chart_svg, Chart, Series};
 use crate::filters::Filter;
-use crate::finetune::{self, Labelled};
-use crate::render::overlay_rgba;
 use crate::plane::Plane;
-use crate::ui::state::{Action, PageState, TunePhase};
-use crate::web::ctx::Ctx;
+use crate::render::{overlay_rgba, ColourMap};
+use crate::ui::state::{FineTune, TunePhase};
 use crate::web::canvas;
+use std::rc::Rc;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-const PREVIEWS: usize = 8;
-
-/// The first few images as the chosen filter makes them for the experiment.
-fn previews(s: &PageState) -> Vec<Plane> {
-    let labelled: Vec<Labelled> = s.tune_inputs().take(PREVIEWS).collect();
-    let Some(card) = s.card() else { return Vec::new() };
-    finetune::filtered_images(&labelled, s.finetune.filter, finetune::SEED, &card.input)
-}
+/// The images previewed, filtered as the experiment will filter them.
+pub const PREVIEWS: usize = 8;
 
 fn label(f: Filter) -> &'static str {
     match f {
@@ -33,52 +26,57 @@ fn label(f: Filter) -> &'static str {
     }
 }
 
+/// The experiment as it stands, its previews (filtered once, by the page) and what it can ask.
+#[derive(Properties, PartialEq)]
+pub struct FineTuneProps {
+    pub tune: FineTune,
+    pub previews: Rc<Vec<Plane>>,
+    pub colour_map: ColourMap,
+    pub has_images: bool,
+    pub on_filter: Callback<Filter>,
+    pub on_epochs: Callback<usize>,
+    pub on_start: Callback<()>,
+    pub on_cancel: Callback<()>,
+    pub on_keep: Callback<()>,
+}
+
 #[function_component(FineTuneView)]
-pub fn fine_tune_view() -> Html {
-    let ctx = use_context::<Ctx>().expect("ctx");
+pub fn fine_tune_view(p: &FineTuneProps) -> Html {
     let grid_ref = use_node_ref();
-    // Filtered when the images, their heatmaps, the filter or the cut change, not per render.
-    let s = ctx.state();
-    let deps = (s.finetune.filter, s.view.threshold.to_string(), s.generation, s.tune_items().into_iter().take(PREVIEWS).collect::<Vec<_>>());
-    let shown = {
-        let s = s.clone();
-        use_memo(deps, move |_| previews(&s))
-    };
     {
-        let (grid_ref, ctx, shown) = (grid_ref.clone(), ctx.clone(), shown.clone());
         // Drawn when the previews change (their grid exists once they do).
-        let key = (std::rc::Rc::as_ptr(&shown) as usize, s.view.colour_map);
+        let (grid_ref, previews, colour_map) = (grid_ref.clone(), p.previews.clone(), p.colour_map);
+        let key = (Rc::as_ptr(&previews) as usize, colour_map);
         use_effect_with(key, move |_| {
             let Some(grid) = grid_ref.cast::<web_sys::Element>() else { return };
             let canvases = grid.get_elements_by_tag_name("canvas");
-            for (i, p) in shown.iter().enumerate() {
+            for (i, p) in previews.iter().enumerate() {
                 if let Some(c) = canvases.item(i as u32).and_then(|c| wasm_bindgen::JsCast::dyn_into::<HtmlCanvasElement>(c).ok()) {
-                    let rgba = overlay_rgba(p, &Plane::zeros(p.width, p.height), ctx.state().view.colour_map, 0.0, None, None);
+                    let rgba = overlay_rgba(p, &Plane::zeros(p.width, p.height), colour_map, 0.0, None, None);
                     let _ = canvas::draw_rgba(&c, p.width, p.height, &rgba);
                 }
             }
         });
     }
-    let s = ctx.state();
-    let t = &s.finetune;
+    let t = &p.tune;
     let running = t.phase == TunePhase::Running;
     let on_filter = {
-        let ctx = ctx.clone();
+        let on_filter = p.on_filter.clone();
         Callback::from(move |e: Event| {
             if let Some(f) = Filter::parse(&e.target_unchecked_into::<HtmlSelectElement>().value()) {
-                ctx.dispatch(Action::FilterChosen(f));
+                on_filter.emit(f);
             }
         })
     };
     let on_epochs = {
-        let ctx = ctx.clone();
+        let on_epochs = p.on_epochs.clone();
         Callback::from(move |e: Event| {
             if let Ok(n) = e.target_unchecked_into::<HtmlInputElement>().value().parse() {
-                ctx.dispatch(Action::EpochsChosen(n));
+                on_epochs.emit(n);
             }
         })
     };
-    let shown = shown.len();
+    let shown = p.previews.len();
     let curve_data = (t.losses.clone(), t.accuracies.clone(), t.total_steps);
     let curves = use_memo(curve_data, |(losses, accuracies, total_steps)| (!losses.is_empty()).then(|| {
         let steps = |v: &[f32]| v.iter().enumerate().map(|(i, &y)| ((i + 1) as f32, y as f64)).collect::<Vec<_>>();
@@ -98,8 +96,8 @@ pub fn fine_tune_view() -> Html {
                 <label>{ "Epochs " }
                     <input type="number" min="1" max="50" value={t.epochs.to_string()} data-testid="finetune-epochs" onchange={on_epochs} disabled={running} />
                 </label>
-                <button class="primary" onclick={ctx.on_finetune.reform(|_: MouseEvent| ())} data-testid="finetune-start" disabled={running || s.items.is_empty()}>{ "Fine-tune" }</button>
-                <button onclick={ctx.on_cancel.reform(|_: MouseEvent| ())} data-testid="finetune-cancel" disabled={!running}>{ "Cancel" }</button>
+                <button class="primary" onclick={p.on_start.reform(|_: MouseEvent| ())} data-testid="finetune-start" disabled={running || !p.has_images}>{ "Fine-tune" }</button>
+                <button onclick={p.on_cancel.reform(|_: MouseEvent| ())} data-testid="finetune-cancel" disabled={!running}>{ "Cancel" }</button>
                 <progress data-testid="finetune-progress" max={t.total_steps.max(1).to_string()} value={t.step.to_string()}></progress>
                 <span class="note">{ match t.phase {
                     TunePhase::Idle => String::new(),
@@ -120,7 +118,7 @@ pub fn fine_tune_view() -> Html {
                 <figure class="chart" data-testid="finetune-curves">{ inline_svg(svg) }</figure>
             }
             <div class="row">
-                <button onclick={ctx.on_keep.reform(|_: MouseEvent| ())} data-testid="finetune-keep" disabled={t.phase != TunePhase::Done || t.kept}>{ "Keep as the current model" }</button>
+                <button onclick={p.on_keep.reform(|_: MouseEvent| ())} data-testid="finetune-keep" disabled={t.phase != TunePhase::Done || t.kept}>{ "Keep as the current model" }</button>
                 if t.kept { <span class="note">{ "Kept: it is now in the model picker; \"Download weights + card\" saves it." }</span> }
                 if t.unkept() { <span class="note" data-testid="finetune-unkept">{ "Not kept yet: fine-tuning again replaces this model." }</span> }
             </div>

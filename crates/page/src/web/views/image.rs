@@ -4,12 +4,9 @@
 
 use super::fmt;
 use crate::cam::CamMethod;
-use crate::data::decode::{encode_png_gray, encode_png_rgba};
 use crate::masks::Threshold;
-use crate::plane::Plane;
-use crate::render::{heatmap_rgba, overlay_rgba, ColourMap, PREDICTED, TRUTH};
-use crate::ui::state::{Action, PageState, ViewSettings};
-use crate::web::ctx::Ctx;
+use crate::render::{ColourMap, PREDICTED, TRUTH};
+use crate::ui::state::{Action, Item, ViewSettings};
 use crate::web::{canvas, files};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -18,121 +15,109 @@ fn css(rgb: [u8; 3]) -> String {
     format!("color: rgb({}, {}, {})", rgb[0], rgb[1], rgb[2])
 }
 
-/// The overlay of the image on screen, as RGBA (the plain scan while its heatmap is pending).
-fn picture(s: &PageState) -> Option<(usize, usize, Vec<u8>)> {
-    let item = s.current()?;
-    let (w, h) = (item.image.width, item.image.height);
-    let rgba = match &item.result {
-        Some(r) => overlay_rgba(&item.image, &r.heatmap, s.view.colour_map, s.view.opacity, s.predicted_mask().as_ref(), item.truth.as_deref()),
-        None => overlay_rgba(&item.image, &Plane::zeros(w, h), s.view.colour_map, 0.0, None, item.truth.as_deref()),
-    };
-    Some((w, h, rgba))
-}
-
-fn export(s: &PageState, what: &str) -> Result<(), String> {
-    let item = s.current().ok_or("no image is shown")?;
-    let result = item.result.as_ref().ok_or("the heatmap is still being computed")?;
-    let stem = item.name.rsplit_once('.').map(|(a, _)| a).unwrap_or(&item.name);
-    let (w, h) = (item.image.width, item.image.height);
-    let bytes = match what {
-        "heatmap" => encode_png_rgba(w, h, heatmap_rgba(&result.heatmap, s.view.colour_map)),
-        "mask" => encode_png_gray(&s.predicted_mask().ok_or("the model calls this image no-tumour, so its mask is gated away (tick \"Show masks on slices called no-tumour\" to save it)")?.to_plane()),
-        _ => encode_png_rgba(w, h, picture(s).ok_or("no image")?.2),
-    };
-    files::download(&format!("{stem}_{what}.png"), "image/png", &bytes)
+/// What the image view shows and what its controls change.
+#[derive(Properties, PartialEq)]
+pub struct ImageProps {
+    /// The image on screen, with its result once the model has answered.
+    pub item: Option<Item>,
+    pub view: ViewSettings,
+    pub method: Option<CamMethod>,
+    pub block: usize,
+    /// The current model's blocks (none before a model is ready).
+    pub blocks: Option<usize>,
+    /// A control changed a setting: method, layer, threshold, opacity, colours, zoom, masks on
+    /// "no tumour" images.
+    pub on_setting: Callback<Action>,
+    pub on_problem: Callback<String>,
 }
 
 #[function_component(ImageView)]
-pub fn image_view() -> Html {
-    let ctx = use_context::<Ctx>().expect("ctx");
+pub fn image_view(p: &ImageProps) -> Html {
     let canvas_ref = use_node_ref();
+    let (item, view) = (p.item.as_ref(), &p.view);
     {
         // Redrawn only when what it shows changes (not on every result of a batch).
-        let s = ctx.state();
-        let item = s.current();
         let shown = (
             item.map(|i| i.id),
             item.and_then(|i| i.result.as_ref()).map(|r| std::rc::Rc::as_ptr(&r.heatmap) as usize),
-            s.view.threshold.to_string(),
-            s.view.opacity.to_bits(),
-            s.view.colour_map,
-            s.view.masks_on_negatives,
+            view.threshold.to_string(),
+            view.opacity.to_bits(),
+            view.colour_map,
+            view.masks_on_negatives,
         );
-        let (canvas_ref, ctx) = (canvas_ref.clone(), ctx.clone());
+        let (canvas_ref, item, view, on_problem) = (canvas_ref.clone(), p.item.clone(), p.view.clone(), p.on_problem.clone());
         use_effect_with(shown, move |_| {
-            let s = ctx.state();
-            if let (Some(c), Some((w, h, rgba))) = (canvas_ref.cast::<HtmlCanvasElement>(), picture(s)) {
+            if let (Some(c), Some(item)) = (canvas_ref.cast::<HtmlCanvasElement>(), item) {
+                let predicted = item.predicted_mask(&view);
+                let (w, h, rgba) = item.picture(&view, predicted.as_ref());
                 if let Err(e) = canvas::draw_rgba(&c, w, h, &rgba) {
-                    ctx.dispatch(Action::Failed(e));
+                    on_problem.emit(e);
                 }
                 // What was drawn, for tests: the image and its predicted mask's pixels (0 when
                 // none is drawn).
-                let drawn = s.current().filter(|i| i.result.is_some()).map(|i| i.name.clone()).unwrap_or_default();
-                let mask_px = s.predicted_mask().map(|m| m.area()).unwrap_or(0);
+                let drawn = if item.result.is_some() { item.name.clone() } else { String::new() };
                 let _ = c.set_attribute("data-drawn", &drawn);
-                let _ = c.set_attribute("data-mask-px", &mask_px.to_string());
+                let _ = c.set_attribute("data-mask-px", &predicted.map(|m| m.area()).unwrap_or(0).to_string());
             }
         });
     }
-    let s = ctx.state();
-    let select = |f: fn(&str, &PageState) -> Option<Action>| {
-        let ctx = ctx.clone();
+    let select = |f: fn(&str) -> Option<Action>| {
+        let on_setting = p.on_setting.clone();
         Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            if let Some(a) = f(&v, ctx.state()) {
-                ctx.dispatch(a);
+            if let Some(a) = f(&e.target_unchecked_into::<HtmlSelectElement>().value()) {
+                on_setting.emit(a);
             }
         })
     };
     let slider = |f: fn(f32) -> Action| {
-        let ctx = ctx.clone();
+        let on_setting = p.on_setting.clone();
         Callback::from(move |e: InputEvent| {
             if let Ok(v) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<f32>() {
-                ctx.dispatch(f(v));
+                on_setting.emit(f(v));
             }
         })
     };
-    let on_method = select(|v, _| CamMethod::parse(v).ok().map(Action::MethodChosen));
-    let on_block = select(|v, _| v.parse().ok().map(Action::BlockChosen));
-    let on_map = select(|v, _| ColourMap::ALL.into_iter().find(|m| m.name() == v).map(Action::ColourMapChosen));
+    let on_method = select(|v| CamMethod::parse(v).ok().map(Action::MethodChosen));
+    let on_block = select(|v| v.parse().ok().map(Action::BlockChosen));
+    let on_map = select(|v| ColourMap::ALL.into_iter().find(|m| m.name() == v).map(Action::ColourMapChosen));
     let on_threshold = slider(|v| Action::ThresholdChosen(Threshold::Fixed(v)));
     let on_opacity = slider(Action::OpacityChosen);
     let on_zoom = slider(|v| Action::ZoomChosen(v as u32));
     let on_negatives = {
-        let ctx = ctx.clone();
-        Callback::from(move |e: Event| ctx.dispatch(Action::MasksOnNegatives(e.target_unchecked_into::<HtmlInputElement>().checked())))
+        let on_setting = p.on_setting.clone();
+        Callback::from(move |e: Event| on_setting.emit(Action::MasksOnNegatives(e.target_unchecked_into::<HtmlInputElement>().checked())))
     };
     let on_otsu = {
-        let ctx = ctx.clone();
-        Callback::from(move |_: MouseEvent| ctx.dispatch(Action::ThresholdChosen(Threshold::Otsu)))
+        let on_setting = p.on_setting.clone();
+        Callback::from(move |_: MouseEvent| on_setting.emit(Action::ThresholdChosen(Threshold::Otsu)))
     };
     let on_export = |what: &'static str| {
-        let ctx = ctx.clone();
+        let (item, view, on_problem) = (p.item.clone(), p.view.clone(), p.on_problem.clone());
         Callback::from(move |_: MouseEvent| {
-            if let Err(e) = export(ctx.state(), what) {
-                ctx.dispatch(Action::Failed(format!("cannot export the {what}: {e}")));
+            let saved = item.as_ref().ok_or_else(|| "no image is shown".to_string()).and_then(|i| i.export_png(&view, what)).and_then(|(name, bytes)| files::download(&name, "image/png", &bytes));
+            if let Err(e) = saved {
+                on_problem.emit(format!("cannot export the {what}: {e}"));
             }
         })
     };
-    let item = s.current();
-    let scores = s.current_scores();
-    let gated_dice = item.and_then(|i| i.gated_dice(s.view.threshold));
+    let scores = item.and_then(|i| i.scores(view.threshold));
+    let gated_dice = item.and_then(|i| i.gated_dice(view.threshold));
     let result = item.and_then(|i| i.result.as_ref());
-    let gated_away = item.is_some_and(|i| i.gated()) && !s.shows_mask();
-    let (t_value, t_label) = match s.view.threshold {
+    let gated_away = item.is_some_and(|i| i.gated() && !i.shows_mask(view));
+    let (t_value, t_label) = match view.threshold {
         Threshold::Fixed(t) => (t, format!("{t:.2}")),
-        Threshold::Otsu => (result.map(|r| s.view.threshold.value_for(&r.heatmap)).unwrap_or(0.5), "Otsu".to_string()),
+        Threshold::Otsu => (result.map(|r| view.threshold.value_for(&r.heatmap)).unwrap_or(0.5), "Otsu".to_string()),
     };
     // Scans of any shape keep their aspect. Fit (the default) shows the whole image in the
     // panel; a zoom enlarges pixels (drawn sharp, not smoothed) and the box scrolls.
     let (w, h) = item.map(|i| (i.image.width, i.image.height)).unwrap_or((128, 128));
-    let size = if s.view.zoom == ViewSettings::FIT {
+    let size = if view.zoom == ViewSettings::FIT {
         // Tall scans are letterboxed into the box's height rather than scrolled.
         format!("width: 100%; max-width: {}px; height: auto; max-height: 78vh; object-fit: contain", w.max(512))
     } else {
-        format!("width: {}px; height: {}px", w as u32 * s.view.zoom, h as u32 * s.view.zoom)
+        format!("width: {}px; height: {}px", w as u32 * view.zoom, h as u32 * view.zoom)
     };
-    let zoom_label = if s.view.zoom == ViewSettings::FIT { "fit".to_string() } else { format!("{}x", s.view.zoom) };
+    let zoom_label = if view.zoom == ViewSettings::FIT { "fit".to_string() } else { format!("{}x", view.zoom) };
     let dice_text = match (item.and_then(|i| i.truth.as_ref()), scores.map(|x| x.0)) {
         (None, _) => "no mask".to_string(),
         (Some(_), None) if result.is_some() => "no tumour in mask".to_string(),
@@ -160,13 +145,13 @@ pub fn image_view() -> Html {
             <div class="controls">
                 <label>{ "CAM method " }
                     <select data-testid="method" onchange={on_method}>
-                        { for CamMethod::ALL.iter().map(|m| html! { <option value={m.name()} selected={s.method == Some(*m)}>{ m.label() }</option> }) }
+                        { for CamMethod::ALL.iter().map(|m| html! { <option value={m.name()} selected={p.method == Some(*m)}>{ m.label() }</option> }) }
                     </select>
                 </label>
                 <label>{ "Layer " }
-                    <select data-testid="layer" onchange={on_block} disabled={s.method.is_some_and(|m| m.base().is_none())}
+                    <select data-testid="layer" onchange={on_block} disabled={p.method.is_some_and(|m| m.base().is_none())}
                         title="The block whose activations the CAM explains (occlusion and the intensity rule use none)">
-                        { for (0..s.blocks().unwrap_or(0)).map(|b| html! { <option value={b.to_string()} selected={s.block == b}>{ format!("block {}{}", b + 1, if Some(b + 1) == s.blocks() { " (last)" } else { "" }) }</option> }) }
+                        { for (0..p.blocks.unwrap_or(0)).map(|b| html! { <option value={b.to_string()} selected={p.block == b}>{ format!("block {}{}", b + 1, if Some(b + 1) == p.blocks { " (last)" } else { "" }) }</option> }) }
                     </select>
                 </label>
                 <label>{ "Threshold " }
@@ -175,19 +160,19 @@ pub fn image_view() -> Html {
                 </label>
                 <button onclick={on_otsu} data-testid="otsu" title="Otsu's threshold, from each heatmap's own histogram">{ "Otsu (auto)" }</button>
                 <label>{ "Opacity " }
-                    <input type="range" min="0" max="1" step="0.05" value={s.view.opacity.to_string()} data-testid="opacity" oninput={on_opacity} />
+                    <input type="range" min="0" max="1" step="0.05" value={view.opacity.to_string()} data-testid="opacity" oninput={on_opacity} />
                 </label>
                 <label>{ "Colours " }
                     <select data-testid="colour-map" onchange={on_map}>
-                        { for ColourMap::ALL.iter().map(|m| html! { <option value={m.name()} selected={s.view.colour_map == *m}>{ m.name() }</option> }) }
+                        { for ColourMap::ALL.iter().map(|m| html! { <option value={m.name()} selected={view.colour_map == *m}>{ m.name() }</option> }) }
                     </select>
                 </label>
                 <label title="Off: a slice the model calls no-tumour (p < 0.5) gets no predicted mask, as gated Dice counts it">
-                    <input type="checkbox" data-testid="masks-on-negatives" checked={s.view.masks_on_negatives} onchange={on_negatives} />
+                    <input type="checkbox" data-testid="masks-on-negatives" checked={view.masks_on_negatives} onchange={on_negatives} />
                     { " Show masks on slices called no-tumour" }
                 </label>
                 <label>{ "Zoom " }
-                    <input type="range" min="0" max="6" step="1" value={s.view.zoom.to_string()} data-testid="zoom" oninput={on_zoom} aria-valuetext={zoom_label.clone()} />
+                    <input type="range" min="0" max="6" step="1" value={view.zoom.to_string()} data-testid="zoom" oninput={on_zoom} aria-valuetext={zoom_label.clone()} />
                     <span data-testid="zoom-value">{ zoom_label }</span>
                 </label>
             </div>

@@ -1,5 +1,6 @@
-//! The page's views, one per thing it shows. Each reads the [`Ctx`](super::ctx::Ctx) from
-//! context and sends actions; none holds state of its own beyond DOM handles.
+//! The page's views, one per thing it shows. The page component reads the state from the
+//! [`Ctx`](super::ctx::Ctx) and hands each view typed props of what it shows and callbacks for
+//! what it can ask; no view holds state of its own beyond DOM handles.
 
 mod batch;
 mod finetune;
@@ -40,6 +41,13 @@ fn csv_download(ctx: &Ctx) -> Callback<()> {
 pub fn page() -> Html {
     let ctx = use_context::<Ctx>().expect("the app provides a Ctx");
     let s = ctx.state();
+    // The filter experiment's previews: filtered when its images, their heatmaps, the filter or
+    // the cut change, not per render.
+    let previews = {
+        let deps = (s.finetune.filter, s.view.threshold.to_string(), s.generation, s.tune_items().into_iter().take(finetune::PREVIEWS).collect::<Vec<_>>());
+        let state = s.clone();
+        use_memo(deps, move |_| state.tune_previews(finetune::PREVIEWS))
+    };
     let busy = s.busy.as_ref().map(|b| {
         html! { <span class="busy">{ format!("{} {}/{} ", b.what, b.done, b.total) }<progress data-testid="busy" max={b.total.to_string()} value={b.done.to_string()}></progress></span> }
     });
@@ -85,7 +93,8 @@ pub fn page() -> Html {
                 on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)} />
             { volume_panel }
             <div class="views">
-                <image::ImageView />
+                <image::ImageView item={s.current().cloned()} view={s.view.clone()} method={s.method} block={s.block} blocks={s.blocks()}
+                    on_setting={ctx.dispatch_with(|a: crate::ui::state::Action| a)} on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)} />
                 <batch::BatchView rows={s.rows()} curve={s.dice_curve(false)} gated_curve={s.dice_curve(true)}
                     threshold={s.view.threshold} sort={s.sort} selected={s.selected}
                     trust={html! { <trust_batch::TrustBatchRow batch={s.trust_batch.clone()} current={s.trust_batch.is_for(s.model, s.method, s.block)}
@@ -103,7 +112,9 @@ pub fn page() -> Html {
                 threshold={s.view.threshold} colour_map={s.view.colour_map} method={s.method} block={s.block}
                 can_ask={s.selected.is_some() && s.current_model().is_some_and(|m| m.ready) && s.method.is_some_and(|m| m.base().is_some())}
                 on_ask={ctx.on_explain.clone()} on_channel={ctx.dispatch_with(crate::ui::state::Action::ChannelPicked)} />
-            <finetune::FineTuneView />
+            <finetune::FineTuneView tune={s.finetune.clone()} previews={previews} colour_map={s.view.colour_map} has_images={!s.items.is_empty()}
+                on_filter={ctx.dispatch_with(crate::ui::state::Action::FilterChosen)} on_epochs={ctx.dispatch_with(crate::ui::state::Action::EpochsChosen)}
+                on_start={ctx.on_finetune.clone()} on_cancel={ctx.on_cancel.clone()} on_keep={ctx.on_keep.clone()} />
             <train::TrainView
                 training={s.training.clone()}
                 models={s.models.iter().filter(|m| m.ready).map(|m| (m.id, m.card.name.clone())).collect::<Vec<_>>()}

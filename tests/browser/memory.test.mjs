@@ -47,7 +47,7 @@ async function rounds(name, page, cdp, allowance, round) {
 }
 
 test(`memory stops growing over ${ROUNDS} rounds of fine-tune + keep, model switches, and upload + clear`, { timeout: 1_200_000 }, async () => {
-  // Two workers, as on this 2-core machine by default, asked for anyway: the helper's memory is watched too.
+  // Two workers (this 2-core machine's default is one): the helper's memory is watched too.
   const app = await openApp({ gpu: false, query: '?workers=2' });
   const { page } = app;
   const cdp = await page.context().newCDPSession(page);

@@ -28,23 +28,24 @@ pub struct Size {
     pub why: String,
 }
 
-/// One worker per core, at most [`MAX_WORKERS`], and one per [`GIB_PER_WORKER`] of the memory
-/// the browser reports; `asked` (from the address) overrides both. Not more than one per core:
-/// four workers on two cores made the page's longest task 61-93 ms, two made none over 50 ms
-/// (`tests/bench/page.mjs --workers 1,2,4`, docs/page-speed.md).
+/// One worker per core but one, which is left to the page and the browser, at most
+/// [`MAX_WORKERS`], and one per [`GIB_PER_WORKER`] of the memory the browser reports; `asked`
+/// (from the address) overrides both. On two cores, two workers made the page's longest task
+/// 57-66 ms in 4 of 7 rounds against 0 ms in 5 of 6 with one (`tests/bench/page.mjs --workers`,
+/// docs/page-speed.md): the page's thread needs a core of its own.
 pub fn size(cores: Option<usize>, memory_gib: Option<f64>, asked: Option<usize>) -> Size {
     if let Some(n) = asked {
         let workers = n.clamp(1, MAX_ASKED);
         return Size { workers, why: format!("as the address asks (workers={n}; at most {MAX_ASKED})") };
     }
     let cores = cores.filter(|&c| c > 0);
-    let by_cores = cores.unwrap_or(1).min(MAX_WORKERS);
+    let by_cores = cores.map_or(1, |c| c - 1).clamp(1, MAX_WORKERS);
     let by_memory = memory_gib.filter(|m| m.is_finite() && *m > 0.0).map(|m| ((m / GIB_PER_WORKER).floor() as usize).max(1));
     let workers = by_memory.map_or(by_cores, |m| m.min(by_cores));
     let cores_said = cores.map_or("the browser does not say how many cores".to_string(), |c| format!("{c} core{}", if c == 1 { "" } else { "s" }));
     let why = match by_memory {
         Some(m) if m < by_cores => format!("one per {GIB_PER_WORKER} GiB of the {} GiB the browser reports", memory_gib.unwrap_or_default()),
-        _ => format!("one per core ({cores_said}), at most {MAX_WORKERS}"),
+        _ => format!("one per core but one, left to the page ({cores_said}), at most {MAX_WORKERS}"),
     };
     Size { workers, why }
 }

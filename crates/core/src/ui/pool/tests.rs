@@ -65,9 +65,9 @@ impl Fake {
 }
 
 #[test]
-fn a_pool_is_one_worker_per_core_capped_and_bounded_by_memory() {
-    assert_eq!(size(Some(2), None, None).workers, 2);
-    assert_eq!(size(Some(3), None, None).workers, 3);
+fn a_pool_leaves_a_core_to_the_page_is_capped_and_bounded_by_memory() {
+    assert_eq!(size(Some(2), None, None).workers, 1);
+    assert_eq!(size(Some(3), None, None).workers, 2);
     assert_eq!(size(Some(16), Some(8.0), None).workers, MAX_WORKERS);
     let tight = size(Some(16), Some(2.0), None);
     assert_eq!(tight.workers, 2);

@@ -38,17 +38,7 @@ fn ask_about_image<T: 'static>(store: &UseReducerHandle<Store>, shared: &Rc<Shar
     })
 }
 
-pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
-}
-
-/// A mark on the page's performance timeline (`camseg:NAME`): where the first heatmap's time
-/// goes, read by `tests/bench/page.mjs`.
-pub fn mark(name: &str) {
-    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = performance.mark(&format!("camseg:{name}"));
-    }
-}
+pub use super::timeline::{mark, now_ms};
 
 /// What the page keeps beside its state: the workers (the main one first) and the pool that
 /// shares analyses among them, every model's card and weights as bytes (for downloads, and for

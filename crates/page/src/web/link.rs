@@ -30,7 +30,7 @@ impl Port {
     }
 
     fn ready(&self) {
-        crate::web::app::mark("worker-ready");
+        super::timeline::mark("worker-ready");
         for bytes in self.waiting.borrow_mut().take().unwrap_or_default() {
             self.post(&bytes);
         }

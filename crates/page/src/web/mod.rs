@@ -10,6 +10,7 @@ mod files;
 mod link;
 mod remembered;
 mod storage;
+mod timeline;
 mod views;
 
 /// Mounts the app. A panic is shown on the page (in the `error` element) as well as in the

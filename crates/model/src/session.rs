@@ -77,7 +77,6 @@ struct AnalysisJob {
     block: usize,
     queue: VecDeque<ItemId>,
     done: usize,
-    total: usize,
     started: f64,
 }
 
@@ -183,8 +182,7 @@ impl Session {
             }
             WorkerInput::Analyse { generation, model, method, block, items } => {
                 let queue: VecDeque<ItemId> = items.into_iter().filter(|id| self.items.contains_key(id)).collect();
-                let total = queue.len();
-                self.analysis = Some(AnalysisJob { generation, model, method, block, queue, done: 0, total, started: (self.clock)() });
+                self.analysis = Some(AnalysisJob { generation, model, method, block, queue, done: 0, started: (self.clock)() });
                 Vec::new()
             }
             WorkerInput::FineTune { run, model, items, filter, threshold, epochs } => {
@@ -441,9 +439,8 @@ impl Session {
             let job = self.analysis.take().expect("still here");
             out.push(WorkerOutput::AnalysisDone { generation, images: job.done, millis: (self.clock)() - job.started, backend: self.backend });
             out.extend(self.idle_note());
-        } else {
-            out.push(WorkerOutput::Busy(Some(Busy { what: format!("analysing on {}", self.backend.label()), done: job.done, total: job.total })));
         }
+        // No progress note between chunks: the page counts the batch over all its workers.
         Ok(out)
     }
 

@@ -9,7 +9,7 @@ use super::views;
 use crate::card::ModelCard;
 use crate::data::Channel;
 use crate::protocol::{BackendChoice, ImageQuestion, ItemId, ModelId, VolumeId, WorkerInput};
-use crate::ui::pool::{Pool, Request, Size};
+use crate::ui::pool::{Pool, Request};
 use crate::volume::{View, Window};
 use crate::ui::state::asked::Asking;
 use crate::ui::state::trust_batch::TrustBatchAction;
@@ -47,7 +47,8 @@ pub use super::timeline::{mark, now_ms};
 struct Shared {
     links: RefCell<Vec<Option<Link>>>,
     pool: RefCell<Pool>,
-    size: Size,
+    /// Why the pool has its size, in the page's words.
+    sized_by: String,
     dispatch: Dispatch,
     models: RefCell<BTreeMap<ModelId, (ModelCard, Rc<Vec<u8>>)>>,
     /// The page's images as of its last render.
@@ -145,7 +146,7 @@ pub fn app() -> Html {
             let shared = Rc::new(Shared {
                 links: RefCell::new(Vec::new()),
                 pool: RefCell::new(Pool::new(size.workers)),
-                size,
+                sized_by: size.why,
                 dispatch: dispatch.clone(),
                 models: RefCell::default(),
                 items: RefCell::default(),

@@ -106,8 +106,9 @@ fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
             main_on(shared, Backend::Cpu);
             messages::on_output(output, shared);
         }
-        // The pool says how far an analysis is; the workers' own notes would count their chunks.
-        WorkerOutput::Busy(ref busy) if k != 0 || (shared.pool.borrow().analysing() && busy.as_ref().is_none_or(|b| b.what.starts_with("analysing"))) => {}
+        // The pool says how far an analysis is; the main worker's idle note after its chunk,
+        // while helpers still work, would clear that.
+        WorkerOutput::Busy(ref busy) if k != 0 || (busy.is_none() && shared.pool.borrow().analysing()) => {}
         WorkerOutput::Failed { .. } => messages::on_output(output, shared),
         _ if k != 0 => {}
         _ => messages::on_output(output, shared),
@@ -169,9 +170,9 @@ fn say_size(shared: &Shared, backend: Backend) {
     let note = match backend {
         Backend::WebGpu => "1 worker (the GPU computes)".to_string(),
         Backend::Cpu => {
-            let (live, size) = { (shared.pool.borrow().live(), shared.size.workers) };
+            let (live, size) = { let pool = shared.pool.borrow(); (pool.live(), pool.size()) };
             let started = if live < size { format!("{live} of {size} workers started") } else { format!("{size} worker{}", if size == 1 { "" } else { "s" }) };
-            format!("{started}: {}", shared.size.why)
+            format!("{started}: {}", shared.sized_by)
         }
     };
     shared.dispatch.dispatch(Action::Workers(note));

@@ -13,7 +13,9 @@
 
 use crate::plane::Plane;
 use serde::{Deserialize, Serialize};
-use rand::{RngExt, SeedableRng};
+
+mod road;
+pub use road::{impute, ROAD_NOISE};
 
 /// Fractions of pixels removed or inserted: 0, 5%, ..., 100%.
 pub const STEPS: usize = 20;
@@ -73,23 +75,27 @@ pub fn ssim(a: &Plane, b: &Plane) -> f64 {
     let (w, h) = (a.width, a.height);
     let r = 3usize.min(w.saturating_sub(1) / 2).min(h.saturating_sub(1) / 2);
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    // Window sums from summed-area tables of a, b, a², b² and ab: O(1) per window.
+    let table = |f: &dyn Fn(f64, f64) -> f64| {
+        let mut t = vec![0.0f64; (w + 1) * (h + 1)];
+        for y in 0..h {
+            let mut row = 0.0;
+            for x in 0..w {
+                let i = y * w + x;
+                row += f(a.data[i] as f64, b.data[i] as f64);
+                t[(y + 1) * (w + 1) + x + 1] = t[y * (w + 1) + x + 1] + row;
+            }
+        }
+        t
+    };
+    let tables = [table(&|p, _| p), table(&|_, q| q), table(&|p, _| p * p), table(&|_, q| q * q), table(&|p, q| p * q)];
+    let n = ((2 * r + 1) * (2 * r + 1)) as f64;
     let mut total = 0.0;
     let mut count = 0;
     for y in r..h - r {
         for x in r..w - r {
-            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for dy in 0..=2 * r {
-                for dx in 0..=2 * r {
-                    let i = (y + dy - r) * w + (x + dx - r);
-                    let (p, q) = (a.data[i] as f64, b.data[i] as f64);
-                    sa += p;
-                    sb += q;
-                    saa += p * p;
-                    sbb += q * q;
-                    sab += p * q;
-                }
-            }
-            let n = ((2 * r + 1) * (2 * r + 1)) as f64;
+            let (top, bottom, left, right) = (y - r, y + r + 1, x - r, x + r + 1);
+            let [sa, sb, saa, sbb, sab] = tables.each_ref().map(|t| t[bottom * (w + 1) + right] - t[top * (w + 1) + right] - t[bottom * (w + 1) + left] + t[top * (w + 1) + left]);
             let (ma, mb) = (sa / n, sb / n);
             let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
             total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
@@ -146,125 +152,6 @@ pub fn insertion_steps(image: &Plane, heat: &Plane, blur_radius: usize) -> Vec<P
             out
         })
         .collect()
-}
-
-/// ROAD's neighbour weights (Rong et al. 2022): 1/6 for the four sides, 1/12 for the corners.
-const ROAD_NEIGHBOURS: [(isize, isize, f32); 8] =
-    [(0, 1, 1.0 / 6.0), (0, -1, 1.0 / 6.0), (1, 0, 1.0 / 6.0), (-1, 0, 1.0 / 6.0), (1, 1, 1.0 / 12.0), (1, -1, 1.0 / 12.0), (-1, 1, 1.0 / 12.0), (-1, -1, 1.0 / 12.0)];
-
-/// Noise added to imputed pixels, on the model's input scale (ROAD's 0.01).
-pub const ROAD_NOISE: f32 = 0.01;
-
-/// ROAD's noisy linear imputation: every removed pixel becomes the weighted mean of its
-/// neighbours (ROAD's weights), solved over all removed pixels together, then noise of sd
-/// [`ROAD_NOISE`]. The system is symmetric positive definite whenever one pixel is kept, and
-/// is solved by conjugate gradients (Jacobi-preconditioned, started from a normalised blur of
-/// the kept pixels) to a relative residual of 1e-4. With nothing kept, the pixels become 0.
-pub fn impute(image: &Plane, removed: &[bool], seed: u64) -> Plane {
-    with_road_noise(&road_solve(image, removed), removed, seed)
-}
-
-/// ROAD's system solved, without noise.
-fn road_solve(image: &Plane, removed: &[bool]) -> Plane {
-    let (w, h) = (image.width, image.height);
-    let holes: Vec<usize> = (0..w * h).filter(|&i| removed[i]).collect();
-    let mut out = image.data.clone();
-    if holes.is_empty() {
-        return image.clone();
-    }
-    if holes.len() < w * h {
-        let mut unknown = vec![usize::MAX; w * h];
-        holes.iter().enumerate().for_each(|(k, &i)| unknown[i] = k);
-        // Each hole's neighbours inside the image: (pixel, weight).
-        let around = |i: usize| {
-            let (x, y) = ((i % w) as isize, (i / w) as isize);
-            ROAD_NEIGHBOURS.iter().filter_map(move |&(dx, dy, wt)| {
-                let (nx, ny) = (x + dx, y + dy);
-                (nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h).then(|| (ny as usize * w + nx as usize, wt))
-            })
-        };
-        // A x = b: diag(A) = the weights round a hole, -w to each unknown neighbour (rows kept
-        // compressed: `starts`, `columns`, `weights`); b = the weighted kept neighbours.
-        let mut diag = vec![0.0f32; holes.len()];
-        let mut b = vec![0.0f32; holes.len()];
-        let (mut starts, mut columns, mut weights) = (Vec::with_capacity(holes.len() + 1), Vec::new(), Vec::new());
-        starts.push(0);
-        for (k, &i) in holes.iter().enumerate() {
-            for (j, wt) in around(i) {
-                diag[k] += wt;
-                if unknown[j] == usize::MAX {
-                    b[k] += wt * image.data[j];
-                } else {
-                    columns.push(unknown[j] as u32);
-                    weights.push(wt);
-                }
-            }
-            starts.push(columns.len());
-        }
-        let apply = |x: &[f32], y: &mut [f32]| {
-            for k in 0..y.len() {
-                let (from, to) = (starts[k], starts[k + 1]);
-                let off: f32 = columns[from..to].iter().zip(&weights[from..to]).map(|(&j, &wt)| wt * x[j as usize]).sum();
-                y[k] = diag[k] * x[k] - off;
-            }
-        };
-        let kept = Plane::new(w, h, removed.iter().map(|&r| if r { 0.0 } else { 1.0 }).collect());
-        let masked = Plane::new(w, h, image.data.iter().zip(removed).map(|(&v, &r)| if r { 0.0 } else { v }).collect());
-        let (num, den) = (crate::cam::refine::box_blurred(&masked, 8), crate::cam::refine::box_blurred(&kept, 8));
-        let mean_kept = masked.data.iter().sum::<f32>() / (w * h - holes.len()) as f32;
-        let mut x: Vec<f32> = holes.iter().map(|&i| if den.data[i] > 1e-6 { num.data[i] / den.data[i] } else { mean_kept }).collect();
-        conjugate_gradients(&apply, &diag, &b, &mut x, 1e-4, 4 * (w + h));
-        holes.iter().zip(&x).for_each(|(&i, &v)| out[i] = v);
-    } else {
-        holes.iter().for_each(|&i| out[i] = 0.0);
-    }
-    Plane::new(w, h, out)
-}
-
-/// `solution` with noise of sd [`ROAD_NOISE`] on its removed pixels.
-fn with_road_noise(solution: &Plane, removed: &[bool], seed: u64) -> Plane {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut out = solution.clone();
-    for (v, _) in out.data.iter_mut().zip(removed).filter(|(_, &r)| r) {
-        // A sum of 12 uniforms, centred: a cheap normal draw (sd 1).
-        let z: f32 = (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0;
-        *v += ROAD_NOISE * z;
-    }
-    out
-}
-
-/// Solves A x = b (A symmetric positive definite, given by `apply`) from the `x` given, with
-/// the Jacobi preconditioner `diag`, until the residual is below `tolerance` times |b| or
-/// after `limit` steps.
-fn conjugate_gradients(apply: &dyn Fn(&[f32], &mut [f32]), diag: &[f32], b: &[f32], x: &mut [f32], tolerance: f32, limit: usize) {
-    let n = b.len();
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>();
-    let mut ax = vec![0.0; n];
-    apply(x, &mut ax);
-    let mut r: Vec<f32> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
-    let mut z: Vec<f32> = r.iter().zip(diag).map(|(r, d)| r / d).collect();
-    let mut p = z.clone();
-    let mut rz = dot(&r, &z);
-    let stop = (tolerance as f64 * dot(b, b).sqrt()).max(1e-12);
-    let mut ap = vec![0.0; n];
-    for _ in 0..limit {
-        if dot(&r, &r).sqrt() <= stop {
-            break;
-        }
-        apply(&p, &mut ap);
-        let alpha = rz / dot(&p, &ap);
-        for k in 0..n {
-            x[k] += (alpha * p[k] as f64) as f32;
-            r[k] -= (alpha * ap[k] as f64) as f32;
-            z[k] = r[k] / diag[k];
-        }
-        let rz_next = dot(&r, &z);
-        let beta = rz_next / rz;
-        rz = rz_next;
-        for k in 0..n {
-            p[k] = z[k] + (beta * p[k] as f64) as f32;
-        }
-    }
 }
 
 /// The area under a curve of STEPS + 1 values sampled evenly on [0, 1] (trapezoids).
@@ -415,6 +302,27 @@ mod tests {
         assert!(ssim(&a, &reversed) < 0.5);
         // Ties share their mean rank.
         assert_eq!(ranks(&[0.5, 0.1, 0.5]), vec![1.5, 0.0, 1.5]);
+    }
+
+    #[test]
+    fn ssim_from_summed_tables_equals_the_windowed_sums() {
+        // The definition, window by window, against the summed-area tables.
+        let (w, h, r) = (23, 17, 3);
+        let a = Plane::new(w, h, (0..w * h).map(|i| ((i * 37 % 101) as f32 / 100.0)).collect());
+        let b = Plane::new(w, h, (0..w * h).map(|i| ((i * 53 % 89) as f32 / 88.0).powi(2)).collect());
+        let (c1, c2, n) = (1e-4, 9e-4, 49.0);
+        let mut total = 0.0;
+        for y in r..h - r {
+            for x in r..w - r {
+                let window = || (y - r..=y + r).flat_map(move |yy| (x - r..=x + r).map(move |xx| yy * w + xx));
+                let sum = |f: &dyn Fn(f64, f64) -> f64| window().map(|i| f(a.data[i] as f64, b.data[i] as f64)).sum::<f64>() / n;
+                let (ma, mb) = (sum(&|p, _| p), sum(&|_, q| q));
+                let (va, vb, cov) = (sum(&|p, _| p * p) - ma * ma, sum(&|_, q| q * q) - mb * mb, sum(&|p, q| p * q) - ma * mb);
+                total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            }
+        }
+        let want = total / ((w - 2 * r) * (h - 2 * r)) as f64;
+        assert!((ssim(&a, &b) - want).abs() < 1e-12, "{} vs {want}", ssim(&a, &b));
     }
 
     #[test]

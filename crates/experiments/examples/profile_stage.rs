@@ -4,7 +4,8 @@
 //!   cargo build --release --example profile_stage
 //!   RAYON_NUM_THREADS=1 perf record -F 999 -- target/release/examples/profile_stage forward 1 8
 //!
-//! Stages: `forward`, `gradcam` (Grad-CAM at the last block) or `train` (Adam steps); then the
+//! Stages: `forward`, `gradcam` (Grad-CAM at the last block), `trust` (every check of the
+//! Trust panel on one image at a time, the card's default method) or `train` (Adam steps); then the
 //! batch size and the seconds to run. Prints images per second. The shipped LGG model on
 //! phantom slices, with the CLI's allocator.
 use camseg::cam::CamMethod;
@@ -20,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = || Error::Invalid("usage: profile_stage forward|gradcam|train BATCH SECONDS".into());
+    let usage = || Error::Invalid("usage: profile_stage forward|gradcam|trust|train BATCH SECONDS".into());
     let [stage, batch, seconds] = <[String; 3]>::try_from(args).map_err(|_| usage())?;
     let (batch, seconds): (usize, f64) = (batch.parse().map_err(|_| usage())?, seconds.parse().map_err(|_| usage())?);
     let device = burn::tensor::Device::flex();
@@ -38,6 +39,11 @@ fn main() -> Result<()> {
         match stage.as_str() {
             "forward" => drop(block_on(predict(&model, spec, &images, batch, &device))?),
             "gradcam" => drop(block_on(analyse(&model, spec, &images, last, CamMethod::GradCam, &device))?),
+            "trust" => {
+                for (k, image) in images.iter().enumerate() {
+                    drop(block_on(camseg::trust::check_image(&model, &card, image, None, card.cam.method, card.cam.block, k as u64, &device))?);
+                }
+            }
             "train" => drop(block_on(trainer.step(&samples))?),
             _ => return Err(usage()),
         }

@@ -17,6 +17,7 @@ use camseg::pipeline::analyse;
 use camseg::plane::Plane;
 use camseg::uncertainty::{Estimate, Patients};
 use camseg::{block_on, Error, Result};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -102,22 +103,28 @@ pub fn run(args: Args) -> Result<()> {
     for method in methods {
         let (block, _) = card.cam.for_method(method);
         let maps = block_on(analyse(&model, &card.input, &refs, block, method, &device))?;
-        let mut steps = Vec::new();
-        for (name, randomised) in &cascade {
-            let again = block_on(analyse(randomised, &card.input, &refs, block, method, &device))?;
-            let rho: Vec<f64> = fields.iter().zip(maps.iter().zip(&again)).map(|(keep, (a, b))| spearman_within(&a.heatmap, &b.heatmap, keep)).collect();
-            let sim: Vec<f64> = maps.iter().zip(&again).map(|(a, b)| ssim(&a.heatmap, &b.heatmap)).collect();
-            steps.push(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) });
-        }
-        let (mut deletion, mut insertion, mut road, mut hits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, (image, a)) in images.iter().zip(&maps).enumerate() {
-            let c = block_on(camseg::trust::curves(&model, &card, image, &a.heatmap, args.seed.wrapping_add(i as u64), &device))?;
-            deletion.push(curve_area(&c.deletion));
-            road.push(curve_area(&c.road));
-            insertion.push(curve_area(&c.insertion));
-            hits.push(points_inside(&a.heatmap, &truths[i]) as u8 as f64);
-            progress.inc(1);
-        }
+        // The randomised models' maps, and each image's curves, in parallel: each analysis
+        // and each curve is a batch of its own, and the shaping after it runs per image.
+        let steps = cascade
+            .par_iter()
+            .map(|(name, randomised)| {
+                let again = block_on(analyse(randomised, &card.input, &refs, block, method, &device))?;
+                let pairs = || fields.par_iter().zip(maps.par_iter().zip(&again));
+                let rho: Vec<f64> = pairs().map(|(keep, (a, b))| spearman_within(&a.heatmap, &b.heatmap, keep)).collect();
+                let sim: Vec<f64> = pairs().map(|(_, (a, b))| ssim(&a.heatmap, &b.heatmap)).collect();
+                Ok(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) })
+            })
+            .collect::<Result<Vec<Step>>>()?;
+        let curves = images
+            .par_iter()
+            .zip(&maps)
+            .enumerate()
+            .map(|(i, (image, a))| block_on(camseg::trust::curves(&model, &card, image, &a.heatmap, args.seed.wrapping_add(i as u64), &device)))
+            .collect::<Result<Vec<_>>>()?;
+        progress.inc(images.len() as u64);
+        let area = |pick: fn(&camseg::trust::Curves) -> &Vec<f64>| curves.iter().map(|c| curve_area(pick(c))).collect::<Vec<f64>>();
+        let (deletion, road, insertion) = (area(|c| &c.deletion), area(|c| &c.road), area(|c| &c.insertion));
+        let hits: Vec<f64> = maps.iter().zip(&truths).map(|(a, truth)| points_inside(&a.heatmap, truth) as u8 as f64).collect();
         // Once the head and every block from the explained one up are random, a map that still
         // ranks its pixels as before shows the image, not what the model learnt.
         let fails_randomisation = steps.get(blocks - block).is_some_and(|s| s.spearman.mean > camseg::trust::RANDOMISATION_CUT);

@@ -228,6 +228,10 @@ fn trust_and_lesion_removed_report_their_figures() {
             assert!((0.0..=1.0).contains(&x), "{method} {key} {x}");
         }
         assert!(m["randomisation"][0]["spearman"]["mean"].as_f64().unwrap() <= 1.0);
+        // Each step names the lowest block it randomised: none (the head), then 3 down to 0.
+        let blocks: Vec<Option<u64>> = m["randomisation"].as_array().unwrap().iter().map(|step| step["block"].as_u64()).collect();
+        assert_eq!(blocks, [None, Some(3), Some(2), Some(1), Some(0)], "{json}");
+        assert!(m["randomisation"][0].get("block").is_some_and(|b| b.is_null()));
     }
     let json = ok(&["lesion-removed", "--data", s(&data), "--model", s(&model), "--split", "train", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -47,6 +47,8 @@ pub struct Args {
 struct Step {
     /// What is randomised: `head`, then `block N` (with everything above it).
     randomised: String,
+    /// The lowest block randomised at this step (none when only the head is).
+    block: Option<usize>,
     spearman: Estimate,
     ssim: Estimate,
 }
@@ -107,12 +109,13 @@ pub fn run(args: Args) -> Result<()> {
         // and each curve is a batch of its own, and the shaping after it runs per image.
         let steps = cascade
             .par_iter()
-            .map(|(name, randomised)| {
+            .enumerate()
+            .map(|(j, (name, randomised))| {
                 let again = block_on(analyse(randomised, &card.input, &refs, block, method, &device))?;
                 let pairs = || fields.par_iter().zip(maps.par_iter().zip(&again));
                 let rho: Vec<f64> = pairs().map(|(keep, (a, b))| spearman_within(&a.heatmap, &b.heatmap, keep)).collect();
                 let sim: Vec<f64> = pairs().map(|(_, (a, b))| ssim(&a.heatmap, &b.heatmap)).collect();
-                Ok(Step { randomised: name.clone(), spearman: figure(&rho), ssim: figure(&sim) })
+                Ok(Step { randomised: name.clone(), block: j.checked_sub(1).map(|top| blocks - 1 - top), spearman: figure(&rho), ssim: figure(&sim) })
             })
             .collect::<Result<Vec<Step>>>()?;
         let curves = images

@@ -92,4 +92,9 @@ done
 # the walk alone, beside the unfiltered original, same recipe, on test.
 [ -f "$OUT/mask-only.jsonl" ] || $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method layercam-walk --block "$WB" --threshold "$WT" \
   --epochs 16 --input-size 128 --seeds 1 --filters mask-only --json > "$OUT/mask-only.jsonl"
+# 7. Can the heatmaps be trusted? docs/results.md section 6, every lesion image of val and of
+# test (cluster bootstrap), a few minutes each.
+for split in val test; do
+  $CAMSEG trust --data "$DATA" --model "$MODEL" --split $split --json > "$OUT/trust-$split.json"
+done
 echo "results in $OUT"

@@ -157,9 +157,9 @@ impl Pool {
 
     /// One image's result arrived: the page's progress line, while the analysis runs.
     pub fn analysed(&mut self, generation: u64, item: ItemId) -> Option<Busy> {
+        let workers = self.live();
         let round = self.round.as_mut().filter(|r| r.generation == generation)?;
         round.answered.insert(item);
-        let workers = self.workers.iter().filter(|w| w.live).count();
         let what = format!("analysing on {} with {workers} worker{}", round.backend.label(), if workers == 1 { "" } else { "s" });
         Some(Busy { what, done: round.answered.len(), total: round.total })
     }

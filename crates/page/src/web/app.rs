@@ -73,9 +73,11 @@ impl Shared {
         }
     }
 
+    /// To every worker, encoded once (a model's weights are a megabyte or more).
     fn send_all(&self, input: &WorkerInput) {
+        let encoded = crate::protocol::encode(input);
         for link in self.links.borrow().iter().flatten() {
-            link.send(input);
+            link.send_encoded(&encoded);
         }
     }
 

@@ -69,7 +69,13 @@ impl Link {
     }
 
     pub fn send(&self, input: &WorkerInput) {
-        let bytes = Uint8Array::from(protocol::encode(input).as_slice());
+        self.send_encoded(&protocol::encode(input));
+    }
+
+    /// A message already encoded (one encoding serves every worker of the pool; each post
+    /// transfers a copy of its own).
+    pub fn send_encoded(&self, encoded: &[u8]) {
+        let bytes = Uint8Array::from(encoded);
         match self.port.waiting.borrow_mut().as_mut() {
             Some(queue) => queue.push(bytes),
             None => self.port.post(&bytes),

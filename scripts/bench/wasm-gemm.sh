@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The `gemm` crate's wasm SIMD kernel on the LGG network's convolutions, in Node's V8:
+# The `gemm` crate's wasm SIMD kernel and the page's tiled kernel on the LGG network's convolutions, in Node's V8:
 # what bounds camseg's page on the CPU (docs/benchmarks.md). Builds into target/wasm-gemm.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

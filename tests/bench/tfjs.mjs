@@ -14,7 +14,10 @@
 // Prints a table; asserts nothing else.
 //
 //   cd tests/bench && npm install && cd ../..
-//   node tests/bench/tfjs.mjs [--rounds 3] [--images 12] [--only tfjs|camseg]
+//   node tests/bench/tfjs.mjs [--rounds 3] [--images 12] [--only tfjs|camseg] [--cpu]
+//
+// --cpu times only TF.js's wasm backend and camseg's CPU path: the per-image target, in a
+// minute rather than several.
 //
 // Needs a release build in dist/ and the debug CLI (CAMSEG_BIN, or target/debug/camseg).
 // Everything is served from 127.0.0.1: the TF.js bundles and .wasm files are copied from
@@ -34,8 +37,9 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const DIST = path.join(ROOT, 'dist');
 const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
 const TFJS = path.join(import.meta.dirname, 'node_modules/@tensorflow');
-const TFJS_BACKENDS = ['wasm', 'webgl', 'webgpu'];
-const CAMSEG_BACKENDS = ['cpu', 'webgpu'];
+const CPU_ONLY = process.argv.includes('--cpu');
+const TFJS_BACKENDS = CPU_ONLY ? ['wasm'] : ['wasm', 'webgl', 'webgpu'];
+const CAMSEG_BACKENDS = CPU_ONLY ? ['cpu'] : ['cpu', 'webgpu'];
 const LAST_BLOCK = 3;
 // As tests/browser/helpers.mjs, plus WebGPU and WebGL on the software renderers.
 const FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -308,7 +308,7 @@ mod tests {
     fn ssim_from_summed_tables_equals_the_windowed_sums() {
         // The definition, window by window, against the summed-area tables.
         let (w, h, r) = (23, 17, 3);
-        let a = Plane::new(w, h, (0..w * h).map(|i| ((i * 37 % 101) as f32 / 100.0)).collect());
+        let a = Plane::new(w, h, (0..w * h).map(|i| (i * 37 % 101) as f32 / 100.0).collect());
         let b = Plane::new(w, h, (0..w * h).map(|i| ((i * 53 % 89) as f32 / 88.0).powi(2)).collect());
         let (c1, c2, n) = (1e-4, 9e-4, 49.0);
         let mut total = 0.0;

@@ -1,0 +1,175 @@
+//! A 3x3 convolution's product as a register-tiled kernel, for the page's wasm CPU path.
+//!
+//! Built as the worker is (`opt-level = "s"`), the `gemm` crate's wasm SIMD kernel ran the LGG
+//! network's six products at 13.5-14.3 ms per image in V8 and this one at 10.8-11.2
+//! (`bash scripts/bench/wasm-gemm.sh`, same shapes, results within 6.1e-5). The layout does the
+//! work: the weights are packed as [out / ROWS][k][ROWS] and im2col writes the columns straight
+//! into panels [hw / COLS][k][COLS], so the inner loop reads two vectors of pixels and splats
+//! one weight per output row, with ROWS x COLS sums held in registers; bias and ReLU are
+//! applied as the tile is stored. wasm SIMD has no fused multiply-add, so each step is a
+//! multiply and an add.
+//!
+//! Natively the same loops run on four-float arrays, so the tests check this code against
+//! burn's convolution; the CLI keeps the `gemm` crate, whose x86 kernels use FMA.
+
+/// Output channels per tile ([`product_bias_relu`] spells out this many).
+pub const ROWS: usize = 4;
+/// Pixels per tile (two vectors).
+pub const COLS: usize = 8;
+
+/// Whether a layer fits the tiles: whole tiles of channels, and image rows of whole panels
+/// (each panel lies in one row, so im2col copies runs of pixels).
+pub fn fits(out: usize, w: usize) -> bool {
+    out % ROWS == 0 && w % COLS == 0 && w > 0
+}
+
+#[cfg(target_arch = "wasm32")]
+mod lanes {
+    use core::arch::wasm32::*;
+
+    /// Four floats in one wasm SIMD register.
+    #[derive(Clone, Copy)]
+    pub struct F4(v128);
+
+    impl F4 {
+        #[inline(always)]
+        pub fn splat(v: f32) -> Self {
+            F4(f32x4_splat(v))
+        }
+        /// # Safety
+        /// Four floats must be readable at `at`.
+        #[inline(always)]
+        pub unsafe fn read(at: *const f32) -> Self {
+            // SAFETY: the caller's promise; wasm loads need no alignment.
+            F4(unsafe { v128_load(at as *const v128) })
+        }
+        #[inline(always)]
+        pub fn mul_add(self, a: F4, b: F4) -> Self {
+            F4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        /// max(self + bias, 0), with NaN going to 0 as the plain path's comparison does.
+        #[inline(always)]
+        pub fn bias_relu(self, bias: F4) -> Self {
+            F4(f32x4_pmax(f32x4_splat(0.0), f32x4_add(self.0, bias.0)))
+        }
+        #[inline(always)]
+        pub fn store(self, to: &mut [f32]) {
+            assert!(to.len() >= 4);
+            // SAFETY: as in `load`.
+            unsafe { v128_store(to.as_mut_ptr() as *mut v128, self.0) }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod lanes {
+    /// Four floats, so that native tests run the kernel's own loops.
+    #[derive(Clone, Copy)]
+    pub struct F4([f32; 4]);
+
+    impl F4 {
+        pub fn splat(v: f32) -> Self {
+            F4([v; 4])
+        }
+        /// # Safety
+        /// Four floats must be readable at `at`.
+        pub unsafe fn read(at: *const f32) -> Self {
+            // SAFETY: the caller's promise.
+            F4(unsafe { std::ptr::read_unaligned(at as *const [f32; 4]) })
+        }
+        pub fn mul_add(self, a: F4, b: F4) -> Self {
+            F4(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+        }
+        pub fn bias_relu(self, bias: F4) -> Self {
+            F4(std::array::from_fn(|i| {
+                let v = self.0[i] + bias.0[i];
+                if 0.0 < v { v } else { 0.0 }
+            }))
+        }
+        pub fn store(self, to: &mut [f32]) {
+            to[..4].copy_from_slice(&self.0);
+        }
+    }
+}
+
+use lanes::F4;
+
+/// Row-major weights [out, k] as [out / ROWS][k][ROWS].
+pub fn pack_weights(weight: &[f32], out: usize, k: usize) -> Vec<f32> {
+    let mut packed = vec![0.0; out * k];
+    for (block, tile) in packed.chunks_exact_mut(k * ROWS).enumerate() {
+        for (kk, step) in tile.chunks_exact_mut(ROWS).enumerate() {
+            for (r, v) in step.iter_mut().enumerate() {
+                *v = weight[(block * ROWS + r) * k + kk];
+            }
+        }
+    }
+    packed
+}
+
+/// im2col of one image's `inputs` planes of `h` x `w` for a 3x3 'same' convolution, written as
+/// panels [hw / COLS][inputs * 9][COLS]: panel j holds pixels j * COLS.. of one row, and its
+/// row (c, ky, kx) their neighbours at (ky - 1, kx - 1) in plane c, 0 outside the plane.
+pub fn im2col_panels(image: &[f32], inputs: usize, h: usize, w: usize, panels: &mut [f32]) {
+    let k = inputs * 9;
+    let per_row = w / COLS;
+    for (j, panel) in panels.chunks_exact_mut(k * COLS).enumerate() {
+        let (y, x0) = (j / per_row, (j % per_row) * COLS);
+        for (kk, dst) in panel.chunks_exact_mut(COLS).enumerate() {
+            let (c, ky, kx) = (kk / 9, kk % 9 / 3, kk % 3);
+            let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < h) else {
+                dst.fill(0.0);
+                continue;
+            };
+            let row = &image[(c * h + sy) * w..][..w];
+            // Pixels x0 + t + kx - 1 for t in 0..COLS; inside the row but at its two ends.
+            if x0 + kx >= 1 && x0 + COLS + kx - 1 <= w {
+                dst.copy_from_slice(&row[x0 + kx - 1..][..COLS]);
+            } else {
+                for (t, v) in dst.iter_mut().enumerate() {
+                    *v = (x0 + t + kx).checked_sub(1).filter(|&sx| sx < w).map_or(0.0, |sx| row[sx]);
+                }
+            }
+        }
+    }
+}
+
+/// dst [out, hw] = ReLU(packed weights x panels + bias), tile by tile. The tile's eight sums
+/// are spelled out and the inner loop walks raw pointers: the worker is built at
+/// `opt-level = "s"`, which neither unrolls a loop over an array of sums (they then live in
+/// memory) nor lifts slice bounds checks out of the loop (four branches a step); either one
+/// cost a third to a half of the speed (`wasm-gemm.sh` built at "s").
+pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32]) {
+    for j in 0..hw / COLS {
+        let panel = &panels[j * k * COLS..][..k * COLS];
+        for block in 0..out / ROWS {
+            let rows = &packed[block * k * ROWS..][..k * ROWS];
+            let zero = F4::splat(0.0);
+            let (mut l0, mut r0, mut l1, mut r1, mut l2, mut r2, mut l3, mut r3) = (zero, zero, zero, zero, zero, zero, zero, zero);
+            let (mut pixels, mut weights) = (panel.as_ptr(), rows.as_ptr());
+            for _ in 0..k {
+                // SAFETY: step kk reads panel[kk * COLS..][..COLS] and rows[kk * ROWS..][..ROWS],
+                // inside the slices above (k * COLS and k * ROWS long) for kk < k.
+                unsafe {
+                    let (left, right) = (F4::read(pixels), F4::read(pixels.add(4)));
+                    let a = F4::splat(*weights);
+                    (l0, r0) = (l0.mul_add(a, left), r0.mul_add(a, right));
+                    let a = F4::splat(*weights.add(1));
+                    (l1, r1) = (l1.mul_add(a, left), r1.mul_add(a, right));
+                    let a = F4::splat(*weights.add(2));
+                    (l2, r2) = (l2.mul_add(a, left), r2.mul_add(a, right));
+                    let a = F4::splat(*weights.add(3));
+                    (l3, r3) = (l3.mul_add(a, left), r3.mul_add(a, right));
+                    (pixels, weights) = (pixels.add(COLS), weights.add(ROWS));
+                }
+            }
+            for (r, (left, right)) in [(l0, r0), (l1, r1), (l2, r2), (l3, r3)].into_iter().enumerate() {
+                let channel = block * ROWS + r;
+                let b = F4::splat(bias[channel]);
+                let to = &mut dst[channel * hw + j * COLS..][..COLS];
+                left.bias_relu(b).store(&mut to[..4]);
+                right.bias_relu(b).store(&mut to[4..]);
+            }
+        }
+    }
+}

@@ -122,9 +122,12 @@ pub fn run(args: Args) -> Result<()> {
             .par_iter()
             .zip(&maps)
             .enumerate()
-            .map(|(i, (image, a))| block_on(camseg::trust::curves(&model, &card, image, &a.heatmap, args.seed.wrapping_add(i as u64), &device)))
+            .map(|(i, (image, a))| {
+                let c = block_on(camseg::trust::curves(&model, &card, image, &a.heatmap, args.seed.wrapping_add(i as u64), &device));
+                progress.inc(1);
+                c
+            })
             .collect::<Result<Vec<_>>>()?;
-        progress.inc(images.len() as u64);
         let area = |pick: fn(&camseg::trust::Curves) -> &Vec<f64>| curves.iter().map(|c| curve_area(pick(c))).collect::<Vec<f64>>();
         let (deletion, road, insertion) = (area(|c| &c.deletion), area(|c| &c.road), area(|c| &c.insertion));
         let hits: Vec<f64> = maps.iter().zip(&truths).map(|(a, truth)| points_inside(&a.heatmap, truth) as u8 as f64).collect();

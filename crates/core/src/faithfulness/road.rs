@@ -252,7 +252,7 @@ fn parents(v: usize) -> [(usize, f32); 2] {
 fn v_cycle(levels: &[Level], r: &[f32]) -> Vec<f32> {
     let level = &levels[0];
     let mut e = level.zeros();
-    let Some(_) = levels.get(1) else {
+    let Some(coarse) = levels.get(1) else {
         for _ in 0..8 {
             level.sweep(r, &mut e, true);
             level.sweep(r, &mut e, false);
@@ -263,7 +263,6 @@ fn v_cycle(levels: &[Level], r: &[f32]) -> Vec<f32> {
     let mut residual = level.zeros();
     level.apply(&e, &mut residual);
     residual.iter_mut().zip(r).for_each(|(v, r)| *v = r - *v);
-    let coarse = &levels[1];
     let mut restricted = coarse.zeros();
     each_parent(level, coarse, |p, q, weight| restricted[q] += weight * residual[p]);
     let correction = v_cycle(&levels[1..], &restricted);

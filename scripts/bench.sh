@@ -25,7 +25,7 @@ import json, os, sys
 out = sys.argv[1]
 load = lambda f: [json.loads(l) for l in open(os.path.join(out, f))] if os.path.exists(os.path.join(out, f)) else []
 c, t = load("camseg.jsonl"), load("torch.jsonl")
-keys = ["forward_b1_img_s", "forward_b16_img_s", "gradcam_b1_img_s", "gradcam_b16_img_s", "fusion_b1_img_s", "train_b32_img_s", "train_b32_read50_img_s", "train_b128_read50_img_s", "eval_img_s"]
+keys = ["forward_b1_img_s", "forward_b16_img_s", "gradcam_b1_img_s", "gradcam_b16_img_s", "fusion_b1_img_s", "train_b32_img_s", "train_b32_autodiff_img_s", "train_b32_read50_img_s", "train_b128_read50_img_s", "eval_img_s"]
 best = lambda rows, k: max((r[k] for r in rows if r.get(k) is not None), default=None)
 print(f"camseg on {c[0]['device']} ({c[0]['threads']} threads), {len(c)} rounds; PyTorch: {t[0]['device'] if t else 'not installed'}")
 print(f"{'images/s':<20} {'camseg':>9} {'PyTorch':>9} {'ratio':>6}")

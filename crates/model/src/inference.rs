@@ -90,7 +90,7 @@ pub fn max_pool2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
 }
 
 /// 2x2 max pooling of consecutive `h` x `w` planes (odd edges dropped, as burn does).
-fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
+pub(crate) fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut out = Vec::with_capacity(values.len() / (h * w).max(1) * oh * ow);
     for plane in values.chunks_exact(h * w) {
@@ -245,7 +245,7 @@ impl Shared {
 
 /// Rows (c, ky, kx) of the im2col matrix [in * 9, h * w] for one image: plane `c` shifted by
 /// (ky - 1, kx - 1), zeros where the shift leaves the plane ('same' padding).
-fn im2col3x3(image: &[f32], h: usize, w: usize, columns: &mut [f32]) {
+pub(crate) fn im2col3x3(image: &[f32], h: usize, w: usize, columns: &mut [f32]) {
     let hw = h * w;
     for (c, plane) in image.chunks_exact(hw).enumerate() {
         for ky in 0..3 {

@@ -47,6 +47,9 @@ struct Figures {
     fusion_b1_img_s: f64,
     /// Adam steps in train mode, batches of 32, no augmentation, the loss read every step.
     train_b32_img_s: f64,
+    /// The same on burn's autodiff, where the CPU trains on plain slices (null on a GPU, which
+    /// always takes burn's autodiff).
+    train_b32_autodiff_img_s: Option<f64>,
     /// The same with the loss read every 50 steps (as `train` reads once an epoch), and with
     /// batches of 128: what a GPU gains when the host does not wait on it at every step. On a
     /// GPU only (null on the CPU, where a read costs nothing and 250 steps take minutes).
@@ -84,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     let images = |n: usize| phantoms.iter().cycle().take(n).collect::<Vec<_>>();
     let last = card.architecture.blocks() - 1;
     let s = args.seconds;
-    let steps = bar(9, "bench");
+    let steps = bar(10, "bench");
 
     let forward = |n: usize| rate(n, s, || block_on(predict(&model, spec, &images(n), n, &device)).map(|_| ()));
     let cam = |n: usize, method: CamMethod| rate(n, s, || block_on(analyse(&model, spec, &images(n), last, method, &device)).map(|_| ()));
@@ -100,9 +103,10 @@ pub fn run(args: Args) -> Result<()> {
     steps.inc(1);
 
     let samples: Vec<Sample> = phantoms.iter().cycle().take(128).enumerate().map(|(k, p)| Sample { input: spec.prepare(p), label: k % 2 == 1 }).collect();
-    let train_rate = |batch_size: usize, read_every: usize| {
+    let train_rate = |batch_size: usize, read_every: usize, autodiff: bool| {
         let config = TrainConfig { epochs: 1_000_000, batch_size, augment: false, read_every, ..TrainConfig::default() };
-        let mut trainer = Trainer::new(model.clone(), spec.clone(), config, samples.len(), &device);
+        let start = if autodiff { Trainer::on_autodiff } else { Trainer::new };
+        let mut trainer = start(model.clone(), spec.clone(), config, samples.len(), &device);
         // Timed in runs of `read_every` steps, each ending with its read, so that no queued
         // device work escapes the clock.
         let figure = rate(batch_size * read_every, s, || {
@@ -114,10 +118,11 @@ pub fn run(args: Args) -> Result<()> {
         steps.inc(1);
         figure
     };
-    let train_b32_img_s = train_rate(32, 1)?;
+    let train_b32_img_s = train_rate(32, 1, false)?;
     let gpu = device_name() != "cpu";
-    let train_b32_read50_img_s = if gpu { Some(train_rate(32, 50)?) } else { None };
-    let train_b128_read50_img_s = if gpu { Some(train_rate(128, 50)?) } else { None };
+    let train_b32_autodiff_img_s = if gpu { None } else { Some(train_rate(32, 1, true)?) };
+    let train_b32_read50_img_s = if gpu { Some(train_rate(32, 50, false)?) } else { None };
+    let train_b128_read50_img_s = if gpu { Some(train_rate(128, 50, false)?) } else { None };
 
     let temp;
     let folder = match &args.data {
@@ -151,6 +156,7 @@ pub fn run(args: Args) -> Result<()> {
         gradcam_b16_img_s,
         fusion_b1_img_s,
         train_b32_img_s,
+        train_b32_autodiff_img_s,
         train_b32_read50_img_s,
         train_b128_read50_img_s,
         eval_img_s,
@@ -171,7 +177,7 @@ pub fn run(args: Args) -> Result<()> {
         ] {
             println!("{name:>20}: {v:>9.1} images/s");
         }
-        for (name, v) in [("training, b32, read/50", figures.train_b32_read50_img_s), ("training, b128, read/50", figures.train_b128_read50_img_s)] {
+        for (name, v) in [("training, b32, autodiff", figures.train_b32_autodiff_img_s), ("training, b32, read/50", figures.train_b32_read50_img_s), ("training, b128, read/50", figures.train_b128_read50_img_s)] {
             if let Some(v) = v {
                 println!("{name:>20}: {v:>9.1} images/s");
             }

@@ -18,7 +18,11 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor, TensorData};
 
-mod tiled;
+mod planes;
+pub(crate) mod tiled;
+
+pub(crate) use planes::{im2col3x3, max_pool2_planes};
+use planes::larger;
 
 /// Whether the convolutions take [`tiled`]'s kernel (in the page) or the `gemm` crate's.
 const TILED: bool = cfg!(target_arch = "wasm32");
@@ -87,28 +91,6 @@ pub fn max_pool2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         Ok(values) => Tensor::from_data(TensorData::new(max_pool2_planes(values, h, w), [n, c, h / 2, w / 2]), &device),
         Err(_) => pool.forward(Tensor::from_data(data, &device)),
     }
-}
-
-/// 2x2 max pooling of consecutive `h` x `w` planes (odd edges dropped, as burn does).
-pub(crate) fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let (oh, ow) = (h / 2, w / 2);
-    let mut out = Vec::with_capacity(values.len() / (h * w).max(1) * oh * ow);
-    for plane in values.chunks_exact(h * w) {
-        for y in 0..oh {
-            let top = &plane[2 * y * w..][..2 * ow];
-            let bottom = &plane[(2 * y + 1) * w..][..2 * ow];
-            out.extend(top.chunks_exact(2).zip(bottom.chunks_exact(2)).map(|(t, b)| larger(larger(t[0], t[1]), larger(b[0], b[1]))));
-        }
-    }
-    out
-}
-
-/// The larger of two values as a comparison, not `f32::max`: in wasm `max`'s NaN rules become a
-/// call to libm's `fmaxf` per value (5% of the worker's time in the page's profile), where a
-/// comparison is one instruction and vectorises.
-#[inline]
-fn larger(a: f32, b: f32) -> f32 {
-    if a > b { a } else { b }
 }
 
 /// A 3x3 'same' convolution with its batch norm folded in: `w' = w * s`, `b' = beta - mean * s`
@@ -240,38 +222,6 @@ impl Shared {
     /// The pointer `offset` values on (a method, so closures capture `Shared`, not its field).
     fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
-    }
-}
-
-/// Rows (c, ky, kx) of the im2col matrix [in * 9, h * w] for one image: plane `c` shifted by
-/// (ky - 1, kx - 1), zeros where the shift leaves the plane ('same' padding).
-pub(crate) fn im2col3x3(image: &[f32], h: usize, w: usize, columns: &mut [f32]) {
-    let hw = h * w;
-    for (c, plane) in image.chunks_exact(hw).enumerate() {
-        for ky in 0..3 {
-            for kx in 0..3 {
-                let row = &mut columns[(c * 9 + ky * 3 + kx) * hw..][..hw];
-                for y in 0..h {
-                    let dst = &mut row[y * w..][..w];
-                    let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < h) else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let src = &plane[sy * w..][..w];
-                    match kx {
-                        0 => {
-                            dst[0] = 0.0;
-                            dst[1..].copy_from_slice(&src[..w - 1]);
-                        }
-                        1 => dst.copy_from_slice(src),
-                        _ => {
-                            dst[..w - 1].copy_from_slice(&src[1..]);
-                            dst[w - 1] = 0.0;
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 

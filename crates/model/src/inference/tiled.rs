@@ -53,6 +53,24 @@ mod lanes {
             F4(f32x4_pmax(f32x4_splat(0.0), f32x4_add(self.0, bias.0)))
         }
         #[inline(always)]
+        pub fn add(self, other: F4) -> Self {
+            F4(f32x4_add(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, other: F4) -> Self {
+            F4(f32x4_sub(self.0, other.0))
+        }
+        /// The lanes where `by` is above 0, the others 0 (ReLU's mask).
+        #[inline(always)]
+        pub fn masked(self, by: F4) -> Self {
+            F4(v128_and(self.0, f32x4_gt(by.0, f32x4_splat(0.0))))
+        }
+        /// The sum of the four lanes.
+        #[inline(always)]
+        pub fn total(self) -> f32 {
+            f32x4_extract_lane::<0>(self.0) + f32x4_extract_lane::<1>(self.0) + f32x4_extract_lane::<2>(self.0) + f32x4_extract_lane::<3>(self.0)
+        }
+        #[inline(always)]
         pub fn store(self, to: &mut [f32]) {
             assert!(to.len() >= 4);
             // SAFETY: as in `load`.
@@ -86,25 +104,75 @@ mod lanes {
                 if 0.0 < v { v } else { 0.0 }
             }))
         }
+        pub fn add(self, other: F4) -> Self {
+            F4(std::array::from_fn(|i| self.0[i] + other.0[i]))
+        }
+        pub fn sub(self, other: F4) -> Self {
+            F4(std::array::from_fn(|i| self.0[i] - other.0[i]))
+        }
+        pub fn masked(self, by: F4) -> Self {
+            F4(std::array::from_fn(|i| if by.0[i] > 0.0 { self.0[i] } else { 0.0 }))
+        }
+        pub fn total(self) -> f32 {
+            self.0[0] + self.0[1] + self.0[2] + self.0[3]
+        }
         pub fn store(self, to: &mut [f32]) {
             to[..4].copy_from_slice(&self.0);
         }
     }
 }
 
-use lanes::F4;
+pub use lanes::F4;
 
 /// Row-major weights [out, k] as [out / ROWS][k][ROWS].
 pub fn pack_weights(weight: &[f32], out: usize, k: usize) -> Vec<f32> {
     let mut packed = vec![0.0; out * k];
-    for (block, tile) in packed.chunks_exact_mut(k * ROWS).enumerate() {
+    pack_into(weight, out, k, &mut packed);
+    packed
+}
+
+/// [`pack_weights`] into `packed` (out * k long).
+pub fn pack_into(weight: &[f32], out: usize, k: usize, packed: &mut [f32]) {
+    for (block, tile) in packed[..out * k].chunks_exact_mut(k * ROWS).enumerate() {
         for (kk, step) in tile.chunks_exact_mut(ROWS).enumerate() {
             for (r, v) in step.iter_mut().enumerate() {
                 *v = weight[(block * ROWS + r) * k + kk];
             }
         }
     }
+}
+
+/// The transpose of row-major `weight` [k, out] (stored so), packed as [`pack_weights`] packs
+/// an [out, k] matrix.
+pub fn pack_transposed(weight: &[f32], out: usize, k: usize) -> Vec<f32> {
+    let mut packed = vec![0.0; out * k];
+    for (block, tile) in packed.chunks_exact_mut(k * ROWS).enumerate() {
+        for (kk, step) in tile.chunks_exact_mut(ROWS).enumerate() {
+            step.copy_from_slice(&weight[kk * out + block * ROWS..][..ROWS]);
+        }
+    }
     packed
+}
+
+/// Row-major `rows` [k, n] as panels [n / COLS][k][COLS].
+pub fn panels_of(rows: &[f32], k: usize, n: usize, panels: &mut [f32]) {
+    for (j, panel) in panels.chunks_exact_mut(k * COLS).enumerate() {
+        for (kk, dst) in panel.chunks_exact_mut(COLS).enumerate() {
+            dst.copy_from_slice(&rows[kk * n + j * COLS..][..COLS]);
+        }
+    }
+}
+
+/// The transpose of row-major `rows` [n, k] (a [k, n] matrix stored transposed) as panels
+/// [n / COLS][k][COLS].
+pub fn panels_of_transposed(rows: &[f32], n: usize, k: usize, panels: &mut [f32]) {
+    for (j, panel) in panels[..n * k].chunks_exact_mut(k * COLS).enumerate() {
+        for t in 0..COLS {
+            for (kk, &v) in rows[(j * COLS + t) * k..][..k].iter().enumerate() {
+                panel[kk * COLS + t] = v;
+            }
+        }
+    }
 }
 
 /// im2col of one image's `inputs` planes of `h` x `w` for a 3x3 'same' convolution, written as
@@ -134,12 +202,28 @@ pub fn im2col_panels(image: &[f32], inputs: usize, h: usize, w: usize, panels: &
     }
 }
 
-/// dst [out, hw] = ReLU(packed weights x panels + bias), tile by tile. The tile's eight sums
+/// What a tile's sums become in `dst`.
+#[derive(Clone, Copy)]
+pub enum Store<'a> {
+    /// ReLU(sums + the row's bias): inference, with batch norm folded into the weights.
+    BiasRelu(&'a [f32]),
+    /// The sums themselves.
+    Set,
+    /// The sums added to what `dst` holds.
+    Add,
+}
+
+/// dst [out, hw] = ReLU(packed weights x panels + bias): inference's product.
+pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32]) {
+    product(packed, out, k, panels, hw, dst, Store::BiasRelu(bias));
+}
+
+/// dst [out, hw] from packed weights x panels, tile by tile, as `store` says. The tile's eight sums
 /// are spelled out and the inner loop walks raw pointers: the worker is built at
 /// `opt-level = "s"`, which neither unrolls a loop over an array of sums (they then live in
 /// memory) nor lifts slice bounds checks out of the loop (four branches a step); either one
 /// cost a third to a half of the speed (`wasm-gemm.sh` built at "s").
-pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32]) {
+pub fn product(packed: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32], store: Store) {
     for j in 0..hw / COLS {
         let panel = &panels[j * k * COLS..][..k * COLS];
         for block in 0..out / ROWS {
@@ -165,10 +249,24 @@ pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, pan
             }
             for (r, (left, right)) in [(l0, r0), (l1, r1), (l2, r2), (l3, r3)].into_iter().enumerate() {
                 let channel = block * ROWS + r;
-                let b = F4::splat(bias[channel]);
                 let to = &mut dst[channel * hw + j * COLS..][..COLS];
-                left.bias_relu(b).store(&mut to[..4]);
-                right.bias_relu(b).store(&mut to[4..]);
+                match store {
+                    Store::BiasRelu(bias) => {
+                        let b = F4::splat(bias[channel]);
+                        left.bias_relu(b).store(&mut to[..4]);
+                        right.bias_relu(b).store(&mut to[4..]);
+                    }
+                    Store::Set => {
+                        left.store(&mut to[..4]);
+                        right.store(&mut to[4..]);
+                    }
+                    Store::Add => {
+                        // SAFETY: `to` is COLS = 8 floats long.
+                        let (was_left, was_right) = unsafe { (F4::read(to.as_ptr()), F4::read(to.as_ptr().add(4))) };
+                        left.add(was_left).store(&mut to[..4]);
+                        right.add(was_right).store(&mut to[4..]);
+                    }
+                }
             }
         }
     }

@@ -5,6 +5,8 @@
 //! Natively the images run in parallel (rayon, burn's pool); sums over images are taken image
 //! by image or in fixed parts, in order, so a seed gives the same model whatever the thread count.
 
+use crate::inference::tiled::{self, Store, F4};
+
 /// Images per part where the weight gradients are summed over the batch: fixed, so the order of
 /// the sum does not depend on the machine.
 const PARTS: usize = 8;
@@ -67,30 +69,54 @@ fn product(dst: &mut [f32], accumulate: bool, a: &[f32], a_t: bool, b: &[f32], b
     }
 }
 
-std::thread_local! {
-    /// Each thread's im2col buffer and its gradient, kept between calls.
-    static COLUMNS: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+/// Which kernel multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// The `gemm` crate's (FMA on x86).
+    Gemm,
+    /// The page's register-tiled wasm SIMD kernel ([`tiled`]), where a product's shapes fit its
+    /// tiles (else `gemm`'s): at the worker's opt-level "s" it outruns `gemm`'s wasm kernel.
+    Tiled,
 }
 
-/// Runs `f` with this thread's two column buffers, at least `len` long each.
-fn with_columns<T>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> T) -> T {
-    let (mut columns, mut grads) = COLUMNS.take();
-    columns.resize(columns.len().max(len), 0.0);
-    grads.resize(grads.len().max(len), 0.0);
-    let out = f(&mut columns[..len], &mut grads[..len]);
-    COLUMNS.set((columns, grads));
+/// The kernel of this build: the tiled one in the page, `gemm`'s natively.
+pub const KERNEL: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Tiled } else { Kernel::Gemm };
+
+std::thread_local! {
+    /// Each thread's buffers for one image's columns and their relayouts, kept between calls.
+    static BUFFERS: std::cell::RefCell<[Vec<f32>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// Runs `f` with this thread's three buffers, at least `len` long each.
+fn with_buffers<T>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32]) -> T) -> T {
+    let mut buffers = BUFFERS.take();
+    buffers.iter_mut().for_each(|b| b.resize(b.len().max(len), 0.0));
+    let [a, b, c] = &mut buffers;
+    let out = f(&mut a[..len], &mut b[..len], &mut c[..len]);
+    BUFFERS.set(buffers);
     out
 }
 
 /// A 3x3 'same' convolution without bias of `n` images `x` [n][inputs][h * w] by `weight`
 /// [out][inputs * 9].
-pub fn conv(weight: &[f32], inputs: usize, out: usize, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
+#[allow(clippy::too_many_arguments)]
+pub fn conv(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
     let (hw, k) = (h * w, inputs * 9);
+    let packed = (kernel == Kernel::Tiled && tiled::fits(out, w)).then(|| tiled::pack_weights(weight, out, k));
     let mut y = vec![0.0f32; n * out * hw];
     map_parts(&mut y, out * hw, |i, dst| {
-        with_columns(k * hw, |columns, _| {
-            crate::inference::im2col3x3(&x[i * inputs * hw..][..inputs * hw], h, w, columns);
-            product(dst, false, weight, false, columns, false, out, hw, k);
+        with_buffers(k * hw, |columns, _, _| {
+            let image = &x[i * inputs * hw..][..inputs * hw];
+            match &packed {
+                Some(packed) => {
+                    tiled::im2col_panels(image, inputs, h, w, columns);
+                    tiled::product(packed, out, k, columns, hw, dst, Store::Set);
+                }
+                None => {
+                    crate::inference::im2col3x3(image, h, w, columns);
+                    product(dst, false, weight, false, columns, false, out, hw, k);
+                }
+            }
         })
     });
     y
@@ -99,19 +125,37 @@ pub fn conv(weight: &[f32], inputs: usize, out: usize, x: &[f32], n: usize, h: u
 /// The convolution's gradients from `dy` [n][out][h * w]: its weights' [out][inputs * 9], and
 /// with `input_grad`, its input's [n][inputs][h * w].
 #[allow(clippy::too_many_arguments)]
-pub fn conv_backward(weight: &[f32], inputs: usize, out: usize, x: &[f32], dy: &[f32], n: usize, h: usize, w: usize, input_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+pub fn conv_backward(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, x: &[f32], dy: &[f32], n: usize, h: usize, w: usize, input_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
     let (hw, k) = (h * w, inputs * 9);
+    let tiles = |m: usize, n: usize| kernel == Kernel::Tiled && m % tiled::ROWS == 0 && n % tiled::COLS == 0 && n > 0;
+    // dW [out, k] = dy [out, hw] x columns^T; dcol [k, hw] = weight^T x dy [out, hw].
+    let weights_tiled = tiles(out, k);
+    let transposed = (input_grad && tiles(k, hw)).then(|| tiled::pack_transposed(weight, k, out));
     let part = |p: usize, dx: &mut [f32]| {
         let mut dw = vec![0.0f32; out * k];
-        with_columns(k * hw, |columns, column_grads| {
+        with_buffers(k.max(out) * hw, |columns, relaid, packed| {
+            let (columns, relaid) = (&mut columns[..k * hw], &mut relaid[..k.max(out) * hw]);
             for (j, i) in part_images(n, p).enumerate() {
                 let dy_i = &dy[i * out * hw..][..out * hw];
                 crate::inference::im2col3x3(&x[i * inputs * hw..][..inputs * hw], h, w, columns);
-                product(&mut dw, true, dy_i, false, columns, true, out, k, hw);
-                if input_grad {
-                    product(column_grads, false, weight, true, dy_i, false, k, hw, out);
-                    col2im3x3(column_grads, h, w, &mut dx[j * inputs * hw..][..inputs * hw]);
+                if weights_tiled {
+                    tiled::panels_of_transposed(columns, k, hw, &mut relaid[..k * hw]);
+                    tiled::pack_into(dy_i, out, hw, &mut packed[..out * hw]);
+                    tiled::product(&packed[..out * hw], out, hw, &relaid[..k * hw], k, &mut dw, Store::Add);
+                } else {
+                    product(&mut dw, true, dy_i, false, columns, true, out, k, hw);
                 }
+                if !input_grad {
+                    continue;
+                }
+                match &transposed {
+                    Some(weight_t) => {
+                        tiled::panels_of(dy_i, out, hw, &mut relaid[..out * hw]);
+                        tiled::product(weight_t, k, out, &relaid[..out * hw], hw, columns, Store::Set);
+                    }
+                    None => product(columns, false, weight, true, dy_i, false, k, hw, out),
+                }
+                col2im3x3(columns, h, w, &mut dx[j * inputs * hw..][..inputs * hw]);
             }
         });
         dw
@@ -167,30 +211,56 @@ fn map_pairs<T: Send>(a: &mut [f32], b: &mut [f32], size: usize, f: impl Fn(usiz
     a.chunks_mut(size).zip(b.chunks_mut(size)).enumerate().map(|(i, (a, b))| f(i, a, b)).collect()
 }
 
-/// Runs of this many values are summed in eight f32 lanes (which vectorise), the runs in f64.
+/// Runs of this many values are summed in four f32 lanes, the runs in f64.
 const RUN: usize = 256;
 
-/// The sum of `f(a, b)` over two runs of values of one length, as [`RUN`] describes.
-fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let mut total = 0.0f64;
-    for (a, b) in a.chunks(RUN).zip(b.chunks(RUN)) {
-        let mut lanes = [0.0f32; 8];
-        let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-        let rest: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(&x, &y)| f(x, y)).sum();
-        for (x, y) in a8.zip(b8) {
-            for l in 0..8 {
-                lanes[l] += f(x[l], y[l]);
-            }
+/// Σ (v - shift) and Σ (v - shift)² over `values`. The shift (a value of the same channel)
+/// keeps the variance from cancelling; lanes spelled out with [`F4`] because the page's worker
+/// is built at opt-level "s", which does not vectorise a sum.
+fn shifted_sums(values: &[f32], shift: f32) -> (f64, f64) {
+    let s = F4::splat(shift);
+    let (mut sum, mut squares) = (0.0f64, 0.0f64);
+    for run in values.chunks(RUN) {
+        let quads = run.chunks_exact(4);
+        let (mut a, mut b) = (F4::splat(0.0), F4::splat(0.0));
+        let (mut ra, mut rb) = (0.0f32, 0.0f32);
+        for &v in quads.remainder() {
+            (ra, rb) = (ra + (v - shift), rb + (v - shift) * (v - shift));
         }
-        total += (lanes.iter().sum::<f32>() + rest) as f64;
+        for q in quads {
+            // SAFETY: `q` is four floats.
+            let v = unsafe { F4::read(q.as_ptr()) }.sub(s);
+            (a, b) = (a.add(v), b.mul_add(v, v));
+        }
+        sum += (a.total() + ra) as f64;
+        squares += (b.total() + rb) as f64;
     }
-    total
+    (sum, squares)
 }
 
-/// The sum of `f(v)` over a run of values.
-fn sum_by(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
-    sum_pairs(values, values, |v, _| f(v))
+/// ReLU's mask on `d` in place (0 where `output` <= 0), then Σ d and Σ d·x.
+fn masked_sums(d: &mut [f32], output: &[f32], x: &[f32]) -> (f64, f64) {
+    assert!(output.len() == d.len() && x.len() == d.len());
+    let (mut sum, mut products) = (0.0f64, 0.0f64);
+    for ((d, o), x) in d.chunks_mut(RUN).zip(output.chunks(RUN)).zip(x.chunks(RUN)) {
+        let whole = d.len() / 4 * 4;
+        let (mut a, mut b) = (F4::splat(0.0), F4::splat(0.0));
+        for i in (0..whole).step_by(4) {
+            // SAFETY: i + 4 <= whole <= the length of all three runs (checked equal above).
+            let v = unsafe { F4::read(d.as_ptr().add(i)).masked(F4::read(o.as_ptr().add(i))) };
+            v.store(&mut d[i..i + 4]);
+            // SAFETY: as above.
+            (a, b) = (a.add(v), b.mul_add(v, unsafe { F4::read(x.as_ptr().add(i)) }));
+        }
+        let (mut ra, mut rb) = (0.0f32, 0.0f32);
+        for i in whole..d.len() {
+            d[i] = if o[i] > 0.0 { d[i] } else { 0.0 };
+            (ra, rb) = (ra + d[i], rb + d[i] * x[i]);
+        }
+        sum += (a.total() + ra) as f64;
+        products += (b.total() + rb) as f64;
+    }
+    (sum, products)
 }
 
 /// Per-channel totals of per-image figures [n][channels], in image order.
@@ -216,12 +286,13 @@ pub struct Normed {
 
 pub fn norm_relu(mut y: Vec<f32>, n: usize, channels: usize, hw: usize, gamma: &[f32], beta: &[f32], epsilon: f32) -> Normed {
     let (count, plane) = ((n * hw) as f64, channels * hw);
-    let per_image = map_parts(&mut y, plane, |_, image| image.chunks_exact(hw).map(|p| sum_by(p, |v| v)).collect());
-    let mean: Vec<f64> = totals(per_image, channels).into_iter().map(|s| s / count).collect();
-    let per_image = map_parts(&mut y, plane, |_, image| {
-        image.chunks_exact(hw).zip(&mean).map(|(p, &m)| sum_by(p, |v| (v - m as f32) * (v - m as f32))).collect()
-    });
-    let variance: Vec<f64> = totals(per_image, channels).into_iter().map(|s| s / count).collect();
+    let shifts: Vec<f32> = (0..channels).map(|c| y[c * hw]).collect();
+    let per_image: Vec<Vec<(f64, f64)>> = map_parts(&mut y, plane, |_, image| image.chunks_exact(hw).zip(&shifts).map(|(p, &s)| shifted_sums(p, s)).collect());
+    let (sums, squares): (Vec<Vec<f64>>, Vec<Vec<f64>>) = per_image.into_iter().map(|image| image.into_iter().unzip()).unzip();
+    let (sums, squares) = (totals(sums, channels), totals(squares, channels));
+    let shifted_mean: Vec<f64> = sums.iter().map(|s| s / count).collect();
+    let mean: Vec<f64> = shifted_mean.iter().zip(&shifts).map(|(m, &s)| m + s as f64).collect();
+    let variance: Vec<f64> = squares.iter().zip(&shifted_mean).map(|(q, m)| (q / count - m * m).max(0.0)).collect();
     let inv_std: Vec<f32> = variance.iter().map(|&v| 1.0 / (v as f32 + epsilon).sqrt()).collect();
     let mut output = vec![0.0f32; y.len()];
     map_pairs(&mut y, &mut output, plane, |_, image, out| {
@@ -244,10 +315,7 @@ pub fn norm_relu_backward(d: &mut [f32], norm: &Normed, gamma: &[f32], n: usize,
     // ReLU's mask, and per image the sums for beta and gamma.
     let per_image: Vec<(Vec<f64>, Vec<f64>)> = map_parts(d, plane, |i, image| {
         let (output, normed) = (&norm.output[i * plane..][..plane], &norm.normed[i * plane..][..plane]);
-        image.iter_mut().zip(output).for_each(|(v, &o)| *v = if o > 0.0 { *v } else { 0.0 });
-        let sums = image.chunks_exact(hw).map(|p| sum_by(p, |v| v)).collect();
-        let products = image.chunks_exact(hw).zip(normed.chunks_exact(hw)).map(|(p, x)| sum_pairs(p, x, |v, x| v * x)).collect();
-        (sums, products)
+        image.chunks_exact_mut(hw).zip(output.chunks_exact(hw)).zip(normed.chunks_exact(hw)).map(|((d, o), x)| masked_sums(d, o, x)).unzip()
     });
     let (sums, products): (Vec<_>, Vec<_>) = per_image.into_iter().unzip();
     let (d_beta, d_gamma) = (totals(sums, channels), totals(products, channels));
@@ -303,6 +371,24 @@ mod tests {
         let left: f64 = columns.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
         let right: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
         assert!((left - right).abs() < 1e-3, "{left} vs {right}");
+    }
+
+    /// The page's tiled kernel gives the `gemm` crate's results, forward and backward, where
+    /// the shapes fit its tiles and where they do not (odd widths, 9 or 36 weights per output).
+    #[test]
+    fn the_tiled_kernel_agrees_with_gemm() {
+        let values = |len: usize, seed: usize| (0..len).map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0) - 1.0).collect::<Vec<f32>>();
+        for (inputs, out, h, w) in [(1, 16, 16, 16), (4, 8, 8, 16), (16, 8, 8, 8), (3, 6, 5, 7), (8, 12, 4, 8)] {
+            let n = 3;
+            let (weight, x, dy) = (values(out * inputs * 9, 1), values(n * inputs * h * w, 2), values(n * out * h * w, 3));
+            let largest = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            let (y_gemm, y_tiled) = (conv(Kernel::Gemm, &weight, inputs, out, &x, n, h, w), conv(Kernel::Tiled, &weight, inputs, out, &x, n, h, w));
+            assert!(largest(&y_gemm, &y_tiled) < 1e-4, "forward {inputs}->{out} at {h}x{w}");
+            let (dw_gemm, dx_gemm) = conv_backward(Kernel::Gemm, &weight, inputs, out, &x, &dy, n, h, w, true);
+            let (dw_tiled, dx_tiled) = conv_backward(Kernel::Tiled, &weight, inputs, out, &x, &dy, n, h, w, true);
+            assert!(largest(&dw_gemm, &dw_tiled) < 1e-3, "weights' gradient {inputs}->{out} at {h}x{w}: {}", largest(&dw_gemm, &dw_tiled));
+            assert!(largest(&dx_gemm.unwrap(), &dx_tiled.unwrap()) < 1e-4, "input's gradient {inputs}->{out} at {h}x{w}");
+        }
     }
 
     #[test]

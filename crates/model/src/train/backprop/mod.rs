@@ -170,7 +170,7 @@ impl Network {
                 (h, w) = (h / 2, w / 2);
             }
             let x_l = input.as_deref().unwrap_or_else(|| &kept[l - 1].norm.output);
-            let y = layers::conv(&self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w);
+            let y = layers::conv(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w);
             let norm = layers::norm_relu(y, n, layer.out, h * w, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], layer.epsilon);
             let (mean, var) = &mut self.running[l];
             let m = layer.momentum;
@@ -221,7 +221,7 @@ impl Network {
             grads[layer.gamma.clone()].copy_from_slice(&d_gamma);
             grads[layer.beta.clone()].copy_from_slice(&d_beta);
             let x_l = k.input.as_deref().unwrap_or_else(|| &kept[l - 1].norm.output);
-            let (d_weight, d_input) = layers::conv_backward(&self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, l > 0);
+            let (d_weight, d_input) = layers::conv_backward(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, l > 0);
             grads[layer.weight.clone()].copy_from_slice(&d_weight);
             let Some(d_input) = d_input else { break };
             d = if layer.pooled {

@@ -1,0 +1,53 @@
+//! The page's training step, layer by layer, timed from JavaScript (`bench.mjs`): each export
+//! runs one of `crates/model/src/train/backprop/layers.rs`'s functions `iters` times on a batch
+//! of `n` images of one LGG layer's shape, compiled here as the worker compiles it; the
+//! convolutions with the page's tiled kernel or the `gemm` crate's.
+
+mod inference;
+#[path = "../../../crates/model/src/train/backprop/layers.rs"]
+#[allow(dead_code)]
+mod layers;
+
+/// The page's kernel (`tiled`) or the `gemm` crate's.
+fn kernel(tiled: bool) -> layers::Kernel {
+    if tiled { layers::Kernel::Tiled } else { layers::Kernel::Gemm }
+}
+
+fn test_values(len: usize, seed: u32) -> Vec<f32> {
+    (0..len as u32).map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 16) % 1000) as f32 / 500.0 - 1.0).collect()
+}
+
+/// Convolution forward: [out, in * 9] x im2col, `n` images of `h` x `h`.
+#[no_mangle]
+pub extern "C" fn conv(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, iters: usize) -> f32 {
+    let (w, x) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2));
+    (0..iters).map(|_| layers::conv(kernel(tiled), &w, inputs, out, &x, n, h, h)[0]).sum()
+}
+
+/// Convolution backward: the weights' gradient, and with `input_grad` the input's.
+#[no_mangle]
+pub extern "C" fn conv_backward(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, input_grad: bool, iters: usize) -> f32 {
+    let (w, x, dy) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2), test_values(n * out * h * h, 3));
+    (0..iters).map(|_| layers::conv_backward(kernel(tiled), &w, inputs, out, &x, &dy, n, h, h, input_grad).0[0]).sum()
+}
+
+/// Batch norm and ReLU forward, then backward.
+#[no_mangle]
+pub extern "C" fn norm(out: usize, h: usize, n: usize, iters: usize) -> f32 {
+    let (y, gamma, beta) = (test_values(n * out * h * h, 4), test_values(out, 5), test_values(out, 6));
+    let mut total = 0.0;
+    for _ in 0..iters {
+        let normed = layers::norm_relu(y.clone(), n, out, h * h, &gamma, &beta, 1e-5);
+        let mut d = test_values(n * out * h * h, 7);
+        total += layers::norm_relu_backward(&mut d, &normed, &gamma, n, out, h * h).0[0];
+    }
+    total
+}
+
+/// 2x2 max pooling forward and backward of `n` images of `channels` planes of `h` x `h`.
+#[no_mangle]
+pub extern "C" fn pool(channels: usize, h: usize, n: usize, iters: usize) -> f32 {
+    let x = test_values(n * channels * h * h, 8);
+    let d = test_values(n * channels * h * h / 4, 9);
+    (0..iters).map(|_| inference::max_pool2_planes(&x, h, h)[0] + layers::max_pool2_backward(&d, &x, n * channels, h, h)[0]).sum()
+}

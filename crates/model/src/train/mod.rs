@@ -69,7 +69,10 @@ impl Trainer {
     /// Starts training `model` (fresh or loaded) on `samples.len()` samples: on plain slices
     /// where `device` is the CPU, else with burn's autodiff on it.
     pub fn new(model: Classifier, spec: InputSpec, config: TrainConfig, samples: usize, device: &Device) -> Self {
-        match Network::new(&model, spec.size).filter(|_| *device == Device::flex()) {
+        // The device first: reading a GPU model's weights back synchronously is not allowed in
+        // the page.
+        let plain = if *device == Device::flex() { Network::new(&model, spec.size) } else { None };
+        match plain {
             Some(net) => {
                 let adam = Adam::new(net.params.len(), config.weight_decay as f32);
                 let dropout = StdRng::seed_from_u64(config.seed ^ 0x5eed_d209_0u64);

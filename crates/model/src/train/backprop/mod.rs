@@ -147,7 +147,7 @@ impl Network {
         self.layers.last().map_or(1, |l| l.out)
     }
 
-    /// Images of the model's size per call of [`Network::step`].
+    /// The side of the square images [`Network::step`] takes.
     pub fn input_size(&self) -> usize {
         self.size
     }

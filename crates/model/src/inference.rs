@@ -107,12 +107,19 @@ struct Folded {
     out: usize,
 }
 
+/// Whether `conv` is a 3x3 'same' convolution of `inputs` channels without bias, the kind
+/// [`crate::model`] builds and the plain-slice paths (this one, and training's) run.
+pub(crate) fn is_plain_3x3(conv: &Conv2d, inputs: usize) -> bool {
+    let [_, ins, kh, kw] = conv.weight.dims();
+    (ins, kh, kw) == (inputs, 3, 3) && conv.bias.is_none() && conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1
+}
+
 impl Folded {
     fn new(conv: &Conv2d, norm: &BatchNorm, inputs: usize, tiled: bool) -> Option<Self> {
-        let [out, ins, kh, kw] = conv.weight.dims();
-        if (ins, kh, kw) != (inputs, 3, 3) || conv.bias.is_some() || conv.stride != [1, 1] || conv.dilation != [1, 1] || conv.groups != 1 {
+        if !is_plain_3x3(conv, inputs) {
             return None;
         }
+        let [out, ins, _, _] = conv.weight.dims();
         let floats = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().ok();
         let (gamma, beta) = (floats(norm.gamma.val())?, floats(norm.beta.val())?);
         let (mean, var) = (floats(norm.running_mean.value())?, floats(norm.running_var.value())?);

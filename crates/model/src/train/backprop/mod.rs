@@ -86,10 +86,10 @@ impl Network {
         let mut channels = 1;
         for (k, block) in model.features.iter().enumerate() {
             for (j, (conv, norm)) in block.convs.iter().zip(&block.norms).enumerate() {
-                let [out, ins, kh, kw] = conv.weight.dims();
-                if (ins, kh, kw) != (channels, 3, 3) || conv.bias.is_some() || conv.stride != [1, 1] || conv.dilation != [1, 1] || conv.groups != 1 {
+                if !crate::inference::is_plain_3x3(conv, channels) {
                     return None;
                 }
+                let [out, ins, _, _] = conv.weight.dims();
                 layers.push(Layer {
                     inputs: ins,
                     out,

@@ -166,3 +166,51 @@ fn bad_label_sets_are_refused_and_doubtful_files_warned_about() {
     let counted: u64 = card["training"]["labels"]["classes"].as_array().unwrap().iter().flat_map(|c| c["per_split"].as_object().unwrap().values().map(|v| v.as_u64().unwrap())).sum();
     assert_eq!(counted, 13 + 14 + 1, "the duplicate's copies and the broken file are out, big.png is in");
 }
+
+/// Volumes count as labelled scans: NIfTI scans in class folders are cut into their slices,
+/// each scan kept on one side of the split, its label volume giving the slices' masks.
+#[test]
+fn volumes_in_class_folders_train_as_their_slices() {
+    use camseg::volume::{nifti::write_u8, Geometry};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, rows) = phantom(dir.path());
+    let root = dir.path().join("volumes");
+    let geometry = Geometry::from_affine([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0]]);
+    let read = |folder: &str, file: &str| image::open(data.join(folder).join(file)).unwrap().to_luma8();
+    // Five slices a scan, each scan of one class: 8 tumour and 8 normal scans.
+    for lesion in [true, false] {
+        let files: Vec<&String> = rows.iter().filter(|r| r.3 == lesion).map(|r| &r.0).collect();
+        let class = if lesion { "tumour" } else { "normal" };
+        fs::create_dir_all(root.join(class)).unwrap();
+        for (k, scan) in files.chunks_exact(5).take(8).enumerate() {
+            let (mut voxels, mut labels) = (Vec::new(), Vec::new());
+            for file in scan {
+                voxels.extend(read("images", file).into_raw());
+                labels.extend(read("masks", file).into_raw().into_iter().map(|v| u8::from(v > 127)));
+            }
+            let dims = [32, 32, scan.len()];
+            fs::write(root.join(class).join(format!("s{k}.nii.gz")), write_u8(dims, &geometry, &voxels, "scan", 0)).unwrap();
+            if lesion {
+                fs::write(root.join(class).join(format!("s{k}_mask.nii.gz")), write_u8(dims, &geometry, &labels, "labels", 1002)).unwrap();
+            }
+        }
+    }
+    let model = dir.path().join("volumes-model");
+    let (card, err) = train(&root, &model, &["--val-share", "0.25"]);
+    let labels = &card["training"]["labels"];
+    assert_eq!(labels["layout"], "class-folders", "{err}");
+    for class in labels["classes"].as_array().unwrap() {
+        assert_eq!(class["per_split"]["val"], 10, "two whole scans of eight held out: {class}");
+        assert_eq!(class["per_split"]["train"], 30, "{class}");
+    }
+    assert!(card["metrics"]["val_mean_dice"].is_number(), "the label volumes are the masks: {}", card["metrics"]);
+    let (json, _) = ok(&["eval", "--data", s(&root), "--model", s(&model), "--split", "val", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["images"], 20);
+    assert_eq!(v["tumour_images"], 10);
+
+    // A scan that cannot be read is named, and the rest still trains.
+    fs::write(root.join("normal/broken.nii.gz"), b"not a volume").unwrap();
+    let (_, err) = train(&root, &dir.path().join("again"), &[]);
+    assert!(err.contains("normal/broken.nii.gz"), "{err}");
+}

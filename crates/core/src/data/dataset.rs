@@ -67,7 +67,8 @@ mod native {
     use super::*;
     use crate::data::decode::{check_mask_size, decode_image, decode_mask};
     use crate::data::input::Channel;
-    use crate::data::labelled::{self, ClassCount, LabelOptions, Layout};
+    use crate::data::file_bytes::FileBytes;
+    use crate::data::labelled::{self, ClassCount, LabelOptions, Layout, ScanSlices};
     use crate::masks::Mask;
     use crate::plane::Plane;
     use crate::{Error, Result};
@@ -87,6 +88,8 @@ mod native {
         pub warnings: Vec<String>,
         /// Mask files of each record (class folders and labels CSVs).
         masks: BTreeMap<String, Vec<String>>,
+        /// Labelled scans (volumes) and their slices, which are records too.
+        scans: ScanSlices,
     }
 
     /// The columns that make an `index.csv` this project's own layout.
@@ -141,7 +144,7 @@ mod native {
             if held_out {
                 hold_out_val(&mut records, options);
             }
-            Ok(Dataset { root, records, layout: Layout::Index, held_out, classes: Vec::new(), warnings: Vec::new(), masks: BTreeMap::new() })
+            Ok(Dataset { root, records, layout: Layout::Index, held_out, classes: Vec::new(), warnings: Vec::new(), masks: BTreeMap::new(), scans: ScanSlices::default() })
         }
 
         /// Class folders, or the one top-level CSV with `file` and `label` columns.
@@ -149,7 +152,11 @@ mod native {
             let fail = |reason: String| Error::Dataset { path: root.display().to_string(), reason };
             let mut entries = Vec::new();
             let mut csvs = Vec::new();
-            walk(&root, &root, &mut entries, &mut csvs)?;
+            let mut volumes = Vec::new();
+            walk(&root, &root, &mut entries, &mut csvs, &mut volumes)?;
+            let mut problems = Vec::new();
+            let scans = ScanSlices::cut(volumes, &mut problems);
+            entries.extend(scans.entries.iter().cloned());
             let labels: Vec<(String, String)> = csvs.into_iter().filter(|(_, text)| {
                 let header = text.lines().next().unwrap_or_default().to_ascii_lowercase();
                 let has = |names: &[&str]| header.split(',').any(|h| names.contains(&h.trim()));
@@ -162,10 +169,12 @@ mod native {
                 return Err(fail("has no index.csv, no labels CSV and no images in class folders (expected tumour/ and normal/ folders, a CSV with file and label columns, or index.csv with images/ and masks/)".into()));
             }
             let csv = labels.first().map(|(name, text)| labelled::CsvText { name, text });
-            let set = labelled::read(&entries, csv, options).map_err(fail)?;
-            let records = set.images.iter().map(|i| Record { file: i.file.clone(), patient: i.group.clone(), slice: 0, split: i.split.clone(), label: i.positive as u8, tumor_px: 0, head_px: 0 }).collect();
+            let mut set = labelled::read(&entries, csv, options).map_err(fail)?;
+            set.warnings.extend(problems);
+            let slice = |file: &str| scans.index(file).map_or(0, |k| k as u32);
+            let records = set.images.iter().map(|i| Record { file: i.file.clone(), patient: i.group.clone(), slice: slice(&i.file), split: i.split.clone(), label: i.positive as u8, tumor_px: 0, head_px: 0 }).collect();
             let masks = set.images.iter().filter(|i| !i.masks.is_empty()).map(|i| (i.file.clone(), i.masks.clone())).collect();
-            Ok(Dataset { root, records, layout: set.layout, held_out: false, classes: set.classes, warnings: set.warnings, masks })
+            Ok(Dataset { root, records, layout: set.layout, held_out: false, classes: set.classes, warnings: set.warnings, masks, scans })
         }
 
         /// Records of one split (`all` = every record), with the negatives rule applied.
@@ -215,6 +224,10 @@ mod native {
             let Some(files) = self.masks.get(&r.file) else {
                 return Ok((!r.is_tumour()).then(|| Mask::empty(width, height)));
             };
+            if let Some(mask) = self.scans.mask(&r.file) {
+                check_mask_size(&mask, width, height, &files.join(", "))?;
+                return Ok(Some(mask));
+            }
             let mut joined = Mask::empty(width, height);
             for file in files {
                 let path = self.root.join(file);
@@ -233,6 +246,9 @@ mod native {
         }
 
         pub fn load_image(&self, r: &Record, channel: Channel) -> Result<Plane> {
+            if let Some(slice) = self.scans.image(&r.file) {
+                return Ok(slice); // one channel already, windowed as the page windows it
+            }
             let path = self.image_path(r);
             let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
             decode_image(&bytes, &path.display().to_string(), channel)
@@ -272,9 +288,10 @@ mod native {
         }
     }
 
-    /// Every file under `dir` (clutter aside) with its size and digest, and the top-level CSVs'
-    /// text. A file that cannot be read as an image still gets an entry, without a size.
-    fn walk(root: &Path, dir: &Path, entries: &mut Vec<labelled::Entry>, csvs: &mut Vec<(String, String)>) -> Result<()> {
+    /// Every file under `dir` (clutter aside) with its size and digest, the top-level CSVs'
+    /// text, and the volumes (read whole later). A file that cannot be read as an image still
+    /// gets an entry, without a size.
+    fn walk(root: &Path, dir: &Path, entries: &mut Vec<labelled::Entry>, csvs: &mut Vec<(String, String)>, volumes: &mut Vec<FileBytes>) -> Result<()> {
         let mut children: Vec<PathBuf> = std::fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         children.sort();
         for path in children {
@@ -283,7 +300,7 @@ mod native {
                 continue;
             }
             if path.is_dir() {
-                walk(root, &path, entries, csvs)?;
+                walk(root, &path, entries, csvs, volumes)?;
                 continue;
             }
             let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
@@ -295,8 +312,12 @@ mod native {
             if dir == root && !relative.contains('/') && matches!(name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref(), Some("md" | "txt" | "json")) {
                 continue;
             }
+            if labelled::scans::is_scan_file(&relative, &bytes) {
+                volumes.push(FileBytes::new(relative, bytes));
+                continue;
+            }
             let size = image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().ok().and_then(|r| r.into_dimensions().ok()).map(|(w, h)| (w as usize, h as usize));
-            entries.push(labelled::Entry { path: relative, size, digest: labelled::fnv1a(&bytes) });
+            entries.push(labelled::Entry::file(relative, size, labelled::fnv1a(&bytes)));
         }
         Ok(())
     }

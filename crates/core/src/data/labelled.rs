@@ -12,6 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod scans;
+pub use scans::{ScanRef, ScanSlices};
+
 /// Class names that mark the positive (lesion) class when the user names none.
 pub const POSITIVE_NAMES: [&str; 12] = ["tumour", "tumours", "tumor", "tumors", "lesion", "lesions", "abnormal", "positive", "yes", "1", "true", "malignant"];
 /// Fewest images a class may have: fewer cannot train or be checked.
@@ -48,6 +51,20 @@ pub struct Entry {
     pub size: Option<(usize, usize)>,
     /// A digest of its bytes, to find one file filed under two classes.
     pub digest: u64,
+    /// For a slice of a labelled scan ([`scans`]): the scan it was cut from.
+    pub scan: Option<ScanRef>,
+}
+
+impl Entry {
+    /// A plain file (an image, or a file that is none).
+    pub fn file(path: impl Into<String>, size: Option<(usize, usize)>, digest: u64) -> Entry {
+        Entry { path: path.into(), size, digest, scan: None }
+    }
+
+    /// Whether this is an image to label: a picture that is no mask, or a scan's slice.
+    fn is_labelled_image(&self) -> bool {
+        self.scan.is_some() || (is_image(&self.path) && !mask_key(&self.path).1)
+    }
 }
 
 /// How to read labels: which classes are positive, and how much to hold out.
@@ -184,14 +201,14 @@ pub fn read(entries: &[Entry], csv: Option<CsvText>, options: &LabelOptions) -> 
     let mut warnings = Vec::new();
     let by_path: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
     let mut masks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in entries.iter().filter(|e| is_image(&e.path)) {
+    for e in entries.iter().filter(|e| e.scan.is_none() && is_image(&e.path)) {
         if let (key, true) = mask_key(&e.path) {
             masks.entry(key).or_default().push(e.path.clone());
         }
     }
-    let others: Vec<&str> = entries.iter().map(|e| e.path.as_str()).filter(|p| p.contains('/') && !is_image(p)).collect();
+    let others: Vec<&str> = entries.iter().filter(|e| e.scan.is_none()).map(|e| e.path.as_str()).filter(|p| p.contains('/') && !is_image(p)).collect();
     if !others.is_empty() {
-        warnings.push(format!("{} not an image (PNG, JPEG, TIFF, BMP); skipped ({})", plural(others.len(), "file is", "files are"), others.iter().take(3).copied().collect::<Vec<_>>().join(", ")));
+        warnings.push(format!("{} not an image (PNG, JPEG, TIFF, BMP) or a volume (NIfTI, DICOM); skipped ({})", plural(others.len(), "file is", "files are"), others.iter().take(3).copied().collect::<Vec<_>>().join(", ")));
     }
     let (layout, rows) = match csv {
         Some(csv) => (Layout::LabelsCsv, csv_rows(csv, &by_path, &mut warnings)?),
@@ -204,8 +221,11 @@ pub fn read(entries: &[Entry], csv: Option<CsvText>, options: &LabelOptions) -> 
             warnings.push(format!("{}: not readable as an image; skipped", row.file));
             continue;
         }
-        let key = super::upload::pairing_key(&row.file).0;
-        let masks = row.mask.map(|m| vec![m]).unwrap_or_else(|| masks.get(&key).cloned().unwrap_or_default());
+        let masks = match (&entry.scan, row.mask) {
+            (Some(from), _) => from.labels.iter().cloned().collect(),
+            (None, Some(mask)) => vec![mask],
+            (None, None) => masks.get(&super::upload::pairing_key(&row.file).0).cloned().unwrap_or_default(),
+        };
         images.push(LabelledImage { group: row.group.unwrap_or_else(|| row.file.clone()), file: row.file, class: row.class, positive: false, split: row.split.unwrap_or_default(), masks });
     }
     drop_contradictions(&mut images, &by_path, &mut warnings);
@@ -238,7 +258,7 @@ struct Row {
 
 /// `<class>/…/<image>` or `<split>/<class>/…/<image>`; masks are not rows.
 fn folder_rows(entries: &[Entry]) -> Result<Vec<Row>, String> {
-    let images: Vec<&Entry> = entries.iter().filter(|e| is_image(&e.path) && !mask_key(&e.path).1).collect();
+    let images: Vec<&Entry> = entries.iter().filter(|e| e.is_labelled_image()).collect();
     let split_of = |folder: &str| SPLIT_FOLDERS.iter().find(|(name, _)| folder.eq_ignore_ascii_case(name)).map(|(_, s)| s.to_string());
     let tops: BTreeSet<&str> = images.iter().filter_map(|e| e.path.split_once('/').map(|(top, _)| top)).collect();
     let split_folders = !tops.is_empty() && tops.iter().all(|t| split_of(t).is_some());
@@ -255,7 +275,7 @@ fn folder_rows(entries: &[Entry]) -> Result<Vec<Row>, String> {
             }
         };
         // An `images/` folder inside a class holds its images (masks beside it in `masks/`).
-        rows.push(Row { file: e.path.clone(), class: class.to_string(), group: None, split, mask: None });
+        rows.push(Row { file: e.path.clone(), class: class.to_string(), group: e.scan.as_ref().map(|s| s.scan.clone()), split, mask: None });
     }
     if rows.is_empty() {
         return Err("found no class folders: put each class's images in a folder named for it (e.g. tumour/ and normal/), or give a labels CSV with file and label columns".into());
@@ -279,7 +299,15 @@ fn csv_rows(csv: CsvText, files: &BTreeMap<&str, &Entry>, warnings: &mut Vec<Str
         return Err(format!("{}: needs a `file` and a `label` column (found: {})", csv.name, header.iter().collect::<Vec<_>>().join(", ")));
     };
     let (group, split, mask) = (column(&["group", "patient", "study"]), column(&["split"]), column(&["mask"]));
+    // A row may name a scan (a volume file or a DICOM folder): it labels each of its slices.
+    let mut scans: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in files.values() {
+        if let Some(from) = &e.scan {
+            scans.entry(from.scan.as_str()).or_default().push(e.path.as_str());
+        }
+    }
     let mut rows: Vec<Row> = Vec::new();
+    let mut listed = BTreeSet::new();
     let mut missing = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("{} row {}: {e}", csv.name, i + 2))?;
@@ -288,15 +316,20 @@ fn csv_rows(csv: CsvText, files: &BTreeMap<&str, &Entry>, warnings: &mut Vec<Str
             return Err(format!("{} row {}: the file or the label is empty", csv.name, i + 2));
         };
         let path = path.replace('\\', "/").trim_start_matches("./").to_string();
-        if rows.iter().any(|r| r.file == path) {
+        if !listed.insert(path.clone()) {
             warnings.push(format!("{} row {}: {path} is listed again; the first row is kept", csv.name, i + 2));
+            continue;
+        }
+        let split = cell(split).map(|s| SPLIT_FOLDERS.iter().find(|(n, _)| s.eq_ignore_ascii_case(n)).map_or(s.clone(), |(_, s)| s.to_string()));
+        if let Some(slices) = scans.get(path.trim_end_matches('/')) {
+            let group = cell(group).unwrap_or_else(|| path.trim_end_matches('/').to_string());
+            rows.extend(slices.iter().map(|slice| Row { file: slice.to_string(), class: class.clone(), group: Some(group.clone()), split: split.clone(), mask: None }));
             continue;
         }
         if !files.contains_key(path.as_str()) {
             missing.push(path);
             continue;
         }
-        let split = cell(split).map(|s| SPLIT_FOLDERS.iter().find(|(n, _)| s.eq_ignore_ascii_case(n)).map_or(s.clone(), |(_, s)| s.to_string()));
         rows.push(Row { file: path, class, group: cell(group), split, mask: cell(mask).filter(|m| files.contains_key(m.as_str())) });
     }
     if !missing.is_empty() {
@@ -316,7 +349,9 @@ fn drop_contradictions(images: &mut Vec<LabelledImage>, files: &BTreeMap<&str, &
     let bad: BTreeSet<u64> = classes.iter().filter(|(_, c)| c.len() > 1).map(|(d, _)| *d).collect();
     for d in &bad {
         let copies: Vec<String> = images.iter().filter(|i| digest(i) == *d).map(|i| format!("{} ({})", i.file, i.class)).collect();
-        warnings.push(format!("the same image is filed under two classes: {}; left out", copies.join(", ")));
+        // Blank slices at the ends of scans can be many copies of one image: name a few.
+        let more = if copies.len() > 4 { format!(" and {} more", copies.len() - 4) } else { String::new() };
+        warnings.push(format!("the same image is filed under two classes: {}{more}; left out", copies[..copies.len().min(4)].join(", ")));
     }
     images.retain(|i| !bad.contains(&digest(i)));
 }

@@ -506,3 +506,33 @@ fn the_trust_checks_of_many_images_come_one_by_one_and_a_cancel_stops_them() {
     assert_eq!(session.accept(WorkerInput::CancelTrustAll { run: 10 })[0], WorkerOutput::TrustAllDone { run: 10 });
     assert!(!session.busy());
 }
+
+/// Volumes dropped for training are labelled scans: cut into slices, each scan on one side of
+/// the split, and the run trains on the slices.
+#[test]
+fn labelled_volumes_are_cut_into_slices_and_trained_on() {
+    use crate::data::labelled::LabelOptions;
+    use crate::volume::{nifti::write_u8, Geometry};
+    let (mut session, _) = ready();
+    let geometry = Geometry::from_affine([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0]]);
+    let mut files = Vec::new();
+    for scan in 0..8u64 {
+        let tumour = scan % 2 == 0;
+        let voxels: Vec<u8> = (0..4).flat_map(|k| crate::phantom::generate(&mut crate::phantom::rng_for(13, scan * 4 + k), 32, tumour).image.data).map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8).collect();
+        let class = if tumour { "tumour" } else { "normal" };
+        files.push(FileBytes::new(format!("mine/{class}/s{scan}.nii.gz"), write_u8([32, 32, 4], &geometry, &voxels, "scan", 0)));
+    }
+    files.push(FileBytes::new("mine/normal/bad.nii", vec![0; 10]));
+    let options = LabelOptions { val_share: 0.25, ..LabelOptions::default() };
+    let out = session.accept(WorkerInput::ReadLabels { request: 1, files: Some(files), options: options.clone() });
+    let [WorkerOutput::LabelsRead { summary: Ok(summary), .. }] = &out[..] else { panic!("{out:?}") };
+    for class in &summary.classes {
+        assert_eq!((class.per_split["train"], class.per_split["val"]), (12, 4), "one whole scan of four held out: {class:?}");
+    }
+    assert!(summary.warnings.iter().any(|w| w.starts_with("normal/bad.nii:")), "{:?}", summary.warnings);
+    session.accept(WorkerInput::Train { run: 2, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, name: "scans".into() });
+    let out = run(&mut session);
+    let started = out.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, val, .. } => Some((*train, *val)), _ => None });
+    assert_eq!(started, Some((24, 8)));
+    assert!(matches!(out.last(), Some(WorkerOutput::TrainFinished { .. })), "{:?}", out.last());
+}

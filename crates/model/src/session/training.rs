@@ -7,7 +7,7 @@ use crate::prelude::*;
 use crate::card::{weights_bytes, LabelsInfo, ModelCard, TrainingInfo};
 use crate::data::decode::decode_image;
 use crate::data::ScanKind;
-use crate::data::labelled::{self, Entry, LabelOptions, Labelled};
+use crate::data::labelled::{self, Entry, LabelOptions, Labelled, ScanSlices};
 use crate::data::upload::{split_volumes, FileBytes};
 use crate::evaluate::GATE;
 use crate::metrics::{roc_auc, Confusion};
@@ -31,26 +31,31 @@ pub struct Folder {
     files: BTreeMap<String, Vec<u8>>,
     entries: Vec<Entry>,
     csv: Option<(String, String)>,
-    /// Files that are no image the worker can read (volumes among them), by name.
+    /// Volumes, cut into slices that are labelled images.
+    scans: ScanSlices,
+    /// Files that could not be read, by name and why.
     skipped: Vec<String>,
 }
 
 impl Folder {
-    /// Opens zips, sets volumes aside (named in the warnings), reads each image's size.
+    /// Opens zips, cuts volumes into slices, reads each image's size.
     pub fn new(files: Vec<FileBytes>) -> Folder {
         let mut problems = Vec::new();
         let (images, volumes) = split_volumes(files, &mut problems);
-        let mut paths: Vec<String> = images.iter().map(|f| f.path.clone()).collect();
+        // One common top folder is stripped from images and volumes alike.
+        let mut paths: Vec<String> = images.iter().chain(&volumes).map(|f| f.path.clone()).collect();
         labelled::strip_common_folder(&mut paths);
-        let mut folder = Folder { skipped: problems, ..Folder::default() };
-        folder.skipped.extend(volumes.iter().map(|v| format!("{}: a volume; train on its slices saved as images (volumes are not read as labelled scans yet)", v.path)));
+        let volume_paths = paths.split_off(images.len());
+        let volumes = volumes.into_iter().zip(volume_paths).map(|(v, path)| FileBytes { path, ..v }).collect();
+        let scans = ScanSlices::cut(volumes, &mut problems);
+        let mut folder = Folder { skipped: problems, entries: scans.entries.clone(), scans, ..Folder::default() };
         for (path, file) in paths.into_iter().zip(images) {
             if !path.contains('/') && path.to_ascii_lowercase().ends_with(".csv") {
                 folder.csv = Some((path, String::from_utf8_lossy(&file.bytes).into_owned()));
                 continue;
             }
             let size = image::ImageReader::new(std::io::Cursor::new(&file.bytes)).with_guessed_format().ok().and_then(|r| r.into_dimensions().ok()).map(|(w, h)| (w as usize, h as usize));
-            folder.entries.push(Entry { path: path.clone(), size, digest: labelled::fnv1a(&file.bytes) });
+            folder.entries.push(Entry::file(path.clone(), size, labelled::fnv1a(&file.bytes)));
             folder.files.insert(path, file.bytes);
         }
         folder
@@ -164,9 +169,13 @@ impl TrainJob {
     fn decode_some(&mut self, folder: &Folder) -> WorkerOutput {
         let end = (self.next + DECODE_CHUNK).min(self.set.images.len());
         for image in &self.set.images[self.next..end] {
-            let Some(bytes) = folder.files.get(&image.file) else { continue };
             // The label rules read this file's size already; one that still fails is named.
-            match decode_image(bytes, &image.file, self.card.input.channel) {
+            let decoded = match (folder.scans.image(&image.file), folder.files.get(&image.file)) {
+                (Some(slice), _) => Ok(slice),
+                (None, Some(bytes)) => decode_image(bytes, &image.file, self.card.input.channel),
+                (None, None) => Err(Error::Invalid(format!("{}: no longer among the files given", image.file))),
+            };
+            match decoded {
                 Ok(plane) => {
                     let sample = Sample { input: self.card.input.prepare(&plane), label: image.positive };
                     if image.split == "val" { self.val.push(sample) } else if image.split == "train" { self.train.push(sample) }

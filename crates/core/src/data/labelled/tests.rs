@@ -1,7 +1,7 @@
 use super::*;
 
 fn entry(path: &str, size: (usize, usize)) -> Entry {
-    Entry { path: path.into(), size: Some(size), digest: fnv1a(path.as_bytes()) }
+    Entry::file(path, Some(size), fnv1a(path.as_bytes()))
 }
 
 fn folders(classes: &[(&str, usize)]) -> Vec<Entry> {
@@ -103,4 +103,68 @@ fn a_labels_csv_keeps_groups_together_and_reports_missing_files() {
     assert!(set.warnings.iter().any(|w| w.contains("scans/gone.png")), "{:?}", set.warnings);
     let bad = read(&entries, Some(CsvText { name: "labels.csv", text: "name,diagnosis\na,b\n" }), &defaults()).unwrap_err();
     assert!(bad.contains("labels.csv") && bad.contains("`file`"), "{bad}");
+}
+
+/// A gzipped NIfTI scan of `slices` axial slices of 12 x 10 whose voxels say which scan and
+/// slice they are (so no two slices of the set are alike), and its label volume (a square on
+/// every slice but the first) when `labelled`.
+fn scan(path: &str, seed: u8, slices: usize, labelled: bool) -> Vec<crate::data::file_bytes::FileBytes> {
+    use crate::volume::{nifti::write_u8, Geometry};
+    let geometry = Geometry::from_affine([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0]]);
+    let dims = [12, 10, slices];
+    let voxels: Vec<u8> = (0..12 * 10 * slices).map(|i| ((i % 120) as u8).wrapping_mul(3).wrapping_add(seed.wrapping_mul(31)).wrapping_add((i / 120) as u8 * 7)).collect();
+    let mut files = vec![crate::data::file_bytes::FileBytes::new(path, write_u8(dims, &geometry, &voxels, "scan", 0))];
+    if labelled {
+        let labels: Vec<u8> = (0..12 * 10 * slices).map(|i| u8::from(i / 120 > 0 && (3..6).contains(&(i % 12)) && (2..5).contains(&(i % 120 / 12)))).collect();
+        files.push(crate::data::file_bytes::FileBytes::new(path.replace(".nii.gz", "_mask.nii.gz"), write_u8(dims, &geometry, &labels, "labels", 1002)));
+    }
+    files
+}
+
+#[test]
+fn volumes_in_class_folders_are_cut_into_slices_that_keep_their_scan_on_one_side_of_the_split() {
+    let mut files = Vec::new();
+    for k in 0..4u8 {
+        files.extend(scan(&format!("tumour/t{k}.nii.gz"), k, 5, k < 3));
+        files.extend(scan(&format!("normal/n{k}.nii.gz"), 10 + k, 5, false));
+    }
+    files.push(crate::data::file_bytes::FileBytes::new("normal/broken.nii.gz", vec![1, 2, 3]));
+    let mut problems = Vec::new();
+    let scans = ScanSlices::cut(files, &mut problems);
+    assert_eq!(scans.entries.len(), 40, "8 scans of 5 slices");
+    assert!(problems.len() == 1 && problems[0].starts_with("normal/broken.nii.gz:"), "{problems:?}");
+    let first = &scans.entries[0];
+    assert_eq!(first.path, "normal/n0.nii.gz · axial 1 of 5");
+    assert_eq!(first.size, Some((12, 10)));
+    assert_eq!(scans.image(&first.path).map(|p| (p.width, p.height)), Some((12, 10)));
+
+    let set = read(&scans.entries, None, &LabelOptions { val_share: 0.25, ..defaults() }).unwrap();
+    assert_eq!(set.layout, Layout::ClassFolders);
+    assert_eq!(set.images.len(), 40);
+    for class in &set.classes {
+        assert_eq!(class.per_split["val"], 5, "one scan of four held out per class: {class:?}");
+    }
+    // Each scan is its slices' group, and a group lies on one side.
+    let mut sides: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for image in &set.images {
+        assert!(image.file.starts_with(image.group.as_str()), "{image:?}");
+        sides.entry(image.group.as_str()).or_default().insert(image.split.as_str());
+    }
+    assert_eq!(sides.len(), 8);
+    assert!(sides.values().all(|s| s.len() == 1), "{sides:?}");
+    // Masks come from the label volumes: three tumour scans have them, slice by slice.
+    assert_eq!(set.summary().masked, 15);
+    let t0 = "tumour/t0.nii.gz · axial 2 of 5";
+    assert_eq!(set.images.iter().find(|i| i.file == t0).unwrap().masks, vec!["tumour/t0_mask.nii.gz".to_string()]);
+    assert_eq!(scans.mask(t0).unwrap().area(), 9);
+    assert_eq!(scans.mask("tumour/t0.nii.gz · axial 1 of 5").unwrap().area(), 0);
+    assert!(scans.mask("tumour/t3.nii.gz · axial 2 of 5").is_none());
+
+    // A labels CSV names scans; each row labels every slice, and the group column holds.
+    let csv = "file,label,group\ntumour/t0.nii.gz,yes,p1\ntumour/t1.nii.gz,yes,p1\ntumour/t2.nii.gz,yes,p2\nnormal/n0.nii.gz,no,p3\nnormal/n1.nii.gz,no,p4\n";
+    let set = read(&scans.entries, Some(CsvText { name: "labels.csv", text: csv }), &defaults()).unwrap();
+    assert_eq!(set.layout, Layout::LabelsCsv);
+    assert_eq!(set.images.len(), 25);
+    assert_eq!(set.images.iter().filter(|i| i.group == "p1").count(), 10);
+    assert!(set.images.iter().all(|i| i.positive == (i.class == "yes")));
 }

@@ -72,14 +72,14 @@ pub fn train_view(p: &TrainProps) -> Html {
     html! {
         <section class="panel train" id="train" data-testid="train-panel">
             <h2>{ "Train a model" }</h2>
-            <p class="hint">{ "Your own labelled images: one folder per class (e.g. tumour/ and normal/, as torchvision's ImageFolder), or a labels CSV (file,label, and a group column to keep a patient's images together), or a zip of either. Masks are optional (x_mask.png beside x.png). Everything stays in this browser." }</p>
+            <p class="hint">{ "Your own labelled images: one folder per class (e.g. tumour/ and normal/, as torchvision's ImageFolder), or a labels CSV (file,label, and a group column to keep a patient's images together), or a zip of either. Volumes (NIfTI, DICOM series) count as labelled scans: each is cut into its axial slices, labelled by its folder, and kept on one side of the split. Masks are optional (x_mask.png beside x.png, x_mask.nii.gz beside x.nii.gz). Everything stays in this browser." }</p>
             <div class="row train-drop" data-testid="train-drop" ondrop={if locked { None } else { Some(on_drop) }} ondragover={on_over}>
                 <span>{ "Drop a labelled folder or zip here, or " }</span>
                 <label class="button">{ "open a labelled folder…" }
                     <input type="file" multiple=true webkitdirectory=true data-testid="train-folder" onchange={on_folder} disabled={locked} />
                 </label>
                 <label class="button">{ "…or a zip / files" }
-                    <input type="file" multiple=true accept=".zip,.csv,.png,.jpg,.jpeg,.tif,.tiff,.bmp" data-testid="train-files" onchange={on_zip} disabled={locked} />
+                    <input type="file" multiple=true accept=".zip,.csv,.png,.jpg,.jpeg,.tif,.tiff,.bmp,.nii,.gz,.dcm" data-testid="train-files" onchange={on_zip} disabled={locked} />
                 </label>
                 if t.phase == TrainPhase::Reading { <span class="note">{ format!("reading {}…", t.source) }</span> }
             </div>

@@ -275,7 +275,7 @@ fn folder_rows(entries: &[Entry]) -> Result<Vec<Row>, String> {
             }
         };
         // An `images/` folder inside a class holds its images (masks beside it in `masks/`).
-        rows.push(Row { file: e.path.clone(), class: class.to_string(), group: e.scan.as_ref().map(|s| s.scan.clone()), split, mask: None });
+        rows.push(Row { file: e.path.clone(), class: class.to_string(), group: e.scan.as_ref().map(|s| s.volume.clone()), split, mask: None });
     }
     if rows.is_empty() {
         return Err("found no class folders: put each class's images in a folder named for it (e.g. tumour/ and normal/), or give a labels CSV with file and label columns".into());

@@ -20,8 +20,10 @@ const VIEW: View = View::Axial;
 /// Where a slice entry came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScanRef {
-    /// The scan's file, or its DICOM folder: what a labels CSV names, and the slice's group.
+    /// The scan's file, or its DICOM folder: what a labels CSV names.
     pub scan: String,
+    /// The volume as read (a DICOM folder may hold several series): the slices' group.
+    pub volume: String,
     /// Its label volume's name, when one came with it.
     pub labels: Option<String>,
 }
@@ -67,7 +69,7 @@ impl ScanSlices {
                     let path = format!("{folder}{shown} · {} {:0digits$} of {count}", VIEW.label(), index + 1);
                     let plane = scan.volume.slice(VIEW, index, window);
                     let digest = fnv1a(&plane.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
-                    let from = ScanRef { scan: scan_name.clone(), labels: labels.clone() };
+                    let from = ScanRef { scan: scan_name.clone(), volume: scan.volume.name.clone(), labels: labels.clone() };
                     out.entries.push(Entry { path: path.clone(), size: Some((width, height)), digest, scan: Some(from) });
                     out.slices.insert(path, Slice { scan: scan.clone(), window, index });
                 }

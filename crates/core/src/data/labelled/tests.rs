@@ -168,3 +168,38 @@ fn volumes_in_class_folders_are_cut_into_slices_that_keep_their_scan_on_one_side
     assert_eq!(set.images.iter().filter(|i| i.group == "p1").count(), 10);
     assert!(set.images.iter().all(|i| i.positive == (i.class == "yes")));
 }
+
+#[test]
+fn a_dicom_series_is_a_scan_whether_in_its_own_folder_or_loose_in_the_class_folder() {
+    use crate::data::file_bytes::FileBytes;
+    use crate::volume::dicom_writer::{write_slice, SliceSpec, Syntax};
+    // Each volume is windowed by its own range: the series differ in pattern, not only level.
+    let slice = |k: usize, value: u16, uid: &str| {
+        let pixels: Vec<u16> = (0..12).map(|i| value + i * (value / 100 + 1)).collect();
+        write_slice(&SliceSpec { pixels: &pixels, rows: 3, cols: 4, position: [0.0, 0.0, 2.0 * k as f64], orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0], spacing: [1.0, 1.0], rescale: (1.0, 0.0), window: None, instance: k as u32 + 1, series_uid: uid, patient_name: "X", patient_id: "Y", syntax: Syntax::ExplicitLittle })
+    };
+    let mut files = Vec::new();
+    for series in 0..4u16 {
+        for k in 0..3 {
+            // Tumour series each in a folder; normal series loose in `normal/`, told apart by UID.
+            let path = if series < 2 { format!("tumour/p{series}/{k}.dcm") } else { format!("normal/s{series}_{k}.dcm") };
+            files.push(FileBytes::new(path, slice(k, 100 * series + 20 * k as u16, &format!("1.2.{series}"))));
+        }
+    }
+    let mut problems = Vec::new();
+    let scans = ScanSlices::cut(files, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(scans.entries.len(), 12);
+    let (tumour, normal): (Vec<&Entry>, Vec<&Entry>) = scans.entries.iter().partition(|e| e.path.starts_with("tumour/"));
+    assert_eq!((tumour.len(), normal.len()), (6, 6));
+    assert!(tumour.iter().all(|e| e.scan.as_ref().unwrap().scan.starts_with("tumour/p")), "{tumour:?}");
+    assert!(normal.iter().all(|e| e.path.starts_with("normal/") && e.scan.as_ref().unwrap().scan == "normal"), "{normal:?}");
+    let groups: BTreeSet<&str> = scans.entries.iter().map(|e| e.scan.as_ref().unwrap().volume.as_str()).collect();
+    assert_eq!(groups.len(), 4, "two series in folders, two loose ones: {groups:?}");
+    let set = read(&scans.entries, None, &LabelOptions { val_share: 0.5, ..defaults() });
+    assert!(matches!(&set, Err(e) if e.contains("has 6 usable images")), "a class of 6 slices is refused as any class under 10: {set:?}");
+    // Slices come in the series' order by position, each windowed to [0, 1].
+    let planes: Vec<crate::plane::Plane> = tumour.iter().take(3).map(|e| scans.image(&e.path).unwrap()).collect();
+    assert!(planes.iter().all(|p| (p.width, p.height) == (4, 3) && p.data.iter().all(|v| (0.0..=1.0).contains(v))));
+    assert!(planes[0].data[0] < planes[1].data[0] && planes[1].data[0] < planes[2].data[0], "{planes:?}");
+}

@@ -165,6 +165,14 @@ pub fn threshold(heat: &Plane, t: f32) -> Mask {
     Mask::new(heat.width, heat.height, heat.data.iter().map(|&v| v >= t).collect())
 }
 
+/// `x.round()` for `x >= 0` (half away from zero), without wasm's call to libm's `roundf` per
+/// value: `x - floor(x)` is exact here, so the result is the same to the bit.
+#[inline]
+fn round_non_negative(x: f32) -> f32 {
+    let floor = x.floor();
+    if x - floor >= 0.5 { floor + 1.0 } else { floor }
+}
+
 /// Otsu's threshold over a 256-bin histogram of values in [0, 1]: the cut that maximises the
 /// between-class variance. A constant map has no cut; it returns a value above 1 so that the
 /// mask is empty (a flat heatmap marks nothing).
@@ -172,7 +180,7 @@ pub fn otsu_threshold(heat: &Plane) -> f32 {
     const BINS: usize = 256;
     let mut hist = [0usize; BINS];
     for &v in &heat.data {
-        hist[((v.clamp(0.0, 1.0) * (BINS - 1) as f32).round()) as usize] += 1;
+        hist[round_non_negative(v.clamp(0.0, 1.0) * (BINS - 1) as f32) as usize] += 1;
     }
     let total = heat.data.len() as f64;
     let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
@@ -205,6 +213,18 @@ pub fn otsu_threshold(heat: &Plane) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_without_libm_is_rounding() {
+        let mut x = 0.0f32;
+        while x <= 255.0 {
+            assert_eq!(round_non_negative(x), x.round(), "{x}");
+            x = f32::from_bits(x.to_bits() + 997);
+        }
+        for x in [0.5, 1.5, 2.5, 254.5, 0.49999997, 127.49999] {
+            assert_eq!(round_non_negative(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+    }
 
     #[test]
     fn otsu_separates_two_levels() {

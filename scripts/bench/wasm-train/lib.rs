@@ -51,3 +51,24 @@ pub extern "C" fn pool(channels: usize, h: usize, n: usize, iters: usize) -> f32
     let d = test_values(n * channels * h * h / 4, 9);
     (0..iters).map(|_| inference::max_pool2_planes(&x, h, h)[0] + layers::max_pool2_backward(&d, &x, n * channels, h, h)[0]).sum()
 }
+
+/// How far the pooling in wasm SIMD lanes is from the plain comparisons, on planes whose
+/// rows have lane groups and a tail: 0 when they agree (bench.mjs checks it first).
+#[no_mangle]
+pub extern "C" fn pool_disagreement(channels: usize, h: usize, w: usize) -> f32 {
+    let x = test_values(channels * h * w, 10);
+    let pooled = inference::max_pool2_planes(&x, h, w);
+    let (oh, ow) = (h / 2, w / 2);
+    let mut worst = 0.0f32;
+    for c in 0..channels {
+        for y in 0..oh {
+            for x0 in 0..ow {
+                let at = |dy: usize, dx: usize| x[c * h * w + (2 * y + dy) * w + 2 * x0 + dx];
+                let big = |a: f32, b: f32| if a > b { a } else { b };
+                let want = big(big(at(0, 0), at(0, 1)), big(at(1, 0), at(1, 1)));
+                worst = worst.max((pooled[c * oh * ow + y * ow + x0] - want).abs());
+            }
+        }
+    }
+    worst
+}

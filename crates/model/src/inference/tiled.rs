@@ -65,6 +65,16 @@ mod lanes {
         pub fn masked(self, by: F4) -> Self {
             F4(v128_and(self.0, f32x4_gt(by.0, f32x4_splat(0.0))))
         }
+        /// Lane by lane, `self` where it is above `other`, else `other` (`planes::larger`).
+        #[inline(always)]
+        pub fn larger(self, other: F4) -> Self {
+            F4(f32x4_pmax(other.0, self.0))
+        }
+        /// Of eight consecutive floats `a ++ b`, those at even places and those at odd ones.
+        #[inline(always)]
+        pub fn evens_odds(a: F4, b: F4) -> (F4, F4) {
+            (F4(i32x4_shuffle::<0, 2, 4, 6>(a.0, b.0)), F4(i32x4_shuffle::<1, 3, 5, 7>(a.0, b.0)))
+        }
         /// The sum of the four lanes.
         #[inline(always)]
         pub fn total(self) -> f32 {
@@ -112,6 +122,13 @@ mod lanes {
         }
         pub fn masked(self, by: F4) -> Self {
             F4(std::array::from_fn(|i| if by.0[i] > 0.0 { self.0[i] } else { 0.0 }))
+        }
+        pub fn larger(self, other: F4) -> Self {
+            F4(std::array::from_fn(|i| if self.0[i] > other.0[i] { self.0[i] } else { other.0[i] }))
+        }
+        pub fn evens_odds(a: F4, b: F4) -> (F4, F4) {
+            let at = |k: usize| if k < 4 { a.0[k] } else { b.0[k - 4] };
+            (F4(std::array::from_fn(|i| at(2 * i))), F4(std::array::from_fn(|i| at(2 * i + 1))))
         }
         pub fn total(self) -> f32 {
             self.0[0] + self.0[1] + self.0[2] + self.0[3]

@@ -102,3 +102,35 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     await app.close();
   }
 });
+
+test('volumes in a class-folder zip train as their slices, each scan on one side of the split', async () => {
+  // Two NIfTI phantoms a class (12 slices each, different seeds), label volumes beside the tumour ones.
+  const entries = [];
+  for (const [cls, seeds] of [['tumour', [3, 4]], ['normal', [5, 6]]]) {
+    for (const seed of seeds) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camseg-vol-'));
+      execFileSync(CAMSEG, ['phantom', '--volume', 'nifti', '--out', dir, '--count', '12', '--size', '48', '--seed', String(seed)]);
+      entries.push([`scans/${cls}/s${seed}.nii.gz`, fs.readFileSync(path.join(dir, 'phantom.nii.gz'))]);
+      if (cls === 'tumour') entries.push([`scans/${cls}/s${seed}_mask.nii.gz`, fs.readFileSync(path.join(dir, 'phantom_mask.nii.gz'))]);
+    }
+  }
+  const app = await openApp({ gpu: false });
+  const { page } = app;
+  try {
+    await settled(page);
+    await page.setInputFiles('[data-testid=train-files]', [upload('scans.zip', zip(entries), 'application/zip')]);
+    await page.waitForSelector('[data-testid=train-summary]', { timeout: 60_000 });
+    assert.match(await text(page, 'train-summary'), /class folders, 24 images with masks/);
+    const classes = await page.$$eval('[data-testid=train-class]', (rs) => rs.map((r) => [...r.children].map((td) => td.textContent)));
+    assert.deepEqual(classes, [['normal', 'no lesion', '12', '12', '0'], ['tumour', 'lesion', '12', '12', '0']], 'one whole scan of two held out per class');
+    await page.fill('[data-testid=train-epochs]', '1');
+    await page.dispatchEvent('[data-testid=train-epochs]', 'change');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-phase]').textContent.startsWith('done'), null, { timeout: 300_000 });
+    assert.equal(await text(page, 'model'), 'scans (trained here)');
+    await settled(page);
+    assert.equal(await text(page, 'error'), '');
+  } finally {
+    await app.close();
+  }
+});

@@ -51,7 +51,7 @@ pub extern "C" fn run_tiled(m: usize, n: usize, k: usize, iters: usize) -> f32 {
     let bias = vec![0.0f32; m];
     let mut dst = vec![0.0f32; m * n];
     for _ in 0..iters {
-        tiled::product_bias_relu(&packed, &bias, m, k, &panels, n, &mut dst);
+        tiled::product(&packed, m, k, &panels, n, &mut dst, tiled::Store::BiasRelu(&bias));
     }
     dst.iter().zip(&want).map(|(a, b)| (a - b.max(0.0)).abs()).fold(0.0, f32::max)
 }
@@ -66,4 +66,40 @@ pub extern "C" fn run_pack(m: usize, k: usize, iters: usize) -> f32 {
         last += tiled::pack_weights(&weights, m, k)[k];
     }
     last
+}
+
+/// `iters` im2col passes of one image of `inputs` planes of `h` x `h` into the tiled kernel's
+/// panels, as the worker makes them before each product.
+#[no_mangle]
+pub extern "C" fn run_im2col(inputs: usize, h: usize, iters: usize) -> f32 {
+    let image = test_values(inputs * h * h, 3);
+    let mut panels = vec![0.0f32; inputs * 9 * h * h];
+    let mut total = 0.0;
+    for _ in 0..iters {
+        tiled::im2col_panels(&image, inputs, h, h, &mut panels);
+        total += panels[panels.len() / 2];
+    }
+    total
+}
+
+/// `iters` convolutions of one image (`inputs` -> `out` channels, `h` x `h`) as the worker runs
+/// them: im2col of the whole image then the products (`fused` false), or panel by panel.
+#[no_mangle]
+pub extern "C" fn run_conv(inputs: usize, out: usize, h: usize, fused: bool, iters: usize) -> f32 {
+    let (image, weights) = (test_values(inputs * h * h, 4), test_values(out * inputs * 9, 5));
+    let (packed, bias) = (tiled::pack_weights(&weights, out, inputs * 9), test_values(out, 6));
+    let mut dst = vec![0.0f32; out * h * h];
+    let mut columns = vec![0.0f32; inputs * 9 * h * h];
+    let mut panel = Vec::new();
+    let mut total = 0.0;
+    for _ in 0..iters {
+        if fused {
+            tiled::conv_bias_relu(&packed, &bias, out, &image, inputs, h, h, &mut panel, &mut dst);
+        } else {
+            tiled::im2col_panels(&image, inputs, h, h, &mut columns);
+            tiled::product(&packed, out, inputs * 9, &columns, h * h, &mut dst, tiled::Store::BiasRelu(&bias));
+        }
+        total += dst[dst.len() / 2];
+    }
+    total
 }

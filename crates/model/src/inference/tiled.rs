@@ -12,7 +12,7 @@
 //! Natively the same loops run on four-float arrays, so the tests check this code against
 //! burn's convolution; the CLI keeps the `gemm` crate, whose x86 kernels use FMA.
 
-/// Output channels per tile ([`product_bias_relu`] spells out this many).
+/// Output channels per tile ([`product`] spells out this many).
 pub const ROWS: usize = 4;
 /// Pixels per tile (two vectors).
 pub const COLS: usize = 8;
@@ -196,24 +196,28 @@ pub fn panels_of_transposed(rows: &[f32], n: usize, k: usize, panels: &mut [f32]
 /// panels [hw / COLS][inputs * 9][COLS]: panel j holds pixels j * COLS.. of one row, and its
 /// row (c, ky, kx) their neighbours at (ky - 1, kx - 1) in plane c, 0 outside the plane.
 pub fn im2col_panels(image: &[f32], inputs: usize, h: usize, w: usize, panels: &mut [f32]) {
-    let k = inputs * 9;
+    for (j, panel) in panels.chunks_exact_mut(inputs * 9 * COLS).enumerate() {
+        im2col_panel(image, h, w, j, panel);
+    }
+}
+
+/// Panel `j` alone ([`im2col_panels`]'s layout): [inputs * 9][COLS].
+pub fn im2col_panel(image: &[f32], h: usize, w: usize, j: usize, panel: &mut [f32]) {
     let per_row = w / COLS;
-    for (j, panel) in panels.chunks_exact_mut(k * COLS).enumerate() {
-        let (y, x0) = (j / per_row, (j % per_row) * COLS);
-        for (kk, dst) in panel.chunks_exact_mut(COLS).enumerate() {
-            let (c, ky, kx) = (kk / 9, kk % 9 / 3, kk % 3);
-            let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < h) else {
-                dst.fill(0.0);
-                continue;
-            };
-            let row = &image[(c * h + sy) * w..][..w];
-            // Pixels x0 + t + kx - 1 for t in 0..COLS; inside the row but at its two ends.
-            if x0 + kx >= 1 && x0 + COLS + kx - 1 <= w {
-                dst.copy_from_slice(&row[x0 + kx - 1..][..COLS]);
-            } else {
-                for (t, v) in dst.iter_mut().enumerate() {
-                    *v = (x0 + t + kx).checked_sub(1).filter(|&sx| sx < w).map_or(0.0, |sx| row[sx]);
-                }
+    let (y, x0) = (j / per_row, (j % per_row) * COLS);
+    for (kk, dst) in panel.chunks_exact_mut(COLS).enumerate() {
+        let (c, ky, kx) = (kk / 9, kk % 9 / 3, kk % 3);
+        let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < h) else {
+            dst.fill(0.0);
+            continue;
+        };
+        let row = &image[(c * h + sy) * w..][..w];
+        // Pixels x0 + t + kx - 1 for t in 0..COLS; inside the row but at its two ends.
+        if x0 + kx >= 1 && x0 + COLS + kx - 1 <= w {
+            dst.copy_from_slice(&row[x0 + kx - 1..][..COLS]);
+        } else {
+            for (t, v) in dst.iter_mut().enumerate() {
+                *v = (x0 + t + kx).checked_sub(1).filter(|&sx| sx < w).map_or(0.0, |sx| row[sx]);
             }
         }
     }
@@ -230,11 +234,6 @@ pub enum Store<'a> {
     Add,
 }
 
-/// dst [out, hw] = ReLU(packed weights x panels + bias): inference's product.
-pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32]) {
-    product(packed, out, k, panels, hw, dst, Store::BiasRelu(bias));
-}
-
 /// dst [out, hw] from packed weights x panels, tile by tile, as `store` says. The tile's eight sums
 /// are spelled out and the inner loop walks raw pointers: the worker is built at
 /// `opt-level = "s"`, which neither unrolls a loop over an array of sums (they then live in
@@ -242,47 +241,65 @@ pub fn product_bias_relu(packed: &[f32], bias: &[f32], out: usize, k: usize, pan
 /// cost a third to a half of the speed (`wasm-gemm.sh` built at "s").
 pub fn product(packed: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, dst: &mut [f32], store: Store) {
     for j in 0..hw / COLS {
-        let panel = &panels[j * k * COLS..][..k * COLS];
-        for block in 0..out / ROWS {
-            let rows = &packed[block * k * ROWS..][..k * ROWS];
-            let zero = F4::splat(0.0);
-            let (mut l0, mut r0, mut l1, mut r1, mut l2, mut r2, mut l3, mut r3) = (zero, zero, zero, zero, zero, zero, zero, zero);
-            let (mut pixels, mut weights) = (panel.as_ptr(), rows.as_ptr());
-            for _ in 0..k {
-                // SAFETY: step kk reads panel[kk * COLS..][..COLS] and rows[kk * ROWS..][..ROWS],
-                // inside the slices above (k * COLS and k * ROWS long) for kk < k.
-                unsafe {
-                    let (left, right) = (F4::read(pixels), F4::read(pixels.add(4)));
-                    let a = F4::splat(*weights);
-                    (l0, r0) = (l0.mul_add(a, left), r0.mul_add(a, right));
-                    let a = F4::splat(*weights.add(1));
-                    (l1, r1) = (l1.mul_add(a, left), r1.mul_add(a, right));
-                    let a = F4::splat(*weights.add(2));
-                    (l2, r2) = (l2.mul_add(a, left), r2.mul_add(a, right));
-                    let a = F4::splat(*weights.add(3));
-                    (l3, r3) = (l3.mul_add(a, left), r3.mul_add(a, right));
-                    (pixels, weights) = (pixels.add(COLS), weights.add(ROWS));
-                }
+        product_panel(packed, out, k, &panels[j * k * COLS..][..k * COLS], hw, j, dst, store);
+    }
+}
+
+/// ReLU(conv(image) + bias) for a 3x3 'same' convolution, im2col made panel by panel into a
+/// buffer of one panel (k * COLS floats, L1-sized) just before its products: the whole image's
+/// im2col (k * h * w floats, megabytes) is never written and read back.
+pub fn conv_bias_relu(packed: &[f32], bias: &[f32], out: usize, image: &[f32], inputs: usize, h: usize, w: usize, panel: &mut Vec<f32>, dst: &mut [f32]) {
+    let (k, hw) = (inputs * 9, h * w);
+    panel.resize(k * COLS, 0.0);
+    for j in 0..hw / COLS {
+        im2col_panel(image, h, w, j, panel);
+        product_panel(packed, out, k, panel, hw, j, dst, Store::BiasRelu(bias));
+    }
+}
+
+/// The products of panel `j` (pixels j * COLS..) for every output channel.
+#[allow(clippy::too_many_arguments)]
+fn product_panel(packed: &[f32], out: usize, k: usize, panel: &[f32], hw: usize, j: usize, dst: &mut [f32], store: Store) {
+    let panel = &panel[..k * COLS];
+    for block in 0..out / ROWS {
+        let rows = &packed[block * k * ROWS..][..k * ROWS];
+        let zero = F4::splat(0.0);
+        let (mut l0, mut r0, mut l1, mut r1, mut l2, mut r2, mut l3, mut r3) = (zero, zero, zero, zero, zero, zero, zero, zero);
+        let (mut pixels, mut weights) = (panel.as_ptr(), rows.as_ptr());
+        for _ in 0..k {
+            // SAFETY: step kk reads panel[kk * COLS..][..COLS] and rows[kk * ROWS..][..ROWS],
+            // inside the slices above (k * COLS and k * ROWS long) for kk < k.
+            unsafe {
+                let (left, right) = (F4::read(pixels), F4::read(pixels.add(4)));
+                let a = F4::splat(*weights);
+                (l0, r0) = (l0.mul_add(a, left), r0.mul_add(a, right));
+                let a = F4::splat(*weights.add(1));
+                (l1, r1) = (l1.mul_add(a, left), r1.mul_add(a, right));
+                let a = F4::splat(*weights.add(2));
+                (l2, r2) = (l2.mul_add(a, left), r2.mul_add(a, right));
+                let a = F4::splat(*weights.add(3));
+                (l3, r3) = (l3.mul_add(a, left), r3.mul_add(a, right));
+                (pixels, weights) = (pixels.add(COLS), weights.add(ROWS));
             }
-            for (r, (left, right)) in [(l0, r0), (l1, r1), (l2, r2), (l3, r3)].into_iter().enumerate() {
-                let channel = block * ROWS + r;
-                let to = &mut dst[channel * hw + j * COLS..][..COLS];
-                match store {
-                    Store::BiasRelu(bias) => {
-                        let b = F4::splat(bias[channel]);
-                        left.bias_relu(b).store(&mut to[..4]);
-                        right.bias_relu(b).store(&mut to[4..]);
-                    }
-                    Store::Set => {
-                        left.store(&mut to[..4]);
-                        right.store(&mut to[4..]);
-                    }
-                    Store::Add => {
-                        // SAFETY: `to` is COLS = 8 floats long.
-                        let (was_left, was_right) = unsafe { (F4::read(to.as_ptr()), F4::read(to.as_ptr().add(4))) };
-                        left.add(was_left).store(&mut to[..4]);
-                        right.add(was_right).store(&mut to[4..]);
-                    }
+        }
+        for (r, (left, right)) in [(l0, r0), (l1, r1), (l2, r2), (l3, r3)].into_iter().enumerate() {
+            let channel = block * ROWS + r;
+            let to = &mut dst[channel * hw + j * COLS..][..COLS];
+            match store {
+                Store::BiasRelu(bias) => {
+                    let b = F4::splat(bias[channel]);
+                    left.bias_relu(b).store(&mut to[..4]);
+                    right.bias_relu(b).store(&mut to[4..]);
+                }
+                Store::Set => {
+                    left.store(&mut to[..4]);
+                    right.store(&mut to[4..]);
+                }
+                Store::Add => {
+                    // SAFETY: `to` is COLS = 8 floats long.
+                    let (was_left, was_right) = unsafe { (F4::read(to.as_ptr()), F4::read(to.as_ptr().add(4))) };
+                    left.add(was_left).store(&mut to[..4]);
+                    right.add(was_right).store(&mut to[4..]);
                 }
             }
         }

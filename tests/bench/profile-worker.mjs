@@ -4,8 +4,11 @@
 //   node tests/bench/profile-worker.mjs [DIST] [--rounds 3] [--method gradcam]
 //
 // DIST must hold a build whose worker wasm keeps its name section (trunk's release build strips
-// it): `wasm-bindgen --target no-modules --no-typescript --out-dir DIST --out-name camseg-worker
-// target/wasm32-unknown-unknown/web/camseg-worker.wasm` over a copy of dist/ gives one.
+// it). Either run wasm-bindgen again over a copy of dist/ after `trunk build --release` (a minute):
+//   cp -r dist /tmp/distprof && wasm-bindgen --target no-modules --no-typescript --out-dir
+//   /tmp/distprof --out-name camseg-worker target/wasm32-unknown-unknown/web/camseg-worker.wasm
+// or build without wasm-opt: sed -i '/camseg-worker/s/data-wasm-opt="z"/data-wasm-opt="0"/'
+// index.html && trunk build --release --dist /tmp/distprof && git checkout index.html
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../browser/serve.mjs';

@@ -89,11 +89,7 @@ impl ScanSlices {
         s.scan.labels.as_ref().map(|labels| labels.label_slice(VIEW, s.index))
     }
 
-    pub fn contains(&self, path: &str) -> bool {
-        self.slices.contains_key(path)
-    }
-
-    /// Which slice of which scan: (scan, index), for a record's `slice` column.
+    /// The slice's place in its scan (0 = first), for a record's `slice` column.
     pub fn index(&self, path: &str) -> Option<usize> {
         self.slices.get(path).map(|s| s.index)
     }

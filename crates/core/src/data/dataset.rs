@@ -312,7 +312,7 @@ mod native {
             if dir == root && !relative.contains('/') && matches!(name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref(), Some("md" | "txt" | "json")) {
                 continue;
             }
-            if labelled::scans::is_scan_file(&relative, &bytes) {
+            if crate::volume::open::is_volume_file(&relative, &bytes) {
                 volumes.push(FileBytes::new(relative, bytes));
                 continue;
             }

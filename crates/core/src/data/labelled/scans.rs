@@ -103,8 +103,3 @@ fn folder_of(part: &open::Part) -> String {
     };
     inside.map(|f| format!("{f}/")).unwrap_or_default()
 }
-
-/// Whether a file is a volume the label rules cut into slices (by name, or DICOM's magic).
-pub fn is_scan_file(path: &str, bytes: &[u8]) -> bool {
-    open::is_volume_file(path, bytes)
-}

@@ -60,6 +60,10 @@ mod lanes {
         pub fn sub(self, other: F4) -> Self {
             F4(f32x4_sub(self.0, other.0))
         }
+        #[inline(always)]
+        pub fn mul(self, other: F4) -> Self {
+            F4(f32x4_mul(self.0, other.0))
+        }
         /// The lanes where `by` is above 0, the others 0 (ReLU's mask).
         #[inline(always)]
         pub fn masked(self, by: F4) -> Self {
@@ -119,6 +123,9 @@ mod lanes {
         }
         pub fn sub(self, other: F4) -> Self {
             F4(std::array::from_fn(|i| self.0[i] - other.0[i]))
+        }
+        pub fn mul(self, other: F4) -> Self {
+            F4(std::array::from_fn(|i| self.0[i] * other.0[i]))
         }
         pub fn masked(self, by: F4) -> Self {
             F4(std::array::from_fn(|i| if by.0[i] > 0.0 { self.0[i] } else { 0.0 }))

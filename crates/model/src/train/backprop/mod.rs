@@ -47,6 +47,7 @@ pub struct Network {
     running: Vec<(Vec<f32>, Vec<f32>)>,
     pub dropout: f32,
     size: usize,
+    spare: layers::Spare,
 }
 
 /// What one step computed.
@@ -61,11 +62,19 @@ pub struct Step {
 
 /// What the forward pass keeps for the backward one, per layer.
 struct Kept {
-    /// The layer's input where it is not the previous layer's output (the image, a pooled map).
+    /// The layer's input where it is neither the batch nor the previous layer's output: a pooled map.
     input: Option<Vec<f32>>,
     norm: layers::Normed,
     h: usize,
     w: usize,
+}
+
+/// Layer `l`'s input: the batch `x`, a pooled map, or the previous layer's output.
+fn layer_input<'a>(x: &'a [f32], kept: &'a [Kept], l: usize) -> &'a [f32] {
+    match l.checked_sub(1) {
+        None => x,
+        Some(previous) => kept.get(l).and_then(|k| k.input.as_deref()).unwrap_or(&kept[previous].norm.output),
+    }
 }
 
 fn floats<const D: usize>(t: Tensor<D>) -> Option<Vec<f32>> {
@@ -112,7 +121,7 @@ impl Network {
             Some(b) => floats(b.val())?,
             None => return None,
         });
-        Some(Self { layers, head_weight, head_bias, params, running, dropout: model.dropout.prob as f32, size })
+        Some(Self { layers, head_weight, head_bias, params, running, dropout: model.dropout.prob as f32, size, spare: layers::Spare::default() })
     }
 
     /// `template` (the model this network was made from) with this network's values.
@@ -162,16 +171,16 @@ impl Network {
         let mut kept: Vec<Kept> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let mut input = None;
-            if l == 0 {
-                input = Some(x.to_vec());
-            } else if layer.pooled {
+            if layer.pooled {
                 let before = &kept[l - 1].norm.output;
                 input = Some(crate::inference::max_pool2_planes(before, h, w));
                 (h, w) = (h / 2, w / 2);
             }
-            let x_l = input.as_deref().unwrap_or_else(|| &kept[l - 1].norm.output);
-            let y = layers::conv(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w);
-            let norm = layers::norm_relu(y, n, layer.out, h * w, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], layer.epsilon);
+            let x_l = input.as_deref().unwrap_or_else(|| layer_input(x, &kept, l));
+            let mut y = self.spare.take(n * layer.out * h * w);
+            layers::conv(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w, &mut y);
+            let output = self.spare.take(y.len());
+            let norm = layers::norm_relu(y, n, layer.out, h * w, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], layer.epsilon, output);
             let (mean, var) = &mut self.running[l];
             let m = layer.momentum;
             mean.iter_mut().zip(&norm.mean).for_each(|(r, v)| *r = *r * (1.0 - m) + v * m);
@@ -217,19 +226,24 @@ impl Network {
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
             let k = &kept[l];
-            let (d_gamma, d_beta) = layers::norm_relu_backward(&mut d, &k.norm, &self.params[layer.gamma.clone()], n, layer.out, k.h * k.w);
+            let (d_gamma, d_beta) = layers::norm_relu_backward(&mut d, &k.norm, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], n, layer.out, k.h * k.w);
             grads[layer.gamma.clone()].copy_from_slice(&d_gamma);
             grads[layer.beta.clone()].copy_from_slice(&d_beta);
-            let x_l = k.input.as_deref().unwrap_or_else(|| &kept[l - 1].norm.output);
-            let (d_weight, d_input) = layers::conv_backward(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, l > 0);
+            let x_l = layer_input(x, &kept, l);
+            let mut d_input = (l > 0).then(|| self.spare.take(x_l.len()));
+            let d_weight = layers::conv_backward(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, d_input.as_deref_mut());
             grads[layer.weight.clone()].copy_from_slice(&d_weight);
-            let Some(d_input) = d_input else { break };
-            d = if layer.pooled {
-                let (h, w) = (kept[l - 1].h, kept[l - 1].w);
-                layers::max_pool2_backward(&d_input, &kept[l - 1].norm.output, n * layer.inputs, h, w)
-            } else {
-                d_input
-            };
+            self.spare.give(std::mem::replace(&mut d, d_input.unwrap_or_default()));
+            if layer.pooled {
+                let before = &kept[l - 1];
+                let mut d_before = self.spare.take(before.norm.output.len());
+                layers::max_pool2_backward(&d, &before.norm.output, n * layer.inputs, before.h, before.w, &mut d_before);
+                self.spare.give(std::mem::replace(&mut d, d_before));
+            }
+        }
+        for k in kept {
+            self.spare.give(k.norm.y);
+            self.spare.give(k.norm.output);
         }
         Step { loss: (loss / n as f64) as f32, correct, grads }
     }

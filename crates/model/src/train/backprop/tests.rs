@@ -100,6 +100,23 @@ fn gradients_equal_burns_autodiff() {
     }
 }
 
+/// The buffers a network keeps from earlier steps (other batch sizes, other values) leave no
+/// trace in a step: its loss and gradients equal a fresh copy's, bit for bit.
+#[test]
+fn a_step_does_not_depend_on_the_steps_before_it() {
+    let cfg = ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+    let (small, large) = (case(cfg.clone(), 3, 12), case(cfg, 7, 11));
+    let mut used = Network::new(&small.model, small.size).unwrap();
+    let mut fresh = used.clone();
+    let first = used.step(&large.x, &large.labels, None);
+    assert!(first.grads.iter().all(|g| g.is_finite()));
+    for _ in 0..2 {
+        let (a, b) = (used.step(&small.x, &small.labels, None), fresh.clone().step(&small.x, &small.labels, None));
+        assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+        assert_eq!(a.grads, b.grads);
+    }
+}
+
 #[test]
 fn a_step_of_adam_and_the_running_statistics_equal_burns() {
     let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0 }, 6, 9);

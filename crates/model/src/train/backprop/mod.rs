@@ -221,7 +221,8 @@ impl Network {
         if let Some(keep) = keep {
             d_features.iter_mut().zip(keep).for_each(|(d, k)| *d *= k);
         }
-        let mut d: Vec<f32> = d_features.iter().flat_map(|&g| std::iter::repeat_n(g / hw as f32, hw)).collect();
+        let mut d = self.spare.take(n * channels * hw);
+        d.chunks_exact_mut(hw).zip(&d_features).for_each(|(plane, &g)| plane.fill(g / hw as f32));
 
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];

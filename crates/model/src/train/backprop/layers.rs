@@ -366,7 +366,8 @@ pub fn max_pool2_backward(d: &[f32], before: &[f32], planes: usize, h: usize, w:
             for (((t, b), &g), (u, l)) in windows.zip(upper.chunks_exact_mut(2).zip(lower.chunks_exact_mut(2))) {
                 let (left_top, left_bottom) = (t[0] > t[1], b[0] > b[1]);
                 let from_top = (if left_top { t[0] } else { t[1] }) > (if left_bottom { b[0] } else { b[1] });
-                let kept = |chosen: bool| if chosen { g } else { 0.0 };
+                // A bit mask, not an `if`: the compiler turned the `if` back into branches.
+                let kept = |chosen: bool| f32::from_bits(g.to_bits() & u32::from(chosen).wrapping_neg());
                 (u[0], u[1]) = (kept(from_top && left_top), kept(from_top && !left_top));
                 (l[0], l[1]) = (kept(!from_top && left_bottom), kept(!from_top && !left_bottom));
             }

@@ -21,11 +21,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 mod planes;
 pub(crate) mod tiled;
 
+pub use tiled::{Kernel, KERNEL};
+
 pub(crate) use planes::{im2col3x3, max_pool2_planes};
 use planes::larger;
-
-/// Whether the convolutions take [`tiled`]'s kernel (in the page) or the `gemm` crate's.
-const TILED: bool = cfg!(target_arch = "wasm32");
 
 /// Whether `x` can take this path: on the CPU backend and outside any autodiff graph.
 pub fn applies(x: &Tensor<4>) -> bool {
@@ -37,10 +36,10 @@ pub fn applies(x: &Tensor<4>) -> bool {
 /// the first block to the last; elsewhere, and for anything but the 3x3 'same' convolutions
 /// [`crate::model`] builds, burn's ops run them.
 pub fn run_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
-    run_blocks_with(blocks, pool, pool_first, x, TILED)
+    run_blocks_with(blocks, pool, pool_first, x, KERNEL)
 }
 
-fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>, tiled: bool) -> Tensor<4> {
+fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>, kernel: Kernel) -> Tensor<4> {
     if !applies(&x) {
         return burn_blocks(blocks, pool, pool_first, x);
     }
@@ -50,7 +49,7 @@ fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: 
         .iter()
         .map(|block| {
             let convs = block.convs.iter().zip(&block.norms);
-            convs.map(|(conv, norm)| Folded::new(conv, norm, channels, tiled).inspect(|layer| channels = layer.out)).collect()
+            convs.map(|(conv, norm)| Folded::new(conv, norm, channels, kernel).inspect(|layer| channels = layer.out)).collect()
         })
         .collect();
     let Some(layers) = layers else {
@@ -115,7 +114,7 @@ pub(crate) fn is_plain_3x3(conv: &Conv2d, inputs: usize) -> bool {
 }
 
 impl Folded {
-    fn new(conv: &Conv2d, norm: &BatchNorm, inputs: usize, tiled: bool) -> Option<Self> {
+    fn new(conv: &Conv2d, norm: &BatchNorm, inputs: usize, kernel: Kernel) -> Option<Self> {
         if !is_plain_3x3(conv, inputs) {
             return None;
         }
@@ -130,7 +129,7 @@ impl Folded {
             row.iter_mut().for_each(|v| *v *= scale);
             bias.push(beta[o] - mean[o] * scale);
         }
-        let packed = (tiled && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, ins * 9));
+        let packed = (kernel == Kernel::Tiled && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, ins * 9));
         Some(Self { weight, bias, packed, inputs, out })
     }
 
@@ -286,7 +285,7 @@ mod tests {
             assert!(tiled::fits(block.convs[0].weight.dims()[0], if k > 0 { w / 2 } else { w }));
             let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
             let want = block.forward(pooled);
-            let got = run_blocks_with(std::slice::from_ref(block), &model.pool, k > 0, x.clone(), true);
+            let got = run_blocks_with(std::slice::from_ref(block), &model.pool, k > 0, x.clone(), Kernel::Tiled);
             let diff = max_abs_diff(got, want.clone());
             assert!(diff < 1e-4, "block {k}: {diff}");
             x = want;
@@ -296,7 +295,7 @@ mod tests {
         let model = trained_looking(&cfg, &device);
         let input = Tensor::<4>::random([1, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let burn = burn_blocks(&model.features, &model.pool, false, input.clone());
-        assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input, true), burn) < 1e-4);
+        assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input, Kernel::Tiled), burn) < 1e-4);
     }
 
     #[test]

@@ -9,8 +9,8 @@ mod inference;
 mod layers;
 
 /// The page's kernel (`tiled`) or the `gemm` crate's.
-fn kernel(tiled: bool) -> layers::Kernel {
-    if tiled { layers::Kernel::Tiled } else { layers::Kernel::Gemm }
+fn kernel(tiled: bool) -> inference::tiled::Kernel {
+    if tiled { inference::tiled::Kernel::Tiled } else { inference::tiled::Kernel::Gemm }
 }
 
 fn test_values(len: usize, seed: u32) -> Vec<f32> {
@@ -21,14 +21,19 @@ fn test_values(len: usize, seed: u32) -> Vec<f32> {
 #[no_mangle]
 pub extern "C" fn conv(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, iters: usize) -> f32 {
     let (w, x) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2));
-    (0..iters).map(|_| layers::conv(kernel(tiled), &w, inputs, out, &x, n, h, h)[0]).sum()
+    let mut y = vec![0.0; n * out * h * h];
+    (0..iters).map(|_| {
+        layers::conv(kernel(tiled), &w, inputs, out, &x, n, h, h, &mut y);
+        y[0]
+    }).sum()
 }
 
 /// Convolution backward: the weights' gradient, and with `input_grad` the input's.
 #[no_mangle]
 pub extern "C" fn conv_backward(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, input_grad: bool, iters: usize) -> f32 {
     let (w, x, dy) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2), test_values(n * out * h * h, 3));
-    (0..iters).map(|_| layers::conv_backward(kernel(tiled), &w, inputs, out, &x, &dy, n, h, h, input_grad).0[0]).sum()
+    let mut dx = vec![0.0; x.len()];
+    (0..iters).map(|_| layers::conv_backward(kernel(tiled), &w, inputs, out, &x, &dy, n, h, h, input_grad.then_some(&mut dx[..]))[0]).sum()
 }
 
 /// Batch norm and ReLU forward, then backward.
@@ -37,9 +42,9 @@ pub extern "C" fn norm(out: usize, h: usize, n: usize, iters: usize) -> f32 {
     let (y, gamma, beta) = (test_values(n * out * h * h, 4), test_values(out, 5), test_values(out, 6));
     let mut total = 0.0;
     for _ in 0..iters {
-        let normed = layers::norm_relu(y.clone(), n, out, h * h, &gamma, &beta, 1e-5);
+        let normed = layers::norm_relu(y.clone(), n, out, h * h, &gamma, &beta, 1e-5, vec![0.0; y.len()]);
         let mut d = test_values(n * out * h * h, 7);
-        total += layers::norm_relu_backward(&mut d, &normed, &gamma, n, out, h * h).0[0];
+        total += layers::norm_relu_backward(&mut d, &normed, &gamma, &beta, n, out, h * h).0[0];
     }
     total
 }
@@ -49,7 +54,11 @@ pub extern "C" fn norm(out: usize, h: usize, n: usize, iters: usize) -> f32 {
 pub extern "C" fn pool(channels: usize, h: usize, n: usize, iters: usize) -> f32 {
     let x = test_values(n * channels * h * h, 8);
     let d = test_values(n * channels * h * h / 4, 9);
-    (0..iters).map(|_| inference::max_pool2_planes(&x, h, h)[0] + layers::max_pool2_backward(&d, &x, n * channels, h, h)[0]).sum()
+    let mut back = vec![0.0; x.len()];
+    (0..iters).map(|_| {
+        layers::max_pool2_backward(&d, &x, n * channels, h, h, &mut back);
+        inference::max_pool2_planes(&x, h, h)[0] + back[0]
+    }).sum()
 }
 
 /// How far the pooling in wasm SIMD lanes is from the plain comparisons, on planes whose

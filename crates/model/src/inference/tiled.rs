@@ -17,6 +17,19 @@ pub const ROWS: usize = 4;
 /// Pixels per tile (two vectors).
 pub const COLS: usize = 8;
 
+/// Which kernel multiplies, in inference and in training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// The `gemm` crate's (FMA on x86).
+    Gemm,
+    /// The page's register-tiled wasm SIMD kernel (this module's), where a product's shapes fit its
+    /// tiles (else `gemm`'s): at the worker's opt-level "s" it outruns `gemm`'s wasm kernel.
+    Tiled,
+}
+
+/// The kernel of this build: the tiled one in the page, `gemm`'s natively.
+pub const KERNEL: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Tiled } else { Kernel::Gemm };
+
 /// Whether a layer fits the tiles: whole tiles of channels, and image rows of whole panels
 /// (each panel lies in one row, so im2col copies runs of pixels).
 pub fn fits(out: usize, w: usize) -> bool {

@@ -5,7 +5,7 @@
 //! Natively the images run in parallel (rayon, burn's pool); sums over images are taken image
 //! by image or in fixed parts, in order, so a seed gives the same model whatever the thread count.
 
-use crate::inference::tiled::{self, Store, F4};
+use crate::inference::tiled::{self, Kernel, Store, F4};
 
 /// Images per part where the weight gradients are summed over the batch: fixed, so the order of
 /// the sum does not depend on the machine.
@@ -68,19 +68,6 @@ fn product(dst: &mut [f32], accumulate: bool, a: &[f32], a_t: bool, b: &[f32], b
         );
     }
 }
-
-/// Which kernel multiplies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kernel {
-    /// The `gemm` crate's (FMA on x86).
-    Gemm,
-    /// The page's register-tiled wasm SIMD kernel ([`tiled`]), where a product's shapes fit its
-    /// tiles (else `gemm`'s): at the worker's opt-level "s" it outruns `gemm`'s wasm kernel.
-    Tiled,
-}
-
-/// The kernel of this build: the tiled one in the page, `gemm`'s natively.
-pub const KERNEL: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Tiled } else { Kernel::Gemm };
 
 std::thread_local! {
     /// Each thread's buffers for one image's columns and their relayouts, kept between calls.

@@ -178,7 +178,7 @@ impl Network {
             }
             let x_l = input.as_deref().unwrap_or_else(|| layer_input(x, &kept, l));
             let mut y = self.spare.take(n * layer.out * h * w);
-            layers::conv(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w, &mut y);
+            layers::conv(crate::inference::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w, &mut y);
             let output = self.spare.take(y.len());
             let norm = layers::norm_relu(y, n, layer.out, h * w, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], layer.epsilon, output);
             let (mean, var) = &mut self.running[l];
@@ -232,7 +232,7 @@ impl Network {
             grads[layer.beta.clone()].copy_from_slice(&d_beta);
             let x_l = layer_input(x, &kept, l);
             let mut d_input = (l > 0).then(|| self.spare.take(x_l.len()));
-            let d_weight = layers::conv_backward(layers::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, d_input.as_deref_mut());
+            let d_weight = layers::conv_backward(crate::inference::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, &d, n, k.h, k.w, d_input.as_deref_mut());
             grads[layer.weight.clone()].copy_from_slice(&d_weight);
             self.spare.give(std::mem::replace(&mut d, d_input.unwrap_or_default()));
             if layer.pooled {

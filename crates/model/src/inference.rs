@@ -23,7 +23,7 @@ pub(crate) mod tiled;
 
 pub use tiled::{Kernel, KERNEL};
 
-pub(crate) use planes::{im2col3x3, max_pool2_planes};
+pub(crate) use planes::{im2col3x3, max_pool2_planes, max_pool2_planes_into};
 use planes::larger;
 
 /// Whether `x` can take this path: on the CPU backend and outside any autodiff graph.

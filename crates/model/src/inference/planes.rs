@@ -8,10 +8,17 @@ use super::tiled::F4;
 /// Four outputs at a time in SIMD lanes (the worker's loop at opt-level "s" was 6% of an
 /// analysis), the same comparisons in the same order as the scalar tail, so the same result.
 pub fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len() / (h * w).max(1) * (h / 2) * (w / 2)];
+    max_pool2_planes_into(values, h, w, &mut out);
+    out
+}
+
+/// [`max_pool2_planes`] into `out` (every value written), for a caller that keeps its buffers.
+pub fn max_pool2_planes_into(values: &[f32], h: usize, w: usize, out: &mut [f32]) {
     let (oh, ow) = (h / 2, w / 2);
-    let mut out = vec![0.0; values.len() / (h * w).max(1) * oh * ow];
+    assert_eq!(out.len(), values.len() / (h * w).max(1) * oh * ow, "max_pool2_planes_into: output size");
     if oh * ow == 0 {
-        return out;
+        return;
     }
     for (plane, pooled) in values.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)) {
         for (y, row) in pooled.chunks_exact_mut(ow).enumerate() {
@@ -29,7 +36,6 @@ pub fn max_pool2_planes(values: &[f32], h: usize, w: usize) -> Vec<f32> {
             }
         }
     }
-    out
 }
 
 /// The larger of two values as a comparison, not `f32::max`: in wasm `max`'s NaN rules become a

@@ -173,7 +173,9 @@ impl Network {
             let mut input = None;
             if layer.pooled {
                 let before = &kept[l - 1].norm.output;
-                input = Some(crate::inference::max_pool2_planes(before, h, w));
+                let mut pooled = self.spare.take(n * layer.inputs * (h / 2) * (w / 2));
+                crate::inference::max_pool2_planes_into(before, h, w, &mut pooled);
+                input = Some(pooled);
                 (h, w) = (h / 2, w / 2);
             }
             let x_l = input.as_deref().unwrap_or_else(|| layer_input(x, &kept, l));
@@ -245,6 +247,9 @@ impl Network {
         for k in kept {
             self.spare.give(k.norm.y);
             self.spare.give(k.norm.output);
+            if let Some(input) = k.input {
+                self.spare.give(input);
+            }
         }
         Step { loss: (loss / n as f64) as f32, correct, grads }
     }

@@ -367,7 +367,8 @@ pub fn max_pool2_backward(d: &[f32], before: &[f32], planes: usize, h: usize, w:
 }
 
 /// Buffers kept between training steps. A step takes and gives back the same sizes, so after
-/// the first step it allocates and zeroes nothing (memset and fresh pages were 5% of a native step).
+/// the first step no activation or gradient map is allocated or zeroed (memset and fresh pages
+/// were 5% of a native step).
 #[derive(Default)]
 pub struct Spare(Vec<Vec<f32>>);
 

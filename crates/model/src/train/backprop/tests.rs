@@ -107,7 +107,7 @@ fn a_step_does_not_depend_on_the_steps_before_it() {
     let cfg = ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
     let (small, large) = (case(cfg.clone(), 3, 12), case(cfg, 7, 11));
     let mut used = Network::new(&small.model, small.size).unwrap();
-    let mut fresh = used.clone();
+    let fresh = used.clone();
     let first = used.step(&large.x, &large.labels, None);
     assert!(first.grads.iter().all(|g| g.is_finite()));
     for _ in 0..2 {

@@ -234,6 +234,11 @@ impl Affine {
     fn normed(&self, y: f32) -> f32 {
         (y - self.mean) * self.inv_std
     }
+
+    /// gamma * x̂ + beta for the normalised value `x`: ReLU's input.
+    fn scaled(&self, x: f32) -> f32 {
+        self.beta + self.gamma * x
+    }
 }
 
 /// ReLU's mask on `d` in place (0 where the forward pass's output was 0), then Σ d and Σ d·x̂,
@@ -256,7 +261,7 @@ fn masked_sums(d: &mut [f32], y: &[f32], a: Affine) -> (f64, f64) {
         let (mut rs, mut rp) = (0.0f32, 0.0f32);
         for i in whole..d.len() {
             let x = a.normed(y[i]);
-            d[i] = if a.beta + a.gamma * x > 0.0 { d[i] } else { 0.0 };
+            d[i] = if a.scaled(x) > 0.0 { d[i] } else { 0.0 };
             (rs, rp) = (rs + d[i], rp + d[i] * x);
         }
         sum += (s.total() + rs) as f64;
@@ -307,7 +312,7 @@ pub fn norm_relu(y: Vec<f32>, n: usize, channels: usize, hw: usize, gamma: &[f32
         for c in 0..channels {
             let a = Affine { mean: mean[c] as f32, inv_std: inv_std[c], gamma: gamma[c], beta: beta[c] };
             for (&v, o) in image[c * hw..][..hw].iter().zip(&mut out[c * hw..][..hw]) {
-                let z = a.beta + a.gamma * a.normed(v);
+                let z = a.scaled(a.normed(v));
                 *o = if z > 0.0 { z } else { 0.0 };
             }
         }

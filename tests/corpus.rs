@@ -130,7 +130,7 @@ fn every_odd_input_is_named_quickly_within_memory_and_the_session_goes_on() {
     let cases = corpus();
     assert!(cases.len() >= 60, "the corpus holds {} inputs", cases.len());
     let mut session = Session::new(Device::flex(), Backend::Cpu, clock);
-    session.accept(WorkerInput::Start { choice: BackendChoice::Cpu, known: Vec::new() });
+    session.accept(WorkerInput::Start { choice: BackendChoice::Cpu, known: Vec::new(), adapter: camseg::protocol::Adapter::NotProbed });
     let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
     assert_eq!(session.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") }), vec![WorkerOutput::ModelAccepted { model: PHANTOM }]);
     // Warm up (the model is built on first use), so each case is timed on its own.

@@ -44,8 +44,21 @@ async fn yield_to_messages() {
     gloo::timers::future::TimeoutFuture::new(0).await;
 }
 
-/// Entry point of the worker binary.
-pub fn start() {
+/// Entry point of the worker's binaries (`camseg-worker` without WebGPU, `camseg-worker-webgpu`
+/// with it).
+pub fn run() {
+    // Static constructors (the registries of cubecl's WebGPU compiler, in the WebGPU build) run
+    // once, here. Without this explicit call wasm-ld links the binary as a "command" and wraps
+    // every export in a call to them: every allocation the JS glue makes re-ran them all, 8% of
+    // an analysis in the worker's profile (docs/page-speed.md, `tests/bench/profile-worker.mjs`).
+    unsafe extern "C" {
+        fn __wasm_call_ctors();
+    }
+    unsafe { __wasm_call_ctors() };
+    start();
+}
+
+fn start() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("internal error in the worker: {info}");
         web_sys::console::error_1(&message.clone().into());
@@ -70,14 +83,14 @@ pub fn start() {
 async fn serve(mut inbox: UnboundedReceiver<WorkerInput>) {
     // Everything waits for the device; messages sent meanwhile are kept, in order.
     let mut early = Vec::new();
-    let (choice, known) = loop {
+    let (choice, known, adapter) = loop {
         match inbox.next().await {
-            Some(WorkerInput::Start { choice, known }) => break (choice, known),
+            Some(WorkerInput::Start { choice, known, adapter }) => break (choice, known, adapter),
             Some(other) => early.push(other),
             None => return,
         }
     };
-    let pick = device::pick(choice, &known).await;
+    let pick = device::pick(choice, &adapter, &known).await;
     post(WorkerOutput::BackendChosen { backend: pick.backend, note: pick.note });
     let mut session = Session::new(pick.device, pick.backend, now_ms);
     if let Some(adapter) = pick.measure {

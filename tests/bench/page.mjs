@@ -1,8 +1,9 @@
 // The page's speed, as a person meets it: first heatmap, a 50-image batch with masks, the
 // longest main-thread task during the batch and during a fine-tune, the slider's answer during
 // a batch, a fine-tune epoch, and both wasm sizes. Prints figures; asserts nothing.
-//   node tests/bench/page.mjs [--data ../shared/data/lgg] [--rounds 3] [--workers 1,2,4]
-// With --workers, the rounds are the CPU path with each pool size (`?workers=N`) instead.
+//   node tests/bench/page.mjs [--data ../shared/data/lgg] [--rounds 3] [--workers 1,2,4] [--first-only]
+// With --workers, the rounds are the CPU path with each pool size (`?workers=N`) instead. With
+// --first-only, each round is a cold load (a new browser) timed to its first heatmap, no more.
 // Needs a release build in dist/ (`trunk build --release`). With --data, the batch is 50 real
 // 256 px slices with masks from that folder (read, never copied); otherwise LGG-style TIFFs.
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i
 const data = arg('--data', null);
 const rounds = Number(arg('--rounds', 3));
 const pools = arg('--workers', null)?.split(',').map(Number);
+const firstOnly = process.argv.includes('--first-only');
 
 function batchFiles() {
   if (data && fs.existsSync(path.join(data, 'index.csv'))) {
@@ -51,6 +53,7 @@ async function startup(page) {
       page_wasm_fetched: resource(/camseg-web-.*\.wasm/)?.responseEnd,
       page_started: firstMark('page-started'),
       model_fetched: resource(/models\/.*\.bpk/)?.responseEnd,
+      build_settled: firstMark('cpu-build-kept') ?? firstMark('webgpu-build-chosen'),
       worker_ready: firstMark('worker-ready'),
       backend_chosen: firstMark('backend-chosen'),
       model_ready: firstMark('model-ready'),
@@ -61,7 +64,7 @@ async function startup(page) {
   const worker = page.workers().find((w) => w.url().includes('camseg-worker'));
   const workerSide = worker ? await worker.evaluate(() => ({
     origin: performance.timeOrigin,
-    wasm: performance.getEntriesByType('resource').find((r) => /camseg-worker_bg\.wasm/.test(r.name))?.responseEnd,
+    wasm: performance.getEntriesByType('resource').find((r) => /camseg-worker(-webgpu)?_bg\.wasm/.test(r.name))?.responseEnd,
   })) : {};
   const { origin, ...marks } = pageSide;
   if (workerSide.wasm !== undefined) marks.worker_wasm_fetched = workerSide.wasm + workerSide.origin - origin;
@@ -77,6 +80,7 @@ async function round(label, options, batch) {
     out.backend = await text(page, 'backend');
     out.first_heatmap_ms = Number(await text(page, 'first-heatmap-ms'));
     out.startup = await startup(page);
+    if (firstOnly) return out;
     // Staged, then dropped: Playwright's own file injection would block the page by itself.
     await stageDrop(page, batch.files);
     await watchLongTasks(page);
@@ -123,7 +127,7 @@ for (let r = 0; r < rounds; r++) {
     continue;
   }
   runs.push(await round('default (no flag; WebGPU present)', { gpu: true }, batch));
-  runs.push(await round('forced WebGPU (software adapter)', { gpu: true, query: '?backend=webgpu' }, batch));
+  if (!firstOnly) runs.push(await round('forced WebGPU (software adapter)', { gpu: true, query: '?backend=webgpu' }, batch));
 }
 const keys = ['backend', 'first_heatmap_ms', 'batch_ms', 'per_image_ms', 'longest_task_batch_ms', 'slider_ms', 'finetune_epoch_s', 'longest_task_finetune_ms'];
 const median = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -132,6 +136,7 @@ console.log(`|---|${[...new Set(runs.map((r) => r.label))].map(() => '---').join
 for (const k of keys) {
   const cells = [...new Set(runs.map((r) => r.label))].map((label) => {
     const v = runs.filter((r) => r.label === label).map((r) => r[k]);
+    if (v[0] === undefined) return '';
     return typeof v[0] === 'number' ? `${median(v).toFixed(k.endsWith('_s') ? 2 : 0)} (${v.map((x) => x.toFixed(k.endsWith('_s') ? 2 : 0)).join(', ')})` : v[0];
   });
   console.log(`| ${k} | ${cells.join(' | ')} |`);

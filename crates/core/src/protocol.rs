@@ -13,6 +13,9 @@
 //! said (one task on the page, so one render).
 //! Model cards travel as JSON text: their serde layout (tagged enums) is JSON's, not bincode's.
 
+mod backend;
+
+pub use backend::{decide, Adapter, Backend, BackendChoice, Decision, Measured, Why};
 use crate::cam::CamMethod;
 use crate::data::labelled::{LabelOptions, LabelSummary};
 use crate::data::upload::FileBytes;
@@ -55,81 +58,6 @@ pub struct VolumeInfo {
     pub labelled: bool,
 }
 
-/// Which compute backend the worker runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Backend {
-    WebGpu,
-    Cpu,
-}
-
-impl Backend {
-    pub fn label(self) -> &'static str {
-        match self {
-            Backend::WebGpu => "WebGPU",
-            Backend::Cpu => "CPU",
-        }
-    }
-}
-
-/// The backend the person asked for in the address (`?backend=cpu|webgpu|measure`), or none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BackendChoice {
-    /// What an earlier measurement on this adapter chose; else, on a hardware adapter, a new
-    /// measurement; the CPU on a software adapter or none.
-    Auto,
-    Cpu,
-    WebGpu,
-    /// Time both backends on the first images, whatever the adapter, and keep the faster.
-    Measure,
-}
-
-impl BackendChoice {
-    /// From the page's query string, e.g. `?backend=webgpu`.
-    pub fn from_query(query: &str) -> Self {
-        let query = query.trim_start_matches('?');
-        match query.split('&').find_map(|kv| kv.strip_prefix("backend=")) {
-            Some("cpu") => BackendChoice::Cpu,
-            Some("webgpu") => BackendChoice::WebGpu,
-            Some("measure") => BackendChoice::Measure,
-            _ => BackendChoice::Auto,
-        }
-    }
-}
-
-/// Both backends timed on the same images (after one that warms both up) on one GPU adapter:
-/// the page keeps it, so the next visit on that adapter starts on the faster one.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Measured {
-    /// The adapter as the browser describes it (vendor, architecture, device, description).
-    pub adapter: String,
-    /// Milliseconds per image, heatmap and probability read back to the worker.
-    pub webgpu_ms: f64,
-    pub cpu_ms: f64,
-    pub images: usize,
-}
-
-impl Measured {
-    /// The faster backend; a tie keeps the CPU, which needs no GPU.
-    pub fn faster(&self) -> Backend {
-        if self.webgpu_ms < self.cpu_ms {
-            Backend::WebGpu
-        } else {
-            Backend::Cpu
-        }
-    }
-
-    pub fn note(&self) -> String {
-        format!(
-            "measured on {}: WebGPU {:.1} ms, CPU {:.1} ms per image over {} images; {} is faster",
-            if self.adapter.is_empty() { "this GPU" } else { &self.adapter },
-            self.webgpu_ms,
-            self.cpu_ms,
-            self.images,
-            self.faster().label()
-        )
-    }
-}
-
 /// A decoded image, as the page shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
@@ -156,7 +84,8 @@ pub struct Finding {
 pub enum WorkerInput {
     /// Pick the device, with what earlier visits measured on their adapters; answered by
     /// [`WorkerOutput::BackendChosen`] (and, after a measurement, `BackendMeasured`).
-    Start { choice: BackendChoice, known: Vec<Measured> },
+    /// `adapter` is what the page's probe of WebGPU found (it chose this build of the worker by it).
+    Start { choice: BackendChoice, known: Vec<Measured>, adapter: Adapter },
     /// Weights (burnpack bytes) and card (JSON) of a model; answered by `ModelAccepted` or
     /// `ModelRejected`.
     AddModel {
@@ -324,22 +253,4 @@ mod tests {
         assert!(decode::<WorkerOutput>(&[0xff, 0xff, 0xff, 0xff]).unwrap_err().contains("damaged"));
     }
 
-    #[test]
-    fn the_address_picks_the_backend() {
-        assert_eq!(BackendChoice::from_query(""), BackendChoice::Auto);
-        assert_eq!(BackendChoice::from_query("?backend=cpu"), BackendChoice::Cpu);
-        assert_eq!(BackendChoice::from_query("?x=1&backend=webgpu"), BackendChoice::WebGpu);
-        assert_eq!(BackendChoice::from_query("?backend=tpu"), BackendChoice::Auto);
-        assert_eq!(BackendChoice::from_query("?backend=measure&workers=2"), BackendChoice::Measure);
-    }
-
-    #[test]
-    fn a_measurement_keeps_the_faster_backend_and_says_both_figures() {
-        let m = |webgpu_ms, cpu_ms| Measured { adapter: "nvidia ampere".into(), webgpu_ms, cpu_ms, images: 3 };
-        assert_eq!(m(9.0, 21.0).faster(), Backend::WebGpu);
-        assert_eq!(m(35.0, 21.0).faster(), Backend::Cpu);
-        assert_eq!(m(21.0, 21.0).faster(), Backend::Cpu, "a tie keeps the CPU");
-        let note = m(35.0, 21.4).note();
-        assert!(note.contains("WebGPU 35.0 ms") && note.contains("CPU 21.4 ms") && note.contains("nvidia ampere") && note.ends_with("CPU is faster"), "{note}");
-    }
 }

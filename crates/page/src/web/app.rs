@@ -141,8 +141,8 @@ pub fn app() -> Html {
         let dispatch = store.dispatcher();
         use_memo((), move |_| {
             mark("page-started");
-            // The main worker starts first: its wasm compiles while the page fetches the model.
-            // Helpers start once it is on the CPU.
+            // The main worker starts first: its wasm compiles while the page probes WebGPU and
+            // fetches the model. Helpers start once it is on the CPU.
             let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
             let size = workers::size(&query);
             let shared = Rc::new(Shared {
@@ -162,6 +162,10 @@ pub fn app() -> Html {
             match workers::connect(&shared, 0, BackendChoice::from_query(&query)) {
                 Ok(link) => {
                     shared.links.borrow_mut().push(Some(link));
+                    // The model and the demo are fetched now, not after the first render:
+                    // the worker is ready for them sooner than an effect would ask.
+                    let (loader, dispatch) = (shared.clone(), dispatch.clone());
+                    spawn_local(async move { report(&dispatch, loading::start(loader, dispatch.clone()).await) });
                     Some(shared)
                 }
                 Err(why) => {
@@ -179,10 +183,6 @@ pub fn app() -> Html {
     // What a replacement worker would be given.
     *shared.items.borrow_mut() = store.0.items.clone();
 
-    {
-        let (shared, dispatch) = (shared.clone(), store.dispatcher());
-        use_effect_with((), move |_| spawn_local(async move { report(&dispatch, loading::start(shared, dispatch.clone()).await) }));
-    }
     {
         // A shipped model chosen for the first time: fetch its weights for the worker.
         let s = &store.0;

@@ -7,65 +7,141 @@
 
 use crate::protocol::{self, WorkerInput, WorkerOutput};
 use js_sys::{Array, Uint8Array};
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-/// Trunk's loader for the worker binary (`data-type="worker"` with `data-loader-shim`).
-const WORKER_SCRIPT: &str = "./camseg-worker_loader.js";
+/// Trunk's loaders for the worker's two builds (`data-type="worker"` with `data-loader-shim`):
+/// without WebGPU (a third of the size) and with it. The page's main worker starts as the
+/// first at once and is replaced by the second, before it is told anything, where the page's
+/// probe of WebGPU asks for it.
+const CPU_WORKER: &str = "./camseg-worker_loader.js";
+const WEBGPU_WORKER: &str = "./camseg-worker-webgpu_loader.js";
 
 struct Port {
-    worker: Worker,
-    /// Messages written before the worker listens; `None` once it does.
+    /// The running build; None before the first launch.
+    worker: RefCell<Option<Worker>>,
+    /// Messages not yet posted; `None` once they have been.
     waiting: RefCell<Option<Vec<Uint8Array>>>,
+    /// The running build has said it listens.
+    listening: Cell<bool>,
+    /// Which build runs is settled, and the first message leads `waiting`.
+    settled: Cell<bool>,
+    // Given to each build launched; they hold the port weakly.
+    on_message: Closure<dyn FnMut(MessageEvent)>,
+    on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
 impl Port {
     fn post(&self, bytes: &Uint8Array) {
-        if let Err(e) = self.worker.post_message_with_transfer(bytes, &Array::of1(&bytes.buffer())) {
+        let Some(worker) = self.worker.borrow().clone() else { return };
+        if let Err(e) = worker.post_message_with_transfer(bytes, &Array::of1(&bytes.buffer())) {
             web_sys::console::error_2(&"camseg: cannot post to the worker".into(), &e);
+        }
+    }
+
+    fn flush_if_due(&self) {
+        if self.listening.get() && self.settled.get() {
+            for bytes in self.waiting.borrow_mut().take().unwrap_or_default() {
+                self.post(&bytes);
+            }
         }
     }
 
     fn ready(&self) {
         super::timeline::mark("worker-ready");
-        for bytes in self.waiting.borrow_mut().take().unwrap_or_default() {
-            self.post(&bytes);
+        self.listening.set(true);
+        self.flush_if_due();
+    }
+
+    /// Starts a build, ending the one running (nothing it still says is heard).
+    fn launch(&self, webgpu: bool) -> Result<(), String> {
+        if let Some(old) = self.worker.borrow_mut().take() {
+            old.set_onmessage(None);
+            old.set_onerror(None);
+            old.terminate();
         }
+        self.listening.set(false);
+        let worker = Worker::new(if webgpu { WEBGPU_WORKER } else { CPU_WORKER }).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
+        worker.set_onmessage(Some(self.on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(self.on_error.as_ref().unchecked_ref()));
+        *self.worker.borrow_mut() = Some(worker);
+        Ok(())
+    }
+
+    fn settle(&self, first: &WorkerInput) {
+        if let Some(queue) = self.waiting.borrow_mut().as_mut() {
+            queue.insert(0, Uint8Array::from(protocol::encode(first).as_slice()));
+        }
+        self.settled.set(true);
+        self.flush_if_due();
     }
 }
 
 pub struct Link {
     port: Rc<Port>,
-    // Kept alive as long as the worker: the browser calls them.
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+/// Settles which build a [`Link::speculative`] link runs; nothing once the link is gone.
+pub struct Starter(Weak<Port>);
+
+impl Starter {
+    /// Keeps the build without WebGPU already started, or replaces it with the WebGPU build;
+    /// `first` then reaches the worker before every message already written.
+    pub fn settle(self, webgpu: bool, first: &WorkerInput) -> Result<(), String> {
+        let Some(port) = self.0.upgrade() else { return Ok(()) };
+        if webgpu {
+            port.launch(true)?;
+        }
+        port.settle(first);
+        Ok(())
+    }
 }
 
 impl Link {
-    /// Starts the worker. `on_output` gets every message (what one step of the worker said);
-    /// `on_crash` a description when the worker dies (a wasm abort), after which it answers
-    /// nothing more.
-    pub fn spawn(on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
-        let worker = Worker::new(WORKER_SCRIPT).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
-        let port = Rc::new(Port { worker, waiting: RefCell::new(Some(Vec::new())) });
-        let on_crash = Rc::new(on_crash);
-        let (crashed, listener) = (on_crash.clone(), port.clone());
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            match protocol::decode::<Vec<WorkerOutput>>(&Uint8Array::new(&event.data()).to_vec()) {
-                Ok(outputs) if outputs == [WorkerOutput::Ready] => listener.ready(),
-                Ok(outputs) => on_output(outputs),
-                Err(message) => on_crash(message),
-            }
+    /// `on_output` gets every message (what one step of the worker said); `on_crash` a
+    /// description when the worker dies (a wasm abort), after which it answers nothing more.
+    fn new(on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Link {
+        let port = Rc::new_cyclic(|me: &Weak<Port>| {
+            let on_crash = Rc::new(on_crash);
+            let (crashed, listener) = (on_crash.clone(), me.clone());
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                match protocol::decode::<Vec<WorkerOutput>>(&Uint8Array::new(&event.data()).to_vec()) {
+                    Ok(outputs) if matches!(outputs.as_slice(), [WorkerOutput::Ready]) => {
+                        if let Some(port) = listener.upgrade() {
+                            port.ready();
+                        }
+                    }
+                    Ok(outputs) => on_output(outputs),
+                    Err(message) => on_crash(message),
+                }
+            });
+            let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+                crashed(format!("the page's worker stopped ({})", event.message()));
+            });
+            let (waiting, listening, settled) = (RefCell::new(Some(Vec::new())), Cell::new(false), Cell::new(false));
+            Port { worker: RefCell::new(None), waiting, listening, settled, on_message, on_error }
         });
-        port.worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            crashed(format!("the page's worker stopped ({})", event.message()));
-        });
-        port.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Link { port, _on_message: on_message, _on_error: on_error })
+        Link { port }
+    }
+
+    /// A worker of the build without WebGPU, told `first` before anything else.
+    pub fn spawn_cpu(first: &WorkerInput, on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
+        let link = Link::new(on_output, on_crash);
+        link.port.launch(false)?;
+        link.port.settle(first);
+        Ok(link)
+    }
+
+    /// A worker of the build without WebGPU, started before the page knows whether WebGPU is
+    /// wanted (its wasm compiles meanwhile); messages wait until [`Starter::settle`].
+    pub fn speculative(on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<(Link, Starter), String> {
+        let link = Link::new(on_output, on_crash);
+        link.port.launch(false)?;
+        let starter = Starter(Rc::downgrade(&link.port));
+        Ok((link, starter))
     }
 
     pub fn send(&self, input: &WorkerInput) {
@@ -85,6 +161,8 @@ impl Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
-        self.port.worker.terminate();
+        if let Some(worker) = self.port.worker.borrow().as_ref() {
+            worker.terminate();
+        }
     }
 }

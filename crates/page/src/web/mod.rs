@@ -3,6 +3,7 @@
 //! [`views`] render the state, [`files`] moves bytes in and out, [`canvas`] draws pixels. No
 //! model code runs here.
 
+mod adapter;
 mod app;
 mod canvas;
 mod ctx;
@@ -23,13 +24,15 @@ pub fn start() {
             el.set_text_content(Some(&message));
         }
     }));
-    register_service_worker();
     yew::Renderer::<app::App>::new().render();
 }
 
-/// Offline use after the first visit: `sw.js` keeps the app's own files. Browsers without
-/// service workers (or a page opened from a file) simply do without.
-fn register_service_worker() {
+/// Offline use after the first visit: `sw.js` keeps the app's own files. Registered once the
+/// first heatmap is on screen (a page that never gets that far is not worth keeping offline):
+/// its install fetches every file of the app, which on a first visit would compete with the
+/// worker's wasm and the first analysis. Browsers without service workers (or a page opened
+/// from a file) simply do without.
+pub(crate) fn register_service_worker() {
     use wasm_bindgen::JsCast;
     let Some(window) = web_sys::window() else { return };
     let Ok(container) = js_sys::Reflect::get(&window.navigator(), &"serviceWorker".into()) else { return };

@@ -4,10 +4,10 @@
 //! that dies. On WebGPU the main worker works alone: the GPU is its parallelism.
 
 use super::{messages, now_ms, Shared};
-use crate::protocol::{Backend, BackendChoice, ItemId, WorkerInput, WorkerOutput};
+use crate::protocol::{decide, Adapter, Backend, BackendChoice, ItemId, WorkerInput, WorkerOutput};
 use crate::ui::pool::{self, Order, Request, Size};
 use crate::ui::state::{Action, Item};
-use crate::web::link::Link;
+use crate::web::{adapter, link::Link};
 use crate::web::remembered;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -26,25 +26,37 @@ pub(super) fn size(query: &str) -> Size {
 }
 
 /// Starts worker `k` on `choice`; what it says goes to [`route`] (the page's side is held
-/// weakly: a worker must not keep it alive).
+/// weakly: a worker must not keep it alive). Every worker starts on the build without WebGPU;
+/// the main one (unless `?backend=cpu`) waits, told nothing, for the page's probe of WebGPU,
+/// and is replaced by the WebGPU build where [`decide`] needs it.
 pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> Result<Link, String> {
     let (out, crash) = (Rc::downgrade(shared), Rc::downgrade(shared));
-    let link = Link::spawn(
-        move |outputs| {
-            if let Some(shared) = out.upgrade() {
-                route_all(k, outputs, &shared);
-            }
-        },
-        move |why| {
-            if let Some(shared) = crash.upgrade() {
-                // Not from inside the dying link's own handler: the link is replaced.
-                spawn_local(async move { recover(shared, k, why) });
-            }
-        },
-    )?;
-    // Only the main worker may meet a GPU; helpers are told the CPU.
-    let known = if choice == BackendChoice::Cpu { Vec::new() } else { remembered::measured() };
-    link.send(&WorkerInput::Start { choice, known });
+    let on_output = move |outputs| {
+        if let Some(shared) = out.upgrade() {
+            route_all(k, outputs, &shared);
+        }
+    };
+    let on_crash = move |why| {
+        if let Some(shared) = crash.upgrade() {
+            // Not from inside the dying link's own handler: the link is replaced.
+            spawn_local(async move { recover(shared, k, why) });
+        }
+    };
+    if choice == BackendChoice::Cpu {
+        let start = WorkerInput::Start { choice, known: Vec::new(), adapter: Adapter::NotProbed };
+        return Link::spawn_cpu(&start, on_output, on_crash);
+    }
+    let (link, starter) = Link::speculative(on_output, on_crash)?;
+    let dispatch = shared.dispatch.clone();
+    spawn_local(async move {
+        let adapter = adapter::probe().await;
+        let known = remembered::measured();
+        let webgpu = decide(choice, &adapter, &known).needs_webgpu();
+        super::mark(if webgpu { "webgpu-build-chosen" } else { "cpu-build-kept" });
+        if let Err(why) = starter.settle(webgpu, &WorkerInput::Start { choice, known, adapter }) {
+            dispatch.dispatch(Action::Failed(why));
+        }
+    });
     Ok(link)
 }
 
@@ -126,6 +138,9 @@ fn startup_mark(output: &WorkerOutput, shared: &Shared) {
     };
     if shared.marked.borrow_mut().insert(name) {
         super::mark(name);
+        if name == "first-heatmap" {
+            crate::web::register_service_worker();
+        }
     }
 }
 

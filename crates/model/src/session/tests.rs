@@ -39,7 +39,7 @@ fn run(session: &mut Session) -> Vec<WorkerOutput> {
 /// A CPU session with the phantom model and the demo set decoded; returns the items.
 fn ready() -> (Session, Vec<NewItem>) {
     let mut session = Session::new(Device::flex(), Backend::Cpu, clock);
-    assert!(session.accept(WorkerInput::Start { choice: BackendChoice::Cpu, known: Vec::new(), adapter: crate::protocol::Adapter::NoWebGpu }).is_empty());
+    assert!(session.accept(WorkerInput::Start { choice: BackendChoice::Cpu, known: Vec::new(), adapter: crate::protocol::Adapter::NotProbed }).is_empty());
     let card_json = String::from_utf8(shipped("models/phantom.json")).unwrap();
     let added = session.accept(WorkerInput::AddModel { model: PHANTOM, card_json, weights: shipped("models/phantom.bpk") });
     assert_eq!(added, vec![WorkerOutput::ModelAccepted { model: PHANTOM }]);

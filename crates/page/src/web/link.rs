@@ -36,7 +36,7 @@ struct Port {
 
 impl Port {
     fn post(&self, bytes: &Uint8Array) {
-        let Some(worker) = self.worker.borrow().clone() else { return };
+        let Some(worker) = &*self.worker.borrow() else { return };
         if let Err(e) = worker.post_message_with_transfer(bytes, &Array::of1(&bytes.buffer())) {
             web_sys::console::error_2(&"camseg: cannot post to the worker".into(), &e);
         }

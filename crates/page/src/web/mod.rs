@@ -8,6 +8,7 @@ mod app;
 mod canvas;
 mod ctx;
 mod files;
+mod js;
 mod link;
 mod remembered;
 mod storage;
@@ -33,21 +34,13 @@ pub fn start() {
 /// worker's wasm and the first analysis. Browsers without service workers (or a page opened
 /// from a file) simply do without.
 pub(crate) fn register_service_worker() {
-    use wasm_bindgen::JsCast;
-    let Some(window) = web_sys::window() else { return };
-    let Ok(container) = js_sys::Reflect::get(&window.navigator(), &"serviceWorker".into()) else { return };
+    let container = js::get(&js::get(&js_sys::global(), "navigator"), "serviceWorker");
     if container.is_undefined() {
         return;
     }
-    if let Some(register) = js_sys::Reflect::get(&container, &"register".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-        if let Ok(promise) = register.call1(&container, &"sw.js".into()) {
-            if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
-                        web_sys::console::warn_2(&"offline support is unavailable:".into(), &e);
-                    }
-                });
-            }
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = js::call(&container, "register", &["sw.js".into()]).await {
+            web_sys::console::warn_1(&format!("offline support is unavailable: {e}").into());
         }
-    }
+    });
 }

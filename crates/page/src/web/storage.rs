@@ -2,22 +2,11 @@
 //! system, OPFS): `camseg-models/<key>.bpk` and `<key>.json`. Nothing leaves the machine; a
 //! reload finds them again. Browsers without OPFS keep them for the session only, and say so.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use super::js::{call, describe};
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::JsValue;
 
 const FOLDER: &str = "camseg-models";
-
-fn describe(e: JsValue) -> String {
-    Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| format!("{e:?}"))
-}
-
-/// Calls `target.method(args…)` and awaits the promise it returns.
-async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
-    let f: js_sys::Function = Reflect::get(target, &method.into()).map_err(describe)?.dyn_into().map_err(|_| format!("this browser has no {method}"))?;
-    let promise = f.apply(target, &args.iter().collect::<Array>()).map_err(describe)?;
-    JsFuture::from(js_sys::Promise::resolve(&promise)).await.map_err(describe)
-}
 
 fn create() -> JsValue {
     let options = Object::new();

@@ -8,7 +8,9 @@
 //! of the pass). Here each convolution is one im2col of the image and one GEMM (the `gemm`
 //! crate, which burn's backend calls too) with batch norm folded into the weights and ReLU
 //! applied in the same pass as the bias, and pooling is a plain loop. In the page the GEMM is
-//! [`tiled`]'s register-tiled wasm SIMD kernel instead, faster there than `gemm`'s. Training and GPUs keep
+//! [`tiled`]'s register-tiled wasm SIMD kernel instead, faster there than `gemm`'s, and
+//! convolutions of 8 or more input channels take [`winograd`]'s transforms around it (2.25x
+//! fewer multiplies). Training and GPUs keep
 //! burn's ops, so gradients and WebGPU are untouched; the results equal burn's to float
 //! rounding (tests below).
 
@@ -20,6 +22,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 mod planes;
 pub(crate) mod tiled;
+pub(crate) mod winograd;
 
 pub use tiled::{Kernel, KERNEL};
 
@@ -102,6 +105,9 @@ struct Folded {
     /// per call of [`run_blocks`], not per model: 0.13-0.24 ms for the LGG network in V8
     /// (`wasm-gemm.sh`), against 11 ms of products per image.
     packed: Option<Vec<f32>>,
+    /// The weights transformed for [`winograd`], where the page's kernel is Winograd's and the
+    /// channels fit it (the image's size is checked per call).
+    winograd: Option<winograd::Filters>,
     inputs: usize,
     out: usize,
 }
@@ -129,8 +135,9 @@ impl Folded {
             row.iter_mut().for_each(|v| *v *= scale);
             bias.push(beta[o] - mean[o] * scale);
         }
-        let packed = (kernel == Kernel::Tiled && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, ins * 9));
-        Some(Self { weight, bias, packed, inputs, out })
+        let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, ins * 9));
+        let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(ins, out)).then(|| winograd::Filters::new(&weight, ins, out));
+        Some(Self { weight, bias, packed, winograd, inputs, out })
     }
 
     /// ReLU(conv(x) + bias) for `n` images of `inputs` planes of `h` x `w`. Natively the
@@ -162,6 +169,9 @@ impl Folded {
         // where it grows (zeroing a fresh one per call was a twentieth of `camseg trust`'s
         // time). Taken, not borrowed: a thread waiting in rayon may run another image's call.
         let mut columns = SCRATCH.take();
+        if let Some(filters) = self.winograd.as_ref().filter(|_| winograd::fits(self.inputs, self.out, h, w)) {
+            return winograd::conv_image(filters, image, h, w, dst, winograd::Epilogue::BiasRelu(&self.bias));
+        }
         match &self.packed {
             // im2col one panel at a time (`wasm-gemm.sh`: 11.5 against 12.5 ms for the six
             // LGG convolutions, and no image-sized buffer).
@@ -273,29 +283,34 @@ mod tests {
     }
 
     #[test]
-    fn the_pages_tiled_kernel_matches_burns_ops() {
+    fn the_pages_kernels_match_burns_ops() {
         // Widths in whole tiles of 4 channels, image rows in whole panels of 8 pixels (32, 16,
-        // 8): every layer takes the tiled kernel, as the shipped models do in the page.
+        // 8): every layer takes the tiled kernel, as the shipped models do in the page, and
+        // with Winograd's transforms, every layer of 8 or more input channels takes those.
         let device = Device::flex();
         let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 12], convs: vec![1, 2, 1], dropout: 0.0 };
         let model = trained_looking(&cfg, &device);
-        let mut x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Normal(0.0, 1.0), &device);
-        for (k, block) in model.features.iter().enumerate() {
-            let [_, _, _, w] = x.dims();
-            assert!(tiled::fits(block.convs[0].weight.dims()[0], if k > 0 { w / 2 } else { w }));
-            let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
-            let want = block.forward(pooled);
-            let got = run_blocks_with(std::slice::from_ref(block), &model.pool, k > 0, x.clone(), Kernel::Tiled);
-            let diff = max_abs_diff(got, want.clone());
-            assert!(diff < 1e-4, "block {k}: {diff}");
-            x = want;
+        for kernel in [Kernel::Tiled, Kernel::Winograd] {
+            let mut x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+            for (k, block) in model.features.iter().enumerate() {
+                let [_, _, _, w] = x.dims();
+                assert!(tiled::fits(block.convs[0].weight.dims()[0], if k > 0 { w / 2 } else { w }));
+                let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
+                let want = block.forward(pooled);
+                let got = run_blocks_with(std::slice::from_ref(block), &model.pool, k > 0, x.clone(), kernel);
+                let diff = max_abs_diff(got, want.clone());
+                assert!(diff < 1e-4, "{kernel:?} block {k}: {diff}");
+                x = want;
+            }
         }
         // A layer that does not fit (6 channels, rows of 4 pixels) falls back to the GEMM.
         let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 6, 8], convs: vec![1, 1, 1], dropout: 0.0 };
         let model = trained_looking(&cfg, &device);
         let input = Tensor::<4>::random([1, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let burn = burn_blocks(&model.features, &model.pool, false, input.clone());
-        assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input, Kernel::Tiled), burn) < 1e-4);
+        for kernel in [Kernel::Tiled, Kernel::Winograd] {
+            assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input.clone(), kernel), burn.clone()) < 1e-4);
+        }
     }
 
     #[test]

@@ -1,12 +1,12 @@
 // Times lib.rs's wasm in Node (V8, as Chromium runs the worker): the training step of the LGG
-// network at 128 px, layer by layer, for a batch of 8, the convolutions with the page's tiled
-// kernel and with the `gemm` crate's in turn (this machine's speed drifts: side by side in one
+// network at 128 px, layer by layer, for a batch of 32 (as the page trains), the convolutions with the `gemm` crate's
+// kernel, the page's tiled one and Winograd's around it in turn (this machine's speed drifts: side by side in one
 // run); prints ms per image of each part and the images/s the layers allow. Median of 3 runs.
 import { readFileSync } from 'node:fs';
 
 const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]), {});
 const x = instance.exports;
-const n = 8;
+const n = 32;
 for (const [c, h, w] of [[3, 8, 8], [2, 6, 18], [1, 7, 5], [4, 32, 34]]) {
   const off = x.pool_disagreement(c, h, w);
   if (off !== 0) throw new Error(`max pooling in SIMD lanes differs from the plain comparisons by ${off} on ${c} x ${h} x ${w}`);
@@ -25,20 +25,24 @@ function perImage(call) {
   return runs.sort((a, b) => a - b)[1];
 }
 
-const totals = { tiled: 0, gemm: 0, tiledBackward: 0, gemmBackward: 0, norm: 0, pool: 0 };
+const kernels = { gemm: 0, tiled: 1, winograd: 2 };
+const totals = { norm: 0, pool: 0 };
+for (const k of Object.keys(kernels)) { totals[k] = 0; totals[`${k}Backward`] = 0; }
 for (const [inputs, out, h, pooled] of layers) {
   const f = {
-    tiled: perImage((iters) => x.conv(true, inputs, out, h, n, iters)),
-    gemm: perImage((iters) => x.conv(false, inputs, out, h, n, iters)),
-    tiledBackward: perImage((iters) => x.conv_backward(true, inputs, out, h, n, inputs > 1, iters)),
-    gemmBackward: perImage((iters) => x.conv_backward(false, inputs, out, h, n, inputs > 1, iters)),
     norm: perImage((iters) => x.norm(out, h, n, iters)),
     pool: pooled ? perImage((iters) => x.pool(inputs, 2 * h, n, iters)) : 0,
   };
+  for (const [k, which] of Object.entries(kernels)) {
+    f[k] = perImage((iters) => x.conv(which, inputs, out, h, n, iters));
+    f[`${k}Backward`] = perImage((iters) => x.conv_backward(which, inputs, out, h, n, inputs > 1, iters));
+  }
   Object.entries(f).forEach(([k, v]) => { totals[k] += v; });
-  console.log(`${inputs} -> ${out} at ${h} px, ms per image: conv ${f.tiled.toFixed(2)} tiled / ${f.gemm.toFixed(2)} gemm, backward ${f.tiledBackward.toFixed(2)} / ${f.gemmBackward.toFixed(2)}, norm + ReLU both ways ${f.norm.toFixed(2)}, pool both ways ${f.pool.toFixed(2)}`);
+  const each = (suffix) => Object.keys(kernels).map((k) => f[k + suffix].toFixed(2)).join(' / ');
+  console.log(`${inputs} -> ${out} at ${h} px, ms per image (gemm / tiled / winograd): conv ${each('')}, backward ${each('Backward')}, norm + ReLU both ways ${f.norm.toFixed(2)}, pool both ways ${f.pool.toFixed(2)}`);
 }
 const rest = totals.norm + totals.pool;
 const all = (kernel) => totals[kernel] + totals[`${kernel}Backward`] + rest;
-console.log(`per image: conv ${totals.tiled.toFixed(1)} ms tiled / ${totals.gemm.toFixed(1)} gemm, conv backward ${totals.tiledBackward.toFixed(1)} / ${totals.gemmBackward.toFixed(1)}, norm ${totals.norm.toFixed(1)}, pool ${totals.pool.toFixed(1)}`);
-console.log(`the layers alone allow ${(1000 / all('tiled')).toFixed(1)} images/s with the tiled kernel, ${(1000 / all('gemm')).toFixed(1)} with gemm's`);
+const sum = (suffix) => Object.keys(kernels).map((k) => totals[k + suffix].toFixed(1)).join(' / ');
+console.log(`per image (gemm / tiled / winograd): conv ${sum('')} ms, conv backward ${sum('Backward')}, norm ${totals.norm.toFixed(1)}, pool ${totals.pool.toFixed(1)}`);
+console.log(`the layers alone allow ${Object.keys(kernels).map((k) => `${(1000 / all(k)).toFixed(1)} images/s with ${k}`).join(', ')}`);

@@ -1,16 +1,22 @@
 //! The page's training step, layer by layer, timed from JavaScript (`bench.mjs`): each export
 //! runs one of `crates/model/src/train/backprop/layers.rs`'s functions `iters` times on a batch
 //! of `n` images of one LGG layer's shape, compiled here as the worker compiles it; the
-//! convolutions with the page's tiled kernel or the `gemm` crate's.
+//! convolutions with the `gemm` crate's kernel, the page's tiled one, or Winograd's around it.
 
 mod inference;
 #[path = "../../../crates/model/src/train/backprop/layers.rs"]
 #[allow(dead_code)]
 mod layers;
 
-/// The page's kernel (`tiled`) or the `gemm` crate's.
-fn kernel(tiled: bool) -> inference::tiled::Kernel {
-    if tiled { inference::tiled::Kernel::Tiled } else { inference::tiled::Kernel::Gemm }
+/// The `gemm` crate's kernel (0), the page's tiled one on im2col (1), or Winograd's transforms
+/// around the tiled one (2).
+fn kernel(which: u32) -> inference::tiled::Kernel {
+    use inference::tiled::Kernel;
+    match which {
+        0 => Kernel::Gemm,
+        1 => Kernel::Tiled,
+        _ => Kernel::Winograd,
+    }
 }
 
 fn test_values(len: usize, seed: u32) -> Vec<f32> {
@@ -19,21 +25,21 @@ fn test_values(len: usize, seed: u32) -> Vec<f32> {
 
 /// Convolution forward: [out, in * 9] x im2col, `n` images of `h` x `h`.
 #[no_mangle]
-pub extern "C" fn conv(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, iters: usize) -> f32 {
+pub extern "C" fn conv(which: u32, inputs: usize, out: usize, h: usize, n: usize, iters: usize) -> f32 {
     let (w, x) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2));
     let mut y = vec![0.0; n * out * h * h];
     (0..iters).map(|_| {
-        layers::conv(kernel(tiled), &w, inputs, out, &x, n, h, h, &mut y);
+        layers::conv(kernel(which), &w, inputs, out, &x, n, h, h, &mut y);
         y[0]
     }).sum()
 }
 
 /// Convolution backward: the weights' gradient, and with `input_grad` the input's.
 #[no_mangle]
-pub extern "C" fn conv_backward(tiled: bool, inputs: usize, out: usize, h: usize, n: usize, input_grad: bool, iters: usize) -> f32 {
+pub extern "C" fn conv_backward(which: u32, inputs: usize, out: usize, h: usize, n: usize, input_grad: bool, iters: usize) -> f32 {
     let (w, x, dy) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2), test_values(n * out * h * h, 3));
     let mut dx = vec![0.0; x.len()];
-    (0..iters).map(|_| layers::conv_backward(kernel(tiled), &w, inputs, out, &x, &dy, n, h, h, input_grad.then_some(&mut dx[..]))[0]).sum()
+    (0..iters).map(|_| layers::conv_backward(kernel(which), &w, inputs, out, &x, &dy, n, h, h, input_grad.then_some(&mut dx[..]))[0]).sum()
 }
 
 /// Batch norm and ReLU forward, then backward.

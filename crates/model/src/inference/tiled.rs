@@ -25,10 +25,20 @@ pub enum Kernel {
     /// The page's register-tiled wasm SIMD kernel (this module's), where a product's shapes fit its
     /// tiles (else `gemm`'s): at the worker's opt-level "s" it outruns `gemm`'s wasm kernel.
     Tiled,
+    /// [`super::winograd`]'s transforms around this module's kernel, where a convolution's
+    /// shapes fit them (else as [`Kernel::Tiled`]).
+    Winograd,
 }
 
-/// The kernel of this build: the tiled one in the page, `gemm`'s natively.
-pub const KERNEL: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Tiled } else { Kernel::Gemm };
+impl Kernel {
+    /// Whether products run on this module's kernel (where their shapes fit it).
+    pub fn tiles(self) -> bool {
+        self != Kernel::Gemm
+    }
+}
+
+/// The kernel of this build: Winograd's around the tiled one in the page, `gemm`'s natively.
+pub const KERNEL: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Winograd } else { Kernel::Gemm };
 
 /// Whether a layer fits the tiles: whole tiles of channels, and image rows of whole panels
 /// (each panel lies in one row, so im2col copies runs of pixels).
@@ -92,6 +102,28 @@ mod lanes {
         pub fn evens_odds(a: F4, b: F4) -> (F4, F4) {
             (F4(i32x4_shuffle::<0, 2, 4, 6>(a.0, b.0)), F4(i32x4_shuffle::<1, 3, 5, 7>(a.0, b.0)))
         }
+        /// The inverse of [`F4::evens_odds`]: `a` at even places and `b` at odd ones, eight floats.
+        #[inline(always)]
+        pub fn interleave(a: F4, b: F4) -> (F4, F4) {
+            (F4(i32x4_shuffle::<0, 4, 1, 5>(a.0, b.0)), F4(i32x4_shuffle::<2, 6, 3, 7>(a.0, b.0)))
+        }
+        /// The rows of the 4x4 matrix whose columns are `a`, `b`, `c`, `d`.
+        #[inline(always)]
+        pub fn transpose(a: F4, b: F4, c: F4, d: F4) -> [F4; 4] {
+            let (ab_low, ab_high) = Self::interleave(a, b);
+            let (cd_low, cd_high) = Self::interleave(c, d);
+            [
+                F4(i32x4_shuffle::<0, 1, 4, 5>(ab_low.0, cd_low.0)),
+                F4(i32x4_shuffle::<2, 3, 6, 7>(ab_low.0, cd_low.0)),
+                F4(i32x4_shuffle::<0, 1, 4, 5>(ab_high.0, cd_high.0)),
+                F4(i32x4_shuffle::<2, 3, 6, 7>(ab_high.0, cd_high.0)),
+            ]
+        }
+        /// The negation of every lane.
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            F4(f32x4_neg(self.0))
+        }
         /// The sum of the four lanes.
         #[inline(always)]
         pub fn total(self) -> f32 {
@@ -149,6 +181,16 @@ mod lanes {
         pub fn evens_odds(a: F4, b: F4) -> (F4, F4) {
             let at = |k: usize| if k < 4 { a.0[k] } else { b.0[k - 4] };
             (F4(std::array::from_fn(|i| at(2 * i))), F4(std::array::from_fn(|i| at(2 * i + 1))))
+        }
+        pub fn interleave(a: F4, b: F4) -> (F4, F4) {
+            let at = |k: usize| if k % 2 == 0 { a.0[k / 2] } else { b.0[k / 2] };
+            (F4(std::array::from_fn(at)), F4(std::array::from_fn(|i| at(i + 4))))
+        }
+        pub fn transpose(a: F4, b: F4, c: F4, d: F4) -> [F4; 4] {
+            std::array::from_fn(|i| F4([a.0[i], b.0[i], c.0[i], d.0[i]]))
+        }
+        pub fn neg(self) -> Self {
+            F4(self.0.map(|v| -v))
         }
         pub fn total(self) -> f32 {
             self.0[0] + self.0[1] + self.0[2] + self.0[3]

@@ -4,4 +4,7 @@ mod planes;
 #[path = "../../../../crates/model/src/inference/tiled.rs"]
 #[allow(dead_code)]
 pub mod tiled;
+#[path = "../../../../crates/model/src/inference/winograd.rs"]
+#[allow(dead_code)]
+pub mod winograd;
 pub use planes::*;

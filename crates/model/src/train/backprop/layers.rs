@@ -6,6 +6,7 @@
 //! by image or in fixed parts, in order, so a seed gives the same model whatever the thread count.
 
 use crate::inference::tiled::{self, Kernel, Store, F4};
+use crate::inference::winograd::{self, Epilogue, Filters};
 
 /// Images per part where the weight gradients are summed over the batch: fixed, so the order of
 /// the sum does not depend on the machine.
@@ -90,7 +91,12 @@ fn with_buffers<T>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32]
 pub fn conv(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, x: &[f32], n: usize, h: usize, w: usize, y: &mut [f32]) {
     let (hw, k) = (h * w, inputs * 9);
     assert_eq!(y.len(), n * out * hw, "conv: output size");
-    let packed = (kernel == Kernel::Tiled && tiled::fits(out, w)).then(|| tiled::pack_weights(weight, out, k));
+    if kernel == Kernel::Winograd && winograd::fits(inputs, out, h, w) {
+        let filters = Filters::new(weight, inputs, out);
+        map_parts(y, out * hw, |i, dst| winograd::conv_image(&filters, &x[i * inputs * hw..][..inputs * hw], h, w, dst, Epilogue::Set));
+        return;
+    }
+    let packed = (kernel.tiles() && tiled::fits(out, w)).then(|| tiled::pack_weights(weight, out, k));
     map_parts(y, out * hw, |i, dst| {
         with_buffers(k * hw, |columns, _, _| {
             let image = &x[i * inputs * hw..][..inputs * hw];
@@ -114,28 +120,40 @@ pub fn conv(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, x: &[f32]
 pub fn conv_backward(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, x: &[f32], dy: &[f32], n: usize, h: usize, w: usize, dx: Option<&mut [f32]>) -> Vec<f32> {
     let (hw, k) = (h * w, inputs * 9);
     let input_grad = dx.is_some();
-    let tiles = |m: usize, n: usize| kernel == Kernel::Tiled && m % tiled::ROWS == 0 && n % tiled::COLS == 0 && n > 0;
+    let tiles = |m: usize, n: usize| kernel.tiles() && m % tiled::ROWS == 0 && n % tiled::COLS == 0 && n > 0;
     // dW [out, k] = dy [out, hw] x columns^T; dcol [k, hw] = weight^T x dy [out, hw]. On
     // `gemm`'s kernel dW is summed transposed, dW^T [k, out] = columns x dy^T, and turned once
     // per part: that shape ran the backward pass of the 64 px and 32 px layers 20-35% faster
     // (batch 32; the gradients came out equal to the bit on those shapes).
+    // On the Winograd path each gradient takes it where its shapes fit: the input's is the
+    // convolution of `dy` by the turned filters (`out` channels in, `inputs` out).
+    let winograd_weights = kernel == Kernel::Winograd && winograd::fits_weight_gradient(inputs, out, h, w);
+    let turned = (input_grad && kernel == Kernel::Winograd && winograd::fits(out, inputs, h, w)).then(|| Filters::turned(weight, inputs, out));
     let weights_tiled = tiles(out, k);
-    let transposed = (input_grad && tiles(k, hw)).then(|| tiled::pack_transposed(weight, k, out));
+    let transposed = (input_grad && turned.is_none() && tiles(k, hw)).then(|| tiled::pack_transposed(weight, k, out));
     let part = |p: usize, dx: &mut [f32]| {
-        let mut dw = vec![0.0f32; out * k];
+        let mut dw = vec![0.0f32; if winograd_weights { winograd::sums_len(inputs, out) } else { out * k }];
         with_buffers(k.max(out) * hw, |columns, relaid, packed| {
             let (columns, relaid) = (&mut columns[..k * hw], &mut relaid[..k.max(out) * hw]);
             for (j, i) in part_images(n, p).enumerate() {
-                let dy_i = &dy[i * out * hw..][..out * hw];
-                crate::inference::im2col3x3(&x[i * inputs * hw..][..inputs * hw], h, w, columns);
-                if weights_tiled {
+                let (x_i, dy_i) = (&x[i * inputs * hw..][..inputs * hw], &dy[i * out * hw..][..out * hw]);
+                if winograd_weights {
+                    winograd::add_weight_gradient(x_i, dy_i, inputs, out, h, w, &mut dw);
+                } else if weights_tiled {
+                    crate::inference::im2col3x3(x_i, h, w, columns);
                     tiled::panels_of_transposed(columns, k, hw, &mut relaid[..k * hw]);
                     tiled::pack_into(dy_i, out, hw, &mut packed[..out * hw]);
                     tiled::product(&packed[..out * hw], out, hw, &relaid[..k * hw], k, &mut dw, Store::Add);
                 } else {
+                    crate::inference::im2col3x3(x_i, h, w, columns);
                     product(&mut dw, true, columns, false, dy_i, true, k, out, hw);
                 }
                 if !input_grad {
+                    continue;
+                }
+                let dx_i = &mut dx[j * inputs * hw..][..inputs * hw];
+                if let Some(turned) = &turned {
+                    winograd::conv_image(turned, dy_i, h, w, dx_i, Epilogue::Set);
                     continue;
                 }
                 match &transposed {
@@ -145,10 +163,12 @@ pub fn conv_backward(kernel: Kernel, weight: &[f32], inputs: usize, out: usize, 
                     }
                     None => product(columns, false, weight, true, dy_i, false, k, hw, out),
                 }
-                col2im3x3(columns, h, w, &mut dx[j * inputs * hw..][..inputs * hw]);
+                col2im3x3(columns, h, w, dx_i);
             }
         });
-        if weights_tiled {
+        if winograd_weights {
+            winograd::weight_gradient(&dw, inputs, out)
+        } else if weights_tiled {
             dw
         } else {
             (0..out * k).map(|i| dw[(i % k) * out + i / k]).collect()
@@ -430,25 +450,28 @@ mod tests {
         assert!((left - right).abs() < 1e-3, "{left} vs {right}");
     }
 
-    /// The page's tiled kernel gives the `gemm` crate's results, forward and backward, where
-    /// the shapes fit its tiles and where they do not (odd widths, 9 or 36 weights per output).
+    /// The page's kernels give the `gemm` crate's results, forward and backward: the tiled one
+    /// and Winograd's around it, where the shapes fit them and where they do not (odd widths, 9
+    /// or 36 weights per output, too few input channels for Winograd's weights' gradient).
     #[test]
-    fn the_tiled_kernel_agrees_with_gemm() {
+    fn the_pages_kernels_agree_with_gemm() {
         let values = |len: usize, seed: usize| (0..len).map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0) - 1.0).collect::<Vec<f32>>();
-        for (inputs, out, h, w) in [(1, 16, 16, 16), (4, 8, 8, 16), (16, 8, 8, 8), (3, 6, 5, 7), (8, 12, 4, 8)] {
+        let shapes = [(1, 16, 16, 16), (4, 8, 8, 16), (16, 8, 8, 8), (3, 6, 5, 7), (8, 12, 4, 8), (12, 16, 8, 8), (32, 16, 16, 16)];
+        for (kernel, (inputs, out, h, w)) in [Kernel::Tiled, Kernel::Winograd].into_iter().flat_map(|k| shapes.map(|s| (k, s))) {
             let n = 3;
             let (weight, x, dy) = (values(out * inputs * 9, 1), values(n * inputs * h * w, 2), values(n * out * h * w, 3));
             let largest = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) });
             // Outputs start as NaN: each kernel must write every value.
-            let (mut y_gemm, mut y_tiled) = (vec![f32::NAN; n * out * h * w], vec![f32::NAN; n * out * h * w]);
+            let (mut y_gemm, mut y_page) = (vec![f32::NAN; n * out * h * w], vec![f32::NAN; n * out * h * w]);
             conv(Kernel::Gemm, &weight, inputs, out, &x, n, h, w, &mut y_gemm);
-            conv(Kernel::Tiled, &weight, inputs, out, &x, n, h, w, &mut y_tiled);
-            assert!(largest(&y_gemm, &y_tiled) < 1e-4, "forward {inputs}->{out} at {h}x{w}");
-            let (mut dx_gemm, mut dx_tiled) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
+            conv(kernel, &weight, inputs, out, &x, n, h, w, &mut y_page);
+            let bound = 1e-4 * (inputs as f32 / 8.0).max(1.0);
+            assert!(largest(&y_gemm, &y_page) < bound, "{kernel:?} forward {inputs}->{out} at {h}x{w}: {}", largest(&y_gemm, &y_page));
+            let (mut dx_gemm, mut dx_page) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
             let dw_gemm = conv_backward(Kernel::Gemm, &weight, inputs, out, &x, &dy, n, h, w, Some(&mut dx_gemm));
-            let dw_tiled = conv_backward(Kernel::Tiled, &weight, inputs, out, &x, &dy, n, h, w, Some(&mut dx_tiled));
-            assert!(largest(&dw_gemm, &dw_tiled) < 1e-3, "weights' gradient {inputs}->{out} at {h}x{w}: {}", largest(&dw_gemm, &dw_tiled));
-            assert!(largest(&dx_gemm, &dx_tiled) < 1e-4, "input's gradient {inputs}->{out} at {h}x{w}");
+            let dw_page = conv_backward(kernel, &weight, inputs, out, &x, &dy, n, h, w, Some(&mut dx_page));
+            assert!(largest(&dw_gemm, &dw_page) < 1e-3, "{kernel:?} weights' gradient {inputs}->{out} at {h}x{w}: {}", largest(&dw_gemm, &dw_page));
+            assert!(largest(&dx_gemm, &dx_page) < bound, "{kernel:?} input's gradient {inputs}->{out} at {h}x{w}: {}", largest(&dx_gemm, &dx_page));
         }
     }
 

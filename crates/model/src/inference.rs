@@ -26,7 +26,7 @@ pub(crate) mod winograd;
 
 pub use tiled::{Kernel, KERNEL};
 
-pub(crate) use planes::{im2col3x3, max_pool2_planes, max_pool2_planes_into};
+pub(crate) use planes::{im2col3x3, max_pool2_backward, max_pool2_planes, max_pool2_planes_into, turn_filters};
 use planes::larger;
 
 /// Whether `x` can take this path: on the CPU backend and outside any autodiff graph.
@@ -76,6 +76,66 @@ fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: 
     Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device)
 }
 
+/// A conv block run on plain slices with what its input's gradient needs: the input before
+/// pooling and each layer's output (ReLU's masks).
+pub struct Tape {
+    layers: Vec<Folded>,
+    /// The block's input before pooling, and its height and width, where it pooled first.
+    unpooled: Option<(Vec<f32>, usize, usize)>,
+    outputs: Vec<Vec<f32>>,
+    inputs: usize,
+    dims: [usize; 3],
+}
+
+/// Block `block` on `x` [N,C,H,W] (pooled first when `pool_first`) on plain slices, and its
+/// [`Tape`]. None where [`applies`] does not, or a layer is not a plain 3x3 convolution:
+/// there burn's autodiff differentiates the block.
+pub fn run_block_taped(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Option<(Tensor<4>, Tape)> {
+    if !applies(&x) {
+        return None;
+    }
+    let [n, inputs, h0, w0] = x.dims();
+    let mut channels = inputs;
+    let layers = block.convs.iter().zip(&block.norms).map(|(conv, norm)| Folded::new(conv, norm, channels, KERNEL).inspect(|l| channels = l.out)).collect::<Option<Vec<_>>>()?;
+    let device = x.device();
+    let values = x.into_data().try_to_vec::<f32>().ok()?;
+    let (mut planes, unpooled, h, w) = if pool_first {
+        (max_pool2_planes(&values, h0, w0), Some((values, h0, w0)), h0 / 2, w0 / 2)
+    } else {
+        (values, None, h0, w0)
+    };
+    let mut outputs = Vec::with_capacity(layers.len());
+    for layer in &layers {
+        planes = layer.forward(&planes, n, h, w);
+        outputs.push(planes.clone());
+    }
+    let out = Tensor::from_data(TensorData::new(planes, [n, channels, h, w]), &device);
+    Some((out, Tape { layers, unpooled, outputs, inputs, dims: [n, h, w] }))
+}
+
+impl Tape {
+    /// The gradient with respect to the block's input from its output's gradient `d`: back
+    /// through each layer's ReLU and convolution (its turned filters) and the pooling.
+    pub fn input_gradient(&self, d: Tensor<4>) -> Tensor<4> {
+        let device = d.device();
+        let [n, h, w] = self.dims;
+        let mut grad = d.into_data().convert::<f32>().try_to_vec::<f32>().expect("gradients are floats");
+        for (layer, output) in self.layers.iter().zip(&self.outputs).rev() {
+            // ReLU passes the gradient where its output is above 0.
+            grad.iter_mut().zip(output).for_each(|(g, &y)| if y <= 0.0 { *g = 0.0 });
+            grad = layer.input_gradient(KERNEL).forward(&grad, n, h, w);
+        }
+        match &self.unpooled {
+            Some((before, h0, w0)) => {
+                let mut unpooled = vec![0.0f32; before.len()];
+                max_pool2_backward(&grad, before, n * self.inputs, *h0, *w0, &mut unpooled);
+                Tensor::from_data(TensorData::new(unpooled, [n, self.inputs, *h0, *w0]), &device)
+            }
+            None => Tensor::from_data(TensorData::new(grad, [n, self.inputs, h, w]), &device),
+        }
+    }
+}
+
 fn burn_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
     blocks.iter().enumerate().fold(x, |x, (k, block)| block.forward(if k > 0 || pool_first { pool.forward(x) } else { x }))
 }
@@ -108,6 +168,8 @@ struct Folded {
     /// The weights transformed for [`winograd`], where the page's kernel is Winograd's and the
     /// channels fit it (the image's size is checked per call).
     winograd: Option<winograd::Filters>,
+    /// Whether ReLU follows (the block's layers) or not (their input gradients).
+    relu: bool,
     inputs: usize,
     out: usize,
 }
@@ -135,12 +197,23 @@ impl Folded {
             row.iter_mut().for_each(|v| *v *= scale);
             bias.push(beta[o] - mean[o] * scale);
         }
-        let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, ins * 9));
-        let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(ins, out)).then(|| winograd::Filters::new(&weight, ins, out));
-        Some(Self { weight, bias, packed, winograd, inputs, out })
+        Some(Self::of(weight, bias, ins, out, true, kernel))
     }
 
-    /// ReLU(conv(x) + bias) for `n` images of `inputs` planes of `h` x `w`. Natively the
+    /// The layer of `weight` [out][inputs * 9] and `bias`, ReLU after it or not.
+    fn of(weight: Vec<f32>, bias: Vec<f32>, inputs: usize, out: usize, relu: bool, kernel: Kernel) -> Self {
+        let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, inputs * 9));
+        let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(inputs, out)).then(|| winograd::Filters::new(&weight, inputs, out));
+        Self { weight, bias, packed, winograd, relu, inputs, out }
+    }
+
+    /// The linear map from this layer's output gradient to its input's (ReLU's mask applied
+    /// before it): the convolution by the turned filters, no bias, no ReLU.
+    fn input_gradient(&self, kernel: Kernel) -> Self {
+        Self::of(turn_filters(&self.weight, self.inputs, self.out), vec![0.0; self.inputs], self.out, self.inputs, false, kernel)
+    }
+
+    /// ReLU(conv(x) + bias) (or without ReLU, as `relu` says) for `n` images of `inputs` planes of `h` x `w`. Natively the
     /// images run in parallel, or one image's output channels do when there is one image.
     fn forward(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
         let hw = h * w;
@@ -165,25 +238,31 @@ impl Folded {
     /// every output channel, so each stays as wide as the layer).
     fn image(&self, image: &[f32], dst: &mut [f32], h: usize, w: usize, parts: usize) {
         let (k, hw) = (self.inputs * 9, h * w);
+        if let Some(filters) = self.winograd.as_ref().filter(|_| winograd::fits(self.inputs, self.out, h, w)) {
+            let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
+            return winograd::conv_image(filters, image, h, w, dst, epilogue);
+        }
         // im2col writes every value, so a buffer kept between convolutions needs zeroing only
         // where it grows (zeroing a fresh one per call was a twentieth of `camseg trust`'s
         // time). Taken, not borrowed: a thread waiting in rayon may run another image's call.
         let mut columns = SCRATCH.take();
-        if let Some(filters) = self.winograd.as_ref().filter(|_| winograd::fits(self.inputs, self.out, h, w)) {
-            return winograd::conv_image(filters, image, h, w, dst, winograd::Epilogue::BiasRelu(&self.bias));
-        }
         match &self.packed {
             // im2col one panel at a time (`wasm-gemm.sh`: 11.5 against 12.5 ms for the six
             // LGG convolutions, and no image-sized buffer).
-            Some(packed) if tiled::fits(self.out, w) => tiled::conv_bias_relu(packed, &self.bias, self.out, image, self.inputs, h, w, &mut columns, dst),
+            Some(packed) if tiled::fits(self.out, w) => {
+                let store = if self.relu { tiled::Store::BiasRelu(&self.bias) } else { tiled::Store::Set };
+                tiled::conv_panels(packed, self.out, image, self.inputs, h, w, &mut columns, dst, store)
+            }
             _ => {
                 if columns.len() < k * hw {
                     columns.resize(k * hw, 0.0);
                 }
                 im2col3x3(image, h, w, &mut columns[..k * hw]);
                 self.multiply(&columns[..k * hw], dst, hw, k, parts);
-                for (plane, &b) in dst.chunks_exact_mut(hw).zip(&self.bias) {
-                    plane.iter_mut().for_each(|v| *v = larger(*v + b, 0.0));
+                if self.relu {
+                    for (plane, &b) in dst.chunks_exact_mut(hw).zip(&self.bias) {
+                        plane.iter_mut().for_each(|v| *v = larger(*v + b, 0.0));
+                    }
                 }
             }
         }

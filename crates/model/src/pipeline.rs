@@ -128,13 +128,9 @@ async fn layer_mean(
     method: CamMethod,
     spec: &InputSpec,
 ) -> Result<(Vec<f32>, Vec<Plane>)> {
-    let mut layers = Vec::new();
-    let mut probs = Vec::new();
-    for b in 1.min(block)..=block {
-        let batch = cam::cam_batch(model, input(), b, method).await?;
-        probs = batch.probs;
-        layers.push(batch.maps);
-    }
+    let batches = cam::cam_batches(model, input(), 1.min(block)..=block, method).await?;
+    let probs = batches.last().map(|b| b.probs.clone()).unwrap_or_default();
+    let layers: Vec<Vec<Plane>> = batches.into_iter().map(|b| b.maps).collect();
     let maps = (0..images.len())
         .map(|i| {
             let per_layer: Vec<Plane> = layers.iter().map(|maps| cam::heatmap(&maps[i], images[i].width, images[i].height)).collect();

@@ -94,7 +94,7 @@ pub extern "C" fn run_conv(inputs: usize, out: usize, h: usize, fused: bool, ite
     let mut total = 0.0;
     for _ in 0..iters {
         if fused {
-            tiled::conv_bias_relu(&packed, &bias, out, &image, inputs, h, h, &mut panel, &mut dst);
+            tiled::conv_panels(&packed, out, &image, inputs, h, h, &mut panel, &mut dst, tiled::Store::BiasRelu(&bias));
         } else {
             tiled::im2col_panels(&image, inputs, h, h, &mut columns);
             tiled::product(&packed, out, inputs * 9, &columns, h * h, &mut dst, tiled::Store::BiasRelu(&bias));

@@ -68,7 +68,41 @@ pub struct Evidence {
 /// without autodiff; only the activations become a leaf of a small graph. Put the model in
 /// eval mode (`model.valid()`) first: batch norm and dropout must not behave as in training.
 pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence {
+    if let Some(mut one) = plain_evidence(model, input.clone(), block..=block) {
+        return one.remove(0);
+    }
     evidence_at(model, model.activations(input, block).without_autodiff(), block)
+}
+
+/// The evidence of each block of `blocks` from one pass, on plain slices where
+/// [`crate::inference::applies`] (the CPU, no autodiff): the blocks run forward once, only the
+/// head is differentiated by burn, and the gradient goes back through the later blocks on plain
+/// slices ([`crate::inference::Tape`]), where burn's autodiff on its CPU ops took several times
+/// as long. None elsewhere.
+fn plain_evidence(model: &Classifier, input: Tensor<4>, blocks: std::ops::RangeInclusive<usize>) -> Option<Vec<Evidence>> {
+    let (first, last_wanted, last) = (*blocks.start(), *blocks.end(), model.blocks() - 1);
+    if !crate::inference::applies(&input) || first > last_wanted || last_wanted > last {
+        return None;
+    }
+    let mut outputs = vec![model.activations(input, first)];
+    let mut tapes = Vec::with_capacity(last - first);
+    for k in first + 1..=last {
+        let (out, tape) = crate::inference::run_block_taped(&model.features[k], true, outputs[outputs.len() - 1].clone())?;
+        outputs.push(out);
+        tapes.push(tape);
+    }
+    let head = evidence_at(model, outputs[last - first].clone(), last);
+    let mut gradients = vec![head.gradients.clone()];
+    for tape in tapes.iter().rev() {
+        let next = tape.input_gradient(gradients[gradients.len() - 1].clone());
+        gradients.push(next);
+    }
+    // gradients[j] is at block last - j.
+    Some(
+        (first..=last_wanted)
+            .map(|k| Evidence { activations: outputs[k - first].clone(), gradients: gradients[last - k].clone(), probs: head.probs.clone() })
+            .collect(),
+    )
 }
 
 /// [`evidence`] from a block's output already computed (without autodiff).
@@ -95,6 +129,10 @@ fn tumour_gradient(logits: Tensor<2>, leaf: &Tensor<4>) -> (Tensor<4>, Tensor<1>
 /// work than two [`evidence`] calls, which matters on software WebGPU.
 pub fn evidence_pair(model: &Classifier, input: Tensor<4>, block: usize) -> (Evidence, Evidence) {
     assert!(block > 0, "a pair needs a block before `block`");
+    if let Some(mut pair) = plain_evidence(model, input.clone(), block - 1..=block) {
+        let coarse = pair.pop().expect("two blocks");
+        return (coarse, pair.pop().expect("two blocks"));
+    }
     let finer = model.activations(input, block - 1).without_autodiff();
     let leaf = finer.clone().autodiff().require_grad();
     let coarse = model.run_block(block, leaf.clone());
@@ -126,6 +164,20 @@ pub struct CamBatch {
 /// The maps of `method` at `block` for a batch of model inputs [N,1,S,S].
 pub async fn cam_batch(model: &Classifier, input: Tensor<4>, block: usize, method: CamMethod) -> Result<CamBatch> {
     read_batch(evidence(model, input, block), method).await
+}
+
+/// The maps of each block of `blocks` for a batch of model inputs [N,1,S,S]: from one pass
+/// where the plain path runs, else one [`evidence`] per block.
+pub async fn cam_batches(model: &Classifier, input: Tensor<4>, blocks: std::ops::RangeInclusive<usize>, method: CamMethod) -> Result<Vec<CamBatch>> {
+    let evidence = match plain_evidence(model, input.clone(), blocks.clone()) {
+        Some(all) => all,
+        None => blocks.map(|b| evidence(model, input.clone(), b)).collect(),
+    };
+    let mut batches = Vec::with_capacity(evidence.len());
+    for ev in evidence {
+        batches.push(read_batch(ev, method).await?);
+    }
+    Ok(batches)
 }
 
 /// The maps of `block` and of the block before it, from [`evidence_pair`].

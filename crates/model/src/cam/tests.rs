@@ -200,3 +200,37 @@ fn the_steps_of_a_map_add_up_to_the_methods_heatmap() {
     let err = crate::block_on(explain::explain(&model, &spec, &image, 3, CamMethod::GradCam, &device)).unwrap_err();
     assert!(err.to_string().contains("3 conv blocks"), "{err}");
 }
+
+/// The plain path's gradients, taken back through the later blocks on plain slices (ReLU
+/// masks, turned filters, the pooling's gradient), equal burn's autodiff through its own ops
+/// at every block, with trained-looking batch norms.
+#[test]
+fn gradients_through_the_blocks_on_plain_slices_match_burns_autodiff() {
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8, 12], convs: vec![1, 2, 1, 2], dropout: 0.0 };
+    let (mut model, device) = random_model(&cfg, 11);
+    for block in &mut model.features {
+        for norm in &mut block.norms {
+            let [c] = norm.gamma.dims();
+            let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
+            norm.gamma = Param::from_tensor(random(0.5, 2.0));
+            norm.beta = Param::from_tensor(random(-0.5, 0.5));
+            norm.running_mean = burn::module::RunningState::new(random(-0.2, 0.2));
+            norm.running_var = burn::module::RunningState::new(random(0.2, 3.0));
+        }
+    }
+    let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+    let plain = plain_evidence(&model, x.clone(), 0..=3).expect("the CPU outside autodiff takes the plain path");
+    assert_eq!(plain.len(), 4);
+    for (block, ev) in plain.into_iter().enumerate() {
+        // An input under autodiff keeps every block on burn's ops.
+        let reference = evidence(&model, x.clone().autodiff(), block);
+        let (got, want) = (floats(ev.gradients), floats(reference.gradients.without_autodiff()));
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "block {block}: no gradient reaches it");
+        let worst = got.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= 1e-4 * scale, "block {block}: gradients differ by {worst} (largest {scale})");
+        let (a, b) = (floats(ev.activations), floats(reference.activations.without_autodiff()));
+        assert!(a.iter().zip(&b).all(|(u, v)| (u - v).abs() <= 1e-4 * (1.0 + v.abs())), "block {block}: activations");
+        assert_eq!(floats(ev.probs), floats(reference.probs));
+    }
+}

@@ -1,6 +1,7 @@
 //! Plain-slice steps shared by inference and training, free of burn (so that
 //! `scripts/bench/wasm-train` can compile them for V8 as the worker does): im2col for a 3x3
-//! 'same' convolution and 2x2 max pooling, on planes [channels][h * w].
+//! 'same' convolution, its filters turned for the input's gradient, and 2x2 max pooling both
+//! ways, on planes [channels][h * w].
 
 use super::tiled::F4;
 
@@ -76,4 +77,58 @@ pub fn im2col3x3(image: &[f32], h: usize, w: usize, columns: &mut [f32]) {
             }
         }
     }
+}
+
+/// The gradient of 2x2 max pooling (stride 2) into `out` [planes][h * w], every value written:
+/// each window's gradient goes to its first largest value in reading order, as burn's does (a
+/// window of equal values, zeros after ReLU, otherwise puts a block's output gradient
+/// elsewhere than burn's autodiff), the rest get 0. Branch-free: which value a window kept is a
+/// coin toss to the branch predictor.
+pub fn max_pool2_backward(d: &[f32], before: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
+    let (oh, ow) = (h / 2, w / 2);
+    assert!(out.len() == planes * h * w && before.len() == out.len() && d.len() == planes * oh * ow, "max_pool2_backward: sizes");
+    let plane = |(p, dst): (usize, &mut [f32])| {
+        let src = &before[p * h * w..][..h * w];
+        let grads = &d[p * oh * ow..][..oh * ow];
+        for y in 0..oh {
+            let (top, bottom) = (&src[2 * y * w..][..2 * ow], &src[(2 * y + 1) * w..][..2 * ow]);
+            let (upper, lower) = dst[2 * y * w..][..2 * w].split_at_mut(w);
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2)).zip(&grads[y * ow..][..ow]);
+            for (((t, b), &g), (u, l)) in windows.zip(upper.chunks_exact_mut(2).zip(lower.chunks_exact_mut(2))) {
+                let (left_top, left_bottom) = (t[0] >= t[1], b[0] >= b[1]);
+                let from_top = (if left_top { t[0] } else { t[1] }) >= (if left_bottom { b[0] } else { b[1] });
+                // A bit mask, not an `if`: the compiler turned the `if` back into branches.
+                let kept = |chosen: bool| f32::from_bits(g.to_bits() & u32::from(chosen).wrapping_neg());
+                (u[0], u[1]) = (kept(from_top && left_top), kept(from_top && !left_top));
+                (l[0], l[1]) = (kept(!from_top && left_bottom), kept(!from_top && !left_bottom));
+            }
+            if w % 2 == 1 {
+                (upper[w - 1], lower[w - 1]) = (0.0, 0.0);
+            }
+        }
+        dst[2 * oh * w..].fill(0.0);
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut((h * w).max(1)).enumerate().for_each(plane);
+    }
+    #[cfg(target_arch = "wasm32")]
+    out.chunks_mut((h * w).max(1)).enumerate().for_each(plane);
+}
+
+/// The filters of a 3x3 'same' convolution's input gradient, [inputs][out * 9] from `weight`
+/// [out][inputs * 9]: filter (i, o) is filter (o, i) turned half round, so that convolving the
+/// output's gradient with them is the convolution's adjoint.
+pub fn turn_filters(weight: &[f32], inputs: usize, out: usize) -> Vec<f32> {
+    assert_eq!(weight.len(), out * inputs * 9, "turn_filters: weight size");
+    let mut turned = vec![0.0f32; weight.len()];
+    for o in 0..out {
+        for i in 0..inputs {
+            for k in 0..9 {
+                turned[(i * out + o) * 9 + k] = weight[(o * inputs + i) * 9 + 8 - k];
+            }
+        }
+    }
+    turned
 }

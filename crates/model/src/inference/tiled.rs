@@ -307,15 +307,16 @@ pub fn product(packed: &[f32], out: usize, k: usize, panels: &[f32], hw: usize, 
     }
 }
 
-/// ReLU(conv(image) + bias) for a 3x3 'same' convolution, im2col made panel by panel into a
-/// buffer of one panel (k * COLS floats, L1-sized) just before its products: the whole image's
-/// im2col (k * h * w floats, megabytes) is never written and read back.
-pub fn conv_bias_relu(packed: &[f32], bias: &[f32], out: usize, image: &[f32], inputs: usize, h: usize, w: usize, panel: &mut Vec<f32>, dst: &mut [f32]) {
+/// A 3x3 'same' convolution stored as `store` says, im2col made panel by panel into a buffer
+/// of one panel (k * COLS floats, L1-sized) just before its products: the whole image's im2col
+/// (k * h * w floats, megabytes) is never written and read back.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_panels(packed: &[f32], out: usize, image: &[f32], inputs: usize, h: usize, w: usize, panel: &mut Vec<f32>, dst: &mut [f32], store: Store) {
     let (k, hw) = (inputs * 9, h * w);
     panel.resize(k * COLS, 0.0);
     for j in 0..hw / COLS {
         im2col_panel(image, h, w, j, panel);
-        product_panel(packed, out, k, panel, hw, j, dst, Store::BiasRelu(bias));
+        product_panel(packed, out, k, panel, hw, j, dst, store);
     }
 }
 

@@ -90,15 +90,7 @@ impl Filters {
     /// The filters of the input's gradient: filter (i, o) is filter (o, i) turned half round,
     /// so that convolving the output's gradient with them is the convolution's adjoint.
     pub fn turned(weight: &[f32], inputs: usize, out: usize) -> Self {
-        let mut t = vec![0.0f32; weight.len()];
-        for o in 0..out {
-            for i in 0..inputs {
-                for k in 0..9 {
-                    t[(i * out + o) * 9 + k] = weight[(o * inputs + i) * 9 + 8 - k];
-                }
-            }
-        }
-        Self::new(&t, out, inputs)
+        Self::new(&super::planes::turn_filters(weight, inputs, out), out, inputs)
     }
 
     /// The products for transformed point `p` of a chunk.

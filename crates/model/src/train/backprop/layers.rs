@@ -368,35 +368,7 @@ pub fn norm_relu_backward(d: &mut [f32], norm: &Normed, gamma: &[f32], beta: &[f
     (d_gamma.iter().map(|&v| v as f32).collect(), d_beta.iter().map(|&v| v as f32).collect())
 }
 
-/// The gradient of 2x2 max pooling (stride 2) into `out` [planes][h * w], every value written:
-/// each window's gradient goes to the value the forward pass kept
-/// ([`crate::inference::max_pool2_planes`]'s choice), the rest get 0. Branch-free: which value
-/// a window kept is a coin toss to the branch predictor.
-pub fn max_pool2_backward(d: &[f32], before: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
-    let (oh, ow) = (h / 2, w / 2);
-    assert!(out.len() == planes * h * w && before.len() == out.len() && d.len() == planes * oh * ow, "max_pool2_backward: sizes");
-    map_parts(out, h * w, |p, dst| {
-        let src = &before[p * h * w..][..h * w];
-        let grads = &d[p * oh * ow..][..oh * ow];
-        for y in 0..oh {
-            let (top, bottom) = (&src[2 * y * w..][..2 * ow], &src[(2 * y + 1) * w..][..2 * ow]);
-            let (upper, lower) = dst[2 * y * w..][..2 * w].split_at_mut(w);
-            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2)).zip(&grads[y * ow..][..ow]);
-            for (((t, b), &g), (u, l)) in windows.zip(upper.chunks_exact_mut(2).zip(lower.chunks_exact_mut(2))) {
-                let (left_top, left_bottom) = (t[0] > t[1], b[0] > b[1]);
-                let from_top = (if left_top { t[0] } else { t[1] }) > (if left_bottom { b[0] } else { b[1] });
-                // A bit mask, not an `if`: the compiler turned the `if` back into branches.
-                let kept = |chosen: bool| f32::from_bits(g.to_bits() & u32::from(chosen).wrapping_neg());
-                (u[0], u[1]) = (kept(from_top && left_top), kept(from_top && !left_top));
-                (l[0], l[1]) = (kept(!from_top && left_bottom), kept(!from_top && !left_bottom));
-            }
-            if w % 2 == 1 {
-                (upper[w - 1], lower[w - 1]) = (0.0, 0.0);
-            }
-        }
-        dst[2 * oh * w..].fill(0.0);
-    });
-}
+pub(crate) use crate::inference::max_pool2_backward;
 
 /// Buffers kept between training steps. A step takes and gives back the same sizes, so after
 /// the first step no activation or gradient map is allocated or zeroed (memset and fresh pages

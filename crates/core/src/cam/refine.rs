@@ -1,7 +1,8 @@
 //! Shape refinement of a heatmap, done on the map itself so that every threshold (the page's
 //! slider, the CLI's sweep, Otsu) gets the refined mask without knowing about it.
 //!
-//! Both are grey-level morphological reconstructions, computed by a priority flood:
+//! Both are grey-level morphological reconstructions, computed by a priority flood (on a
+//! radix heap: levels leave it in one direction only):
 //! - [`fill_holes`]: `{fill_holes(h) >= t}` is `{h >= t}` with its holes filled. A lesion's
 //!   darker core (a cyst, a low-CAM gap between two layers' maps) otherwise punches holes in
 //!   the mask.
@@ -10,25 +11,15 @@
 //!   (scalp fat, ventricle rims on FLAIR) are where the intensity prior lets CAM spill.
 
 use crate::plane::Plane;
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use radix_heap::RadixHeapMap;
+use std::cmp::Reverse;
 
-/// A pixel in the flood queue, ordered by its value (heatmaps hold no NaN).
-#[derive(Clone, Copy, PartialEq)]
-struct Item(f32, usize);
-
-impl Eq for Item {}
-
-impl PartialOrd for Item {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Item {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
-    }
+/// `v`'s place in `f32::total_cmp`'s order as a u32, the floods' queue key: a flood pops
+/// levels in one direction only, so a radix heap on these keys serves it (pushes in O(1),
+/// where a binary heap's were a third of the page's fusion analysis).
+fn ordered(v: f32) -> u32 {
+    let bits = v.to_bits();
+    if bits >> 31 == 1 { !bits } else { bits | 1 << 31 }
 }
 
 /// The neighbours of pixel `i`: 4-connected, or 8-connected with `diagonal`.
@@ -54,16 +45,19 @@ pub fn fill_holes(heat: &Plane) -> Plane {
     let heat = &finite(heat);
     let (w, h) = (heat.width, heat.height);
     let mut out = vec![f32::NAN; heat.data.len()];
-    let mut queue = BinaryHeap::new();
+    // Lowest level first: each push is at or above the level just popped.
+    let mut queue = RadixHeapMap::new();
     for i in (0..heat.data.len()).filter(|&i| i % w == 0 || i % w == w - 1 || i / w == 0 || i / w == h - 1) {
         out[i] = heat.data[i];
-        queue.push(Reverse(Item(heat.data[i], i)));
+        queue.push(Reverse(ordered(out[i])), i);
     }
-    while let Some(Reverse(Item(level, i))) = queue.pop() {
+    while let Some((Reverse(top), i)) = queue.pop() {
+        let level = out[i];
         for n in neighbours(w, h, i, false) {
             if out[n].is_nan() {
                 out[n] = heat.data[n].max(level);
-                queue.push(Reverse(Item(out[n], n)));
+                // At or above the top even where `max` of 0.0 and -0.0 picked the other zero.
+                queue.push(Reverse(ordered(out[n]).max(top)), n);
             }
         }
     }
@@ -101,13 +95,16 @@ fn argmax(heat: &Plane) -> Option<usize> {
 fn component_of(heat: &Plane, seed: usize) -> Plane {
     let (w, h) = (heat.width, heat.height);
     let mut out = vec![f32::NAN; heat.data.len()];
-    let mut queue = BinaryHeap::from([Item(heat.data[seed], seed)]);
+    // Highest level first: each push is at or below the level just popped.
+    let mut queue = RadixHeapMap::new();
     out[seed] = heat.data[seed];
-    while let Some(Item(level, i)) = queue.pop() {
+    queue.push(ordered(out[seed]), seed);
+    while let Some((top, i)) = queue.pop() {
+        let level = out[i];
         for n in neighbours(w, h, i, true) {
             if out[n].is_nan() {
                 out[n] = heat.data[n].min(level);
-                queue.push(Item(out[n], n));
+                queue.push(ordered(out[n]).min(top), n);
             }
         }
     }
@@ -203,6 +200,54 @@ mod tests {
         for out in [fill_holes(&odd), peak_component(&odd)] {
             assert!(out.data.iter().all(|v| v.is_finite()), "{out:?}");
             assert_eq!(mask_rows(&out, 0.5).concat().matches('#').count(), 4);
+        }
+    }
+
+    /// The floods equal the reconstructions' definitions, iterated to their fixed point on
+    /// random maps with ties (values in steps of 1/8, zeros of both signs): a pixel's filled
+    /// level is the lowest of its neighbours' over 4-connected paths to the frame, its
+    /// component level the highest bottleneck of an 8-connected path from the peak.
+    #[test]
+    fn the_floods_equal_their_definitions_on_random_maps() {
+        let (w, h) = (11, 9);
+        for seed in 0..20u64 {
+            let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let mut next = || {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (state >> 33) as u32
+            };
+            let data: Vec<f32> = (0..w * h).map(|_| match next() % 10 { 0 => -0.0, k => (k % 9) as f32 / 8.0 }).collect();
+            let heat = Plane::new(w, h, data.clone());
+            // Filled holes: border pixels keep their value; inside, max(own, min of neighbours), from above.
+            let frame = |i: usize| i % w == 0 || i % w == w - 1 || i / w == 0 || i / w == h - 1;
+            let mut filled: Vec<f32> = (0..w * h).map(|i| if frame(i) { data[i] } else { f32::INFINITY }).collect();
+            loop {
+                let before = filled.clone();
+                for i in (0..w * h).filter(|&i| !frame(i)) {
+                    let low = neighbours(w, h, i, false).map(|n| filled[n]).fold(f32::INFINITY, f32::min);
+                    filled[i] = data[i].max(low);
+                }
+                if filled == before {
+                    break;
+                }
+            }
+            let got = fill_holes(&heat);
+            assert!(got.data.iter().zip(&filled).all(|(a, b)| a == b), "fill_holes, seed {seed}");
+            // The peak's component: min(own, max of neighbours), from below, the peak fixed.
+            let peak = argmax(&heat).unwrap();
+            let mut joined: Vec<f32> = (0..w * h).map(|i| if i == peak { data[i] } else { f32::NEG_INFINITY }).collect();
+            loop {
+                let before = joined.clone();
+                for i in (0..w * h).filter(|&i| i != peak) {
+                    let high = neighbours(w, h, i, true).map(|n| joined[n]).fold(f32::NEG_INFINITY, f32::max);
+                    joined[i] = data[i].min(high);
+                }
+                if joined == before {
+                    break;
+                }
+            }
+            let got = peak_component(&heat);
+            assert!(got.data.iter().zip(&joined).all(|(a, b)| a == b), "peak_component, seed {seed}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! are additions. The training step's three products all take it: forward, the input's
 //! gradient (the same convolution with each filter turned half round and the channels swapped),
 //! and the weights' gradient (the forward's adjoint, summed in the transformed domain and
-//! turned back once per batch).
+//! turned back once per part of a batch).
 //!
 //! Burn-free, like [`super::planes`], so `scripts/bench/wasm-train` compiles it for V8.
 
@@ -16,12 +16,14 @@ use super::tiled::{self, Store, COLS, F4, ROWS};
 /// Transformed values per patch (4 x 4).
 const POINTS: usize = 16;
 
-/// Floats a chunk of patches may take in the transformed inputs and products together: chunks
-/// sized to stay in the L2 cache between the transform and the products.
+/// Floats a chunk of patches may take in the transformed inputs and products together, so that
+/// they stay in the L2 cache between the transforms and the products (48 K floats made chunks
+/// of 8 patches on the 128-channel layers, and those layers slower: `wasm-train.sh`).
 const CHUNK_FLOATS: usize = 192 * 1024;
 
-/// Fewest input channels for which the transforms pay: below it im2col's 9 x inputs long sums
-/// beat 16 products of `inputs` long sums (the first layer has 1).
+/// Fewest input channels taken. A layer of few inputs leaves each of the 16 products a short
+/// sum, where im2col sums 9 x inputs; the shipped networks have 1 (the first layer, which keeps
+/// im2col) or 16 and more, so no cut between was measured.
 pub const MIN_INPUTS: usize = 8;
 
 /// Whether a convolution of `inputs` to `out` channels on `h` x `w` planes can take this path:

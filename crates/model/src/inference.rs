@@ -48,13 +48,7 @@ fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: 
     }
     let [n, inputs, mut h, mut w] = x.dims();
     let mut channels = inputs;
-    let layers: Option<Vec<Vec<Folded>>> = blocks
-        .iter()
-        .map(|block| {
-            let convs = block.convs.iter().zip(&block.norms);
-            convs.map(|(conv, norm)| Folded::new(conv, norm, channels, kernel).inspect(|layer| channels = layer.out)).collect()
-        })
-        .collect();
+    let layers: Option<Vec<Vec<Folded>>> = blocks.iter().map(|block| fold(block, &mut channels, kernel)).collect();
     let Some(layers) = layers else {
         return burn_blocks(blocks, pool, pool_first, x); // not reached for models this crate builds
     };
@@ -96,7 +90,7 @@ pub fn run_block_taped(block: &ConvBlock, pool_first: bool, x: Tensor<4>) -> Opt
     }
     let [n, inputs, h0, w0] = x.dims();
     let mut channels = inputs;
-    let layers = block.convs.iter().zip(&block.norms).map(|(conv, norm)| Folded::new(conv, norm, channels, KERNEL).inspect(|l| channels = l.out)).collect::<Option<Vec<_>>>()?;
+    let layers = fold(block, &mut channels, KERNEL)?;
     let device = x.device();
     let values = x.into_data().try_to_vec::<f32>().ok()?;
     let (mut planes, unpooled, h, w) = if pool_first {
@@ -134,6 +128,13 @@ impl Tape {
             None => Tensor::from_data(TensorData::new(grad, [n, self.inputs, h, w]), &device),
         }
     }
+}
+
+/// A block's layers folded for the plain path, from `channels` inputs (left at its output's
+/// count); None where a layer is not a plain 3x3 convolution.
+fn fold(block: &ConvBlock, channels: &mut usize, kernel: Kernel) -> Option<Vec<Folded>> {
+    let convs = block.convs.iter().zip(&block.norms);
+    convs.map(|(conv, norm)| Folded::new(conv, norm, *channels, kernel).inspect(|layer| *channels = layer.out)).collect()
 }
 
 fn burn_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
@@ -345,19 +346,10 @@ mod tests {
         }
     }
 
-    /// Trained-looking batch norms: statistics and affine terms away from 0 and 1.
+    /// A fresh model of `cfg` with [`crate::model::trained_looking`] batch norms.
     fn trained_looking(cfg: &ClassifierConfig, device: &Device) -> crate::model::Classifier {
         let mut model = cfg.init(device);
-        for block in &mut model.features {
-            for norm in &mut block.norms {
-                let [c] = norm.gamma.dims();
-                let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), device);
-                norm.gamma = burn::module::Param::from_tensor(random(0.5, 2.0));
-                norm.beta = burn::module::Param::from_tensor(random(-1.0, 1.0));
-                norm.running_mean = burn::module::RunningState::new(random(-0.5, 0.5));
-                norm.running_var = burn::module::RunningState::new(random(0.2, 3.0));
-            }
-        }
+        crate::model::trained_looking(&mut model, device);
         model
     }
 
@@ -396,18 +388,7 @@ mod tests {
     fn blocks_match_burns_ops() {
         let device = Device::flex();
         let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
-        // Trained-looking batch norms: statistics and affine terms away from 0 and 1.
-        let mut model = cfg.init(&device);
-        for block in &mut model.features {
-            for norm in &mut block.norms {
-                let [c] = norm.gamma.dims();
-                let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
-                norm.gamma = burn::module::Param::from_tensor(random(0.5, 2.0));
-                norm.beta = burn::module::Param::from_tensor(random(-1.0, 1.0));
-                norm.running_mean = burn::module::RunningState::new(random(-0.5, 0.5));
-                norm.running_var = burn::module::RunningState::new(random(0.2, 3.0));
-            }
-        }
+        let model = trained_looking(&cfg, &device);
         let mut x = Tensor::<4>::random([3, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         for (k, block) in model.features.iter().enumerate() {
             let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };

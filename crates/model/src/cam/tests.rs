@@ -208,16 +208,7 @@ fn the_steps_of_a_map_add_up_to_the_methods_heatmap() {
 fn gradients_through_the_blocks_on_plain_slices_match_burns_autodiff() {
     let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8, 12], convs: vec![1, 2, 1, 2], dropout: 0.0 };
     let (mut model, device) = random_model(&cfg, 11);
-    for block in &mut model.features {
-        for norm in &mut block.norms {
-            let [c] = norm.gamma.dims();
-            let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), &device);
-            norm.gamma = Param::from_tensor(random(0.5, 2.0));
-            norm.beta = Param::from_tensor(random(-0.5, 0.5));
-            norm.running_mean = burn::module::RunningState::new(random(-0.2, 0.2));
-            norm.running_var = burn::module::RunningState::new(random(0.2, 3.0));
-        }
-    }
+    crate::model::trained_looking(&mut model, &device);
     let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
     let plain = plain_evidence(&model, x.clone(), 0..=3).expect("the CPU outside autodiff takes the plain path");
     assert_eq!(plain.len(), 4);

@@ -97,6 +97,24 @@ impl Classifier {
     }
 }
 
+/// Trained-looking batch norms for tests: affine terms away from 1 and 0, running statistics
+/// off their initial values (a fresh norm's are 1 and 0 and would hide a wrong fold).
+#[cfg(test)]
+pub(crate) fn trained_looking(model: &mut Classifier, device: &Device) {
+    use burn::module::{Param, RunningState};
+    use burn::tensor::Distribution;
+    for block in &mut model.features {
+        for norm in &mut block.norms {
+            let [c] = norm.gamma.dims();
+            let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), device);
+            norm.gamma = Param::from_tensor(random(0.5, 2.0));
+            norm.beta = Param::from_tensor(random(-1.0, 1.0));
+            norm.running_mean = RunningState::new(random(-0.5, 0.5));
+            norm.running_var = RunningState::new(random(0.2, 3.0));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

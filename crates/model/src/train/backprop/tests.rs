@@ -6,20 +6,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int};
 
-/// Trained-looking batch norms: affine terms away from 1 and 0, running statistics off their
-/// initial values.
-fn trained_looking(model: &mut Classifier, device: &Device) {
-    for block in &mut model.features {
-        for norm in &mut block.norms {
-            let [c] = norm.gamma.dims();
-            let random = |lo: f64, hi: f64| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), device);
-            norm.gamma = Param::from_tensor(random(0.5, 2.0));
-            norm.beta = Param::from_tensor(random(-1.0, 1.0));
-            norm.running_mean = RunningState::new(random(-0.5, 0.5));
-            norm.running_var = RunningState::new(random(0.2, 3.0));
-        }
-    }
-}
+use crate::model::trained_looking;
 
 /// Every trained parameter of `model`, in [`Network::params`]' order, through `f`.
 /// The callback gets a name, the id, the tensor's rank and its values.

@@ -24,7 +24,7 @@ use crate::evaluate::{Overlap, ScoreGrid};
 use crate::filters::Filter;
 use crate::masks::{Mask, Threshold};
 use crate::plane::Plane;
-use crate::train::Progress;
+use crate::train::{Progress, Sample, ShardGradient, TrainConfig};
 use crate::volume::{View, Window};
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +137,38 @@ pub enum WorkerInput {
     /// kept as if this worker had computed it (fine-tuning's filters and a volume's exported
     /// mask read the latest result of every image).
     Adopt { item: ItemId, probability: f32, heatmap: Plane },
+    /// Worker `peer` of the pool can be reached directly (the page handed both ends a channel
+    /// with this message; the worker's glue keeps its end).
+    PeerJoined { peer: usize },
+    /// Worker `peer` died: what it was to compute, this worker computes.
+    PeerLost { peer: usize },
+    /// What worker `peer` said over the channel between them.
+    FromPeer { peer: usize, message: PeerMessage },
+}
+
+/// Between two workers of the page's pool, over a channel of their own that the page only
+/// introduces: a training run on the CPU shared out, each worker taking one shard of every
+/// mini-batch (data parallelism). The main worker coordinates; nothing of it crosses the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// Coordinator -> helper: take shard `shard` of `shards` of run `run`, from the model as it
+    /// starts (card JSON and weights), with the run's recipe and train samples.
+    Join {
+        run: u64,
+        shard: usize,
+        shards: usize,
+        card_json: String,
+        #[serde(with = "serde_bytes")]
+        weights: Vec<u8>,
+        config: TrainConfig,
+        samples: Vec<Sample>,
+    },
+    /// Helper -> coordinator: its shard's gradient at step `step` (steps taken before it).
+    Part { run: u64, step: usize, shard: usize, part: ShardGradient },
+    /// Coordinator -> helper: the step's whole gradient, as the coordinator applied it.
+    Whole { run: u64, step: usize, whole: ShardGradient },
+    /// Coordinator -> helper: the run is over (finished, cancelled or failed).
+    Leave { run: u64 },
 }
 
 /// A question about one image, for one model, method and block. Only the latest of each kind
@@ -211,6 +243,9 @@ pub enum WorkerOutput {
     /// Every image of the run has been answered, or the run was cancelled.
     TrustAllDone { run: u64 },
     Failed { message: String },
+    /// For worker `peer` of the pool, over the channel between them: the worker's glue sends
+    /// it there, and the page never sees it.
+    ToPeer { peer: usize, message: PeerMessage },
 }
 
 /// Long work under way, for the progress line.

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 /// A prepared model input (see [`InputSpec::prepare`]) and its label (true = tumour).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub input: Plane,
     pub label: bool,
@@ -67,6 +67,63 @@ pub struct Progress {
     /// [`TrainConfig::read_every`]), 1 when every step is read.
     #[serde(default = "every_step")]
     pub read_steps: usize,
+}
+
+/// One worker's part of a training step shared out across the page's workers (data
+/// parallelism): the gradient over its shard of the mini-batch, and what the step reports and
+/// batch norm's running statistics take from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardGradient {
+    /// Images in the shard (0 where a short last batch left this shard none).
+    pub images: usize,
+    /// Mean cross-entropy over the shard's images.
+    pub loss: f32,
+    pub correct: usize,
+    /// The shard's mean loss's gradient, laid out as the network's parameters.
+    #[serde(with = "crate::plane::floats_as_bytes")]
+    pub grads: Vec<f32>,
+    /// Each layer's batch mean and biased variance over the shard.
+    pub stats: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl ShardGradient {
+    /// The whole mini-batch's part from its shards', in shard order (so every worker that
+    /// combines the same parts gets the same bits): gradients and losses weighted by images,
+    /// the batch statistics pooled exactly (the variance adds the spread of the shards' means).
+    /// One part is returned as it is: a pool of one trains as a single worker does.
+    pub fn combine(parts: &[ShardGradient]) -> ShardGradient {
+        let parts: Vec<&ShardGradient> = parts.iter().filter(|p| p.images > 0).collect();
+        if let [one] = parts[..] {
+            return one.clone();
+        }
+        let images: usize = parts.iter().map(|p| p.images).sum();
+        let Some(first) = parts.first() else {
+            return ShardGradient { images: 0, loss: f32::NAN, correct: 0, grads: Vec::new(), stats: Vec::new() };
+        };
+        let weight = |p: &ShardGradient| p.images as f32 / images as f32;
+        let mut grads = vec![0.0f32; first.grads.len()];
+        for p in &parts {
+            let w = weight(p);
+            grads.iter_mut().zip(&p.grads).for_each(|(g, v)| *g += w * v);
+        }
+        let stats = (0..first.stats.len())
+            .map(|l| {
+                let channels = first.stats[l].0.len();
+                let mean: Vec<f32> = (0..channels).map(|c| parts.iter().map(|p| weight(p) * p.stats[l].0[c]).sum()).collect();
+                let var = (0..channels).map(|c| parts.iter().map(|p| weight(p) * (p.stats[l].1[c] + (p.stats[l].0[c] - mean[c]).powi(2))).sum()).collect();
+                (mean, var)
+            })
+            .collect();
+        let loss = parts.iter().map(|p| weight(p) * p.loss).sum();
+        ShardGradient { images, loss, correct: parts.iter().map(|p| p.correct).sum(), grads, stats }
+    }
+}
+
+/// The images of a mini-batch of `batch` that shard `shard` of `shards` takes: a contiguous
+/// run, the runs as even as they can be.
+pub fn shard_range(batch: usize, shard: usize, shards: usize) -> std::ops::Range<usize> {
+    let shards = shards.max(1);
+    (shard * batch / shards)..((shard + 1) * batch / shards)
 }
 
 /// Which samples each training step takes: a seeded order, shuffled again after each epoch,
@@ -138,6 +195,29 @@ impl Schedule {
 
 #[cfg(test)]
 mod tests {
+    use super::{shard_range, ShardGradient};
+
+    #[test]
+    fn shards_cover_a_batch_once_and_pool_its_statistics_exactly() {
+        for (batch, shards) in [(32, 2), (16, 3), (1, 2), (7, 4)] {
+            let covered: Vec<usize> = (0..shards).flat_map(|k| shard_range(batch, k, shards)).collect();
+            assert_eq!(covered, (0..batch).collect::<Vec<_>>(), "{batch} images in {shards} shards");
+        }
+        // One channel; shard values {1, 3} and {5, 7, 9}: the whole batch's mean 5, biased variance 8.
+        let part = |values: &[f32], grad: f32| {
+            let mean = values.iter().sum::<f32>() / values.len() as f32;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32;
+            ShardGradient { images: values.len(), loss: grad, correct: 1, grads: vec![grad], stats: vec![(vec![mean], vec![var])] }
+        };
+        let whole = ShardGradient::combine(&[part(&[1.0, 3.0], 1.0), part(&[5.0, 7.0, 9.0], 2.0)]);
+        assert_eq!((whole.images, whole.correct), (5, 2));
+        assert!((whole.stats[0].0[0] - 5.0).abs() < 1e-6 && (whole.stats[0].1[0] - 8.0).abs() < 1e-5, "{:?}", whole.stats);
+        assert!((whole.grads[0] - 1.6).abs() < 1e-6 && (whole.loss - 1.6).abs() < 1e-6);
+        let empty = ShardGradient { images: 0, loss: f32::NAN, correct: 0, grads: Vec::new(), stats: Vec::new() };
+        let alone = part(&[1.0, 2.0], 0.5);
+        assert_eq!(ShardGradient::combine(&[alone.clone(), empty]), alone, "an empty shard changes nothing");
+    }
+
     use super::*;
 
     #[test]

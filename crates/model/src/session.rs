@@ -105,6 +105,11 @@ pub struct Session {
     trust_all: Option<questions::TrustAllJob>,
     /// Both backends being timed on the first images, when the GPU's speed is not known.
     trial: Option<trial::Trial>,
+    /// Workers of the pool this one can reach directly (the main worker's helpers, or a
+    /// helper's main worker).
+    peers: std::collections::BTreeSet<usize>,
+    /// This worker's shard of a run another worker coordinates.
+    shard: Option<sharing::ShardJob>,
 }
 
 impl Session {
@@ -128,6 +133,8 @@ impl Session {
             explain: None,
             trust_all: None,
             trial: None,
+            peers: Default::default(),
+            shard: None,
         }
     }
 
@@ -137,7 +144,9 @@ impl Session {
 
     /// Whether [`Session::step`] has work to do.
     pub fn busy(&self) -> bool {
-        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || self.training.is_some() || self.trust.is_some() || self.explain.is_some() || self.trust_all.is_some()
+        let training = self.training.as_ref().is_some_and(|t| !t.waiting());
+        let shard = self.shard.as_ref().is_some_and(sharing::ShardJob::ready);
+        !self.decoding.is_empty() || self.analysis.is_some() || self.tune.is_some() || training || shard || self.trust.is_some() || self.explain.is_some() || self.trust_all.is_some()
     }
 
     /// Takes one message: quick bookkeeping only; the work itself happens in [`Session::step`].
@@ -212,6 +221,7 @@ impl Session {
                 Vec::new()
             }
             input @ (WorkerInput::TrustAll { .. } | WorkerInput::CancelTrustAll { .. }) => self.accept_trust_all(input),
+            input @ (WorkerInput::PeerJoined { .. } | WorkerInput::PeerLost { .. } | WorkerInput::FromPeer { .. }) => self.accept_peer(input),
             WorkerInput::UseCpu { note } => {
                 let mut out = self.fall_back_to_cpu();
                 out.push(WorkerOutput::BackendChosen { backend: Backend::Cpu, note: Some(note) });
@@ -222,6 +232,10 @@ impl Session {
 
     /// One short piece of work: a few images decoded, a few analysed, or one training step.
     pub async fn step(&mut self) -> Vec<WorkerOutput> {
+        // A coordinator waits on this worker's part: it goes first.
+        if self.shard.as_ref().is_some_and(sharing::ShardJob::ready) {
+            return self.shard_step().await;
+        }
         if !self.decoding.is_empty() {
             return self.decode_step();
         }
@@ -488,6 +502,7 @@ impl Session {
 
 mod finetuning;
 mod questions;
+mod sharing;
 mod training;
 mod trial;
 

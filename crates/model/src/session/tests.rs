@@ -536,3 +536,83 @@ fn labelled_volumes_are_cut_into_slices_and_trained_on() {
     assert_eq!(started, Some((24, 8)));
     assert!(matches!(out.last(), Some(WorkerOutput::TrainFinished { .. })), "{:?}", out.last());
 }
+
+/// Runs a pool of sessions (worker k at index k) until all are idle, carrying each `ToPeer` to
+/// its worker as the workers' glue does; returns what the main worker said to the page.
+/// `lose_at`: after the main worker's step that took this many training steps, helper 1 dies.
+fn run_pool(pool: &mut [Session], lose_at: Option<usize>, mut each_step: impl FnMut(&[Session])) -> Vec<WorkerOutput> {
+    let mut said = Vec::new();
+    let mut dead = vec![false; pool.len()];
+    loop {
+        let mut idle = true;
+        for k in 0..pool.len() {
+            if dead[k] || !pool[k].busy() {
+                continue;
+            }
+            idle = false;
+            let mut pending: std::collections::VecDeque<(usize, WorkerOutput)> = block_on(pool[k].step()).into_iter().map(|o| (k, o)).collect();
+            while let Some((from, output)) = pending.pop_front() {
+                match output {
+                    WorkerOutput::ToPeer { peer, message } if !dead[peer] => {
+                        pending.extend(pool[peer].accept(WorkerInput::FromPeer { peer: from, message }).into_iter().map(|o| (peer, o)));
+                    }
+                    WorkerOutput::ToPeer { .. } => {}
+                    other if from == 0 => said.push(other),
+                    _ => {}
+                }
+            }
+            if k == 0 {
+                each_step(pool);
+                let taken = pool[0].training.as_ref().and_then(|j| j.trainer()).map_or(0, |t| t.steps_taken());
+                if lose_at.is_some_and(|at| taken >= at && !dead[1]) {
+                    dead[1] = true;
+                    pool[0].accept(WorkerInput::PeerLost { peer: 1 });
+                }
+            }
+        }
+        if idle {
+            return said;
+        }
+    }
+}
+
+#[test]
+fn a_run_shared_by_two_workers_keeps_one_set_of_parameters_and_outlives_its_helper() {
+    use crate::data::labelled::LabelOptions;
+    let options = LabelOptions { val_share: 0.25, ..LabelOptions::default() };
+    let shared_run = |lose_at: Option<usize>| {
+        let (main, _) = ready();
+        let mut pool = [main, Session::new(Device::flex(), Backend::Cpu, clock)];
+        pool[0].accept(WorkerInput::PeerJoined { peer: 1 });
+        pool[1].accept(WorkerInput::PeerJoined { peer: 0 });
+        pool[0].accept(WorkerInput::ReadLabels { request: 1, files: Some(phantom_folder(80)), options: options.clone() });
+        pool[0].accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, name: "shared".into() });
+        let mut compared = 0;
+        let said = run_pool(&mut pool, lose_at, |pool| {
+            let main = pool[0].training.as_ref().and_then(|j| j.trainer());
+            let helper = pool[1].shard.as_ref().map(|j| j.trainer());
+            if let (Some(main), Some(helper)) = (main, helper) {
+                if main.steps_taken() == helper.steps_taken() {
+                    assert_eq!(main.params(), helper.params(), "after {} steps", main.steps_taken());
+                    compared += 1;
+                }
+            }
+        });
+        let Some(WorkerOutput::TrainFinished { weights, card_json, .. }) = said.last() else { panic!("{:?}", said.last()) };
+        let steps = said.iter().filter(|o| matches!(o, WorkerOutput::TrainStep { .. })).count();
+        let train = said.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, .. } => Some(*train), _ => None }).unwrap();
+        assert_eq!(steps, 2 * train.div_ceil(32), "every step of both epochs is reported once");
+        (weights.clone(), ModelCard::from_json(card_json).unwrap(), compared, pool[1].busy())
+    };
+    let (weights, card, compared, helper_busy) = shared_run(None);
+    assert!(compared >= 1, "the helper's parameters were compared with the main worker's");
+    assert!(!helper_busy, "the helper leaves with the run");
+    assert!(card.metrics["val_auc"] > 0.6, "the phantom model already tells phantoms apart: {:?}", card.metrics);
+    // The helper dies after the second step: the main worker computes its shard, the same bits.
+    let (alone_after, ..) = shared_run(Some(2));
+    // Weights files carry random parameter ids: the models are compared by what they compute.
+    let x = burn::tensor::Tensor::<4>::random([3, 1, 32, 32], burn::tensor::Distribution::Uniform(0.0, 1.0), &Device::flex());
+    let logits = |weights: &[u8]| card.load(weights.to_vec(), &Device::flex()).unwrap().forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let (a, b) = (logits(&weights), logits(&alone_after));
+    assert_eq!(a, b, "a run that lost its helper ends with the same model");
+}

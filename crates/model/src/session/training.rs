@@ -15,6 +15,7 @@ use crate::model::Classifier;
 use crate::plane::Plane;
 use crate::protocol::{Busy, WorkerInput, WorkerOutput};
 use crate::train::{predict, Sample, TrainConfig, Trainer};
+use super::sharing::{self, Sharing};
 use crate::{Error, Result};
 use burn::tensor::Device;
 use std::collections::BTreeMap;
@@ -96,6 +97,10 @@ pub struct TrainJob {
     best: Option<(f64, f64, usize, Classifier)>,
     loss_sum: f64,
     started: f64,
+    /// The peers taking shards of each step, where the run is shared.
+    sharing: Option<Sharing>,
+    /// An epoch just ended: its held-out check is the next piece of work.
+    val_due: Option<crate::train::Progress>,
 }
 
 impl TrainJob {
@@ -124,14 +129,18 @@ impl TrainJob {
         }
         // The CLI's default recipe, so a page run and `camseg train` agree.
         let config = TrainConfig { epochs: epochs.clamp(1, MAX_EPOCHS), seed: options.seed, ..TrainConfig::default() };
-        Ok(TrainJob { run, set, card, start: start.model, config, next: 0, train: Vec::new(), val: Vec::new(), trainer: None, best: None, loss_sum: 0.0, started: now })
+        Ok(TrainJob { run, set, card, start: start.model, config, next: 0, train: Vec::new(), val: Vec::new(), trainer: None, best: None, loss_sum: 0.0, started: now, sharing: None, val_due: None })
     }
 
-    /// One short piece of the run.
-    pub async fn step(&mut self, folder: &Folder, device: &Device, now: f64) -> Result<Vec<WorkerOutput>> {
+    /// One short piece of the run. `peers`: the workers that can take a shard of each step
+    /// when the run starts on the CPU ([`super::sharing`]).
+    pub async fn step(&mut self, folder: &Folder, device: &Device, now: f64, peers: &[usize]) -> Result<Vec<WorkerOutput>> {
         let run = self.run;
         if self.next < self.set.images.len() {
             return Ok(vec![self.decode_some(folder)]);
+        }
+        if let Some(progress) = self.val_due.take() {
+            return self.held_out_epoch(progress, device).await;
         }
         let Some(trainer) = &mut self.trainer else {
             if self.train.is_empty() {
@@ -139,31 +148,85 @@ impl TrainJob {
             }
             device.seed(self.config.seed);
             let model = self.start.take().unwrap_or_else(|| self.card.architecture.init(device));
+            let mut out = Vec::new();
+            if !peers.is_empty() && *device == Device::flex() {
+                let weights = weights_bytes(&model, &self.card.architecture).await?;
+                out.extend(sharing::joins(run, peers, &self.card, &weights, &self.config, &self.train));
+                self.sharing = Some(Sharing::new(peers));
+            }
             let trainer = Trainer::new(model, self.card.input.clone(), self.config.clone(), self.train.len(), device);
-            let out = WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps() };
+            out.push(WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps() });
             self.trainer = Some(trainer);
             self.started = now;
-            return Ok(vec![out]);
+            return Ok(out);
         };
-        let Some(progress) = trainer.step(&self.train).await? else {
-            return self.finish(now).await.map(|o| vec![o]);
+        let mut out = Vec::new();
+        let progress = match &mut self.sharing {
+            Some(sharing) => match sharing.turn(trainer, &self.train, run, &mut out).await? {
+                None => return Ok(out), // waiting for a peer's part
+                Some(progress) => progress,
+            },
+            None => trainer.step(&self.train).await?,
+        };
+        let Some(progress) = progress else {
+            out.push(self.finish(now).await?);
+            return Ok(out);
         };
         if progress.read_steps > 0 {
             self.loss_sum += progress.loss as f64 * progress.read_steps as f64;
         }
-        let mut out = vec![WorkerOutput::TrainStep { run, progress: progress.clone() }];
+        out.push(WorkerOutput::TrainStep { run, progress: progress.clone() });
+        // The held-out check is a step of its own, so that the peers have the step's whole
+        // gradient (sent with this step's messages) and go on meanwhile.
         if progress.epoch_end {
-            let model = trainer.model();
-            let loss = self.loss_sum / trainer.steps_per_epoch() as f64;
-            self.loss_sum = 0.0;
-            let (auc, accuracy) = self.held_out(&model, device).await?;
-            // As the CLI: the later epoch wins ties; with no AUC (one class in val) the latest.
-            if self.best.as_ref().is_none_or(|b| auc.is_nan() || auc >= b.0 || b.0.is_nan()) {
-                self.best = Some((auc, accuracy, progress.epoch + 1, model));
-            }
-            out.push(WorkerOutput::TrainEpoch { run, epoch: progress.epoch, loss, val_auc: auc, val_accuracy: accuracy });
+            self.val_due = Some(progress);
         }
         Ok(out)
+    }
+
+    /// The held-out figures at an epoch's end; the best epoch by val AUC is kept.
+    async fn held_out_epoch(&mut self, progress: crate::train::Progress, device: &Device) -> Result<Vec<WorkerOutput>> {
+        let trainer = self.trainer.as_ref().expect("an epoch ends only once training has started");
+        let model = trainer.model();
+        let loss = self.loss_sum / trainer.steps_per_epoch() as f64;
+        self.loss_sum = 0.0;
+        let (auc, accuracy) = self.held_out(&model, device).await?;
+        // As the CLI: the later epoch wins ties; with no AUC (one class in val) the latest.
+        if self.best.as_ref().is_none_or(|b| auc.is_nan() || auc >= b.0 || b.0.is_nan()) {
+            self.best = Some((auc, accuracy, progress.epoch + 1, model));
+        }
+        Ok(vec![WorkerOutput::TrainEpoch { run: self.run, epoch: progress.epoch, loss, val_auc: auc, val_accuracy: accuracy }])
+    }
+
+    /// The run's trainer once it has started (the tests compare it with the peers').
+    #[cfg(test)]
+    pub fn trainer(&self) -> Option<&Trainer> {
+        self.trainer.as_ref()
+    }
+
+    /// Whether the run waits on a peer's part (the worker then sleeps until a message).
+    pub fn waiting(&self) -> bool {
+        self.val_due.is_none() && self.sharing.as_ref().is_some_and(Sharing::waiting)
+    }
+
+    /// Peer `peer`'s part of a step.
+    pub fn receive(&mut self, peer: usize, step: usize, shard: usize, part: crate::train::ShardGradient) {
+        let taken = self.trainer.as_ref().map_or(usize::MAX, Trainer::steps_taken);
+        if let Some(sharing) = &mut self.sharing {
+            sharing.receive(peer, step, shard, part, taken);
+        }
+    }
+
+    /// Peer `peer` is gone (dead, or it could not join): its shard is computed here.
+    pub fn lose(&mut self, peer: usize) {
+        if let Some(sharing) = &mut self.sharing {
+            sharing.lose(peer);
+        }
+    }
+
+    /// What the peers are told when the run ends, however it ends.
+    pub fn leave(&self) -> Vec<WorkerOutput> {
+        self.sharing.as_ref().map(|s| s.leave(self.run)).unwrap_or_default()
     }
 
     fn decode_some(&mut self, folder: &Folder) -> WorkerOutput {
@@ -228,7 +291,11 @@ impl super::Session {
                 vec![WorkerOutput::LabelsRead { request, summary: read.map(|s| s.summary()), classes }]
             }
             WorkerInput::Train { run, options, from, scan, epochs, name } => {
-                let mut out: Vec<WorkerOutput> = self.training.take().map(|old| WorkerOutput::TrainCancelled { run: old.run }).into_iter().collect();
+                let mut out: Vec<WorkerOutput> = Vec::new();
+                if let Some(old) = self.training.take() {
+                    out.extend(old.leave());
+                    out.push(WorkerOutput::TrainCancelled { run: old.run });
+                }
                 let job = self.folder.read(&options).0.map_err(Error::Invalid).and_then(|set| {
                     let start = match from {
                         Some(id) => self.model(id).map(|(card, model)| Start { card: Some(card), model: Some(model) })?,
@@ -243,7 +310,11 @@ impl super::Session {
                 out
             }
             WorkerInput::CancelTrain { run } => match self.training.take() {
-                Some(job) if job.run == run => vec![WorkerOutput::TrainCancelled { run }],
+                Some(job) if job.run == run => {
+                    let mut out = job.leave();
+                    out.push(WorkerOutput::TrainCancelled { run });
+                    out
+                }
                 other => {
                     self.training = other;
                     Vec::new()
@@ -256,16 +327,20 @@ impl super::Session {
     pub(super) async fn training_step(&mut self) -> Vec<WorkerOutput> {
         let Some(mut job) = self.training.take() else { return Vec::new() };
         let now = (self.clock)();
-        match job.step(&self.folder, &self.device, now).await {
-            Ok(out) => {
+        let peers: Vec<usize> = self.peers.iter().copied().collect();
+        match job.step(&self.folder, &self.device, now, &peers).await {
+            Ok(mut out) => {
                 let finished = out.iter().any(|o| matches!(o, WorkerOutput::TrainFinished { .. }));
-                if !finished {
+                if finished {
+                    out.extend(job.leave());
+                } else {
                     self.training = Some(job);
                 }
                 out
             }
             Err(e) => {
-                let mut out = vec![WorkerOutput::TrainFailed { run: job.run, message: e.to_string() }];
+                let mut out = job.leave();
+                out.push(WorkerOutput::TrainFailed { run: job.run, message: e.to_string() });
                 if self.backend == crate::protocol::Backend::WebGpu {
                     out.extend(self.fall_back_to_cpu());
                     out.push(WorkerOutput::BackendLost { note: format!("WebGPU failed while training ({e})") });

@@ -29,6 +29,20 @@ use {
 };
 use std::ops::ControlFlow;
 
+/// A mini-batch drawn for a step on plain slices: its inputs [n][size * size], labels and
+/// dropout masks [n][features].
+pub struct Drawn {
+    x: Vec<f32>,
+    labels: Vec<bool>,
+    keep: Option<Vec<f32>>,
+}
+
+impl Drawn {
+    pub fn images(&self) -> usize {
+        self.labels.len()
+    }
+}
+
 pub struct Trainer {
     engine: Engine,
     config: TrainConfig,
@@ -113,6 +127,19 @@ impl Trainer {
         self.schedule.is_done()
     }
 
+    /// Steps taken so far, over all epochs.
+    pub fn steps_taken(&self) -> usize {
+        self.schedule.steps_taken()
+    }
+
+    /// The trained parameters as one vector, on plain slices (`None` on a GPU).
+    pub fn params(&self) -> Option<&[f32]> {
+        match &self.engine {
+            Engine::Plain { net, .. } => Some(&net.params),
+            Engine::Autodiff { .. } => None,
+        }
+    }
+
     /// The model as it stands, in eval mode (for inference between epochs).
     pub fn model(&self) -> Classifier {
         match &self.engine {
@@ -147,62 +174,114 @@ impl Trainer {
     /// One optimisation step on the next mini-batch of `samples` (the same slice every call).
     /// Returns `None` once all epochs are done.
     pub async fn step(&mut self, samples: &[Sample]) -> Result<Option<Progress>> {
+        if self.is_plain() {
+            let Some(drawn) = self.draw(samples) else { return Ok(None) };
+            let whole = self.shard_gradient(&drawn, 0, 1);
+            return self.apply(&drawn, &whole).await.map(Some);
+        }
         if self.is_done() || samples.is_empty() {
             return Ok(None);
         }
+        let (batch, planes) = self.next_batch(samples);
+        let lr = self.learning_rate();
+        let Engine::Autodiff { model, optim, device, plain, unread } = &mut self.engine else { unreachable!("plain steps returned above") };
+        let labels: Vec<i64> = batch.iter().map(|&i| samples[i].label as i64).collect();
+        let x = self.spec.batch(&planes.iter().collect::<Vec<_>>(), device);
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [labels.len()]), &*device);
+        let logits = model.forward(x);
+        let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), targets);
+        let grads = GradientsParams::from_grads(loss.backward(), &*model);
+        *model = optim.step(lr, model.clone(), grads);
+
+        // The step's loss and correct answers join the unread sums on the device; they are
+        // read back only when due (a read makes the host wait for the device).
+        let n = labels.len();
+        let logits = logits.without_autodiff();
+        let said_tumour = (logits.clone().narrow(1, 1, 1) - logits.narrow(1, 0, 1)).greater_equal_elem(0.0).float().reshape([n]);
+        let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&l| l as f32).collect::<Vec<_>>(), [n]), &*plain);
+        let wrong = (said_tumour - truth).abs().sum();
+        let stats = Tensor::cat(vec![loss.without_autodiff().reshape([1]), wrong.reshape([1]).neg().add_scalar(n as f32)], 0);
+        *unread = Some(match unread.take() {
+            Some(sum) => sum + stats,
+            None => stats,
+        });
+        self.finish_step(n).await.map(Some)
+    }
+
+    /// The next mini-batch's samples and their inputs (augmented where the config says).
+    fn next_batch(&mut self, samples: &[Sample]) -> (Vec<usize>, Vec<Plane>) {
         assert_eq!(samples.len(), self.schedule.samples(), "the trainer was set up for another sample count");
         let batch = self.schedule.batch();
-        let planes: Vec<Plane> = batch
-            .iter()
-            .map(|&i| if self.config.augment { self.augment(&samples[i].input) } else { samples[i].input.clone() })
-            .collect();
+        let planes = batch.iter().map(|&i| if self.config.augment { self.augment(&samples[i].input) } else { samples[i].input.clone() }).collect();
+        (batch, planes)
+    }
+
+    /// The cosine-decayed learning rate of the next step.
+    fn learning_rate(&self) -> f64 {
         let total = self.total_steps();
-        let lr = self.config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * self.schedule.steps_taken() as f64 / total as f64).cos());
-        match &mut self.engine {
-            Engine::Autodiff { model, optim, device, plain, unread } => {
-                let labels: Vec<i64> = batch.iter().map(|&i| samples[i].label as i64).collect();
-                let x = self.spec.batch(&planes.iter().collect::<Vec<_>>(), device);
-                let targets = Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [labels.len()]), &*device);
-                let logits = model.forward(x);
-                let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), targets);
-                let grads = GradientsParams::from_grads(loss.backward(), &*model);
-                *model = optim.step(lr, model.clone(), grads);
+        self.config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * self.schedule.steps_taken() as f64 / total as f64).cos())
+    }
 
-                // The step's loss and correct answers join the unread sums on the device; they
-                // are read back only when due (a read makes the host wait for the device).
-                let n = labels.len();
-                let logits = logits.without_autodiff();
-                let said_tumour = (logits.clone().narrow(1, 1, 1) - logits.narrow(1, 0, 1)).greater_equal_elem(0.0).float().reshape([n]);
-                let truth = Tensor::<1>::from_data(TensorData::new(labels.iter().map(|&l| l as f32).collect::<Vec<_>>(), [n]), &*plain);
-                let wrong = (said_tumour - truth).abs().sum();
-                let stats = Tensor::cat(vec![loss.without_autodiff().reshape([1]), wrong.reshape([1]).neg().add_scalar(n as f32)], 0);
-                *unread = Some(match unread.take() {
-                    Some(sum) => sum + stats,
-                    None => stats,
-                });
-            }
-            Engine::Plain { net, adam, dropout, unread, .. } => {
-                let size = net.input_size();
-                let mut x = Vec::with_capacity(planes.len() * size * size);
-                for p in &planes {
-                    assert_eq!((p.width, p.height), (size, size), "plane not prepared for this model");
-                    x.extend_from_slice(&p.data);
-                }
-                let labels: Vec<bool> = batch.iter().map(|&i| samples[i].label).collect();
-                let p = net.dropout;
-                let keep = (p > 0.0).then(|| (0..labels.len() * net.features()).map(|_| if dropout.random::<f32>() < p { 0.0 } else { 1.0 / (1.0 - p) }).collect::<Vec<f32>>());
-                let step = net.step(&x, &labels, keep.as_deref());
-                adam.step(&mut net.params, &step.grads, lr);
-                unread.0 += step.loss as f64;
-                unread.1 += step.correct as f64;
-            }
+    /// On plain slices: the next mini-batch drawn (its augmentations and dropout masks, which
+    /// move the seeded streams), its gradient not yet taken. `None` once all epochs are done,
+    /// or on a GPU (there [`Trainer::step`] runs whole steps).
+    ///
+    /// Workers sharing a run each hold a trainer made alike and draw every batch whole, so
+    /// their streams stay in step; each then takes its own [`Trainer::shard_gradient`].
+    pub fn draw(&mut self, samples: &[Sample]) -> Option<Drawn> {
+        if self.is_done() || samples.is_empty() || !self.is_plain() {
+            return None;
         }
-        self.unread_steps += 1;
-        self.unread_images += batch.len();
+        let (batch, planes) = self.next_batch(samples);
+        let Engine::Plain { net, dropout, .. } = &mut self.engine else { return None };
+        let size = net.input_size();
+        let mut x = Vec::with_capacity(planes.len() * size * size);
+        for p in &planes {
+            assert_eq!((p.width, p.height), (size, size), "plane not prepared for this model");
+            x.extend_from_slice(&p.data);
+        }
+        let labels: Vec<bool> = batch.iter().map(|&i| samples[i].label).collect();
+        let p = net.dropout;
+        let keep = (p > 0.0).then(|| (0..labels.len() * net.features()).map(|_| if dropout.random::<f32>() < p { 0.0 } else { 1.0 / (1.0 - p) }).collect::<Vec<f32>>());
+        Some(Drawn { x, labels, keep })
+    }
 
+    /// The gradient over shard `shard` of `shards` of a drawn mini-batch ([`shard_range`]).
+    pub fn shard_gradient(&mut self, drawn: &Drawn, shard: usize, shards: usize) -> ShardGradient {
+        let Engine::Plain { net, .. } = &mut self.engine else { panic!("shard gradients are taken on plain slices") };
+        let images = shard_range(drawn.labels.len(), shard, shards);
+        if images.is_empty() {
+            return ShardGradient { images: 0, loss: f32::NAN, correct: 0, grads: Vec::new(), stats: Vec::new() };
+        }
+        let pixels = net.input_size() * net.input_size();
+        let features = net.features();
+        let x = &drawn.x[images.start * pixels..images.end * pixels];
+        let keep = drawn.keep.as_ref().map(|k| &k[images.start * features..images.end * features]);
+        let step = net.step(x, &drawn.labels[images.clone()], keep);
+        ShardGradient { images: images.len(), loss: step.loss, correct: step.correct, grads: step.grads, stats: step.stats }
+    }
+
+    /// Takes the step of a drawn mini-batch with its whole gradient (one shard's, or the
+    /// shards' [`ShardGradient::combine`]d): Adam, the running statistics, the progress.
+    pub async fn apply(&mut self, drawn: &Drawn, whole: &ShardGradient) -> Result<Progress> {
+        let lr = self.learning_rate();
+        let Engine::Plain { net, adam, unread, .. } = &mut self.engine else { panic!("shard gradients are applied on plain slices") };
+        assert_eq!(whole.images, drawn.labels.len(), "the gradient covers the whole mini-batch");
+        net.remember(&whole.stats);
+        adam.step(&mut net.params, &whole.grads, lr);
+        unread.0 += whole.loss as f64;
+        unread.1 += whole.correct as f64;
+        self.finish_step(drawn.labels.len()).await
+    }
+
+    /// The step's bookkeeping: the schedule moves on, the sums are read when due.
+    async fn finish_step(&mut self, images: usize) -> Result<Progress> {
+        self.unread_steps += 1;
+        self.unread_images += images;
+        let total = self.total_steps();
         let (epoch, epoch_end) = self.schedule.advance();
         let read_steps = if epoch_end || self.unread_steps >= self.config.read_every.max(1) { self.read().await? } else { 0 };
-        Ok(Some(Progress {
+        Ok(Progress {
             epoch,
             epochs: self.config.epochs,
             step: self.schedule.steps_taken(),
@@ -211,7 +290,7 @@ impl Trainer {
             batch_accuracy: self.last_read.1,
             epoch_end,
             read_steps,
-        }))
+        })
     }
 
     /// Reads the unread sums (one transfer) into `last_read`; returns the steps they cover.

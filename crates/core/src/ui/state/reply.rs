@@ -42,8 +42,8 @@ pub enum Effect {
 pub fn reply(output: WorkerOutput, known: &Known) -> (Vec<Action>, Vec<Effect>) {
     let one = |a: Action| (vec![a], Vec::new());
     match output {
-        // The link itself handles it.
-        WorkerOutput::Ready => (Vec::new(), Vec::new()),
+        // The link itself handles it; a message for another worker never reaches the page.
+        WorkerOutput::Ready | WorkerOutput::ToPeer { .. } => (Vec::new(), Vec::new()),
         WorkerOutput::BackendChosen { backend, note } => one(Action::BackendChosen { backend, note }),
         WorkerOutput::BackendLost { note } => one(Action::BackendLost { note }),
         WorkerOutput::BackendMeasured(measured) => (vec![Action::BackendMeasured { backend: measured.faster(), note: measured.note() }], vec![Effect::Remember(measured)]),

@@ -58,6 +58,8 @@ pub struct Step {
     pub correct: usize,
     /// The loss's gradient, laid out as [`Network::params`].
     pub grads: Vec<f32>,
+    /// Each layer's batch mean and biased variance, for [`Network::remember`].
+    pub stats: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 /// What the forward pass keeps for the backward one, per layer.
@@ -161,8 +163,9 @@ impl Network {
         self.size
     }
 
-    /// The loss of `n` images `x` [n][size * size] against `labels`, and its gradient; the
-    /// running statistics move as burn's do in train mode. `keep` [n][channels] multiplies the
+    /// The loss of `n` images `x` [n][size * size] against `labels`, its gradient and the
+    /// batch statistics (the running ones move only by [`Network::remember`], so that a step
+    /// shared across workers moves them by the whole batch's). `keep` [n][channels] multiplies the
     /// pooled features (dropout: 0 or 1 / (1 - p); `None` keeps all).
     pub fn step(&mut self, x: &[f32], labels: &[bool], keep: Option<&[f32]>) -> Step {
         let n = labels.len();
@@ -183,10 +186,6 @@ impl Network {
             layers::conv(crate::inference::KERNEL, &self.params[layer.weight.clone()], layer.inputs, layer.out, x_l, n, h, w, &mut y);
             let output = self.spare.take(y.len());
             let norm = layers::norm_relu(y, n, layer.out, h * w, &self.params[layer.gamma.clone()], &self.params[layer.beta.clone()], layer.epsilon, output);
-            let (mean, var) = &mut self.running[l];
-            let m = layer.momentum;
-            mean.iter_mut().zip(&norm.mean).for_each(|(r, v)| *r = *r * (1.0 - m) + v * m);
-            var.iter_mut().zip(&norm.variance).for_each(|(r, v)| *r = *r * (1.0 - m) + v * m);
             kept.push(Kept { input, norm, h, w });
         }
 
@@ -244,14 +243,26 @@ impl Network {
                 self.spare.give(std::mem::replace(&mut d, d_before));
             }
         }
+        let mut stats = Vec::with_capacity(kept.len());
         for k in kept {
+            stats.push((k.norm.mean, k.norm.variance));
             self.spare.give(k.norm.y);
             self.spare.give(k.norm.output);
             if let Some(input) = k.input {
                 self.spare.give(input);
             }
         }
-        Step { loss: (loss / n as f64) as f32, correct, grads }
+        Step { loss: (loss / n as f64) as f32, correct, grads, stats }
+    }
+
+    /// Moves the running statistics towards a step's batch statistics, as burn's batch norm
+    /// does in train mode.
+    pub fn remember(&mut self, stats: &[(Vec<f32>, Vec<f32>)]) {
+        for ((layer, (mean, var)), (batch_mean, batch_var)) in self.layers.iter().zip(&mut self.running).zip(stats) {
+            let m = layer.momentum;
+            mean.iter_mut().zip(batch_mean).for_each(|(r, v)| *r = *r * (1.0 - m) + v * m);
+            var.iter_mut().zip(batch_var).for_each(|(r, v)| *r = *r * (1.0 - m) + v * m);
+        }
     }
 }
 

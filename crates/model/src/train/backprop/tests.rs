@@ -114,6 +114,7 @@ fn a_step_of_adam_and_the_running_statistics_equal_burns() {
 
     let mut net = Network::new(&case.model, case.size).unwrap();
     let step = net.step(&case.x, &case.labels, None);
+    net.remember(&step.stats);
     Adam::new(net.params.len(), decay as f32).step(&mut net.params, &step.grads, lr);
     let ours = net.write_into(&case.model);
     let mut want = Vec::new();

@@ -5,14 +5,22 @@
 
 mod device;
 
-use crate::protocol::{self, WorkerInput, WorkerOutput};
+use crate::protocol::{self, PeerMessage, WorkerInput, WorkerOutput};
 use crate::session::Session;
-use futures_channel::mpsc::{unbounded, UnboundedReceiver};
+use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use futures_lite::StreamExt;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
+
+thread_local! {
+    /// Channels to the pool's other workers, by worker number: the page hands this worker one
+    /// end with a `PeerJoined` (a shared training run's gradients never cross the page).
+    static PEERS: RefCell<BTreeMap<usize, MessagePort>> = RefCell::new(BTreeMap::new());
+}
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -22,12 +30,51 @@ fn scope() -> DedicatedWorkerGlobalScope {
 /// the pool hears that this worker is free before anything is drawn), its buffer transferred
 /// rather than copied.
 fn post_all(messages: Vec<WorkerOutput>) {
+    let (to_peers, messages): (Vec<WorkerOutput>, Vec<WorkerOutput>) = messages.into_iter().partition(|m| matches!(m, WorkerOutput::ToPeer { .. }));
+    for m in to_peers {
+        if let WorkerOutput::ToPeer { peer, message } = m {
+            post_to_peer(peer, &message);
+        }
+    }
     if messages.is_empty() {
         return;
     }
     let bytes = Uint8Array::from(protocol::encode(&messages).as_slice());
     if let Err(e) = scope().post_message_with_transfer(&bytes, &Array::of1(&bytes.buffer())) {
         web_sys::console::error_2(&"camseg worker: cannot post to the page".into(), &e);
+    }
+}
+
+/// Sends `message` over the channel to worker `peer`, its buffer transferred; a peer this
+/// worker has no channel to (the page replaced it meanwhile) is not there to hear it.
+fn post_to_peer(peer: usize, message: &PeerMessage) {
+    let bytes = Uint8Array::from(protocol::encode(message).as_slice());
+    PEERS.with(|peers| {
+        if let Some(port) = peers.borrow().get(&peer) {
+            if let Err(e) = port.post_message_with_transferable(&bytes, &Array::of1(&bytes.buffer())) {
+                web_sys::console::error_2(&format!("camseg worker: cannot post to worker {peer}").into(), &e);
+            }
+        }
+    });
+}
+
+/// Keeps the channel to worker `peer` (replacing an older one) and hands what comes over it
+/// to the session, as `FromPeer`.
+fn open_peer(peer: usize, port: MessagePort, sender: UnboundedSender<WorkerInput>) {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match protocol::decode::<PeerMessage>(&Uint8Array::new(&event.data()).to_vec()) {
+            Ok(message) => {
+                let _ = sender.unbounded_send(WorkerInput::FromPeer { peer, message });
+            }
+            Err(message) => post(WorkerOutput::Failed { message }),
+        }
+    });
+    port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // One per introduction: a handful in a page's life.
+    on_message.forget();
+    if let Some(old) = PEERS.with(|peers| peers.borrow_mut().insert(peer, port)) {
+        old.set_onmessage(None);
+        old.close();
     }
 }
 
@@ -69,6 +116,9 @@ fn start() {
         let bytes = Uint8Array::new(&event.data()).to_vec();
         match protocol::decode::<WorkerInput>(&bytes) {
             Ok(input) => {
+                if let (WorkerInput::PeerJoined { peer }, Some(port)) = (&input, event.ports().get(0).dyn_into::<MessagePort>().ok()) {
+                    open_peer(*peer, port, sender.clone());
+                }
                 let _ = sender.unbounded_send(input);
             }
             Err(message) => post(WorkerOutput::Failed { message }),

@@ -2,8 +2,9 @@
 // dataset's own train/val split) handed to "Train a model", trained from scratch with the
 // default recipe. Prints the page's training images/s and each epoch's val AUC; with --cli,
 // trains `camseg train` on the same folder, recipe and seed and prints its val AUC beside.
-// Asserts nothing.
-//   node tests/bench/train.mjs --data ../shared/data/busi [--epochs 10] [--cli target/release/camseg]
+// Asserts nothing. With --workers, one run per pool size (`?workers=N`): a run on the CPU
+// shares each step's mini-batch across the pool.
+//   node tests/bench/train.mjs --data ../shared/data/busi [--epochs 10] [--workers 1,2] [--cli target/release/camseg]
 // Needs a release build in dist/. The data is read, never copied into the repository.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i
 const data = arg('--data', '../shared/data/busi');
 const epochs = Number(arg('--epochs', 10));
 const cliBin = arg('--cli', null);
+const pools = arg('--workers', null)?.split(',').map(Number) ?? [null];
 
 const rows = fs.readFileSync(path.join(data, 'index.csv'), 'utf8').trim().split('\n');
 const header = rows[0].split(',');
@@ -25,27 +27,32 @@ const entries = [['labels.csv', Buffer.from(csv)], ...kept.map((c) => [`images/$
 const train = kept.filter((c) => c[col('split')] === 'train').length;
 console.log(`${data}: ${train} train + ${kept.length - train} val images as a labels CSV; ${epochs} epochs from scratch`);
 
-const app = await openApp({ gpu: false });
-const { page } = app;
-try {
-  await settled(page);
-  await page.setInputFiles('[data-testid=train-files]', [upload('labelled.zip', zip(entries), 'application/zip')]);
-  await page.waitForSelector('[data-testid=train-summary], [data-testid=train-problem]', { timeout: 120_000 });
-  if (await page.$('[data-testid=train-problem]')) throw new Error(await text(page, 'train-problem'));
-  await page.fill('[data-testid=train-epochs]', String(epochs));
-  await page.dispatchEvent('[data-testid=train-epochs]', 'change');
-  await page.click('[data-testid=train-start]');
-  await page.waitForFunction(() => /step [1-9]\d*\//.test(document.querySelector('[data-testid=train-phase]').textContent), null, { timeout: 600_000 });
-  const first = Date.now();
-  const firstStep = await page.evaluate(() => Number(/step (\d+)/.exec(document.querySelector('[data-testid=train-phase]').textContent)[1]));
-  await page.waitForFunction(() => /^(done|cancel)/.test(document.querySelector('[data-testid=train-phase]').textContent) || document.querySelector('[data-testid=train-problem]'), null, { timeout: 3_600_000 });
-  const seconds = (Date.now() - first) / 1000;
-  const table = await page.$$eval('[data-testid=train-epochs-table] tbody tr', (rs) => rs.map((r) => [...r.children].map((td) => td.textContent)));
-  const steps = Math.ceil(train / 32) * epochs;
-  for (const [epoch, loss, auc] of table) console.log(`page epoch ${epoch}: train loss ${loss}, val auc ${auc}`);
-  console.log(`page: ${((steps - firstStep) * 32 / seconds).toFixed(1)} training images/s (CPU path, batch 32, val checks included), ${seconds.toFixed(0)} s; best val AUC ${await text(page, 'train-best-auc')}`);
-} finally {
-  await app.close();
+for (const workers of pools) {
+  const app = await openApp({ gpu: false, query: workers ? `?workers=${workers}` : '' });
+  const { page } = app;
+  const label = workers ? `page, ${workers} worker${workers === 1 ? '' : 's'}` : 'page';
+  try {
+    await settled(page);
+    await page.setInputFiles('[data-testid=train-files]', [upload('labelled.zip', zip(entries), 'application/zip')]);
+    await page.waitForSelector('[data-testid=train-summary], [data-testid=train-problem]', { timeout: 120_000 });
+    if (await page.$('[data-testid=train-problem]')) throw new Error(await text(page, 'train-problem'));
+    await page.fill('[data-testid=train-epochs]', String(epochs));
+    await page.dispatchEvent('[data-testid=train-epochs]', 'change');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => /step [1-9]\d*\//.test(document.querySelector('[data-testid=train-phase]').textContent), null, { timeout: 600_000 });
+    const first = Date.now();
+    const firstStep = await page.evaluate(() => Number(/step (\d+)/.exec(document.querySelector('[data-testid=train-phase]').textContent)[1]));
+    await page.waitForFunction(() => /^(done|cancel)/.test(document.querySelector('[data-testid=train-phase]').textContent) || document.querySelector('[data-testid=train-problem]'), null, { timeout: 3_600_000 });
+    const seconds = (Date.now() - first) / 1000;
+    const table = await page.$$eval('[data-testid=train-epochs-table] tbody tr', (rs) => rs.map((r) => [...r.children].map((td) => td.textContent)));
+    // Images trained after the first step was seen (the first steps are full batches of 32;
+    // each epoch's last batch holds what is left).
+    const images = train * epochs - firstStep * 32;
+    for (const [epoch, loss, auc] of table) console.log(`${label} epoch ${epoch}: train loss ${loss}, val auc ${auc}`);
+    console.log(`${label}: ${(images / seconds).toFixed(1)} training images/s (CPU path, batch 32, val checks included), ${seconds.toFixed(0)} s; best val AUC ${await text(page, 'train-best-auc')}`);
+  } finally {
+    await app.close();
+  }
 }
 
 if (cliBin) {

@@ -134,3 +134,43 @@ test('volumes in a class-folder zip train as their slices, each scan on one side
     await app.close();
   }
 });
+
+/// A run from scratch on a pool of `workers` (`?workers=N`); `kill` ends helper 1 once the run
+/// is under way. Returns the epochs table and what the train panel said of the workers.
+async function pooledRun(workers, kill) {
+  const app = await openApp({ gpu: false, query: `?workers=${workers}` });
+  const { page } = app;
+  try {
+    await settled(page);
+    await page.waitForFunction((n) => new RegExp(`^· ${n} workers?`).test(document.querySelector('[data-testid=workers]')?.textContent.trim() ?? ''), workers);
+    await page.setInputFiles('[data-testid=train-files]', [upload('mine.zip', phantomZip(), 'application/zip')]);
+    await page.waitForSelector('[data-testid=train-summary]', { timeout: 60_000 });
+    await page.fill('[data-testid=train-epochs]', '8');
+    await page.dispatchEvent('[data-testid=train-epochs]', 'change');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => /step [1-9]\d*\/\d+/.test(document.querySelector('[data-testid=train-phase]').textContent), null, { timeout: 120_000 });
+    const phase = await text(page, 'train-phase');
+    if (kill) {
+      const helper = page.workers().filter((w) => w.url().includes('camseg-worker'))[1];
+      await helper.evaluate(() => setTimeout(() => { throw new Error('simulated helper crash'); }));
+      const heard = await page.waitForFunction(() => /helper worker \d stopped/.test(document.querySelector('[data-testid=status]').textContent) && document.querySelector('[data-testid=train-phase]').textContent, null, { timeout: 60_000 });
+      assert.match(await heard.jsonValue(), /^step/, 'the helper died while the run was under way');
+    }
+    await page.waitForFunction(() => /^(done|cancel)/.test(document.querySelector('[data-testid=train-phase]').textContent) || document.querySelector('[data-testid=train-problem]'), null, { timeout: 300_000 });
+    assert.equal(await text(page, 'error'), '');
+    assert.match(await text(page, 'train-phase'), /^done/);
+    const table = await page.$$eval('[data-testid=train-epochs-table] tbody tr', (rs) => rs.map((r) => [...r.children].map((td) => td.textContent)));
+    return { table, phase };
+  } finally {
+    await app.close();
+  }
+}
+
+test('a run shared by two workers says so, and ends the same when its helper dies mid-run', async () => {
+  const shared = await pooledRun(2, false);
+  assert.match(shared.phase, /2 workers/, 'the panel says the run is shared');
+  assert.equal(shared.table.length, 8);
+  // The main worker computes a dead helper's shard from then on: the same bits, so the same figures.
+  const survived = await pooledRun(2, true);
+  assert.deepEqual(survived.table, shared.table);
+});

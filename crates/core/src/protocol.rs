@@ -223,7 +223,8 @@ pub enum WorkerOutput {
     /// The labelled folder as read: classes, counts per split, warnings; or why it cannot
     /// train, with the classes found (so the page can ask which is the lesion class).
     LabelsRead { request: u64, summary: std::result::Result<LabelSummary, String>, classes: Vec<String> },
-    TrainStarted { run: u64, train: usize, val: usize, total_steps: usize },
+    /// `workers`: how many workers of the pool share each step (1 where the run is not shared).
+    TrainStarted { run: u64, train: usize, val: usize, total_steps: usize, workers: usize },
     TrainStep { run: u64, progress: Progress },
     /// An epoch's held-out figures (val AUC is NaN when val has one class).
     TrainEpoch { run: u64, epoch: usize, loss: f64, val_auc: f64, val_accuracy: f64 },

@@ -25,6 +25,9 @@ pub const MAX_CHUNK: usize = 4;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Size {
     pub workers: usize,
+    /// Workers for a training run on the CPU: the analysis pool's and, beyond it, workers
+    /// started for training alone.
+    pub trainers: usize,
     pub why: String,
 }
 
@@ -36,18 +39,22 @@ pub struct Size {
 pub fn size(cores: Option<usize>, memory_gib: Option<f64>, asked: Option<usize>) -> Size {
     if let Some(n) = asked {
         let workers = n.clamp(1, MAX_ASKED);
-        return Size { workers, why: format!("as the address asks (workers={n}; at most {MAX_ASKED})") };
+        return Size { workers, trainers: workers, why: format!("as the address asks (workers={n}; at most {MAX_ASKED})") };
     }
     let cores = cores.filter(|&c| c > 0);
     let by_cores = cores.map_or(1, |c| c - 1).clamp(1, MAX_WORKERS);
     let by_memory = memory_gib.filter(|m| m.is_finite() && *m > 0.0).map(|m| ((m / GIB_PER_WORKER).floor() as usize).max(1));
     let workers = by_memory.map_or(by_cores, |m| m.min(by_cores));
+    // A training run leaves the page's thread little to do but draw its progress: one per core.
+    let all_cores = cores.unwrap_or(1).clamp(1, MAX_WORKERS);
+    let trainers = by_memory.map_or(all_cores, |m| m.min(all_cores)).max(workers);
     let cores_said = cores.map_or("the browser does not say how many cores".to_string(), |c| format!("{c} core{}", if c == 1 { "" } else { "s" }));
     let why = match by_memory {
         Some(m) if m < by_cores => format!("one per {GIB_PER_WORKER} GiB of the {} GiB the browser reports", memory_gib.unwrap_or_default()),
         _ => format!("one per core but one, left to the page ({cores_said}), at most {MAX_WORKERS}"),
     };
-    Size { workers, why }
+    let why = if trainers > workers { format!("{why}; {trainers} share a training run") } else { why };
+    Size { workers, trainers, why }
 }
 
 /// `?workers=N` in the page's address.

@@ -155,7 +155,8 @@ impl TrainJob {
                 self.sharing = Some(Sharing::new(peers));
             }
             let trainer = Trainer::new(model, self.card.input.clone(), self.config.clone(), self.train.len(), device);
-            out.push(WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps() });
+            let workers = self.sharing.as_ref().map_or(1, Sharing::shards);
+            out.push(WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps(), workers });
             self.trainer = Some(trainer);
             self.started = now;
             return Ok(out);

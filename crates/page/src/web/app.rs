@@ -49,6 +49,11 @@ struct Shared {
     pool: RefCell<Pool>,
     /// Why the pool has its size, in the page's words.
     sized_by: String,
+    /// Workers that share a training run on the CPU (the pool's and, beyond it, workers
+    /// started for training alone once a labelled folder is given).
+    trainers: usize,
+    /// The main worker's backend once it has one: helpers work only beside a CPU one.
+    main_backend: Cell<Option<crate::protocol::Backend>>,
     dispatch: Dispatch,
     models: RefCell<BTreeMap<ModelId, (ModelCard, Rc<Vec<u8>>)>>,
     /// The page's images as of its last render.
@@ -149,6 +154,8 @@ pub fn app() -> Html {
                 links: RefCell::new(Vec::new()),
                 pool: RefCell::new(Pool::new(size.workers)),
                 sized_by: size.why,
+                trainers: size.trainers,
+                main_backend: Cell::new(None),
                 dispatch: dispatch.clone(),
                 models: RefCell::default(),
                 items: RefCell::default(),

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
+use web_sys::{ErrorEvent, MessageEvent, MessagePort, Worker};
 
 /// Trunk's loaders for the worker's two builds (`data-type="worker"` with `data-loader-shim`):
 /// without WebGPU (a third of the size) and with it. The page's main worker starts as the
@@ -23,8 +23,9 @@ const WEBGPU_WORKER: &str = "./camseg-worker-webgpu_loader.js";
 struct Port {
     /// The running build; None before the first launch.
     worker: RefCell<Option<Worker>>,
-    /// Messages not yet posted; `None` once they have been.
-    waiting: RefCell<Option<Vec<Uint8Array>>>,
+    /// Messages not yet posted, each with the channel it hands over if any; `None` once they
+    /// have been.
+    waiting: RefCell<Option<Vec<(Uint8Array, Option<MessagePort>)>>>,
     /// The running build has said it listens.
     listening: Cell<bool>,
     /// Which build runs is settled, and the first message leads `waiting`.
@@ -35,17 +36,21 @@ struct Port {
 }
 
 impl Port {
-    fn post(&self, bytes: &Uint8Array) {
+    fn post(&self, bytes: &Uint8Array, port: Option<&MessagePort>) {
         let Some(worker) = &*self.worker.borrow() else { return };
-        if let Err(e) = worker.post_message_with_transfer(bytes, &Array::of1(&bytes.buffer())) {
+        let transfer = Array::of1(&bytes.buffer());
+        if let Some(port) = port {
+            transfer.push(port);
+        }
+        if let Err(e) = worker.post_message_with_transfer(bytes, &transfer) {
             web_sys::console::error_2(&"camseg: cannot post to the worker".into(), &e);
         }
     }
 
     fn flush_if_due(&self) {
         if self.listening.get() && self.settled.get() {
-            for bytes in self.waiting.borrow_mut().take().unwrap_or_default() {
-                self.post(&bytes);
+            for (bytes, port) in self.waiting.borrow_mut().take().unwrap_or_default() {
+                self.post(&bytes, port.as_ref());
             }
         }
     }
@@ -73,7 +78,7 @@ impl Port {
 
     fn settle(&self, first: &WorkerInput) {
         if let Some(queue) = self.waiting.borrow_mut().as_mut() {
-            queue.insert(0, Uint8Array::from(protocol::encode(first).as_slice()));
+            queue.insert(0, (Uint8Array::from(protocol::encode(first).as_slice()), None));
         }
         self.settled.set(true);
         self.flush_if_due();
@@ -151,10 +156,18 @@ impl Link {
     /// A message already encoded (one encoding serves every worker of the pool; each post
     /// transfers a copy of its own).
     pub fn send_encoded(&self, encoded: &[u8]) {
-        let bytes = Uint8Array::from(encoded);
+        self.post_or_keep(Uint8Array::from(encoded), None);
+    }
+
+    /// `input` with one end of a channel to another worker of the pool, transferred with it.
+    pub fn send_with_port(&self, input: &WorkerInput, port: MessagePort) {
+        self.post_or_keep(Uint8Array::from(protocol::encode(input).as_slice()), Some(port));
+    }
+
+    fn post_or_keep(&self, bytes: Uint8Array, port: Option<MessagePort>) {
         match self.port.waiting.borrow_mut().as_mut() {
-            Some(queue) => queue.push(bytes),
-            None => self.port.post(&bytes),
+            Some(queue) => queue.push((bytes, port)),
+            None => self.port.post(&bytes, port.as_ref()),
         }
     }
 }

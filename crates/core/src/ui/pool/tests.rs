@@ -67,6 +67,11 @@ impl Fake {
 #[test]
 fn a_pool_leaves_a_core_to_the_page_is_capped_and_bounded_by_memory() {
     assert_eq!(size(Some(2), None, None).workers, 1);
+    // Training takes every core: the page's thread only draws its progress then.
+    assert_eq!((size(Some(2), None, None).trainers, size(Some(16), Some(8.0), None).trainers), (2, MAX_WORKERS));
+    assert_eq!(size(Some(16), Some(2.0), None).trainers, 2, "and one per GiB");
+    assert_eq!(size(Some(2), None, Some(1)).trainers, 1, "an address that asks for N gets N for both");
+    assert!(size(Some(2), None, None).why.ends_with("2 share a training run"));
     assert_eq!(size(Some(3), None, None).workers, 2);
     assert_eq!(size(Some(16), Some(8.0), None).workers, MAX_WORKERS);
     let tight = size(Some(16), Some(2.0), None);

@@ -107,7 +107,7 @@ pub fn reply(output: WorkerOutput, known: &Known) -> (Vec<Action>, Vec<Effect>) 
         }
         WorkerOutput::TuneFailed { run, message } => one(Action::TuneFailed { run, message }),
         WorkerOutput::LabelsRead { request, summary, classes } => one(Action::Train(TrainAction::LabelsRead { request, summary, classes })),
-        WorkerOutput::TrainStarted { run, train, val, total_steps } => one(Action::Train(TrainAction::Started { run, train, val, total_steps })),
+        WorkerOutput::TrainStarted { run, train, val, total_steps, workers } => one(Action::Train(TrainAction::Started { run, train, val, total_steps, workers })),
         WorkerOutput::TrainStep { run, progress } => one(Action::Train(TrainAction::Step { run, progress, now_ms: known.now_ms })),
         WorkerOutput::TrainEpoch { run, epoch, loss, val_auc, val_accuracy } => {
             one(Action::Train(TrainAction::Epoch { run, point: EpochPoint { epoch, loss, val_auc, val_accuracy } }))

@@ -50,6 +50,8 @@ pub struct Training {
     pub val: usize,
     pub step: usize,
     pub total_steps: usize,
+    /// Workers sharing each step of the run.
+    pub workers: usize,
     pub loss: Option<f32>,
     pub epochs_done: Vec<EpochPoint>,
     /// When the run's first step came and when its latest did (ms), for the time left.
@@ -76,6 +78,7 @@ impl Default for Training {
             val: 0,
             step: 0,
             total_steps: 0,
+            workers: 1,
             loss: None,
             epochs_done: Vec::new(),
             started_ms: None,
@@ -96,7 +99,7 @@ pub enum TrainAction {
     FromChosen(Option<ModelId>),
     ScanChosen(crate::data::ScanKind),
     Requested { run: u64 },
-    Started { run: u64, train: usize, val: usize, total_steps: usize },
+    Started { run: u64, train: usize, val: usize, total_steps: usize, workers: usize },
     Step { run: u64, progress: Progress, now_ms: f64 },
     Epoch { run: u64, point: EpochPoint },
     Finished { run: u64 },
@@ -143,8 +146,8 @@ impl Training {
             TrainAction::Requested { run } => {
                 self = Training { run, phase: TrainPhase::Running, message: None, ..self.clear_run() };
             }
-            TrainAction::Started { run, train, val, total_steps } if self.is(run) => {
-                (self.train, self.val, self.total_steps) = (train, val, total_steps);
+            TrainAction::Started { run, train, val, total_steps, workers } if self.is(run) => {
+                (self.train, self.val, self.total_steps, self.workers) = (train, val, total_steps, workers);
             }
             TrainAction::Step { run, progress, now_ms } if self.is(run) => {
                 self.step = progress.step;
@@ -171,7 +174,7 @@ impl Training {
     }
 
     fn clear_run(self) -> Training {
-        Training { train: 0, val: 0, step: 0, total_steps: 0, loss: None, epochs_done: Vec::new(), started_ms: None, latest_ms: None, ..self }
+        Training { train: 0, val: 0, step: 0, total_steps: 0, workers: 1, loss: None, epochs_done: Vec::new(), started_ms: None, latest_ms: None, ..self }
     }
 
     fn is(&self, run: u64) -> bool {
@@ -228,7 +231,7 @@ mod tests {
         assert!(t.can_start());
         t = t.reduce(TrainAction::Requested { run: 5 });
         assert!(t.running() && !t.can_start());
-        t = t.reduce(TrainAction::Started { run: 5, train: 8, val: 2, total_steps: 10 });
+        t = t.reduce(TrainAction::Started { run: 5, train: 8, val: 2, total_steps: 10, workers: 1 });
         t = t.reduce(TrainAction::Step { run: 4, progress: progress(9, 10), now_ms: 0.0 });
         assert_eq!(t.step, 0, "another run's step is dropped");
         for (step, ms) in [(1, 1000.0), (2, 1500.0), (3, 2000.0)] {

@@ -62,6 +62,8 @@ async fn load_files(list: Vec<Picked>, options: LabelOptions, shared: Rc<Shared>
     let source = list.first().map(|p| p.path.split('/').next().unwrap_or(&p.path).to_string()).unwrap_or_default();
     let source = if list.len() > 1 && !list[0].path.contains('/') { format!("{} files", list.len()) } else { source };
     dispatch.dispatch(Action::Train(TrainAction::FolderGiven { request, source }));
+    // A run is near: the workers that will share it start (and are introduced) meanwhile.
+    super::workers::start_trainers(&shared);
     let (read, problems) = files::read_all(list).await;
     if !problems.is_empty() {
         dispatch.dispatch(Action::Failed(problems.join("\n")));

@@ -104,6 +104,7 @@ fn route(k: usize, output: WorkerOutput, shared: &Rc<Shared>) {
         WorkerOutput::BackendChosen { backend, .. } if k != 0 => {
             let orders = shared.pool.borrow_mut().join(k);
             post(shared, orders);
+            introduce(shared, k);
             say_size(shared, backend);
         }
         WorkerOutput::BackendChosen { backend, .. } if k == 0 => {
@@ -146,6 +147,7 @@ fn startup_mark(output: &WorkerOutput, shared: &Shared) {
 
 /// The main worker has a device (again): it takes work, and on the CPU its helpers start.
 fn main_on(shared: &Rc<Shared>, backend: Backend) {
+    shared.main_backend.set(Some(backend));
     let orders = shared.pool.borrow_mut().join(0);
     post(shared, orders);
     if backend == Backend::Cpu {
@@ -157,7 +159,21 @@ fn main_on(shared: &Rc<Shared>, backend: Backend) {
 /// The helpers, once the main worker is on the CPU: each gets every model the page holds.
 fn start_helpers(shared: &Rc<Shared>) {
     let wanted = shared.pool.borrow().size();
-    for k in 1..wanted {
+    start_workers(shared, 1..wanted);
+}
+
+/// Workers for training alone, beyond the pool, once a labelled folder is given and the main
+/// worker is on the CPU: a run that starts after they are introduced shares its steps with them.
+pub(super) fn start_trainers(shared: &Rc<Shared>) {
+    if shared.main_backend.get() == Some(Backend::Cpu) {
+        let from = shared.pool.borrow().size();
+        start_workers(shared, from..shared.trainers);
+    }
+}
+
+fn start_workers(shared: &Rc<Shared>, range: std::ops::Range<usize>) {
+    let wanted = range.end;
+    for k in range {
         if shared.links.borrow().get(k).is_some_and(Option::is_some) {
             continue;
         }
@@ -171,6 +187,20 @@ fn start_helpers(shared: &Rc<Shared>) {
             }
             Err(why) => web_sys::console::warn_1(&format!("camseg: helper worker {k} did not start ({why})").into()),
         }
+    }
+}
+
+/// Gives the main worker and helper `k` a channel of their own, for a training run on the CPU
+/// shared between them (its gradients then never cross the page's thread).
+fn introduce(shared: &Shared, k: usize) {
+    let links = shared.links.borrow();
+    let (Some(Some(main)), Some(Some(helper))) = (links.first(), links.get(k)) else { return };
+    match web_sys::MessageChannel::new() {
+        Ok(channel) => {
+            main.send_with_port(&WorkerInput::PeerJoined { peer: k }, channel.port1());
+            helper.send_with_port(&WorkerInput::PeerJoined { peer: 0 }, channel.port2());
+        }
+        Err(e) => web_sys::console::warn_2(&"camseg: no channel between workers; training stays on the main worker".into(), &e),
     }
 }
 
@@ -228,6 +258,12 @@ fn recover(shared: Rc<Shared>, k: usize, why: String) {
     if let Some(slot) = shared.links.borrow_mut().get_mut(k) {
         slot.take();
     }
+    if k != 0 {
+        // A run shared with it goes on without it.
+        if let Some(Some(main)) = shared.links.borrow().first() {
+            main.send(&WorkerInput::PeerLost { peer: k });
+        }
+    }
     if shared.restarts.get() >= MAX_RESTARTS {
         if k == 0 {
             shared.links.borrow_mut().clear();
@@ -248,6 +284,9 @@ fn recover(shared: Rc<Shared>, k: usize, why: String) {
         *slot = Some(link);
     }
     if k == 0 {
+        // The new main worker meets every helper; each helper's old channel is replaced.
+        let helpers = shared.links.borrow().len();
+        (1..helpers).for_each(|h| introduce(&shared, h));
         shared.dispatch.dispatch(Action::BackendLost { note: format!("{why}; it was restarted on the CPU") });
     } else {
         shared.dispatch.dispatch(Action::Status(format!("helper worker {k} stopped ({why}); a new one took over its images")));

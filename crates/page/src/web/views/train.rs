@@ -30,11 +30,14 @@ pub struct TrainProps {
 fn phase_text(t: &Training) -> String {
     match t.phase {
         TrainPhase::Idle | TrainPhase::Reading => String::new(),
-        TrainPhase::Running => match (t.seconds_left(), t.total_steps) {
-            (_, 0) => "reading the images…".into(),
-            (Some(left), n) => format!("step {}/{n}, about {left:.0} s left", t.step),
-            (None, n) => format!("step {}/{n}", t.step),
-        },
+        TrainPhase::Running => {
+            let shared = if t.workers > 1 { format!(" on {} workers", t.workers) } else { String::new() };
+            match (t.seconds_left(), t.total_steps) {
+                (_, 0) => "reading the images…".into(),
+                (Some(left), n) => format!("step {}/{n}{shared}, about {left:.0} s left", t.step),
+                (None, n) => format!("step {}/{n}{shared}", t.step),
+            }
+        }
         TrainPhase::Done => "done: the model is in the picker and kept in this browser".into(),
         TrainPhase::Cancelled | TrainPhase::Failed => t.message.clone().unwrap_or_default(),
     }

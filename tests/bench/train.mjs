@@ -38,6 +38,10 @@ for (const workers of pools) {
     if (await page.$('[data-testid=train-problem]')) throw new Error(await text(page, 'train-problem'));
     await page.fill('[data-testid=train-epochs]', String(epochs));
     await page.dispatchEvent('[data-testid=train-epochs]', 'change');
+    await page.evaluate(() => {
+      window.__longest = 0;
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration); }).observe({ type: 'longtask' });
+    });
     await page.click('[data-testid=train-start]');
     await page.waitForFunction(() => /step [1-9]\d*\//.test(document.querySelector('[data-testid=train-phase]').textContent), null, { timeout: 600_000 });
     const first = Date.now();
@@ -49,7 +53,8 @@ for (const workers of pools) {
     // each epoch's last batch holds what is left).
     const images = train * epochs - firstStep * 32;
     for (const [epoch, loss, auc] of table) console.log(`${label} epoch ${epoch}: train loss ${loss}, val auc ${auc}`);
-    console.log(`${label}: ${(images / seconds).toFixed(1)} training images/s (CPU path, batch 32, val checks included), ${seconds.toFixed(0)} s; best val AUC ${await text(page, 'train-best-auc')}`);
+    const longest = await page.evaluate(() => window.__longest);
+    console.log(`${label}: ${(images / seconds).toFixed(1)} training images/s (CPU path, batch 32, val checks included), ${seconds.toFixed(0)} s; best val AUC ${await text(page, 'train-best-auc')}; ${await text(page, 'workers')}; longest main-thread task ${longest.toFixed(0)} ms`);
   } finally {
     await app.close();
   }

@@ -86,8 +86,9 @@ impl Mask {
         self.bits.iter().filter(|&&b| b).count()
     }
 
+    /// Stops at the first pixel set: the page asks it of every row's true mask on each render.
     pub fn is_empty(&self) -> bool {
-        self.area() == 0
+        !self.bits.contains(&true)
     }
 
     /// Pixels in either mask (same size: checked by the caller).

@@ -19,6 +19,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::sync::Arc;
 
 mod planes;
 pub(crate) mod tiled;
@@ -48,7 +49,7 @@ fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: 
     }
     let [n, inputs, mut h, mut w] = x.dims();
     let mut channels = inputs;
-    let layers: Option<Vec<Vec<Folded>>> = blocks.iter().map(|block| fold(block, &mut channels, kernel)).collect();
+    let layers: Option<Vec<Vec<Arc<Folded>>>> = blocks.iter().map(|block| fold(block, &mut channels, kernel)).collect();
     let Some(layers) = layers else {
         return burn_blocks(blocks, pool, pool_first, x); // not reached for models this crate builds
     };
@@ -73,7 +74,7 @@ fn run_blocks_with(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: 
 /// A conv block run on plain slices with what its input's gradient needs: the input before
 /// pooling and each layer's output (ReLU's masks).
 pub struct Tape {
-    layers: Vec<Folded>,
+    layers: Vec<Arc<Folded>>,
     /// The block's input before pooling, and its height and width, where it pooled first.
     unpooled: Option<(Vec<f32>, usize, usize)>,
     outputs: Vec<Vec<f32>>,
@@ -132,9 +133,67 @@ impl Tape {
 
 /// A block's layers folded for the plain path, from `channels` inputs (left at its output's
 /// count); None where a layer is not a plain 3x3 convolution.
-fn fold(block: &ConvBlock, channels: &mut usize, kernel: Kernel) -> Option<Vec<Folded>> {
+fn fold(block: &ConvBlock, channels: &mut usize, kernel: Kernel) -> Option<Vec<Arc<Folded>>> {
     let convs = block.convs.iter().zip(&block.norms);
-    convs.map(|(conv, norm)| Folded::new(conv, norm, *channels, kernel).inspect(|layer| *channels = layer.out)).collect()
+    convs.map(|(conv, norm)| folded(conv, norm, *channels, kernel).inspect(|layer| *channels = layer.out)).collect()
+}
+
+/// Layers folded lately, kept at most this many (a model has 6-8; the trust checks' randomised
+/// copies pass through).
+const FOLDS_KEPT: usize = 32;
+
+thread_local! {
+    /// Folded layers by the values they were folded from, the latest used first: each model's
+    /// layers are folded, packed and transformed once, however many analyses use them, and a
+    /// layer whose values change (a fine-tune, a randomised copy) is folded anew. Keyed by
+    /// value, not by burn's parameter ids, which a fine-tuned copy keeps.
+    static FOLDS: std::cell::RefCell<std::collections::VecDeque<Arc<Folded>>> = Default::default();
+}
+
+/// `conv` and `norm` folded for `kernel`, from the cache when their values were folded before.
+fn folded(conv: &Conv2d, norm: &BatchNorm, inputs: usize, kernel: Kernel) -> Option<Arc<Folded>> {
+    let raw = Raw::read(conv, norm, inputs, kernel)?;
+    FOLDS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(at) = cache.iter().position(|f| f.raw.as_ref() == Some(&raw)) {
+            let layer = cache.remove(at).expect("found above");
+            cache.push_front(layer.clone());
+            return Some(layer);
+        }
+        let layer = Arc::new(Folded::new(raw));
+        cache.push_front(layer.clone());
+        cache.truncate(FOLDS_KEPT);
+        Some(layer)
+    })
+}
+
+/// What a layer is folded from, as burn holds it: the cache's key.
+#[derive(PartialEq)]
+struct Raw {
+    /// [out][inputs * 9].
+    weight: Vec<f32>,
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    mean: Vec<f32>,
+    var: Vec<f32>,
+    epsilon: f32,
+    inputs: usize,
+    out: usize,
+    kernel: Kernel,
+}
+
+impl Raw {
+    fn read(conv: &Conv2d, norm: &BatchNorm, inputs: usize, kernel: Kernel) -> Option<Raw> {
+        if !is_plain_3x3(conv, inputs) {
+            return None;
+        }
+        let [out, _, _, _] = conv.weight.dims();
+        let floats = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().ok();
+        let (gamma, beta) = (floats(norm.gamma.val())?, floats(norm.beta.val())?);
+        let (mean, var) = (floats(norm.running_mean.value())?, floats(norm.running_var.value())?);
+        let weight = conv.weight.val().into_data().try_to_vec::<f32>().ok()?;
+        Some(Raw { weight, gamma, beta, mean, var, epsilon: norm.epsilon as f32, inputs, out, kernel })
+    }
 }
 
 fn burn_blocks(blocks: &[ConvBlock], pool: &MaxPool2d, pool_first: bool, x: Tensor<4>) -> Tensor<4> {
@@ -162,9 +221,7 @@ struct Folded {
     /// [out, in * 9], row-major: the GEMM's left operand as it stands.
     weight: Vec<f32>,
     bias: Vec<f32>,
-    /// The weights packed for [`tiled`]'s kernel, where it runs this layer. Like the fold, once
-    /// per call of [`run_blocks`], not per model: 0.13-0.24 ms for the LGG network in V8
-    /// (`wasm-gemm.sh`), against 11 ms of products per image.
+    /// The weights packed for [`tiled`]'s kernel, where it runs this layer.
     packed: Option<Vec<f32>>,
     /// The weights transformed for [`winograd`], where the page's kernel is Winograd's and the
     /// channels fit it (the image's size is checked per call).
@@ -173,6 +230,10 @@ struct Folded {
     relu: bool,
     inputs: usize,
     out: usize,
+    /// What it was folded from (a block's layer; empty for an input gradient).
+    raw: Option<Raw>,
+    /// Its input gradient's layer, made the first time a CAM asks.
+    gradient: std::sync::OnceLock<Box<Folded>>,
 }
 
 /// Whether `conv` is a 3x3 'same' convolution of `inputs` channels without bias, the kind
@@ -183,35 +244,29 @@ pub(crate) fn is_plain_3x3(conv: &Conv2d, inputs: usize) -> bool {
 }
 
 impl Folded {
-    fn new(conv: &Conv2d, norm: &BatchNorm, inputs: usize, kernel: Kernel) -> Option<Self> {
-        if !is_plain_3x3(conv, inputs) {
-            return None;
-        }
-        let [out, ins, _, _] = conv.weight.dims();
-        let floats = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().ok();
-        let (gamma, beta) = (floats(norm.gamma.val())?, floats(norm.beta.val())?);
-        let (mean, var) = (floats(norm.running_mean.value())?, floats(norm.running_var.value())?);
-        let mut weight = conv.weight.val().into_data().try_to_vec::<f32>().ok()?;
+    fn new(raw: Raw) -> Self {
+        let Raw { inputs, out, kernel, .. } = raw;
+        let mut weight = raw.weight.clone();
         let mut bias = Vec::with_capacity(out);
-        for (o, row) in weight.chunks_exact_mut(ins * 9).enumerate() {
-            let scale = gamma[o] / (var[o] + norm.epsilon as f32).sqrt();
+        for (o, row) in weight.chunks_exact_mut(inputs * 9).enumerate() {
+            let scale = raw.gamma[o] / (raw.var[o] + raw.epsilon).sqrt();
             row.iter_mut().for_each(|v| *v *= scale);
-            bias.push(beta[o] - mean[o] * scale);
+            bias.push(raw.beta[o] - raw.mean[o] * scale);
         }
-        Some(Self::of(weight, bias, ins, out, true, kernel))
+        Self { raw: Some(raw), ..Self::of(weight, bias, inputs, out, true, kernel) }
     }
 
     /// The layer of `weight` [out][inputs * 9] and `bias`, ReLU after it or not.
     fn of(weight: Vec<f32>, bias: Vec<f32>, inputs: usize, out: usize, relu: bool, kernel: Kernel) -> Self {
         let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, inputs * 9));
         let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(inputs, out)).then(|| winograd::Filters::new(&weight, inputs, out));
-        Self { weight, bias, packed, winograd, relu, inputs, out }
+        Self { weight, bias, packed, winograd, relu, inputs, out, raw: None, gradient: std::sync::OnceLock::new() }
     }
 
     /// The linear map from this layer's output gradient to its input's (ReLU's mask applied
     /// before it): the convolution by the turned filters, no bias, no ReLU.
-    fn input_gradient(&self, kernel: Kernel) -> Self {
-        Self::of(turn_filters(&self.weight, self.inputs, self.out), vec![0.0; self.inputs], self.out, self.inputs, false, kernel)
+    fn input_gradient(&self, kernel: Kernel) -> &Folded {
+        self.gradient.get_or_init(|| Box::new(Self::of(turn_filters(&self.weight, self.inputs, self.out), vec![0.0; self.inputs], self.out, self.inputs, false, kernel)))
     }
 
     /// ReLU(conv(x) + bias) (or without ReLU, as `relu` says) for `n` images of `inputs` planes of `h` x `w`. Natively the
@@ -382,6 +437,29 @@ mod tests {
         for kernel in [Kernel::Tiled, Kernel::Winograd] {
             assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input.clone(), kernel), burn.clone()) < 1e-4);
         }
+    }
+
+    /// A model's layers are folded once and reused; a layer whose values change under the same
+    /// parameter ids (as a fine-tune's do) is folded anew, so the outputs follow its values.
+    #[test]
+    fn folds_are_kept_per_value_and_never_go_stale() {
+        let device = Device::flex();
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0 };
+        let mut model = trained_looking(&cfg, &device);
+        let (conv, norm) = (&model.features[1].convs[1], &model.features[1].norms[1]);
+        let (first, again) = (folded(conv, norm, 8, KERNEL).unwrap(), folded(conv, norm, 8, KERNEL).unwrap());
+        assert!(Arc::ptr_eq(&first, &again), "the same values: the same fold");
+        let x = Tensor::<4>::random([2, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let before = run_blocks(&model.features, &model.pool, false, x.clone());
+        let norm = &mut model.features[1].norms[1];
+        let id = norm.gamma.id;
+        norm.gamma = norm.gamma.clone().map(|g| g.mul_scalar(1.5));
+        assert_eq!(norm.gamma.id, id, "a changed value keeps its parameter id");
+        let changed = folded(&model.features[1].convs[1], &model.features[1].norms[1], 8, KERNEL).unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed));
+        let after = run_blocks(&model.features, &model.pool, false, x.clone());
+        assert!(max_abs_diff(after.clone(), before) > 1e-3, "the outputs follow the new values");
+        assert!(max_abs_diff(after, burn_blocks(&model.features, &model.pool, false, x)) < 1e-4);
     }
 
     #[test]

@@ -612,7 +612,7 @@ fn a_run_shared_by_two_workers_keeps_one_set_of_parameters_and_outlives_its_help
     let (alone_after, ..) = shared_run(Some(2));
     // Weights files carry random parameter ids: the models are compared by what they compute.
     let x = burn::tensor::Tensor::<4>::random([3, 1, 32, 32], burn::tensor::Distribution::Uniform(0.0, 1.0), &Device::flex());
-    let logits = |weights: &[u8]| card.load(weights.to_vec(), &Device::flex()).unwrap().forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let logits = |weights: &[u8]| card.load(weights.to_vec(), &Device::flex()).unwrap().forward(x.clone()).into_data().try_to_vec::<f32>().unwrap();
     let (a, b) = (logits(&weights), logits(&alone_after));
     assert_eq!(a, b, "a run that lost its helper ends with the same model");
 }

@@ -8,10 +8,10 @@ const CACHE = 'camseg-v1';
 // Everything the first page needs, found from the page itself (Trunk names its files by hash).
 async function appFiles() {
   const html = await (await fetch('./')).text();
-  // The worker's files (both builds) are named by the binary, not by hash, and not linked from
+  // The worker's files (all three builds) are named by the binary, not by hash, and not linked from
   // the page.
   const files = ['./', './index.html', 'models/index.json'];
-  for (const build of ['camseg-worker', 'camseg-worker-webgpu']) files.push(`${build}_loader.js`, `${build}.js`, `${build}_bg.wasm`);
+  for (const build of ['camseg-worker', 'camseg-worker-relaxed', 'camseg-worker-webgpu']) files.push(`${build}_loader.js`, `${build}.js`, `${build}_bg.wasm`);
   for (const m of html.matchAll(/(?:href|src)="([^"#]+)"/g)) {
     if (!m[1].startsWith('http') && !m[1].startsWith('data:')) files.push(m[1]);
   }

@@ -17,7 +17,9 @@
 //   node tests/bench/tfjs.mjs [--rounds 3] [--images 12] [--only tfjs|camseg] [--cpu]
 //
 // --cpu times only TF.js's wasm backend and camseg's CPU path: the per-image target, in a
-// minute rather than several.
+// minute rather than several. camseg's CPU path runs twice: as the browser gets it (the worker
+// build with relaxed SIMD's fused multiply-add where the browser validates it) and with
+// ?simd=plain (the build without).
 //
 // Needs a release build in dist/ and the debug CLI (CAMSEG_BIN, or target/debug/camseg).
 // Everything is served from 127.0.0.1: the TF.js bundles and .wasm files are copied from
@@ -39,7 +41,7 @@ const CAMSEG = process.env.CAMSEG_BIN || path.join(ROOT, 'target/debug/camseg');
 const TFJS = path.join(import.meta.dirname, 'node_modules/@tensorflow');
 const CPU_ONLY = process.argv.includes('--cpu');
 const TFJS_BACKENDS = CPU_ONLY ? ['wasm'] : ['wasm', 'webgl', 'webgpu'];
-const CAMSEG_BACKENDS = CPU_ONLY ? ['cpu'] : ['cpu', 'webgpu'];
+const CAMSEG_BACKENDS = CPU_ONLY ? ['cpu', 'cpu&simd=plain'] : ['cpu', 'cpu&simd=plain', 'webgpu'];
 const LAST_BLOCK = 3;
 // As tests/browser/helpers.mjs, plus WebGPU and WebGL on the software renderers.
 const FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -421,7 +423,7 @@ function table(tfjs, camseg) {
     rows.push(`| ${label} | ${ms(r[task])} | ${ratio(r[task], best(task))} | ${same} | ${r.device} |`);
   };
   for (const task of ['forward', 'gradcam']) for (const [b, r] of Object.entries(tfjs)) row(`TF.js ${b}, ${task === 'forward' ? 'forward' : 'Grad-CAM'}`, r, task);
-  for (const [b, r] of Object.entries(camseg)) row(`camseg ${b === 'cpu' ? 'CPU' : 'WebGPU'} (?backend=${b}), Grad-CAM`, r, 'gradcam', tfjs[b === 'cpu' ? 'wasm' : 'webgpu'] ?? null);
+  for (const [b, r] of Object.entries(camseg)) row(`camseg ${b.startsWith('cpu') ? 'CPU' : 'WebGPU'} (?backend=${b}), Grad-CAM`, r, 'gradcam', tfjs[b.startsWith('cpu') ? 'wasm' : 'webgpu'] ?? null);
   return [
     `| | ms per image: median (each round) | ratio to TF.js's best, same task | ratio to TF.js on the same kind of device | device |`,
     '|---|---|---|---|---|',

@@ -4,7 +4,7 @@
 // trains `camseg train` on the same folder, recipe and seed and prints its val AUC beside.
 // Asserts nothing. With --workers, one run per pool size (`?workers=N`): a run on the CPU
 // shares each step's mini-batch across the pool.
-//   node tests/bench/train.mjs --data ../shared/data/busi [--epochs 10] [--workers 1,2] [--cli target/release/camseg]
+//   node tests/bench/train.mjs --data ../shared/data/busi [--epochs 10] [--workers 1,2] [--simd plain,relaxed] [--cli target/release/camseg]
 // Needs a release build in dist/. The data is read, never copied into the repository.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,9 @@ const data = arg('--data', '../shared/data/busi');
 const epochs = Number(arg('--epochs', 10));
 const cliBin = arg('--cli', null);
 const pools = arg('--workers', null)?.split(',').map(Number) ?? [null];
+// Each pool size with each of these address settings (`--simd plain,relaxed`: the worker build
+// without and with relaxed SIMD's fused multiply-add; the browser's own choice otherwise).
+const simds = arg('--simd', null)?.split(',') ?? [null];
 
 const rows = fs.readFileSync(path.join(data, 'index.csv'), 'utf8').trim().split('\n');
 const header = rows[0].split(',');
@@ -27,10 +30,11 @@ const entries = [['labels.csv', Buffer.from(csv)], ...kept.map((c) => [`images/$
 const train = kept.filter((c) => c[col('split')] === 'train').length;
 console.log(`${data}: ${train} train + ${kept.length - train} val images as a labels CSV; ${epochs} epochs from scratch`);
 
-for (const workers of pools) {
-  const app = await openApp({ gpu: false, query: workers ? `?workers=${workers}` : '' });
+for (const workers of pools) for (const simd of simds) {
+  const query = [workers && `workers=${workers}`, simd === 'plain' && 'simd=plain'].filter(Boolean).join('&');
+  const app = await openApp({ gpu: false, query: query ? `?${query}` : '' });
   const { page } = app;
-  const label = workers ? `page, ${workers} worker${workers === 1 ? '' : 's'}` : 'page';
+  const label = [workers ? `page, ${workers} worker${workers === 1 ? '' : 's'}` : 'page', simd && `${simd} SIMD`].filter(Boolean).join(', ');
   try {
     await settled(page);
     await page.setInputFiles('[data-testid=train-files]', [upload('labelled.zip', zip(entries), 'application/zip')]);

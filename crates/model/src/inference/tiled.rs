@@ -70,6 +70,13 @@ mod lanes {
         pub fn mul_add(self, a: F4, b: F4) -> Self {
             F4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
         }
+        /// self + a * b in one instruction: fused where the hardware has FMA (relaxed SIMD
+        /// leaves it to the engine). Only inside functions that enable relaxed SIMD.
+        #[cfg(feature = "relaxed")]
+        #[inline(always)]
+        pub fn fused_mul_add(self, a: F4, b: F4) -> Self {
+            F4(f32x4_relaxed_madd(a.0, b.0, self.0))
+        }
         /// max(self + bias, 0), with NaN going to 0 as the plain path's comparison does.
         #[inline(always)]
         pub fn bias_relu(self, bias: F4) -> Self {
@@ -320,8 +327,21 @@ pub fn conv_panels(packed: &[f32], out: usize, image: &[f32], inputs: usize, h: 
     }
 }
 
-/// The products of panel `j` (pixels j * COLS..) for every output channel.
+/// acc + a * b in the products' inner loop: fused in the relaxed SIMD build.
+macro_rules! madd {
+    ($acc:expr, $a:expr, $b:expr) => {{
+        #[cfg(all(feature = "relaxed", target_arch = "wasm32"))]
+        let sum = $acc.fused_mul_add($a, $b);
+        #[cfg(not(all(feature = "relaxed", target_arch = "wasm32")))]
+        let sum = $acc.mul_add($a, $b);
+        sum
+    }};
+}
+
+/// The products of panel `j` (pixels j * COLS..) for every output channel: each step a
+/// multiply and an add, or one fused multiply-add in the relaxed SIMD build.
 #[allow(clippy::too_many_arguments)]
+#[cfg_attr(all(feature = "relaxed", target_arch = "wasm32"), target_feature(enable = "relaxed-simd"))]
 fn product_panel(packed: &[f32], out: usize, k: usize, panel: &[f32], hw: usize, j: usize, dst: &mut [f32], store: Store) {
     let panel = &panel[..k * COLS];
     for block in 0..out / ROWS {
@@ -335,13 +355,13 @@ fn product_panel(packed: &[f32], out: usize, k: usize, panel: &[f32], hw: usize,
             unsafe {
                 let (left, right) = (F4::read(pixels), F4::read(pixels.add(4)));
                 let a = F4::splat(*weights);
-                (l0, r0) = (l0.mul_add(a, left), r0.mul_add(a, right));
+                (l0, r0) = (madd!(l0, a, left), madd!(r0, a, right));
                 let a = F4::splat(*weights.add(1));
-                (l1, r1) = (l1.mul_add(a, left), r1.mul_add(a, right));
+                (l1, r1) = (madd!(l1, a, left), madd!(r1, a, right));
                 let a = F4::splat(*weights.add(2));
-                (l2, r2) = (l2.mul_add(a, left), r2.mul_add(a, right));
+                (l2, r2) = (madd!(l2, a, left), madd!(r2, a, right));
                 let a = F4::splat(*weights.add(3));
-                (l3, r3) = (l3.mul_add(a, left), r3.mul_add(a, right));
+                (l3, r3) = (madd!(l3, a, left), madd!(r3, a, right));
                 (pixels, weights) = (pixels.add(COLS), weights.add(ROWS));
             }
         }

@@ -19,6 +19,40 @@ use web_sys::{ErrorEvent, MessageEvent, MessagePort, Worker};
 /// probe of WebGPU asks for it.
 const CPU_WORKER: &str = "./camseg-worker_loader.js";
 const WEBGPU_WORKER: &str = "./camseg-worker-webgpu_loader.js";
+/// The build without WebGPU again, with wasm's relaxed SIMD: its convolutions multiply and
+/// add in one fused instruction (`scripts/build-relaxed-worker.sh`).
+const RELAXED_WORKER: &str = "./camseg-worker-relaxed_loader.js";
+
+/// A module whose one function returns `f32x4.relaxed_madd` of three zero vectors: valid
+/// exactly where the browser runs relaxed SIMD.
+const RELAXED_PROBE: [u8; 82] = [
+    0, 97, 115, 109, 1, 0, 0, 0, // magic, version
+    1, 5, 1, 96, 0, 1, 123, // a type: () -> v128
+    3, 2, 1, 0, // one function of that type
+    10, 61, 1, 59, 0, // its code: 59 bytes, no locals
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 133, 2, 11, // f32x4.relaxed_madd, end
+];
+
+/// The CPU build this browser runs: the relaxed SIMD one where it validates, unless the
+/// address asks for the plain one (`?simd=plain`, to time one against the other).
+fn cpu_worker() -> &'static str {
+    thread_local! {
+        static BUILD: &'static str = {
+            let plain = web_sys::window().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("simd=plain"));
+            let relaxed = js_sys::WebAssembly::validate(&Uint8Array::from(&RELAXED_PROBE[..])).unwrap_or(false);
+            if relaxed && !plain { RELAXED_WORKER } else { CPU_WORKER }
+        };
+    }
+    BUILD.with(|b| *b)
+}
+
+/// Whether the page's CPU workers run the relaxed SIMD build (the page says so).
+pub fn fused() -> bool {
+    cpu_worker() == RELAXED_WORKER
+}
 
 struct Port {
     /// The running build; None before the first launch.
@@ -69,7 +103,7 @@ impl Port {
             old.terminate();
         }
         self.listening.set(false);
-        let worker = Worker::new(if webgpu { WEBGPU_WORKER } else { CPU_WORKER }).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
+        let worker = Worker::new(if webgpu { WEBGPU_WORKER } else { cpu_worker() }).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
         worker.set_onmessage(Some(self.on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(self.on_error.as_ref().unchecked_ref()));
         *self.worker.borrow_mut() = Some(worker);

@@ -217,7 +217,8 @@ fn say_size(shared: &Shared, backend: Backend) {
         Backend::Cpu => {
             let (live, size) = { let pool = shared.pool.borrow(); (pool.live(), pool.size()) };
             let started = if live < size { format!("{live} of {size} workers started") } else { format!("{size} worker{}", if size == 1 { "" } else { "s" }) };
-            format!("{started}: {}", shared.sized_by)
+            let fused = if crate::web::link::fused() { "; fused multiply-add (wasm relaxed SIMD)" } else { "" };
+            format!("{started}: {}{fused}", shared.sized_by)
         }
     };
     shared.dispatch.dispatch(Action::Workers(note));

@@ -5,7 +5,7 @@
 
 mod device;
 
-use crate::protocol::{self, PeerMessage, WorkerInput, WorkerOutput};
+use crate::protocol::{self, WorkerInput, WorkerOutput};
 use crate::session::Session;
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use std::cell::RefCell;
@@ -32,8 +32,8 @@ fn scope() -> DedicatedWorkerGlobalScope {
 fn post_all(messages: Vec<WorkerOutput>) {
     let (to_peers, messages): (Vec<WorkerOutput>, Vec<WorkerOutput>) = messages.into_iter().partition(|m| matches!(m, WorkerOutput::ToPeer { .. }));
     for m in to_peers {
-        if let WorkerOutput::ToPeer { peer, message } = m {
-            post_to_peer(peer, &message);
+        if let WorkerOutput::ToPeer { peer, bytes } = m {
+            post_to_peer(peer, &bytes);
         }
     }
     if messages.is_empty() {
@@ -45,10 +45,10 @@ fn post_all(messages: Vec<WorkerOutput>) {
     }
 }
 
-/// Sends `message` over the channel to worker `peer`, its buffer transferred; a peer this
-/// worker has no channel to (the page replaced it meanwhile) is not there to hear it.
-fn post_to_peer(peer: usize, message: &PeerMessage) {
-    let bytes = Uint8Array::from(protocol::encode(message).as_slice());
+/// Sends an encoded message over the channel to worker `peer`, its buffer transferred; a peer
+/// this worker has no channel to (the page replaced it meanwhile) is not there to hear it.
+fn post_to_peer(peer: usize, encoded: &[u8]) {
+    let bytes = Uint8Array::from(encoded);
     PEERS.with(|peers| {
         if let Some(port) = peers.borrow().get(&peer) {
             if let Err(e) = port.post_message_with_transferable(&bytes, &Array::of1(&bytes.buffer())) {
@@ -62,12 +62,7 @@ fn post_to_peer(peer: usize, message: &PeerMessage) {
 /// to the session, as `FromPeer`.
 fn open_peer(peer: usize, port: MessagePort, sender: UnboundedSender<WorkerInput>) {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        match protocol::decode::<PeerMessage>(&Uint8Array::new(&event.data()).to_vec()) {
-            Ok(message) => {
-                let _ = sender.unbounded_send(WorkerInput::FromPeer { peer, message });
-            }
-            Err(message) => post(WorkerOutput::Failed { message }),
-        }
+        let _ = sender.unbounded_send(WorkerInput::FromPeer { peer, bytes: Uint8Array::new(&event.data()).to_vec() });
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // One per introduction: a handful in a page's life.

@@ -79,6 +79,18 @@ pub struct Finding {
     pub overlap: Option<Overlap>,
 }
 
+/// The pixels of a picture the page shows, to save as a PNG of `file_name`: 8-bit gray
+/// (`gray`) or RGBA, row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Picture {
+    pub file_name: String,
+    pub width: usize,
+    pub height: usize,
+    pub gray: bool,
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
 /// Page -> worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum WorkerInput {
@@ -114,6 +126,9 @@ pub enum WorkerInput {
     /// The volume's predicted mask as NIfTI on the scan's grid, from each slice's latest
     /// heatmap cut at `threshold` (slices called "no tumour" left empty when `gated`).
     ExportMask { volume: VolumeId, threshold: Threshold, gated: bool },
+    /// Encode a picture of the image on screen as PNG (the page carries no image encoder):
+    /// answered by `Encoded`.
+    EncodePng(Picture),
     /// Go on on the CPU (the person asked, or the page saw the GPU fail).
     UseCpu { note: String },
     /// Read a labelled folder (class folders or a labels CSV, zips opened) with `options`;
@@ -142,8 +157,10 @@ pub enum WorkerInput {
     PeerJoined { peer: usize },
     /// Worker `peer` died: what it was to compute, this worker computes.
     PeerLost { peer: usize },
-    /// What worker `peer` said over the channel between them.
-    FromPeer { peer: usize, message: PeerMessage },
+    /// What worker `peer` said over the channel between them: an encoded [`PeerMessage`] (the
+    /// session decodes it, so the page carries none of its code). Never on the page's wire.
+    #[serde(skip)]
+    FromPeer { peer: usize, bytes: Vec<u8> },
 }
 
 /// Between two workers of the page's pool, over a channel of their own that the page only
@@ -205,6 +222,12 @@ pub enum WorkerOutput {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// A picture the page asked for, as PNG, to download.
+    Encoded {
+        file_name: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     Analysed { generation: u64, item: ItemId, finding: Finding },
     AnalysisDone { generation: u64, images: usize, millis: f64, backend: Backend },
     TuneStarted { run: u64, trained_on: usize, held_out: usize, accuracy_before: f64, total_steps: usize },
@@ -244,9 +267,18 @@ pub enum WorkerOutput {
     /// Every image of the run has been answered, or the run was cancelled.
     TrustAllDone { run: u64 },
     Failed { message: String },
-    /// For worker `peer` of the pool, over the channel between them: the worker's glue sends
-    /// it there, and the page never sees it.
-    ToPeer { peer: usize, message: PeerMessage },
+    /// For worker `peer` of the pool, over the channel between them: an encoded
+    /// [`PeerMessage`] ([`WorkerOutput::to_peer`]) that the worker's glue sends there; the page
+    /// never sees it.
+    #[serde(skip)]
+    ToPeer { peer: usize, bytes: Vec<u8> },
+}
+
+impl WorkerOutput {
+    /// `message` for worker `peer`, encoded.
+    pub fn to_peer(peer: usize, message: &PeerMessage) -> WorkerOutput {
+        WorkerOutput::ToPeer { peer, bytes: encode(message) }
+    }
 }
 
 /// Long work under way, for the progress line.

@@ -211,6 +211,8 @@ impl Session {
             },
             WorkerInput::Reslice { request, volume, view, window } => vec![self.reslice(request, volume, view, window)],
             WorkerInput::ExportMask { volume, threshold, gated } => vec![self.export_mask(volume, threshold, gated)],
+            // A few milliseconds for a 256 px picture: answered at once.
+            WorkerInput::EncodePng(picture) => vec![WorkerOutput::Encoded { bytes: picture.png(), file_name: picture.file_name }],
             input @ (WorkerInput::ReadLabels { .. } | WorkerInput::Train { .. } | WorkerInput::CancelTrain { .. }) => self.accept_training(input),
             WorkerInput::Trust(question) => {
                 self.trust = Some(question);

@@ -151,20 +151,31 @@ pub fn check_mask_size(mask: &Mask, width: usize, height: usize, name: &str) -> 
     Ok(())
 }
 
+impl crate::protocol::Picture {
+    /// The picture as PNG bytes (in the worker: the page carries no image encoder).
+    pub fn png(&self) -> Vec<u8> {
+        let colour = if self.gray { image::ExtendedColorType::L8 } else { image::ExtendedColorType::Rgba8 };
+        encode_png(self.width, self.height, &self.pixels, colour)
+    }
+}
+
 /// An 8-bit gray PNG of a plane with values in [0, 1].
 pub fn encode_png_gray(plane: &Plane) -> Vec<u8> {
-    let pixels = plane.data.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    let img = image::GrayImage::from_raw(plane.width as u32, plane.height as u32, pixels).expect("plane size");
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("PNG encoding to memory");
-    out
+    let pixels: Vec<u8> = plane.data.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+    encode_png(plane.width, plane.height, &pixels, image::ExtendedColorType::L8)
 }
 
 /// An RGBA PNG (for overlays).
 pub fn encode_png_rgba(width: usize, height: usize, rgba: Vec<u8>) -> Vec<u8> {
-    let img = image::RgbaImage::from_raw(width as u32, height as u32, rgba).expect("rgba size");
+    encode_png(width, height, &rgba, image::ExtendedColorType::Rgba8)
+}
+
+/// PNG's encoder called by name: `write_to` with a format would link every encoder the build
+/// enables (TIFF's, JPEG's, BMP's).
+fn encode_png(width: usize, height: usize, pixels: &[u8], colour: image::ExtendedColorType) -> Vec<u8> {
+    use image::ImageEncoder;
     let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("PNG encoding to memory");
+    image::codecs::png::PngEncoder::new(&mut out).write_image(pixels, width as u32, height as u32, colour).expect("PNG encoding to memory");
     out
 }
 

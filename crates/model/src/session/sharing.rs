@@ -84,7 +84,7 @@ impl Sharing {
         let parts: Vec<ShardGradient> = self.parts.iter_mut().map(|p| p.take().expect("every part is in")).collect();
         let whole = ShardGradient::combine(&parts);
         for (_, peer) in self.live() {
-            out.push(WorkerOutput::ToPeer { peer, message: PeerMessage::Whole { run, step: *step, whole: whole.clone() } });
+            out.push(WorkerOutput::to_peer(peer, &PeerMessage::Whole { run, step: *step, whole: whole.clone() }));
         }
         let (_, drawn) = self.drawn.take().expect("drawn above");
         trainer.apply(&drawn, &whole).await.map(|p| Some(Some(p)))
@@ -92,7 +92,7 @@ impl Sharing {
 
     /// What the live peers are told when the run ends, however it ends.
     pub fn leave(&self, run: u64) -> Vec<WorkerOutput> {
-        self.live().map(|(_, peer)| WorkerOutput::ToPeer { peer, message: PeerMessage::Leave { run } }).collect()
+        self.live().map(|(_, peer)| WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })).collect()
     }
 }
 
@@ -106,7 +106,7 @@ pub(super) fn joins(run: u64, peers: &[usize], card: &ModelCard, weights: &[u8],
         .enumerate()
         .map(|(k, &peer)| {
             let message = PeerMessage::Join { run, shard: k + 1, shards, card_json: card_json.clone(), weights: weights.to_vec(), config: config.clone(), samples: samples.to_vec() };
-            WorkerOutput::ToPeer { peer, message }
+            WorkerOutput::to_peer(peer, &message)
         })
         .collect()
 }
@@ -162,7 +162,7 @@ impl ShardJob {
         let part = self.trainer.shard_gradient(&drawn, self.shard, self.shards);
         self.drawn = Some((taken, drawn));
         let message = PeerMessage::Part { run: self.run, step: taken, shard: self.shard, part };
-        Ok(Some(vec![WorkerOutput::ToPeer { peer: self.coordinator, message }]))
+        Ok(Some(vec![WorkerOutput::to_peer(self.coordinator, &message)]))
     }
 
     /// The trainer's parameters (the tests compare them with the coordinator's).
@@ -184,7 +184,15 @@ impl super::Session {
                 self.peers.remove(&peer);
                 self.lose_peer(peer);
             }
-            WorkerInput::FromPeer { peer, message } => match message {
+            WorkerInput::FromPeer { peer, bytes } => match crate::protocol::decode::<PeerMessage>(&bytes) {
+                // A damaged message ends the pair's part in the run: the coordinator computes
+                // the shard itself, and a helper says it has left.
+                Err(_) => {
+                    let left = self.shard.as_ref().filter(|j| j.coordinator == peer).map(|j| WorkerOutput::to_peer(peer, &PeerMessage::Leave { run: j.run }));
+                    self.lose_peer(peer);
+                    return left.into_iter().collect();
+                }
+                Ok(message) => match message {
                 PeerMessage::Join { run, shard, shards, card_json, weights, config, samples } => {
                     // A newer run replaces an older one, as the coordinator's own does.
                     match ShardJob::join(peer, run, shard, shards, &card_json, weights, config, samples) {
@@ -192,7 +200,7 @@ impl super::Session {
                         Err(_) => {
                             // The coordinator computes this shard instead.
                             self.shard = None;
-                            return vec![WorkerOutput::ToPeer { peer, message: PeerMessage::Leave { run } }];
+                            return vec![WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })];
                         }
                     }
                 }
@@ -215,6 +223,7 @@ impl super::Session {
                         job.lose(peer);
                     }
                 }
+                },
             },
             _ => {}
         }
@@ -243,7 +252,7 @@ impl super::Session {
             Err(_) => {
                 let (run, peer) = (job.run, job.coordinator);
                 self.shard = None;
-                vec![WorkerOutput::ToPeer { peer, message: PeerMessage::Leave { run } }]
+                vec![WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })]
             }
         }
     }

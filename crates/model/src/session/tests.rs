@@ -553,8 +553,8 @@ fn run_pool(pool: &mut [Session], lose_at: Option<usize>, mut each_step: impl Fn
             let mut pending: std::collections::VecDeque<(usize, WorkerOutput)> = block_on(pool[k].step()).into_iter().map(|o| (k, o)).collect();
             while let Some((from, output)) = pending.pop_front() {
                 match output {
-                    WorkerOutput::ToPeer { peer, message } if !dead[peer] => {
-                        pending.extend(pool[peer].accept(WorkerInput::FromPeer { peer: from, message }).into_iter().map(|o| (peer, o)));
+                    WorkerOutput::ToPeer { peer, bytes } if !dead[peer] => {
+                        pending.extend(pool[peer].accept(WorkerInput::FromPeer { peer: from, bytes }).into_iter().map(|o| (peer, o)));
                     }
                     WorkerOutput::ToPeer { .. } => {}
                     other if from == 0 => said.push(other),

@@ -52,6 +52,8 @@ struct Shared {
     /// Workers that share a training run on the CPU (the pool's and, beyond it, workers
     /// started for training alone once a labelled folder is given).
     trainers: usize,
+    /// The script of the CPU workers' build ([`crate::web::link::cpu_build`]).
+    cpu_build: &'static str,
     /// The main worker's backend once it has one: helpers work only beside a CPU one.
     main_backend: Cell<Option<crate::protocol::Backend>>,
     dispatch: Dispatch,
@@ -155,6 +157,7 @@ pub fn app() -> Html {
                 pool: RefCell::new(Pool::new(size.workers)),
                 sized_by: size.why,
                 trainers: size.trainers,
+                cpu_build: crate::web::link::cpu_build(&query),
                 main_backend: Cell::new(None),
                 dispatch: dispatch.clone(),
                 models: RefCell::default(),
@@ -315,6 +318,10 @@ pub fn app() -> Html {
             shared.send(&WorkerInput::ExportMask { volume, threshold: store.0.view.threshold, gated });
         })
     };
+    let on_save_picture = {
+        let shared = shared.clone();
+        Callback::from(move |picture: crate::protocol::Picture| shared.send(&WorkerInput::EncodePng(picture)))
+    };
     let on_demo = {
         let (store, shared, on_clear) = (store.clone(), shared.clone(), on_clear.clone());
         Callback::from(move |set: DemoSet| {
@@ -362,6 +369,7 @@ pub fn app() -> Html {
         on_download_model,
         on_reslice,
         on_export_mask,
+        on_save_picture,
         on_demo,
         on_train_files: train.files,
         on_train_options: train.options,

@@ -35,6 +35,8 @@ pub struct Ctx {
     pub on_reslice: Callback<(VolumeId, View, Window)>,
     /// Save a volume's predicted mask as NIfTI (gated by the answer when true).
     pub on_export_mask: Callback<(VolumeId, bool)>,
+    /// Save a picture of the image on screen as PNG (the worker encodes it).
+    pub on_save_picture: Callback<crate::protocol::Picture>,
     /// Show a built-in demo set instead of the images shown.
     pub on_demo: Callback<DemoSet>,
     /// A labelled folder (or zip) to train on, and other label options for it.

@@ -37,21 +37,16 @@ const RELAXED_PROBE: [u8; 82] = [
 ];
 
 /// The CPU build this browser runs: the relaxed SIMD one where it validates, unless the
-/// address asks for the plain one (`?simd=plain`, to time one against the other).
-fn cpu_worker() -> &'static str {
-    thread_local! {
-        static BUILD: &'static str = {
-            let plain = web_sys::window().and_then(|w| w.location().search().ok()).is_some_and(|q| q.contains("simd=plain"));
-            let relaxed = js_sys::WebAssembly::validate(&Uint8Array::from(&RELAXED_PROBE[..])).unwrap_or(false);
-            if relaxed && !plain { RELAXED_WORKER } else { CPU_WORKER }
-        };
-    }
-    BUILD.with(|b| *b)
+/// address (`query`) asks for the plain one (`?simd=plain`, to time one against the other).
+pub fn cpu_build(query: &str) -> &'static str {
+    let plain = query.split(['?', '&']).any(|kv| kv == "simd=plain");
+    let relaxed = js_sys::WebAssembly::validate(&Uint8Array::from(&RELAXED_PROBE[..])).unwrap_or(false);
+    if relaxed && !plain { RELAXED_WORKER } else { CPU_WORKER }
 }
 
-/// Whether the page's CPU workers run the relaxed SIMD build (the page says so).
-pub fn fused() -> bool {
-    cpu_worker() == RELAXED_WORKER
+/// Whether `build` (from [`cpu_build`]) multiplies with fused multiply-adds.
+pub fn fused(build: &str) -> bool {
+    build == RELAXED_WORKER
 }
 
 struct Port {
@@ -96,14 +91,14 @@ impl Port {
     }
 
     /// Starts a build, ending the one running (nothing it still says is heard).
-    fn launch(&self, webgpu: bool) -> Result<(), String> {
+    fn launch(&self, script: &str) -> Result<(), String> {
         if let Some(old) = self.worker.borrow_mut().take() {
             old.set_onmessage(None);
             old.set_onerror(None);
             old.terminate();
         }
         self.listening.set(false);
-        let worker = Worker::new(if webgpu { WEBGPU_WORKER } else { cpu_worker() }).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
+        let worker = Worker::new(script).map_err(|e| format!("cannot start the page's worker ({e:?})"))?;
         worker.set_onmessage(Some(self.on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(self.on_error.as_ref().unchecked_ref()));
         *self.worker.borrow_mut() = Some(worker);
@@ -132,7 +127,7 @@ impl Starter {
     pub fn settle(self, webgpu: bool, first: &WorkerInput) -> Result<(), String> {
         let Some(port) = self.0.upgrade() else { return Ok(()) };
         if webgpu {
-            port.launch(true)?;
+            port.launch(WEBGPU_WORKER)?;
         }
         port.settle(first);
         Ok(())
@@ -167,18 +162,18 @@ impl Link {
     }
 
     /// A worker of the build without WebGPU, told `first` before anything else.
-    pub fn spawn_cpu(first: &WorkerInput, on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
+    pub fn spawn_cpu(build: &str, first: &WorkerInput, on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<Link, String> {
         let link = Link::new(on_output, on_crash);
-        link.port.launch(false)?;
+        link.port.launch(build)?;
         link.port.settle(first);
         Ok(link)
     }
 
     /// A worker of the build without WebGPU, started before the page knows whether WebGPU is
     /// wanted (its wasm compiles meanwhile); messages wait until [`Starter::settle`].
-    pub fn speculative(on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<(Link, Starter), String> {
+    pub fn speculative(build: &str, on_output: impl Fn(Vec<WorkerOutput>) + 'static, on_crash: impl Fn(String) + 'static) -> Result<(Link, Starter), String> {
         let link = Link::new(on_output, on_crash);
-        link.port.launch(false)?;
+        link.port.launch(build)?;
         let starter = Starter(Rc::downgrade(&link.port));
         Ok((link, starter))
     }

@@ -89,7 +89,7 @@ pub fn reply(output: WorkerOutput, known: &Known) -> (Vec<Action>, Vec<Effect>) 
             ],
             Vec::new(),
         ),
-        WorkerOutput::Exported { file_name, bytes, .. } => (Vec::new(), vec![Effect::Download { file_name, bytes }]),
+        WorkerOutput::Exported { file_name, bytes, .. } | WorkerOutput::Encoded { file_name, bytes } => (Vec::new(), vec![Effect::Download { file_name, bytes }]),
         WorkerOutput::Analysed { generation, item, finding } => one(Action::Analysed { generation, item, result: finding.into(), millis: known.now_ms }),
         WorkerOutput::AnalysisDone { images, millis, backend, .. } => {
             (vec![Action::Working(None), Action::Status(format!("analysed {images} images in {millis:.0} ms on {}", backend.label()))], Vec::new())

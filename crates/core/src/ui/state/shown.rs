@@ -1,11 +1,11 @@
-//! The image on screen as the image view shows it: its mask as drawn, its overlay, and the PNGs
-//! it saves. Pure functions of one item and the view settings, so the view takes them as props
+//! The image on screen as the image view shows it: its mask as drawn, its overlay, and the
+//! pictures it saves. Pure functions of one item and the view settings, so the view takes them as props
 //! and the page's state and the view share one definition.
 
 use super::{Item, ViewSettings};
-use crate::data::decode::{encode_png_gray, encode_png_rgba};
 use crate::masks::Mask;
 use crate::plane::Plane;
+use crate::protocol::Picture;
 use crate::render::{heatmap_rgba, overlay_rgba};
 
 impl Item {
@@ -32,18 +32,21 @@ impl Item {
         (w, h, rgba)
     }
 
-    /// A PNG to save, `what` being "heatmap", "mask" or "overlay": its file name and bytes, or
-    /// why there is none.
-    pub fn export_png(&self, view: &ViewSettings, what: &str) -> Result<(String, Vec<u8>), String> {
+    /// A picture to save as PNG, `what` being "heatmap", "mask" or "overlay": its file name and
+    /// pixels, or why there is none. The worker encodes it ([`Picture::png`]).
+    pub fn export_picture(&self, view: &ViewSettings, what: &str) -> Result<Picture, String> {
         let result = self.result.as_ref().ok_or("the heatmap is still being computed")?;
         let stem = self.name.rsplit_once('.').map(|(a, _)| a).unwrap_or(&self.name);
-        let (w, h) = (self.image.width, self.image.height);
+        let (width, height) = (self.image.width, self.image.height);
         let predicted = self.predicted_mask(view);
-        let bytes = match what {
-            "heatmap" => encode_png_rgba(w, h, heatmap_rgba(&result.heatmap, view.colour_map)),
-            "mask" => encode_png_gray(&predicted.ok_or("the model calls this image no-tumour, so its mask is gated away (tick \"Show masks on slices called no-tumour\" to save it)")?.to_plane()),
-            _ => encode_png_rgba(w, h, self.picture(view, predicted.as_ref()).2),
+        let (gray, pixels) = match what {
+            "heatmap" => (false, heatmap_rgba(&result.heatmap, view.colour_map)),
+            "mask" => {
+                let mask = predicted.ok_or("the model calls this image no-tumour, so its mask is gated away (tick \"Show masks on slices called no-tumour\" to save it)")?;
+                (true, mask.bits.iter().map(|&b| if b { 255 } else { 0 }).collect())
+            }
+            _ => (false, self.picture(view, predicted.as_ref()).2),
         };
-        Ok((format!("{stem}_{what}.png"), bytes))
+        Ok(Picture { file_name: format!("{stem}_{what}.png"), width, height, gray, pixels })
     }
 }

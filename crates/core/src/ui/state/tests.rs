@@ -455,20 +455,22 @@ fn clearing_the_images_drops_their_trust_averages() {
 fn the_image_on_screen_saves_its_heatmap_mask_and_overlay_as_pngs_named_for_it() {
     let mut it = item(1, "scan.01.png", Some(vec![false, false, true, true]));
     let view = ViewSettings::default();
-    assert_eq!(it.export_png(&view, "heatmap").unwrap_err(), "the heatmap is still being computed");
+    assert_eq!(it.export_picture(&view, "heatmap").unwrap_err(), "the heatmap is still being computed");
     assert_eq!(it.picture(&view, None).2.len(), 4 * 4, "the plain scan while its heatmap is pending");
     it.result = Some(analysed(&it, 0.9));
     for what in ["heatmap", "mask", "overlay"] {
-        let (name, bytes) = it.export_png(&view, what).unwrap();
-        assert_eq!(name, format!("scan.01_{what}.png"));
+        let picture = it.export_picture(&view, what).unwrap();
+        assert_eq!(picture.file_name, format!("scan.01_{what}.png"));
+        let bytes = picture.png();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let png = image::load_from_memory(&bytes).unwrap();
         assert_eq!((png.width(), png.height()), (4, 1));
     }
     // Called "no tumour": the mask is gated away and saving it says why.
     it.result = Some(analysed(&it, 0.1));
-    assert!(it.export_png(&view, "mask").unwrap_err().contains("gated away"));
+    assert!(it.export_picture(&view, "mask").unwrap_err().contains("gated away"));
     let asked = ViewSettings { masks_on_negatives: true, ..ViewSettings::default() };
     assert_eq!(it.predicted_mask(&asked).map(|m| m.area()), Some(2), "asked for: the mask as cut at the default 0.5");
-    assert!(it.export_png(&asked, "mask").is_ok());
+    let mask = it.export_picture(&asked, "mask").unwrap();
+    assert!(mask.gray && mask.pixels.iter().filter(|&&p| p == 255).count() == 2, "the mask's pixels, white where it is set");
 }

@@ -44,9 +44,9 @@ pub(super) fn connect(shared: &Rc<Shared>, k: usize, choice: BackendChoice) -> R
     };
     if choice == BackendChoice::Cpu {
         let start = WorkerInput::Start { choice, known: Vec::new(), adapter: Adapter::NotProbed };
-        return Link::spawn_cpu(&start, on_output, on_crash);
+        return Link::spawn_cpu(shared.cpu_build, &start, on_output, on_crash);
     }
-    let (link, starter) = Link::speculative(on_output, on_crash)?;
+    let (link, starter) = Link::speculative(shared.cpu_build, on_output, on_crash)?;
     let dispatch = shared.dispatch.clone();
     spawn_local(async move {
         let adapter = adapter::probe().await;
@@ -217,7 +217,7 @@ fn say_size(shared: &Shared, backend: Backend) {
         Backend::Cpu => {
             let (live, size) = { let pool = shared.pool.borrow(); (pool.live(), pool.size()) };
             let started = if live < size { format!("{live} of {size} workers started") } else { format!("{size} worker{}", if size == 1 { "" } else { "s" }) };
-            let fused = if crate::web::link::fused() { "; fused multiply-add (wasm relaxed SIMD)" } else { "" };
+            let fused = if crate::web::link::fused(shared.cpu_build) { "; fused multiply-add (wasm relaxed SIMD)" } else { "" };
             format!("{started}: {}{fused}", shared.sized_by)
         }
     };

@@ -7,7 +7,7 @@ use crate::cam::CamMethod;
 use crate::masks::Threshold;
 use crate::render::{ColourMap, PREDICTED, TRUTH};
 use crate::ui::state::{Action, Item, ViewSettings};
-use crate::web::{canvas, files};
+use crate::web::canvas;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -29,6 +29,8 @@ pub struct ImageProps {
     /// "no tumour" images.
     pub on_setting: Callback<Action>,
     pub on_problem: Callback<String>,
+    /// Save a picture (heatmap, mask or overlay) as PNG: the worker encodes it.
+    pub on_save: Callback<crate::protocol::Picture>,
 }
 
 #[function_component(ImageView)]
@@ -92,12 +94,10 @@ pub fn image_view(p: &ImageProps) -> Html {
         Callback::from(move |_: MouseEvent| on_setting.emit(Action::ThresholdChosen(Threshold::Otsu)))
     };
     let on_export = |what: &'static str| {
-        let (item, view, on_problem) = (p.item.clone(), p.view.clone(), p.on_problem.clone());
-        Callback::from(move |_: MouseEvent| {
-            let saved = item.as_ref().ok_or_else(|| "no image is shown".to_string()).and_then(|i| i.export_png(&view, what)).and_then(|(name, bytes)| files::download(&name, "image/png", &bytes));
-            if let Err(e) = saved {
-                on_problem.emit(format!("cannot export the {what}: {e}"));
-            }
+        let (item, view, on_problem, on_save) = (p.item.clone(), p.view.clone(), p.on_problem.clone(), p.on_save.clone());
+        Callback::from(move |_: MouseEvent| match item.as_ref().ok_or_else(|| "no image is shown".to_string()).and_then(|i| i.export_picture(&view, what)) {
+            Ok(picture) => on_save.emit(picture),
+            Err(e) => on_problem.emit(format!("cannot export the {what}: {e}")),
         })
     };
     let scores = item.and_then(|i| i.scores(view.threshold));

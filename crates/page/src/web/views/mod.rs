@@ -94,7 +94,8 @@ pub fn page() -> Html {
             { volume_panel }
             <div class="views">
                 <image::ImageView item={s.current().cloned()} view={s.view.clone()} method={s.method} block={s.block} blocks={s.blocks()}
-                    on_setting={ctx.dispatch_with(|a: crate::ui::state::Action| a)} on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)} />
+                    on_setting={ctx.dispatch_with(|a: crate::ui::state::Action| a)} on_problem={ctx.dispatch_with(crate::ui::state::Action::Failed)}
+                    on_save={ctx.on_save_picture.clone()} />
                 <batch::BatchView rows={s.rows()} curve={s.dice_curve(false)} gated_curve={s.dice_curve(true)}
                     threshold={s.view.threshold} sort={s.sort} selected={s.selected}
                     trust={html! { <trust_batch::TrustBatchRow batch={s.trust_batch.clone()} current={s.trust_batch.is_for(s.model, s.method, s.block)}

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { openApp, settled, text, screenshot, outside, cli, DEMO, DIST, firstTumour } from './helpers.mjs';
 
 /// The builds of the page's live workers (the one with WebGPU or the one without).
+/// The CPU build Chromium gets: it runs wasm relaxed SIMD, so the page starts the build with
+/// fused multiply-adds (`?simd=plain` asks for the plain one).
+const CPU_BUILD = 'camseg-worker-relaxed';
 const builds = (page) => [...new Set(page.workers().map((w) => w.url().match(/(camseg-worker[a-z-]*)_loader\.js/)?.[1]).filter(Boolean))];
 
 async function firstPage(gpu, name, query = '') {
@@ -27,7 +30,8 @@ async function firstPage(gpu, name, query = '') {
     console.log(`${name}: first heatmap ${r.firstMs} ms after navigation (${wallMs} ms until all 12 done); ${r.status}`);
     assert.equal(r.error, '', `page error; console: ${app.consoleErrors.join(' | ')}`);
     assert.equal(r.backend, query.includes('webgpu') ? 'WebGPU' : 'CPU');
-    assert.deepEqual(builds(page), [query.includes('webgpu') ? 'camseg-worker-webgpu' : 'camseg-worker'], 'the worker build that the backend needs');
+    const build = query.includes('webgpu') ? 'camseg-worker-webgpu' : query.includes('simd=plain') ? 'camseg-worker' : CPU_BUILD;
+    assert.deepEqual(builds(page), [build], 'the worker build that the backend and the browser need');
     assert.equal(r.rows, 12);
     assert.equal(r.title, firstTumour(), 'the page opens on a tumour image');
     assert.ok(r.probability > 0.5, `the model calls the first tumour slice a tumour: p ${r.probability}`);
@@ -85,7 +89,7 @@ test('on a software WebGPU adapter the page chooses the CPU and says why', async
     assert.equal(await text(app.page, 'error'), '');
     // The page probed the adapter itself and kept the build without WebGPU; the page and its
     // workers never fetched the other (the service worker's install may, for offline use).
-    assert.deepEqual(builds(app.page), ['camseg-worker']);
+    assert.deepEqual(builds(app.page), [CPU_BUILD]);
     const fetched = (list) => list.filter((u) => u.includes('camseg-worker-webgpu')).length;
     assert.equal(fetched(app.requests) - fetched(app.swRequests), 0, 'the WebGPU build was fetched outside the service worker');
   } finally {
@@ -113,7 +117,7 @@ test('?backend=measure times both backends on the first images, keeps the faster
     await page.goto(`${app.origin}/`);
     await settled(page);
     assert.equal(await text(page, 'backend'), faster);
-    assert.deepEqual(builds(page), [faster === 'CPU' ? 'camseg-worker' : 'camseg-worker-webgpu'], 'the remembered verdict picks the build');
+    assert.deepEqual(builds(page), [faster === 'CPU' ? CPU_BUILD : 'camseg-worker-webgpu'], 'the remembered verdict picks the build');
     assert.match(await text(page, 'backend-note'), /remembered from an earlier visit, measured on .*WebGPU [\d.]+ ms, CPU [\d.]+ ms/);
     assert.ok(Math.abs(Number(await text(page, 'mean-dice')) - dice) <= 0.01, 'the same figures on either backend');
   } finally {
@@ -123,6 +127,10 @@ test('?backend=measure times both backends on the first images, keeps the faster
 
 test('first page falls back to the CPU without WebGPU', async () => {
   await firstPage(false, 'cpu');
+});
+
+test('?simd=plain starts the CPU build without relaxed SIMD, which agrees with the CLI too', async () => {
+  await firstPage(false, 'cpu-plain-simd', '?simd=plain');
 });
 
 test('after the first load the page works offline', async () => {

@@ -78,9 +78,12 @@ fn training_on_squares_raises_dice_and_weights_round_trip() {
     let model = small().init(&device);
     let before = mean_dice(&block_on(segment(&model.valid(), &spec, &images, &device)).unwrap(), &masks);
 
-    let config = SegTrainConfig { epochs: 15, batch_size: 8, learning_rate: 3e-3, seed: 1, augment: true };
+    // 30 epochs: after 15 the bound held from 6 of 8 seeds. The device's random stream is shared
+    // with the tests running beside this one, so its seed alone does not fix the start; after 30
+    // it held from each of 10.
+    let config = SegTrainConfig { epochs: 30, batch_size: 8, learning_rate: 3e-3, seed: 1, augment: true };
     let mut trainer = SegTrainer::new(model, config, 32, samples.len(), &device);
-    assert_eq!(trainer.total_steps(), 60);
+    assert_eq!(trainer.total_steps(), 120);
     let mut losses = Vec::new();
     while let Some(p) = block_on(trainer.step(&samples)).unwrap() {
         losses.push(p.loss);

@@ -21,8 +21,8 @@ use burn::tensor::Device;
 pub(super) struct Sharing {
     /// Shard k's worker; shard 0 is the coordinator's own, and a lost peer's shard is `None`.
     peers: Vec<Option<usize>>,
-    /// The step under way: steps taken before it, and its mini-batch.
-    drawn: Option<(usize, Drawn)>,
+    /// The step under way.
+    drawn: Option<Drawn>,
     /// Parts received or computed for the step under way, by shard.
     parts: Vec<Option<ShardGradient>>,
 }
@@ -67,12 +67,11 @@ impl Sharing {
     pub async fn turn(&mut self, trainer: &mut Trainer, samples: &[Sample], run: u64, out: &mut Vec<WorkerOutput>) -> Result<Option<Option<crate::train::Progress>>> {
         let shards = self.shards();
         if self.drawn.is_none() {
-            let taken = trainer.steps_taken();
             let Some(drawn) = trainer.draw(samples) else { return Ok(Some(None)) };
             self.parts[0] = Some(trainer.shard_gradient(&drawn, 0, shards));
-            self.drawn = Some((taken, drawn));
+            self.drawn = Some(drawn);
         }
-        let (step, drawn) = self.drawn.as_ref().expect("drawn above");
+        let drawn = self.drawn.as_ref().expect("drawn above");
         for shard in 1..shards {
             if self.peers[shard].is_none() && self.parts[shard].is_none() {
                 self.parts[shard] = Some(trainer.shard_gradient(drawn, shard, shards));
@@ -84,16 +83,22 @@ impl Sharing {
         let parts: Vec<ShardGradient> = self.parts.iter_mut().map(|p| p.take().expect("every part is in")).collect();
         let whole = ShardGradient::combine(&parts);
         for (_, peer) in self.live() {
-            out.push(WorkerOutput::to_peer(peer, &PeerMessage::Whole { run, step: *step, whole: whole.clone() }));
+            out.push(WorkerOutput::to_peer(peer, &PeerMessage::Whole { run, step: drawn.step, whole: whole.clone() }));
         }
-        let (_, drawn) = self.drawn.take().expect("drawn above");
+        let drawn = self.drawn.take().expect("drawn above");
         trainer.apply(&drawn, &whole).await.map(|p| Some(Some(p)))
     }
 
     /// What the live peers are told when the run ends, however it ends.
     pub fn leave(&self, run: u64) -> Vec<WorkerOutput> {
-        self.live().map(|(_, peer)| WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })).collect()
+        self.live().map(|(_, peer)| leave(peer, run)).collect()
     }
+}
+
+/// Tells worker `peer` that this worker is out of run `run` (or, from the coordinator, that the
+/// run is over).
+fn leave(peer: usize, run: u64) -> WorkerOutput {
+    WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })
 }
 
 /// The messages that let `peers` join a run at its first step: the model as it starts, the
@@ -120,7 +125,7 @@ pub(super) struct ShardJob {
     shards: usize,
     trainer: Trainer,
     samples: Vec<Sample>,
-    drawn: Option<(usize, Drawn)>,
+    drawn: Option<Drawn>,
     whole: Option<ShardGradient>,
 }
 
@@ -139,7 +144,7 @@ impl ShardJob {
 
     /// The coordinator's whole gradient for step `step`.
     pub fn receive(&mut self, step: usize, whole: ShardGradient) {
-        if self.drawn.as_ref().is_some_and(|(taken, _)| *taken == step) {
+        if self.drawn.as_ref().is_some_and(|d| d.step == step) {
             self.whole = Some(whole);
         }
     }
@@ -153,15 +158,14 @@ impl ShardJob {
     /// step's whole. `Ok(None)` once the run has no step left.
     pub async fn step(&mut self) -> Result<Option<Vec<WorkerOutput>>> {
         if let Some(whole) = self.whole.take() {
-            let (_, drawn) = self.drawn.take().expect("a whole is kept only for a drawn step");
+            let drawn = self.drawn.take().expect("a whole is kept only for a drawn step");
             self.trainer.apply(&drawn, &whole).await?;
             return Ok(Some(Vec::new()));
         }
-        let taken = self.trainer.steps_taken();
         let Some(drawn) = self.trainer.draw(&self.samples) else { return Ok(None) };
         let part = self.trainer.shard_gradient(&drawn, self.shard, self.shards);
-        self.drawn = Some((taken, drawn));
-        let message = PeerMessage::Part { run: self.run, step: taken, shard: self.shard, part };
+        let message = PeerMessage::Part { run: self.run, step: drawn.step, shard: self.shard, part };
+        self.drawn = Some(drawn);
         Ok(Some(vec![WorkerOutput::to_peer(self.coordinator, &message)]))
     }
 
@@ -184,48 +188,51 @@ impl super::Session {
                 self.peers.remove(&peer);
                 self.lose_peer(peer);
             }
-            WorkerInput::FromPeer { peer, bytes } => match crate::protocol::decode::<PeerMessage>(&bytes) {
-                // A damaged message ends the pair's part in the run: the coordinator computes
-                // the shard itself, and a helper says it has left.
-                Err(_) => {
-                    let left = self.shard.as_ref().filter(|j| j.coordinator == peer).map(|j| WorkerOutput::to_peer(peer, &PeerMessage::Leave { run: j.run }));
+            WorkerInput::FromPeer { peer, bytes } => {
+                let Ok(message) = crate::protocol::decode::<PeerMessage>(&bytes) else {
+                    // A damaged message ends the pair's part in the run: the coordinator
+                    // computes the shard itself, and a helper says it has left.
+                    let left = self.shard.as_ref().filter(|j| j.coordinator == peer).map(|j| leave(peer, j.run));
                     self.lose_peer(peer);
                     return left.into_iter().collect();
-                }
-                Ok(message) => match message {
-                PeerMessage::Join { run, shard, shards, card_json, weights, config, samples } => {
-                    // A newer run replaces an older one, as the coordinator's own does.
-                    match ShardJob::join(peer, run, shard, shards, &card_json, weights, config, samples) {
-                        Ok(job) => self.shard = Some(job),
-                        Err(_) => {
-                            // The coordinator computes this shard instead.
-                            self.shard = None;
-                            return vec![WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })];
-                        }
-                    }
-                }
-                PeerMessage::Part { run, step, shard, part } => {
-                    if let Some(job) = self.training.as_mut().filter(|j| j.run == run) {
-                        job.receive(peer, step, shard, part);
-                    }
-                }
-                PeerMessage::Whole { run, step, whole } => {
-                    if let Some(job) = self.shard.as_mut().filter(|j| j.run == run && j.coordinator == peer) {
-                        job.receive(step, whole);
-                    }
-                }
-                // From the coordinator: the run is over; from a helper: it is out of the run.
-                PeerMessage::Leave { run } => {
-                    if self.shard.as_ref().is_some_and(|j| j.run == run && j.coordinator == peer) {
-                        self.shard = None;
-                    }
-                    if let Some(job) = self.training.as_mut().filter(|j| j.run == run) {
-                        job.lose(peer);
-                    }
-                }
-                },
-            },
+                };
+                return self.from_peer(peer, message);
+            }
             _ => {}
+        }
+        Vec::new()
+    }
+
+    /// What worker `peer` said over the channel between them.
+    fn from_peer(&mut self, peer: usize, message: PeerMessage) -> Vec<WorkerOutput> {
+        match message {
+            PeerMessage::Join { run, shard, shards, card_json, weights, config, samples } => {
+                // A newer run replaces an older one, as the coordinator's own does; one this
+                // worker cannot join, the coordinator computes instead.
+                self.shard = ShardJob::join(peer, run, shard, shards, &card_json, weights, config, samples).ok();
+                if self.shard.is_none() {
+                    return vec![leave(peer, run)];
+                }
+            }
+            PeerMessage::Part { run, step, shard, part } => {
+                if let Some(job) = self.training.as_mut().filter(|j| j.run == run) {
+                    job.receive(peer, step, shard, part);
+                }
+            }
+            PeerMessage::Whole { run, step, whole } => {
+                if let Some(job) = self.shard.as_mut().filter(|j| j.run == run && j.coordinator == peer) {
+                    job.receive(step, whole);
+                }
+            }
+            // From the coordinator: the run is over; from a helper: it is out of the run.
+            PeerMessage::Leave { run } => {
+                if self.shard.as_ref().is_some_and(|j| j.run == run && j.coordinator == peer) {
+                    self.shard = None;
+                }
+                if let Some(job) = self.training.as_mut().filter(|j| j.run == run) {
+                    job.lose(peer);
+                }
+            }
         }
         Vec::new()
     }
@@ -250,9 +257,9 @@ impl super::Session {
                 Vec::new()
             }
             Err(_) => {
-                let (run, peer) = (job.run, job.coordinator);
+                let left = leave(job.coordinator, job.run);
                 self.shard = None;
-                vec![WorkerOutput::to_peer(peer, &PeerMessage::Leave { run })]
+                vec![left]
             }
         }
     }

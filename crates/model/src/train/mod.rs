@@ -30,17 +30,13 @@ use {
 use std::ops::ControlFlow;
 
 /// A mini-batch drawn for a step on plain slices: its inputs [n][size * size], labels and
-/// dropout masks [n][features].
+/// dropout masks [n][features], and the steps taken before it (the step's number between
+/// workers).
 pub struct Drawn {
     x: Vec<f32>,
     labels: Vec<bool>,
     keep: Option<Vec<f32>>,
-}
-
-impl Drawn {
-    pub fn images(&self) -> usize {
-        self.labels.len()
-    }
+    pub step: usize,
 }
 
 pub struct Trainer {
@@ -133,6 +129,7 @@ impl Trainer {
     }
 
     /// The trained parameters as one vector, on plain slices (`None` on a GPU).
+    #[cfg(test)]
     pub fn params(&self) -> Option<&[f32]> {
         match &self.engine {
             Engine::Plain { net, .. } => Some(&net.params),
@@ -232,6 +229,7 @@ impl Trainer {
         if self.is_done() || samples.is_empty() || !self.is_plain() {
             return None;
         }
+        let step = self.steps_taken();
         let (batch, planes) = self.next_batch(samples);
         let Engine::Plain { net, dropout, .. } = &mut self.engine else { return None };
         let size = net.input_size();
@@ -243,7 +241,7 @@ impl Trainer {
         let labels: Vec<bool> = batch.iter().map(|&i| samples[i].label).collect();
         let p = net.dropout;
         let keep = (p > 0.0).then(|| (0..labels.len() * net.features()).map(|_| if dropout.random::<f32>() < p { 0.0 } else { 1.0 / (1.0 - p) }).collect::<Vec<f32>>());
-        Some(Drawn { x, labels, keep })
+        Some(Drawn { x, labels, keep, step })
     }
 
     /// The gradient over shard `shard` of `shards` of a drawn mini-batch ([`shard_range`]).

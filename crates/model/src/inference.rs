@@ -24,6 +24,7 @@ use std::sync::Arc;
 mod planes;
 pub(crate) mod tiled;
 pub(crate) mod winograd;
+mod winograd4;
 
 pub use tiled::{Kernel, KERNEL};
 
@@ -226,6 +227,8 @@ struct Folded {
     /// The weights transformed for [`winograd`], where the page's kernel is Winograd's and the
     /// channels fit it (the image's size is checked per call).
     winograd: Option<winograd::Filters>,
+    /// The same for [`winograd4`]'s larger blocks, taken where the planes fit them.
+    winograd4: Option<winograd4::Filters>,
     /// Whether ReLU follows (the block's layers) or not (their input gradients).
     relu: bool,
     inputs: usize,
@@ -260,7 +263,8 @@ impl Folded {
     fn of(weight: Vec<f32>, bias: Vec<f32>, inputs: usize, out: usize, relu: bool, kernel: Kernel) -> Self {
         let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, inputs * 9));
         let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(inputs, out)).then(|| winograd::Filters::new(&weight, inputs, out));
-        Self { weight, bias, packed, winograd, relu, inputs, out, raw: None, gradient: std::sync::OnceLock::new() }
+        let winograd4 = winograd.is_some().then(|| winograd4::Filters::new(&weight, inputs, out));
+        Self { weight, bias, packed, winograd, winograd4, relu, inputs, out, raw: None, gradient: std::sync::OnceLock::new() }
     }
 
     /// The linear map from this layer's output gradient to its input's (ReLU's mask applied
@@ -294,6 +298,10 @@ impl Folded {
     /// every output channel, so each stays as wide as the layer).
     fn image(&self, image: &[f32], dst: &mut [f32], h: usize, w: usize, parts: usize) {
         let (k, hw) = (self.inputs * 9, h * w);
+        if let Some(filters) = self.winograd4.as_ref().filter(|_| winograd4::fits(self.inputs, self.out, h, w)) {
+            let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
+            return winograd4::conv_image(filters, image, h, w, dst, epilogue);
+        }
         if let Some(filters) = self.winograd.as_ref().filter(|_| winograd::fits(self.inputs, self.out, h, w)) {
             let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
             return winograd::conv_image(filters, image, h, w, dst, epilogue);
@@ -436,6 +444,28 @@ mod tests {
         let burn = burn_blocks(&model.features, &model.pool, false, input.clone());
         for kernel in [Kernel::Tiled, Kernel::Winograd] {
             assert!(max_abs_diff(run_blocks_with(&model.features, &model.pool, false, input.clone(), kernel), burn.clone()) < 1e-4);
+        }
+    }
+
+    /// The shipped models, whose 16-128 px planes take F(4x4, 3x3) where they fit and F(2x2,
+    /// 3x3) elsewhere in the page: each block agrees with burn's ops to 1e-4 on inputs of the
+    /// normalised range (0 to 3 times the field of view's mean).
+    #[test]
+    fn the_shipped_models_agree_with_burns_ops_on_the_pages_kernels() {
+        let device = Device::flex();
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../static/models");
+        for name in ["lgg.json", "busi.json"] {
+            let (card, model) = crate::card::files::load(&models.join(name), &device).unwrap();
+            let size = card.input.size;
+            let mut x = Tensor::<4>::random([2, 1, size, size], Distribution::Uniform(0.0, 3.0), &device);
+            for (k, block) in model.features.iter().enumerate() {
+                let pooled = if k > 0 { model.pool.forward(x.clone()) } else { x.clone() };
+                let want = block.forward(pooled);
+                let got = run_blocks_with(std::slice::from_ref(block), &model.pool, k > 0, x.clone(), Kernel::Winograd);
+                let diff = max_abs_diff(got, want.clone());
+                assert!(diff < 1e-4, "{name} block {k}: {diff}");
+                x = want;
+            }
         }
     }
 

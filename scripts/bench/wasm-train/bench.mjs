@@ -46,3 +46,15 @@ const all = (kernel) => totals[kernel] + totals[`${kernel}Backward`] + rest;
 const sum = (suffix) => Object.keys(kernels).map((k) => totals[k + suffix].toFixed(1)).join(' / ');
 console.log(`per image (gemm / tiled / winograd): conv ${sum('')} ms, conv backward ${sum('Backward')}, norm ${totals.norm.toFixed(1)}, pool ${totals.pool.toFixed(1)}`);
 console.log(`the layers alone allow ${Object.keys(kernels).map((k) => `${(1000 / all(k)).toFixed(1)} images/s with ${k}`).join(', ')}`);
+
+// Inference (the page's CAM forward pass, one image at a time): F(2x2, 3x3) against F(4x4, 3x3)
+// on the layers Winograd takes (8 or more input channels).
+const inference = { two: 0, four: 0 };
+for (const [inputs, out, h] of layers.filter(([inputs]) => inputs >= 8)) {
+  const off = x.inference_disagreement(inputs, out, h);
+  const two = perImage((iters) => x.conv_inference(false, inputs, out, h, n, iters));
+  const four = perImage((iters) => x.conv_inference(true, inputs, out, h, n, iters));
+  inference.two += two; inference.four += four;
+  console.log(`inference ${inputs} -> ${out} at ${h} px, ms per image: F(2x2) ${two.toFixed(3)}, F(4x4) ${four.toFixed(3)} (largest difference ${off.toExponential(1)})`);
+}
+console.log(`inference, the five Winograd layers, ms per image: F(2x2) ${inference.two.toFixed(2)}, F(4x4) ${inference.four.toFixed(2)}`);

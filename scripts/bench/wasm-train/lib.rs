@@ -87,3 +87,34 @@ pub extern "C" fn pool_disagreement(channels: usize, h: usize, w: usize) -> f32 
     }
     worst
 }
+
+/// Inference's forward convolution of `n` images, one at a time as the page's CAM runs them
+/// (bias and ReLU after): Winograd F(2x2, 3x3) (`four` false) or F(4x4, 3x3) (`four` true).
+#[no_mangle]
+pub extern "C" fn conv_inference(four: bool, inputs: usize, out: usize, h: usize, n: usize, iters: usize) -> f32 {
+    use inference::{winograd, winograd4};
+    let (w, x, bias) = (test_values(out * inputs * 9, 1), test_values(n * inputs * h * h, 2), test_values(out, 4));
+    let mut y = vec![0.0; n * out * h * h];
+    let (two_filters, four_filters) = (winograd::Filters::new(&w, inputs, out), winograd4::Filters::new(&w, inputs, out));
+    (0..iters).map(|_| {
+        for (image, dst) in x.chunks_exact(inputs * h * h).zip(y.chunks_exact_mut(out * h * h)) {
+            if four {
+                winograd4::conv_image(&four_filters, image, h, h, dst, winograd::Epilogue::BiasRelu(&bias));
+            } else {
+                winograd::conv_image(&two_filters, image, h, h, dst, winograd::Epilogue::BiasRelu(&bias));
+            }
+        }
+        y[0]
+    }).sum()
+}
+
+/// The largest difference between F(2x2, 3x3)'s and F(4x4, 3x3)'s outputs on one image.
+#[no_mangle]
+pub extern "C" fn inference_disagreement(inputs: usize, out: usize, h: usize) -> f32 {
+    use inference::{winograd, winograd4};
+    let (w, x) = (test_values(out * inputs * 9, 1), test_values(inputs * h * h, 2));
+    let (mut two, mut four) = (vec![0.0; out * h * h], vec![0.0; out * h * h]);
+    winograd::conv_image(&winograd::Filters::new(&w, inputs, out), &x, h, h, &mut two, winograd::Epilogue::Set);
+    winograd4::conv_image(&winograd4::Filters::new(&w, inputs, out), &x, h, h, &mut four, winograd::Epilogue::Set);
+    two.iter().zip(&four).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}

@@ -201,7 +201,7 @@ std::thread_local! {
 
 /// Runs `f` with this thread's scratch buffer, at least `len` long (contents arbitrary). Taken,
 /// not borrowed: a thread waiting in rayon may run another image's call.
-fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [f32]) -> T) -> T {
+pub(super) fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [f32]) -> T) -> T {
     let mut scratch = SCRATCH.take();
     if scratch.len() < len {
         scratch.resize(len, 0.0);
@@ -223,7 +223,7 @@ pub fn conv_image(filters: &Filters, image: &[f32], h: usize, w: usize, dst: &mu
 
 /// Floats between consecutive points' blocks in a chunk's buffers beyond the block itself: a
 /// cache line, so that the 16 blocks (often a multiple of 4 KB apart) do not share L1 sets.
-const SKEW: usize = 16;
+pub(super) const SKEW: usize = 16;
 
 #[allow(clippy::too_many_arguments)]
 fn conv_chunks(filters: &Filters, image: &[f32], h: usize, w: usize, dst: &mut [f32], epilogue: Epilogue, chunk: usize, scratch: &mut [f32]) {

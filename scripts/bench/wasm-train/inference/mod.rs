@@ -8,3 +8,6 @@ pub mod tiled;
 #[allow(dead_code)]
 pub mod winograd;
 pub use planes::*;
+#[path = "../../../../crates/model/src/inference/winograd4.rs"]
+#[allow(dead_code)]
+pub mod winograd4;

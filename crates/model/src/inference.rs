@@ -224,11 +224,14 @@ struct Folded {
     bias: Vec<f32>,
     /// The weights packed for [`tiled`]'s kernel, where it runs this layer.
     packed: Option<Vec<f32>>,
-    /// The weights transformed for [`winograd`], where the page's kernel is Winograd's and the
-    /// channels fit it (the image's size is checked per call).
-    winograd: Option<winograd::Filters>,
-    /// The same for [`winograd4`]'s larger blocks, taken where the planes fit them.
-    winograd4: Option<winograd4::Filters>,
+    /// Whether the page's kernel is Winograd's and the channels fit it (the planes' size is
+    /// checked per call).
+    winograd: bool,
+    /// The weights transformed for [`winograd4`]'s 4x4 blocks, and for [`winograd`]'s 2x2
+    /// blocks where a plane does not fit those: each made the first time a call takes it (a
+    /// shipped model needs only the first, and making filters delays the first heatmap).
+    filters4: std::sync::OnceLock<winograd4::Filters>,
+    filters2: std::sync::OnceLock<winograd::Filters>,
     /// Whether ReLU follows (the block's layers) or not (their input gradients).
     relu: bool,
     inputs: usize,
@@ -262,9 +265,8 @@ impl Folded {
     /// The layer of `weight` [out][inputs * 9] and `bias`, ReLU after it or not.
     fn of(weight: Vec<f32>, bias: Vec<f32>, inputs: usize, out: usize, relu: bool, kernel: Kernel) -> Self {
         let packed = (kernel.tiles() && out % tiled::ROWS == 0).then(|| tiled::pack_weights(&weight, out, inputs * 9));
-        let winograd = (kernel == Kernel::Winograd && winograd::fits_channels(inputs, out)).then(|| winograd::Filters::new(&weight, inputs, out));
-        let winograd4 = winograd.is_some().then(|| winograd4::Filters::new(&weight, inputs, out));
-        Self { weight, bias, packed, winograd, winograd4, relu, inputs, out, raw: None, gradient: std::sync::OnceLock::new() }
+        let winograd = kernel == Kernel::Winograd && winograd::fits_channels(inputs, out);
+        Self { weight, bias, packed, winograd, filters4: Default::default(), filters2: Default::default(), relu, inputs, out, raw: None, gradient: Default::default() }
     }
 
     /// The linear map from this layer's output gradient to its input's (ReLU's mask applied
@@ -298,12 +300,13 @@ impl Folded {
     /// every output channel, so each stays as wide as the layer).
     fn image(&self, image: &[f32], dst: &mut [f32], h: usize, w: usize, parts: usize) {
         let (k, hw) = (self.inputs * 9, h * w);
-        if let Some(filters) = self.winograd4.as_ref().filter(|_| winograd4::fits(self.inputs, self.out, h, w)) {
-            let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
+        let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
+        if self.winograd && winograd4::fits(self.inputs, self.out, h, w) {
+            let filters = self.filters4.get_or_init(|| winograd4::Filters::new(&self.weight, self.inputs, self.out));
             return winograd4::conv_image(filters, image, h, w, dst, epilogue);
         }
-        if let Some(filters) = self.winograd.as_ref().filter(|_| winograd::fits(self.inputs, self.out, h, w)) {
-            let epilogue = if self.relu { winograd::Epilogue::BiasRelu(&self.bias) } else { winograd::Epilogue::Set };
+        if self.winograd && winograd::fits(self.inputs, self.out, h, w) {
+            let filters = self.filters2.get_or_init(|| winograd::Filters::new(&self.weight, self.inputs, self.out));
             return winograd::conv_image(filters, image, h, w, dst, epilogue);
         }
         // im2col writes every value, so a buffer kept between convolutions needs zeroing only

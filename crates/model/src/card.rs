@@ -167,7 +167,7 @@ mod tests {
     use crate::block_on;
 
     fn small() -> ClassifierConfig {
-        ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 }
+        ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() }
     }
 
     /// Found by fuzzing: a weights file whose tensor is labelled with an integer dtype made

@@ -425,7 +425,7 @@ mod tests {
         // 8): every layer takes the tiled kernel, as the shipped models do in the page, and
         // with Winograd's transforms, every layer of 8 or more input channels takes those.
         let device = Device::flex();
-        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 12], convs: vec![1, 2, 1], dropout: 0.0 };
+        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 12], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
         let model = trained_looking(&cfg, &device);
         for kernel in [Kernel::Tiled, Kernel::Winograd] {
             let mut x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Normal(0.0, 1.0), &device);
@@ -441,7 +441,7 @@ mod tests {
             }
         }
         // A layer that does not fit (6 channels, rows of 4 pixels) falls back to the GEMM.
-        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 6, 8], convs: vec![1, 1, 1], dropout: 0.0 };
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 6, 8], convs: vec![1, 1, 1], dropout: 0.0, ..Default::default() };
         let model = trained_looking(&cfg, &device);
         let input = Tensor::<4>::random([1, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let burn = burn_blocks(&model.features, &model.pool, false, input.clone());
@@ -477,7 +477,7 @@ mod tests {
     #[test]
     fn folds_are_kept_per_value_and_never_go_stale() {
         let device = Device::flex();
-        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0 };
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0, ..Default::default() };
         let mut model = trained_looking(&cfg, &device);
         let (conv, norm) = (&model.features[1].convs[1], &model.features[1].norms[1]);
         let (first, again) = (folded(conv, norm, 8, KERNEL).unwrap(), folded(conv, norm, 8, KERNEL).unwrap());
@@ -498,7 +498,7 @@ mod tests {
     #[test]
     fn blocks_match_burns_ops() {
         let device = Device::flex();
-        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
         let model = trained_looking(&cfg, &device);
         let mut x = Tensor::<4>::random([3, 1, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         for (k, block) in model.features.iter().enumerate() {

@@ -22,8 +22,23 @@ pub fn randomised_from_top(model: &Classifier, card: &ModelCard, blocks: usize, 
     device.seed(seed);
     let fresh = card.architecture.init(device).valid();
     let n = model.blocks();
-    let features = model.features.iter().zip(fresh.features).enumerate().map(|(k, (old, new))| if k + blocks >= n { new } else { old.clone() }).collect();
-    Classifier { features, pool: model.pool.clone(), dropout: model.dropout.clone(), head: fresh.head }
+    let keep = |k: usize| k + blocks < n;
+    let features = model.features.iter().zip(fresh.features).enumerate().map(|(k, (old, new))| if keep(k) { old.clone() } else { new }).collect();
+    let lite0 = match (&model.lite0, fresh.lite0) {
+        (Some(old), Some(mut new)) => {
+            if keep(0) {
+                (new.stem, new.stem_norm) = (old.stem.clone(), old.stem_norm.clone());
+            }
+            for (k, (old, new)) in old.stages.iter().zip(&mut new.stages).enumerate() {
+                if keep(k) {
+                    *new = old.clone();
+                }
+            }
+            Some(new)
+        }
+        _ => None,
+    };
+    Classifier { features, lite0, pool: model.pool.clone(), dropout: model.dropout.clone(), head: fresh.head }
 }
 
 /// The cascade: step j randomises the head and the top j blocks (j = 0..=blocks), named

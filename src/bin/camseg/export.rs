@@ -94,6 +94,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let device = device();
     let (card, model) = load_model(&args.model, &device)?;
+    if model.lite0.is_some() {
+        return Err(Error::Invalid(format!("{}: export writes the plain family's PyTorch layout; this model is {:?}, which it does not write yet", args.model.display(), card.architecture.family)));
+    }
     let mut tensors = weights(&model)?;
     if let Some(dir) = &args.images {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)

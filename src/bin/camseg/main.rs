@@ -11,6 +11,7 @@ mod figures;
 mod filter_retrain;
 mod lesion_removed;
 mod phantom;
+mod pretrained;
 mod segmenter;
 mod sweep;
 mod train;

@@ -58,6 +58,14 @@ pub struct Args {
     /// `static/models/lgg`; without it, from scratch.
     #[arg(long)]
     init: Option<PathBuf>,
+    /// Start from EfficientNet-Lite0's ImageNet weights (the .safetensors file that
+    /// `scripts/export-lite0.py` writes), cut after `--lite0-blocks` blocks, with a fresh head;
+    /// `--widths` and `--convs` are then the network's own.
+    #[arg(long, conflicts_with = "init")]
+    pretrained: Option<PathBuf>,
+    /// Blocks of EfficientNet-Lite0 kept with `--pretrained` (block k ends at stride 2^(k+1)).
+    #[arg(long, default_value_t = 4)]
+    lite0_blocks: usize,
     /// Channels of each conv block.
     #[arg(long, value_delimiter = ',', default_value = "16,32,64,128")]
     widths: Vec<usize>,
@@ -154,10 +162,14 @@ pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let device = device();
     device.seed(args.seed);
+    if args.pretrained.is_some() && !(1..=camseg::model::LITE0_LAYERS.len()).contains(&args.lite0_blocks) {
+        return Err(Error::Invalid(format!("--lite0-blocks {}: EfficientNet-Lite0 has blocks 1 to {}", args.lite0_blocks, camseg::model::LITE0_LAYERS.len())));
+    }
     let init = args.init.as_ref().map(|p| load_model(p, &device)).transpose()?;
     let arch = match &init {
         Some((card, _)) => card.architecture.clone(),
-        None => ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2 },
+        None if args.pretrained.is_some() => ClassifierConfig::lite0(args.input_size, args.lite0_blocks, 0.2),
+        None => ClassifierConfig { input_size: args.input_size, widths: args.widths.clone(), convs: args.convs.clone(), dropout: 0.2, ..Default::default() },
     };
     arch.validate()?;
     crate::common::check_contrast(args.contrast, !args.no_augment)?;
@@ -200,9 +212,10 @@ pub fn run(args: Args) -> Result<()> {
     );
 
     let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, learning_rate: args.lr, seed: args.seed, augment: !args.no_augment, contrast: args.contrast, read_every: usize::MAX, ..TrainConfig::default() };
-    let start = match init {
-        Some((_, model)) => model,
-        None => arch.init(&device),
+    let start = match (init, &args.pretrained) {
+        (Some((_, model)), _) => model,
+        (None, Some(path)) => crate::pretrained::classifier(path, &arch, &device)?,
+        (None, None) => arch.init(&device),
     };
     let mut trainer = Trainer::new(start, card.input.clone(), config, train.len(), &device);
     let progress = bar(trainer.total_steps(), "training");

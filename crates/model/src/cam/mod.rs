@@ -83,7 +83,7 @@ pub fn evidence(model: &Classifier, input: Tensor<4>, block: usize) -> Evidence 
 /// as long. None elsewhere.
 fn plain_evidence(model: &Classifier, input: Tensor<4>, blocks: std::ops::RangeInclusive<usize>) -> Option<Vec<Evidence>> {
     let (first, last_wanted, last) = (*blocks.start(), *blocks.end(), model.blocks() - 1);
-    if !crate::inference::applies(&input) || first > last_wanted || last_wanted > last {
+    if model.lite0.is_some() || !crate::inference::applies(&input) || first > last_wanted || last_wanted > last {
         return None;
     }
     let mut outputs = vec![model.activations(input, first)];

@@ -21,7 +21,7 @@ fn random_model(cfg: &ClassifierConfig, seed: u64) -> (Classifier, Device) {
 /// here from the head's weights directly.
 #[test]
 fn gradcam_of_the_last_block_is_the_linear_heads_cam() {
-    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0, ..Default::default() };
     let (model, device) = random_model(&cfg, 3);
     let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
     let last = 2;
@@ -48,7 +48,7 @@ fn gradcam_of_the_last_block_is_the_linear_heads_cam() {
 /// the tumour logit weight 1: its Grad-CAM is the image itself, up to scale.
 #[test]
 fn gradcam_of_an_identity_network_is_the_image() {
-    let cfg = ClassifierConfig { input_size: 8, widths: vec![1], convs: vec![1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 8, widths: vec![1], convs: vec![1], dropout: 0.0, ..Default::default() };
     let device = Device::flex();
     let mut model = cfg.init(&device);
     let mut kernel = vec![0.0f32; 9];
@@ -76,7 +76,7 @@ fn gradcam_of_an_identity_network_is_the_image() {
 /// central finite differences through the rest of the network.
 #[test]
 fn gradients_match_finite_differences() {
-    let cfg = ClassifierConfig { input_size: 16, widths: vec![3, 4, 5], convs: vec![1, 2, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 16, widths: vec![3, 4, 5], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
     let (model, device) = random_model(&cfg, 11);
     let x = Tensor::<4>::random([1, 1, 16, 16], Distribution::Uniform(0.0, 1.0), &device);
     let block = 0;
@@ -106,7 +106,7 @@ fn gradients_match_finite_differences() {
 
 #[test]
 fn every_method_gives_a_normalised_map_and_names_round_trip() {
-    let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
     let (model, device) = random_model(&cfg, 5);
     let x = Tensor::<4>::random([2, 1, 16, 16], Distribution::Uniform(0.0, 1.0), &device);
     for method in CamMethod::FROM_BLOCKS {
@@ -123,7 +123,7 @@ fn every_method_gives_a_normalised_map_and_names_round_trip() {
 /// The shared pass that fusion uses gives exactly the maps of two separate passes.
 #[test]
 fn a_pair_of_blocks_from_one_pass_equals_two_passes() {
-    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
     let (model, device) = random_model(&cfg, 5);
     let x = Tensor::<4>::random([3, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
     for method in [CamMethod::GradCam, CamMethod::Fusion, CamMethod::LayerCam] {
@@ -149,7 +149,7 @@ fn a_pair_of_blocks_from_one_pass_equals_two_passes() {
 fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do_not() {
     use crate::data::InputSpec;
     use crate::pipeline::analyse;
-    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0, ..Default::default() };
     let ((a, device), (b, _)) = (random_model(&cfg, 5), random_model(&cfg, 6));
     let spec = InputSpec::new(32);
     let scan = crate::phantom::generate(&mut crate::phantom::rng_for(3, 0), 48, true);
@@ -178,7 +178,7 @@ fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do
 #[test]
 fn the_steps_of_a_map_add_up_to_the_methods_heatmap() {
     use crate::data::{Channel, InputSpec, Normalisation, ScanSettings};
-    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 6], convs: vec![1, 1, 1], dropout: 0.0, ..Default::default() };
     let (model, device) = random_model(&cfg, 5);
     let spec = InputSpec { size: 32, channel: Channel::Luma, normalisation: Normalisation::MeanStd, scan: ScanSettings::default() };
     let image = crate::plane::Plane::new(40, 36, (0..40 * 36).map(|i| ((i * 37) % 101) as f32 / 100.0).collect());
@@ -206,7 +206,7 @@ fn the_steps_of_a_map_add_up_to_the_methods_heatmap() {
 /// at every block, with trained-looking batch norms.
 #[test]
 fn gradients_through_the_blocks_on_plain_slices_match_burns_autodiff() {
-    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8, 12], convs: vec![1, 2, 1, 2], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8, 12], convs: vec![1, 2, 1, 2], dropout: 0.0, ..Default::default() };
     let (mut model, device) = random_model(&cfg, 11);
     crate::model::trained_looking(&mut model, &device);
     let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);

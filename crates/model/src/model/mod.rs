@@ -17,6 +17,9 @@ pub trait Build {
 
 impl Build for ClassifierConfig {
     fn init(&self, device: &Device) -> Classifier {
+        if self.family == Family::EfficientnetLite0 {
+            return Classifier::with_lite0(Lite0::new(self.blocks(), device), self, device);
+        }
         let mut in_ch = 1;
         let features = self
             .widths
@@ -40,6 +43,7 @@ impl Build for ClassifierConfig {
             .collect();
         Classifier {
             features,
+            lite0: None,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             dropout: DropoutConfig::new(self.dropout).init(),
             head: LinearConfig::new(in_ch, 2).init(device),
@@ -48,19 +52,39 @@ impl Build for ClassifierConfig {
 }
 
 pub mod block;
+pub mod lite0;
 pub use block::ConvBlock;
+pub use lite0::Lite0;
 
+/// The classifier: plain conv blocks (`features`) or EfficientNet-Lite0's (`lite0`, with
+/// `features` empty), then the head.
 #[derive(Module, Debug)]
 pub struct Classifier {
     pub features: Vec<ConvBlock>,
+    pub lite0: Option<Lite0>,
     pub pool: MaxPool2d,
     pub dropout: Dropout,
     pub head: Linear,
 }
 
 impl Classifier {
+    /// `blocks` of EfficientNet-Lite0 (fresh or pretrained) with a new head for `config`.
+    pub fn with_lite0(blocks: Lite0, config: &ClassifierConfig, device: &Device) -> Self {
+        let width = config.widths[config.blocks() - 1];
+        Classifier {
+            features: Vec::new(),
+            lite0: Some(blocks),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            dropout: DropoutConfig::new(config.dropout).init(),
+            head: LinearConfig::new(width, 2).init(device),
+        }
+    }
+
     pub fn blocks(&self) -> usize {
-        self.features.len()
+        match &self.lite0 {
+            Some(net) => net.stages.len(),
+            None => self.features.len(),
+        }
     }
 
     /// Block `k` on the previous block's output (pooling first, except for the first block).
@@ -75,7 +99,13 @@ impl Classifier {
 
     /// Blocks `blocks` in turn, pooling before each but block 0 ([`crate::inference`]: on the
     /// CPU outside autodiff, all of them on plain slices, 2-3x faster than burn's ops).
-    fn run_blocks(&self, blocks: std::ops::RangeInclusive<usize>, x: Tensor<4>) -> Tensor<4> {
+    fn run_blocks(&self, blocks: std::ops::RangeInclusive<usize>, mut x: Tensor<4>) -> Tensor<4> {
+        if let Some(net) = &self.lite0 {
+            for k in blocks {
+                x = net.run_block(k, x);
+            }
+            return x;
+        }
         let pool_first = *blocks.start() > 0;
         crate::inference::run_blocks(&self.features[blocks], &self.pool, pool_first, x)
     }
@@ -122,7 +152,7 @@ mod tests {
     #[test]
     fn shapes_follow_the_config() {
         let device = Device::flex();
-        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8], convs: vec![1, 2, 1], dropout: 0.0 };
+        let cfg = ClassifierConfig { input_size: 32, widths: vec![4, 8, 8], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
         cfg.validate().unwrap();
         let model = cfg.init(&device);
         let x = Tensor::<4>::zeros([2, 1, 32, 32], &device);

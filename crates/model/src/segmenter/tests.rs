@@ -116,7 +116,7 @@ fn training_on_squares_raises_dice_and_weights_round_trip() {
 #[test]
 fn pseudo_labels_come_from_the_cam_and_are_empty_for_no_tumour_images() {
     let device = Device::flex();
-    let arch = crate::model::ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+    let arch = crate::model::ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
     let spec = spec(32);
     let data = squares(3, 40, 5);
     let images: Vec<&Plane> = data.iter().map(|(im, _)| im).collect();

@@ -10,7 +10,7 @@ use crate::card::ModelCard;
 use crate::model::ClassifierConfig;
 
 fn card(name: &str) -> ModelCard {
-    let mut card = ModelCard::new(name, ClassifierConfig { input_size: 16, widths: vec![4, 8, 8], convs: vec![1, 1, 1], dropout: 0.0 });
+    let mut card = ModelCard::new(name, ClassifierConfig { input_size: 16, widths: vec![4, 8, 8], convs: vec![1, 1, 1], dropout: 0.0, ..Default::default() });
     card.cam.method = CamMethod::Fusion;
     card.cam.block = 2;
     card.cam.threshold = Threshold::Fixed(0.4);

@@ -93,6 +93,9 @@ impl Network {
             params.extend(values);
             start..params.len()
         };
+        if model.lite0.is_some() {
+            return None;
+        }
         let (mut layers, mut running) = (Vec::new(), Vec::new());
         let mut channels = 1;
         for (k, block) in model.features.iter().enumerate() {

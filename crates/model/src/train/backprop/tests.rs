@@ -60,8 +60,8 @@ fn gradients_equal_burns_autodiff() {
     // Odd sizes on the way down (18 -> 9 -> 4: pooling drops an edge), two convs in a block,
     // and a batch not a multiple of the parts the sums are cut into.
     for (cfg, n) in [
-        (ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 }, 11),
-        (ClassifierConfig { input_size: 32, widths: vec![8, 16], convs: vec![2, 1], dropout: 0.0 }, 3),
+        (ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() }, 11),
+        (ClassifierConfig { input_size: 32, widths: vec![8, 16], convs: vec![2, 1], dropout: 0.0, ..Default::default() }, 3),
     ] {
         let case = case(cfg, n, 5);
         let (_, burn_loss, grads) = burn_step(&case);
@@ -91,7 +91,7 @@ fn gradients_equal_burns_autodiff() {
 /// trace in a step: its loss and gradients equal a fresh copy's, bit for bit.
 #[test]
 fn a_step_does_not_depend_on_the_steps_before_it() {
-    let cfg = ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0 };
+    let cfg = ClassifierConfig { input_size: 18, widths: vec![4, 8, 6], convs: vec![1, 2, 1], dropout: 0.0, ..Default::default() };
     let (small, large) = (case(cfg.clone(), 3, 12), case(cfg, 7, 11));
     let mut used = Network::new(&small.model, small.size).unwrap();
     let fresh = used.clone();
@@ -106,7 +106,7 @@ fn a_step_does_not_depend_on_the_steps_before_it() {
 
 #[test]
 fn a_step_of_adam_and_the_running_statistics_equal_burns() {
-    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0 }, 6, 9);
+    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0, ..Default::default() }, 6, 9);
     let (tracked, _, grads) = burn_step(&case);
     let (lr, decay) = (3e-3, 1e-2);
     let mut optim = AdamConfig::new().with_weight_decay(Some(WeightDecayConfig::new(decay))).init();
@@ -132,7 +132,7 @@ fn a_step_of_adam_and_the_running_statistics_equal_burns() {
 
 #[test]
 fn the_network_reads_and_writes_every_value_of_the_model() {
-    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.3 }, 1, 2);
+    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.3, ..Default::default() }, 1, 2);
     let mut net = Network::new(&case.model, 16).unwrap();
     assert_eq!(net.dropout, 0.3);
     net.params.iter_mut().enumerate().for_each(|(i, v)| *v = i as f32);
@@ -145,7 +145,7 @@ fn the_network_reads_and_writes_every_value_of_the_model() {
 #[test]
 fn dropout_masks_multiply_the_pooled_features() {
     // With every feature dropped the logits are the head's bias alone: the loss is the bias's.
-    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.5 }, 4, 3);
+    let case = case(ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.5, ..Default::default() }, 4, 3);
     let mut net = Network::new(&case.model, 16).unwrap();
     let bias = net.params[net.head_bias.clone()].to_vec();
     let step = net.step(&case.x, &case.labels, Some(&vec![0.0; 4 * 8]));

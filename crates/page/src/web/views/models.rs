@@ -127,7 +127,7 @@ pub fn model_panel(p: &ModelProps) -> Html {
                         <dt>{ "Data" }</dt><dd>{ &c.training.data }</dd>
                         <dt>{ "Input" }</dt><dd>{ format!("{} px, {:?} channel, normalised by {}", c.input.size, c.input.channel, normalisation(&c.input.normalisation)) }</dd>
                         <dt>{ "Scan" }</dt><dd data-testid="card-scan">{ scan(&c.input.scan) }</dd>
-                        <dt>{ "Architecture" }</dt><dd>{ format!("conv widths {:?}, convs per block {:?}", c.architecture.widths, c.architecture.convs) }</dd>
+                        <dt>{ "Architecture" }</dt><dd>{ c.architecture.describe() }</dd>
                         <dt>{ "Default CAM" }</dt><dd>{ format!("{} at block {}, threshold {}", c.cam.method.label(), c.cam.block, c.cam.threshold) }</dd>
                         <dt>{ "Measured" }</dt><dd>{ c.metrics.iter().map(|(k, v)| format!("{k} {v:.3}")).collect::<Vec<_>>().join(", ") }</dd>
                         <dt>{ "Licence" }</dt><dd>{ &c.licence }</dd>

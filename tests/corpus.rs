@@ -61,7 +61,7 @@ fn corpus() -> Vec<Case> {
     let model = card.load(weights.clone(), &device).unwrap();
     let poisoned = model.map(&mut PoisonFirst(false));
     let nan_weights = block_on(camseg::card::weights_bytes(&poisoned, &card.architecture)).unwrap();
-    let small = ClassifierConfig { input_size: 64, widths: vec![8, 16], convs: vec![1, 1], dropout: 0.0 };
+    let small = ClassifierConfig { input_size: 64, widths: vec![8, 16], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
     let other = block_on(camseg::card::weights_bytes(&small.init(&device), &small)).unwrap();
     let mut cases = inputs::upload_cases();
     cases.extend(inputs::model_cases(&card_text, &weights, nan_weights, other));

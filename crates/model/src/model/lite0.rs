@@ -13,6 +13,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 /// The published network's batch-norm epsilon (TensorFlow's 1e-3, not burn's 1e-5).
 const NORM_EPSILON: f64 = 1e-3;
 
+/// The grey level (in [0, 1]) the stem pads with: the published network padded its normalised
+/// input, (255 x - 127) / 128, with zeros, which is this grey, not black.
+const STEM_PAD: f32 = 127.0 / 255.0;
+
 fn relu6(x: Tensor<4>) -> Tensor<4> {
     x.clamp(0.0, 6.0)
 }
@@ -107,13 +111,15 @@ impl Lite0 {
                     .collect(),
             })
             .collect();
-        Self { stem: conv([1, LITE0_STEM], 3, 2, 1, device), stem_norm: norm(LITE0_STEM, device), stages }
+        let stem = Conv2dConfig::new([1, LITE0_STEM], [3, 3]).with_stride([2, 2]).with_padding(PaddingConfig2d::Valid).with_bias(false).init(device);
+        Self { stem, stem_norm: norm(LITE0_STEM, device), stages }
     }
 
     /// Block `k` on the previous block's output (block 0 on the image).
     pub fn run_block(&self, k: usize, mut x: Tensor<4>) -> Tensor<4> {
         if k == 0 {
-            x = relu6(self.stem_norm.forward(self.stem.forward(x)));
+            // TensorFlow's "same" for the stem's 3x3 at stride 2: one row and column after.
+            x = relu6(self.stem_norm.forward(self.stem.forward(x.pad((0, 1, 0, 1), STEM_PAD))));
         }
         for layer in &self.stages[k].layers {
             x = layer.forward(x);
@@ -213,6 +219,9 @@ mod tests {
         let at = |r: usize, c: usize| if r < 4 && c < 4 { image[r * 4 + c] } else { 0.0 };
         let window = |r0: usize, c0: usize| (r0..r0 + 3).flat_map(|r| (c0..c0 + 3).map(move |c| (r, c))).map(|(r, c)| at(r, c)).sum::<f32>();
         assert_eq!(out, vec![window(0, 0), window(0, 2), window(2, 0), window(2, 2)]);
+        // 5x5: one row and column before, two after.
+        assert!(matches!(same(5, 2), PaddingConfig2d::Explicit(1, 1, 2, 2)));
+        assert!(matches!(same(5, 1), PaddingConfig2d::Explicit(2, 2, 2, 2)));
     }
 
     /// Every tensor is read under the package's name; a missing or misshapen one is named.
@@ -256,6 +265,42 @@ mod tests {
         lookup.remove("_blocks.1._depthwise_conv.weight");
         let err = Lite0::from_named(2, &device, &mut |n| lookup.get(n).cloned()).unwrap_err().to_string();
         assert!(err.contains("lack `_blocks.1._depthwise_conv.weight`"), "{err}");
+    }
+
+    /// The tensors of a safetensors file (f32 only): its 8-byte header length, JSON header, data.
+    fn safetensors(bytes: &[u8]) -> std::collections::HashMap<String, (Vec<usize>, Vec<f32>)> {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        let data = &bytes[8 + n..];
+        header
+            .into_iter()
+            .filter(|(k, _)| k != "__metadata__")
+            .map(|(k, v)| {
+                let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+                let [a, b] = [0, 1].map(|i| v["data_offsets"][i].as_u64().unwrap() as usize);
+                (k, (shape, data[a..b].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()))
+            })
+            .collect()
+    }
+
+    /// The published ImageNet weights give what the `efficientnet-lite-pytorch` package computes
+    /// with them: its stem and first three layers on a 32 px image (fixture written by
+    /// `scripts/export-lite0.py --fixture`; the package's input is the grey image as three
+    /// channels of (255 x - 127) / 128, folded into the stem here).
+    #[test]
+    fn pretrained_blocks_compute_what_pytorch_computes() {
+        let device = Device::flex();
+        let file = safetensors(include_bytes!("../../tests/fixtures/lite0-two-blocks.safetensors"));
+        let net = Lite0::from_named(2, &device, &mut |n| file.get(n).cloned()).unwrap().valid();
+        let (shape, input) = file["input"].clone();
+        let x = Tensor::<4>::from_data(TensorData::new(input, shape), &device);
+        let out = net.run_block(1, net.run_block(0, x));
+        let (shape, expected) = file["expected"].clone();
+        assert_eq!(out.dims().to_vec(), shape);
+        let got = floats(out);
+        let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(worst < 1e-4 * scale.max(1.0), "largest difference {worst} (values up to {scale})");
     }
 
     /// A Lite0 classifier goes through the card's save and load, and its Grad-CAM at the last

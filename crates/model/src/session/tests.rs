@@ -616,3 +616,27 @@ fn a_run_shared_by_two_workers_keeps_one_set_of_parameters_and_outlives_its_help
     let (a, b) = (logits(&weights), logits(&alone_after));
     assert_eq!(a, b, "a run that lost its helper ends with the same model");
 }
+
+/// A network that trains with burn's autodiff (EfficientNet-Lite0's) is not shared out: the
+/// run goes on in the main worker alone, and the helper is never handed a shard.
+#[test]
+fn a_run_on_autodiff_stays_with_the_main_worker() {
+    use crate::data::labelled::LabelOptions;
+    let options = LabelOptions { val_share: 0.25, ..LabelOptions::default() };
+    let (main, _) = ready();
+    let mut pool = [main, Session::new(Device::flex(), Backend::Cpu, clock)];
+    pool[0].accept(WorkerInput::PeerJoined { peer: 1 });
+    pool[1].accept(WorkerInput::PeerJoined { peer: 0 });
+    let card = ModelCard::new("lite0", crate::model::ClassifierConfig::lite0(32, 2, 0.0));
+    let weights = block_on(crate::card::weights_bytes(&card.architecture.init(&Device::flex()), &card.architecture)).unwrap();
+    assert_eq!(pool[0].accept(WorkerInput::AddModel { model: ModelId(9), card_json: card.to_json(), weights }), vec![WorkerOutput::ModelAccepted { model: ModelId(9) }]);
+    pool[0].accept(WorkerInput::ReadLabels { request: 1, files: Some(phantom_folder(24)), options: options.clone() });
+    pool[0].accept(WorkerInput::Train { run: 3, options, from: Some(ModelId(9)), scan: crate::data::ScanKind::default(), epochs: 1, name: "lite".into() });
+    let mut helped = false;
+    let said = run_pool(&mut pool, None, |pool| helped |= pool[1].shard.is_some());
+    assert!(!helped, "the helper was handed a shard");
+    let workers = said.iter().find_map(|o| match o { WorkerOutput::TrainStarted { workers, .. } => Some(*workers), _ => None });
+    assert_eq!(workers, Some(1));
+    let Some(WorkerOutput::TrainFinished { card_json, .. }) = said.last() else { panic!("{:?}", said.last()) };
+    assert_eq!(ModelCard::from_json(card_json).unwrap().architecture.family, crate::model::Family::EfficientnetLite0);
+}

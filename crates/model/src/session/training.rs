@@ -149,12 +149,14 @@ impl TrainJob {
             device.seed(self.config.seed);
             let model = self.start.take().unwrap_or_else(|| self.card.architecture.init(device));
             let mut out = Vec::new();
-            if !peers.is_empty() && *device == Device::flex() {
-                let weights = weights_bytes(&model, &self.card.architecture).await?;
+            let trainer = Trainer::new(model, self.card.input.clone(), self.config.clone(), self.train.len(), device);
+            // Shards of a step pass between workers on plain slices only (not a network that
+            // trains with burn's autodiff, such as EfficientNet-Lite0's).
+            if !peers.is_empty() && trainer.is_plain() {
+                let weights = weights_bytes(&trainer.model(), &self.card.architecture).await?;
                 out.extend(sharing::joins(run, peers, &self.card, &weights, &self.config, &self.train));
                 self.sharing = Some(Sharing::new(peers));
             }
-            let trainer = Trainer::new(model, self.card.input.clone(), self.config.clone(), self.train.len(), device);
             let workers = self.sharing.as_ref().map_or(1, Sharing::shards);
             out.push(WorkerOutput::TrainStarted { run, train: self.train.len(), val: self.val.len(), total_steps: trainer.total_steps(), workers });
             self.trainer = Some(trainer);

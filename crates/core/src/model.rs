@@ -161,13 +161,14 @@ impl ClassifierConfig {
             return bad(format!("dropout {} is outside [0, 1)", self.dropout));
         }
         if self.family == Family::EfficientnetLite0 {
-            let table = Self::lite0(self.input_size, self.blocks(), self.dropout);
-            if self.blocks() > LITE0_LAYERS.len() || (table.widths, table.convs) != (self.widths.clone(), self.convs.clone()) {
+            let table = Self::lite0(self.input_size, LITE0_LAYERS.len(), self.dropout);
+            let n = self.blocks();
+            if n > LITE0_LAYERS.len() || table.widths[..n] != self.widths[..] || table.convs[..n] != self.convs[..] {
                 return bad(format!(
                     "architecture: family efficientnet-lite0 has widths and convs from its table (up to {} blocks: widths {:?}, convs {:?}), not widths {:?} and convs {:?}",
                     LITE0_LAYERS.len(),
-                    Self::lite0(0, LITE0_LAYERS.len(), 0.0).widths,
-                    Self::lite0(0, LITE0_LAYERS.len(), 0.0).convs,
+                    table.widths,
+                    table.convs,
                     self.widths,
                     self.convs
                 ));

@@ -267,22 +267,6 @@ mod tests {
         assert!(err.contains("lack `_blocks.1._depthwise_conv.weight`"), "{err}");
     }
 
-    /// The tensors of a safetensors file (f32 only): its 8-byte header length, JSON header, data.
-    fn safetensors(bytes: &[u8]) -> std::collections::HashMap<String, (Vec<usize>, Vec<f32>)> {
-        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-        let data = &bytes[8 + n..];
-        header
-            .into_iter()
-            .filter(|(k, _)| k != "__metadata__")
-            .map(|(k, v)| {
-                let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-                let [a, b] = [0, 1].map(|i| v["data_offsets"][i].as_u64().unwrap() as usize);
-                (k, (shape, data[a..b].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()))
-            })
-            .collect()
-    }
-
     /// The published ImageNet weights give what the `efficientnet-lite-pytorch` package computes
     /// with them: its stem and first three layers on a 32 px image (fixture written by
     /// `scripts/export-lite0.py --fixture`; the package's input is the grey image as three
@@ -290,12 +274,16 @@ mod tests {
     #[test]
     fn pretrained_blocks_compute_what_pytorch_computes() {
         let device = Device::flex();
-        let file = safetensors(include_bytes!("../../tests/fixtures/lite0-two-blocks.safetensors"));
-        let net = Lite0::from_named(2, &device, &mut |n| file.get(n).cloned()).unwrap().valid();
-        let (shape, input) = file["input"].clone();
+        let file = safetensors::SafeTensors::deserialize(include_bytes!("../../tests/fixtures/lite0-two-blocks.safetensors")).unwrap();
+        let get = |name: &str| {
+            let view = file.tensor(name).ok()?;
+            Some((view.shape().to_vec(), view.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect::<Vec<f32>>()))
+        };
+        let net = Lite0::from_named(2, &device, &mut |n| get(n)).unwrap().valid();
+        let (shape, input) = get("input").unwrap();
         let x = Tensor::<4>::from_data(TensorData::new(input, shape), &device);
         let out = net.run_block(1, net.run_block(0, x));
-        let (shape, expected) = file["expected"].clone();
+        let (shape, expected) = get("expected").unwrap();
         assert_eq!(out.dims().to_vec(), shape);
         let got = floats(out);
         let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);

@@ -41,13 +41,7 @@ impl Build for ClassifierConfig {
                 block
             })
             .collect();
-        Classifier {
-            features,
-            lite0: None,
-            pool: MaxPool2dConfig::new([2, 2]).init(),
-            dropout: DropoutConfig::new(self.dropout).init(),
-            head: LinearConfig::new(in_ch, 2).init(device),
-        }
+        Classifier::assembled(features, None, self, device)
     }
 }
 
@@ -70,10 +64,15 @@ pub struct Classifier {
 impl Classifier {
     /// `blocks` of EfficientNet-Lite0 (fresh or pretrained) with a new head for `config`.
     pub fn with_lite0(blocks: Lite0, config: &ClassifierConfig, device: &Device) -> Self {
+        Self::assembled(Vec::new(), Some(blocks), config, device)
+    }
+
+    /// Either family's blocks with a fresh head on the last block's width.
+    fn assembled(features: Vec<ConvBlock>, lite0: Option<Lite0>, config: &ClassifierConfig, device: &Device) -> Self {
         let width = config.widths[config.blocks() - 1];
         Classifier {
-            features: Vec::new(),
-            lite0: Some(blocks),
+            features,
+            lite0,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             dropout: DropoutConfig::new(config.dropout).init(),
             head: LinearConfig::new(width, 2).init(device),

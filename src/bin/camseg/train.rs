@@ -46,6 +46,11 @@ pub struct Args {
     force: bool,
     #[arg(long, default_value_t = 10)]
     epochs: usize,
+    /// Also write every epoch's model as NAME-eK.bpk and NAME-eK.json (its card has the
+    /// defaults' CAM settings), to compare epochs' maps on val with `camseg eval`: AUC alone
+    /// picks the shipped epoch, and the maps can be best at another.
+    #[arg(long)]
+    keep_epochs: bool,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
@@ -245,6 +250,13 @@ pub fn run(args: Args) -> Result<()> {
             // `>=`: on ties the later (more trained) epoch wins; NaN AUC (one class) never wins.
             // A validation split with one class has no AUC: then the latest epoch is kept (an
             // epoch that is never "best" would leave the untrained model to be saved).
+            if args.keep_epochs {
+                let mut kept = card.clone();
+                kept.metrics.insert("val_accuracy".into(), acc);
+                kept.metrics.insert("val_auc".into(), auc);
+                let stem = args.out.with_file_name(format!("{}-e{}", model_stem(&args.out), p.epoch + 1));
+                save(&model, &kept, &arch, &stem)?;
+            }
             if auc.is_nan() || auc >= best_auc || best_auc.is_nan() {
                 (best, best_auc, best_acc, best_epoch) = (model, auc, acc, p.epoch + 1);
             }
@@ -281,15 +293,11 @@ pub fn run(args: Args) -> Result<()> {
         seconds: started.elapsed().as_secs_f64(),
         labels,
     };
-    let bytes = block_on(camseg::card::weights_bytes(&model, &arch))?;
-    // The card is checked as the loader will read it, then both files are written whole.
-    ModelCard::from_json(&card.to_json())?;
-    camseg::card::files::write_atomically(&weights, &bytes)?;
-    camseg::card::files::write_atomically(&card_path, card.to_json().as_bytes())?;
+    let bytes = save(&model, &card, &arch, &args.out)?;
     println!(
         "wrote {} ({} KB) and {}: val accuracy {:.4}, val auc {:.4}, CAM {} block {} threshold {}, {:.0} s",
         weights.display(),
-        bytes.len() / 1024,
+        bytes / 1024,
         card_path.display(),
         card.metrics["val_accuracy"],
         best_auc,
@@ -351,4 +359,21 @@ pub fn report(model: &Classifier, card: &mut ModelCard, ds: &Dataset, split: &st
         card.metrics.insert(format!("{split}_{k}"), v);
     }
     Ok(())
+}
+
+/// Writes NAME.bpk and NAME.json for `stem`, the card checked first as the loader will read it,
+/// each file whole; returns the weights' size in bytes.
+fn save(model: &Classifier, card: &ModelCard, arch: &ClassifierConfig, stem: &std::path::Path) -> Result<usize> {
+    let (weights, card_path) = model_paths(stem);
+    let bytes = block_on(camseg::card::weights_bytes(model, arch))?;
+    ModelCard::from_json(&card.to_json())?;
+    camseg::card::files::write_atomically(&weights, &bytes)?;
+    camseg::card::files::write_atomically(&card_path, card.to_json().as_bytes())?;
+    Ok(bytes.len())
+}
+
+/// NAME of `--out NAME[.bpk|.json]`, dots inside NAME kept (as [`model_paths`] reads it).
+fn model_stem(out: &std::path::Path) -> String {
+    let (weights, _) = model_paths(out);
+    weights.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/busi}
 MODEL=${2:-static/models/busi}
 OUT=runs/busi
-mkdir -p "$OUT/recipes"
+mkdir -p "$OUT/recipes/keep"
 FROM=${FROM:-0}
 if [ -z "${CAMSEG:-}" ]; then
   cargo build --release --bin camseg
@@ -61,6 +61,12 @@ recipe lite0-fill "${PRETRAINED[@]}" --fill-annotations
 recipe lite0-e4 "${FROM_LITE0[@]}" --epochs 4
 recipe lite0-e4-lr3e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 3e-4
 recipe lite0-e4-lr1e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 1e-4
+# Every epoch of v2's recipe kept, each epoch's maps scored on val.
+recipe keep/lite0 "${PRETRAINED[@]}" --keep-epochs
+for k in $(seq 1 12); do
+  e=$OUT/recipes/keep/lite0-e$k
+  [ -f "$e.eval-val.json" ] || $CAMSEG eval --data "$DATA" --model "$e" --split val --json --method layercam-walk --block 2 --threshold otsu --compare layercam:otsu:2,gradcam:0.6:3 > "$e.eval-val.json"
+done
 for r in "$OUT"/recipes/*.json; do
   python3 -c "import json,sys; c=json.load(open(sys.argv[1])); m=c['metrics']; print(sys.argv[1], 'val auc %.3f' % m['val_auc'], 'default', c['cam']['method'], 'val dice %.3f' % m.get('val_mean_dice', float('nan')))" "$r"
 done > "$OUT/recipes/summary.txt"

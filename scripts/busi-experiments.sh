@@ -61,7 +61,9 @@ recipe lite0-fill "${PRETRAINED[@]}" --fill-annotations
 recipe lite0-e4 "${FROM_LITE0[@]}" --epochs 4
 recipe lite0-e4-lr3e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 3e-4
 recipe lite0-e4-lr1e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 1e-4
-# Every epoch of v2's recipe kept, each epoch's maps scored on val.
+# Every epoch of v2's recipe kept, each epoch's maps scored on val. (results.md's two kept runs,
+# momentum 0.1 and 0.01, came from code before NORM_MOMENTUM was set and with --keep-epochs' first
+# version, which moved dropout's stream; today's code gives the 0.01 run with v2's trajectory.)
 recipe keep/lite0 "${PRETRAINED[@]}" --keep-epochs
 for k in $(seq 1 12); do
   e=$OUT/recipes/keep/lite0-e$k

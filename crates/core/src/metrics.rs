@@ -116,23 +116,22 @@ pub fn balanced_cut(scores: &[f32], labels: &[bool]) -> Option<f32> {
     if positives == 0 || negatives == 0 {
         return None;
     }
-    let mut sorted: Vec<f32> = scores.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    sorted.dedup();
-    let candidates = sorted.windows(2).map(|w| (w[0] + w[1]) / 2.0);
-    let j = |cut: f32| {
-        let c = Confusion::from_probs(scores, labels, cut);
-        c.sensitivity() + c.specificity() - 1.0
-    };
+    let mut ranked: Vec<(f32, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // One sweep upwards: below each candidate cut lie the images counted so far.
+    let (mut missed, mut cleared) = (0usize, 0usize);
     let mut best: Option<(f64, f32)> = None;
-    for cut in candidates {
-        let score = j(cut);
+    for (i, &(score, label)) in ranked.iter().enumerate() {
+        if label { missed += 1 } else { cleared += 1 }
+        let Some(&(next, _)) = ranked.get(i + 1).filter(|(next, _)| *next != score) else { continue };
+        let cut = (score + next) / 2.0;
+        let j = (positives - missed) as f64 / positives as f64 + cleared as f64 / negatives as f64 - 1.0;
         let better = match best {
             None => true,
-            Some((b, at)) => score > b + 1e-12 || ((score - b).abs() <= 1e-12 && (cut - 0.5).abs() < (at - 0.5).abs()),
+            Some((b, at)) => j > b + 1e-12 || ((j - b).abs() <= 1e-12 && (cut - 0.5).abs() < (at - 0.5).abs()),
         };
         if better {
-            best = Some((score, cut));
+            best = Some((j, cut));
         }
     }
     best.map(|(_, cut)| cut)

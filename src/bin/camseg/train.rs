@@ -230,6 +230,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut trainer = Trainer::new(start, card.input.clone(), config, train.len(), &device);
     let progress = bar(trainer.total_steps(), "training");
     let (mut best, mut best_auc, mut best_acc, mut best_epoch) = (trainer.model(), f64::NEG_INFINITY, f64::NAN, 0);
+    let mut best_probs = Vec::new();
     let mut loss_sum = 0.0;
     // Written after training: saving builds a blank model, whose random init would move the
     // seeded stream that burn's dropout draws from, and so change the epochs after it.
@@ -255,14 +256,14 @@ pub fn run(args: Args) -> Result<()> {
             // A hidden bar (stderr not a terminal, e.g. a log file) drops println: print directly.
             if progress.is_hidden() { eprintln!("{line}") } else { progress.println(line) }
             loss_sum = 0.0;
-            // `>=`: on ties the later (more trained) epoch wins; NaN AUC (one class) never wins.
-            // A validation split with one class has no AUC: then the latest epoch is kept (an
-            // epoch that is never "best" would leave the untrained model to be saved).
             if args.keep_epochs {
                 kept.push((p.epoch + 1, model.clone(), acc, auc));
             }
+            // `>=`: on ties the later (more trained) epoch wins; NaN AUC (one class) never wins.
+            // A validation split with one class has no AUC: then the latest epoch is kept (an
+            // epoch that is never "best" would leave the untrained model to be saved).
             if auc.is_nan() || auc >= best_auc || best_auc.is_nan() {
-                (best, best_auc, best_acc, best_epoch) = (model, auc, acc, p.epoch + 1);
+                (best, best_auc, best_acc, best_epoch, best_probs) = (model, auc, acc, p.epoch + 1, probs);
             }
         }
     }
@@ -276,8 +277,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut model = best;
     eprintln!("best epoch {best_epoch} (val auc {best_auc:.4})");
     if args.balance_gate {
-        let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
-        let cut = balanced_cut(&probs, &val_labels)
+        let cut = balanced_cut(&best_probs, &val_labels)
             .ok_or_else(|| Error::Invalid(format!("--balance-gate: the {} split of {} needs lesion and normal images", args.val_split, args.data.display())))?
             .clamp(1e-6, 1.0 - 1e-6);
         let shift = -(cut / (1.0 - cut)).ln();

@@ -1,14 +1,17 @@
 //! The random walk of `layercam-walk` ([`camseg::cam::walk`]), explored on **val** only: the
 //! multi-layer LayerCAM map spread over the classifier's block-0 or block-1 activations at
 //! several radii, kernel widths and step counts; as a comparison, over the input pixels; as a
-//! control, seeded by a Gaussian at the head's centre instead of the CAM. Mean Dice by cut,
-//! after the shape step (docs/results.md, section 2).
+//! control, seeded by a Gaussian at the field of view's centre instead of the CAM. Mean Dice by
+//! cut, after the card's shape step (docs/results.md, sections 2 and 5). The seed is taken at the
+//! card's own block for the walk. `GRID=wide` sweeps feature block x radius x beta x steps.
 //!
 //! cargo run --release --example explore_walk -- ../shared/data/lgg static/models/lgg val
+//! GRID=wide cargo run --release --example explore_walk -- ../shared/data/busi static/models/busi val
 use camseg::prelude::*;
 use camseg_experiments::explore::{self, Exploration};
 use camseg::cam::walk::Walk;
 use camseg::cam::{self, fusion, CamMethod};
+use camseg::data::ScanSettings;
 use camseg::masks::Threshold;
 use camseg::metrics::dice;
 use camseg::pipeline::analyse;
@@ -16,10 +19,11 @@ use camseg::plane::Plane;
 
 const CUTS: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
-/// The control seed: a Gaussian (sigma a sixth of the side) at the head's centre of mass.
-fn centre_gaussian(image: &Plane) -> Plane {
+/// The control seed: a Gaussian (sigma a sixth of the side) at the field of view's centre of
+/// mass.
+fn centre_gaussian(image: &Plane, scan: &ScanSettings) -> Plane {
     let (w, h) = (image.width, image.height);
-    let head = camseg::cam::intensity::interior(image, camseg::data::ScanSettings::default().field_of_view_level, 0);
+    let head = camseg::cam::intensity::interior(image, scan.field_of_view_level, 0);
     let (mut sx, mut sy, mut n) = (0.0f32, 0.0f32, 0.0f32);
     for i in (0..w * h).filter(|&i| head[i]) {
         (sx, sy, n) = (sx + (i % w) as f32, sy + (i / w) as f32, n + 1.0);
@@ -37,7 +41,10 @@ fn main() -> camseg::Result<()> {
     let records: Vec<_> = records.into_iter().step_by(every).collect();
     // (features: 0/1 = block, 9 = input pixels; radius; beta; steps; seed: the CAM, or (control,
     // no classifier) a Gaussian at the head's centre)
-    let variants: Vec<(usize, usize, f32, usize, bool)> = vec![
+    let wide = std::env::var("GRID").is_ok_and(|g| g == "wide");
+    let walk_block = card.cam.per_method.iter().find(|m| m.method == CamMethod::LayerCamWalk).map_or(2, |m| m.block);
+    let feature_blocks = model.blocks().min(3);
+    let mut variants: Vec<(usize, usize, f32, usize, bool)> = vec![
         (0, 0, 1.0, 0, true),
         (1, 2, 0.3, 32, true),
         (1, 2, 0.3, 64, true),
@@ -51,14 +58,27 @@ fn main() -> camseg::Result<()> {
         (1, 2, 0.3, 64, false),
         (1, 2, 0.3, 128, false),
     ];
+    if wide {
+        variants = vec![(0, 0, 1.0, 0, true)];
+        for feat in 0..feature_blocks {
+            for radius in [1, 2, 3] {
+                for beta in [0.1, 0.3, 1.0] {
+                    for steps in [16, 64, 256] {
+                        variants.push((feat, radius, beta, steps, true));
+                    }
+                }
+            }
+        }
+        variants.push((1, 2, 0.3, 64, false));
+    }
     let mut scores = vec![vec![Vec::new(); CUTS.len() + 1]; variants.len()];
     for chunk in records.chunks(16) {
         let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<camseg::Result<Vec<_>>>()?;
         let refs: Vec<&Plane> = images.iter().collect();
-        let seeds = camseg::block_on(analyse(&model, spec, &refs, 2, CamMethod::LayerCamMulti, &device))?;
+        let seeds = camseg::block_on(analyse(&model, spec, &refs, walk_block, CamMethod::LayerCamMulti, &device))?;
         let prepared: Vec<Plane> = images.iter().map(|im| spec.prepare(im)).collect();
         let input = spec.batch(&prepared.iter().collect::<Vec<_>>(), &device);
-        let acts: Vec<(usize, usize, usize, Vec<f32>)> = (0..2)
+        let acts: Vec<(usize, usize, usize, Vec<f32>)> = (0..feature_blocks)
             .map(|b| {
                 let a = model.activations(input.clone(), b);
                 let [_, c, h, w] = a.dims();
@@ -77,11 +97,11 @@ fn main() -> camseg::Result<()> {
                         let (c, h, w, ref values) = acts[feat];
                         (&values[i * c * h * w..(i + 1) * c * h * w], c, w, h)
                     };
-                    let seed = if cam_seed { seeds[i].heatmap.resize_bilinear(w, h) } else { centre_gaussian(image).resize_bilinear(w, h) };
-                    let walk = Walk { radius, beta, steps };
+                    let seed = if cam_seed { seeds[i].heatmap.resize_bilinear(w, h) } else { centre_gaussian(image, &spec.scan).resize_bilinear(w, h) };
+                    let walk = Walk { feature_block: feat, radius, beta, steps };
                     cam::heatmap(&walk.spread(features, channels, &seed), image.width, image.height)
                 };
-                let shaped = fusion::shaped(image, &map, &camseg::data::ScanSettings::default());
+                let shaped = fusion::shaped(image, &map, &spec.scan);
                 for (k, t) in CUTS.iter().map(|&t| Threshold::Fixed(t)).chain([Threshold::Otsu]).enumerate() {
                     scores[v][k].push(dice(&t.apply(&shaped), &truth));
                 }
@@ -90,12 +110,12 @@ fn main() -> camseg::Result<()> {
         eprint!(".");
     }
     eprintln!();
-    println!("{split}: {} tumour slices; seed: multi-layer LayerCAM blocks 1-2, shaped; mean Dice by cut\n", records.len());
+    println!("{split}: {} lesion images; seed: multi-layer LayerCAM up to block {walk_block}, shaped; mean Dice by cut\n", records.len());
     let names: Vec<String> = variants
         .iter()
         .map(|(feat, radius, beta, steps, cam_seed)| {
             let name = if *steps == 0 { "seed alone".to_string() } else if *feat == 9 { format!("input pixels, {radius}, {beta}, {steps}") } else { format!("block {feat}, {radius}, {beta}, {steps}") };
-            if *cam_seed { name } else { name + " (control: seed = Gaussian at the head's centre, no CAM)" }
+            if *cam_seed { name } else { name + " (control: seed = Gaussian at the field of view's centre, no CAM)" }
         })
         .collect();
     explore::print_table("features, radius, beta, steps", &CUTS, &names, &scores);

@@ -244,7 +244,13 @@ mod tests {
         v1["input"].as_object_mut().unwrap().remove("scan");
         let read = ModelCard::from_json(&v1.to_string()).unwrap();
         assert_eq!(read.input.scan, ScanSettings::default());
+        // A card whose scan settings predate the walk's gets LGG val's walk.
+        let mut no_walk: serde_json::Value = serde_json::from_str(&json).unwrap();
+        no_walk["input"]["scan"].as_object_mut().unwrap().remove("walk").expect("the card states its walk");
+        assert_eq!(ModelCard::from_json(&no_walk.to_string()).unwrap().input.scan.walk, crate::cam::walk::Walk::CHOSEN);
         for (from, to, field) in [
+            ("\"radius\": 2", "\"radius\": 0", "walk.radius"),
+            ("\"steps\": 64", "\"steps\": 64, \"sigma\": 1", "sigma"),
             ("\"dark\"", "\"grey\"", "input.scan.lesion_polarity"),
             ("\"head-mean\"", "\"z-score\"", "input.normalisation.kind"),
             ("\"rim_band_px\": 0", "\"rim_band_px\": 500", "rim_band_px"),

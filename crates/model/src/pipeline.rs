@@ -2,7 +2,6 @@
 //! Thresholding and scoring are the caller's ([`Analysis::mask`], `evaluate`).
 
 use crate::prelude::*;
-use crate::cam::walk::{self, Walk};
 use crate::cam::{self, read_floats, CamMethod};
 use crate::data::InputSpec;
 use crate::faithfulness::Occlusion;
@@ -57,17 +56,17 @@ pub async fn analyse(
         }
         CamMethod::LayerCamMulti => layer_mean(model, &input, images, block, method, spec).await?,
         CamMethod::LayerCamWalk => {
-            // The multi-layer map is the seed; the graph is the classifier's block-1 features
-            // of each image, and the walked map goes through the same shape step.
+            // The multi-layer map is the seed; the graph is the classifier's features of each
+            // image at the card's block, and the walked map goes through the same shape step.
             let (probs, seeds) = layer_mean(model, &input, images, block, method, spec).await?;
-            let features = model.activations(input(), walk::FEATURE_BLOCK.min(model.blocks() - 1));
+            let features = model.activations(input(), spec.scan.walk.feature_block.min(model.blocks() - 1));
             let [_, channels, h, w] = features.dims();
             let values = read_floats(features).await?;
             let per_image = channels * h * w;
             let maps = (0..images.len())
                 .map(|i| {
                     let seed = seeds[i].resize_bilinear(w, h);
-                    let walked = Walk::CHOSEN.spread(&values[i * per_image..(i + 1) * per_image], channels, &seed);
+                    let walked = spec.scan.walk.spread(&values[i * per_image..(i + 1) * per_image], channels, &seed);
                     cam::fusion::shaped(images[i], &cam::heatmap(&walked, images[i].width, images[i].height), &spec.scan)
                 })
                 .collect();

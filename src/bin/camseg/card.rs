@@ -15,6 +15,10 @@ pub struct Args {
     /// choice never sees it).
     #[arg(long)]
     report_split: Option<String>,
+    /// Set `layercam-walk`'s random walk (FEATURE_BLOCK,RADIUS,BETA,STEPS, chosen on val with
+    /// `examples/explore_walk.rs`) before the default is re-chosen.
+    #[arg(long)]
+    walk: Option<String>,
 }
 
 /// The sentence of the description that says how the default was chosen; replaced on each run.
@@ -23,6 +27,9 @@ const CHOICE: &str = " CAM default chosen on val by `camseg card`";
 pub fn run(args: Args) -> Result<()> {
     let device = device();
     let (mut card, model) = load_model(&args.input.model, &device)?;
+    if let Some(walk) = &args.walk {
+        card.input.scan.walk = camseg::cam::walk::Walk::parse(walk).map_err(|e| camseg::Error::Invalid(format!("--walk: {e}")))?;
+    }
     let ds = Dataset::open_for(&args.input.data, &card)?;
     let negatives = Negatives::parse(&card.training.negatives)?;
     let val = ds.select("val", negatives)?;
@@ -45,6 +52,10 @@ pub fn run(args: Args) -> Result<()> {
         card.cam.block,
         card.cam.threshold
     );
+    if card.cam.method == camseg::cam::CamMethod::LayerCamWalk {
+        let w = card.input.scan.walk;
+        card.description += &format!(" The walk: block {}'s features, radius {}, beta {}, {} steps.", w.feature_block, w.radius, w.beta, w.steps);
+    }
     let (_, card_path) = model_paths(&args.input.model);
     ModelCard::from_json(&card.to_json())?;
     camseg::card::files::write_atomically(&card_path, card.to_json().as_bytes())?;

@@ -39,6 +39,10 @@ pub struct Args {
     /// Input side of the retrained classifiers (smaller = faster; the architecture is the model's).
     #[arg(long)]
     input_size: Option<usize>,
+    /// Batch norm's momentum of every retrained classifier (default burn's 0.1: they start from
+    /// random weights).
+    #[arg(long)]
+    norm_momentum: Option<f64>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Train every classifier this many times (seeds seed, seed+1, ...) and report the mean
@@ -93,7 +97,7 @@ fn filtered(set: &Masked, filter: Option<Filter>, seed: u64, field_of_view_level
 
 /// Trains a fresh classifier on filtered train images, scores it on filtered test images.
 /// Each filtered image is normalised as its unfiltered scan is (see `InputSpec::prepare_like`).
-fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, train_set: (&[Plane], &Masked), test: (&[Plane], &Masked), device: &Device, what: &str) -> Result<(f64, f64)> {
+fn retrain(arch: &ClassifierConfig, norm_momentum: Option<f64>, card: &ModelCard, config: &TrainConfig, train_set: (&[Plane], &Masked), test: (&[Plane], &Masked), device: &Device, what: &str) -> Result<(f64, f64)> {
     let mut spec = card.input.clone();
     spec.size = arch.input_size;
     // The scans' annotations were filled before filtering (see `run`); a mask-only image is no
@@ -104,7 +108,12 @@ fn retrain(arch: &ClassifierConfig, card: &ModelCard, config: &TrainConfig, trai
     let test_labels = &test.1.labels;
     device.seed(config.seed);
     let progress = bar(config.epochs * samples.len().div_ceil(config.batch_size), what);
-    let (model, _) = block_on(train(arch.init(device), &spec, config, &samples, device, |p| {
+    let fresh = arch.init(device);
+    let fresh = match norm_momentum {
+        Some(m) => fresh.with_norm_momentum(m),
+        None => fresh,
+    };
+    let (model, _) = block_on(train(fresh, &spec, config, &samples, device, |p| {
         progress.set_position(p.step as u64);
         ControlFlow::Continue(())
     }))?;
@@ -145,6 +154,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut arch = card.architecture.clone();
     arch.input_size = args.input_size.unwrap_or(arch.input_size);
     arch.validate()?;
+    args.norm_momentum.map(crate::common::check_norm_momentum).transpose()?;
     if args.seeds == 0 {
         return Err(Error::Invalid("--seeds must be at least 1".into()));
     }
@@ -173,7 +183,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut runs = Vec::new();
         for seed in args.seed..args.seed + args.seeds {
             let config = TrainConfig { epochs: args.epochs, batch_size: args.batch_size, seed, contrast: args.contrast, ..TrainConfig::default() };
-            let (acc, auc) = retrain(&arch, &card, &config, (&tr, &train_set), (&te, &test_set), &device, &format!("{name} seed {seed}"))?;
+            let (acc, auc) = retrain(&arch, args.norm_momentum, &card, &config, (&tr, &train_set), (&te, &test_set), &device, &format!("{name} seed {seed}"))?;
             if args.json {
                 println!("{}", serde_json::json!({"filter": name, "seed": seed, "test_accuracy": acc, "test_auc": auc, "epochs": args.epochs, "contrast": args.contrast, "input_size": arch.input_size, "method": cam.method.name(), "block": cam.block, "threshold": cam.threshold.to_string()}));
             }

@@ -1,6 +1,7 @@
 use camseg::prelude::*;
 use crate::common::{bar, device, load_images, load_model, model_paths};
 use crate::eval::score_records;
+use camseg::cam::walk::Walk;
 use camseg::cam::CamMethod;
 use camseg::card::{CamDefaults, MethodDefault, ModelCard, TrainingInfo};
 use camseg::card::LabelsInfo;
@@ -73,6 +74,11 @@ pub struct Args {
     /// `--widths` and `--convs` are then the network's own.
     #[arg(long, conflicts_with = "init")]
     pretrained: Option<PathBuf>,
+    /// Batch norm's momentum (each batch's share of the running statistics) while training.
+    /// Default: the start's own, 0.01 with `--pretrained` (the published network's), burn's 0.1
+    /// from scratch or `--init`.
+    #[arg(long)]
+    norm_momentum: Option<f64>,
     /// Blocks of EfficientNet-Lite0 kept with `--pretrained` (block k ends at stride 2^(k+1)).
     #[arg(long, default_value_t = 4)]
     lite0_blocks: usize,
@@ -132,6 +138,10 @@ pub struct ScanArgs {
     /// sees each image (ultrasound: a classifier can learn the calipers instead of the lesion).
     #[arg(long)]
     fill_annotations: bool,
+    /// `layercam-walk`'s random walk as FEATURE_BLOCK,RADIUS,BETA,STEPS (default: LGG val's,
+    /// 1,2,0.3,64); choose it on val with `examples/explore_walk.rs`.
+    #[arg(long)]
+    walk: Option<String>,
 }
 
 impl ScanArgs {
@@ -146,7 +156,8 @@ impl ScanArgs {
         };
         let lesion_polarity = Polarity::parse(&self.lesion_polarity)
             .ok_or_else(|| Error::Invalid(format!("--lesion-polarity must be `bright` or `dark`, not `{}`", self.lesion_polarity)))?;
-        let scan = ScanSettings { field_of_view_level: level, lesion_polarity, lesion_contrast: self.lesion_contrast, rim_band_px: self.rim_band_px, fill_annotations: self.fill_annotations };
+        let walk = self.walk.as_deref().map(Walk::parse).transpose().map_err(|e| Error::Invalid(format!("--walk: {e}")))?.unwrap_or_default();
+        let scan = ScanSettings { field_of_view_level: level, lesion_polarity, lesion_contrast: self.lesion_contrast, rim_band_px: self.rim_band_px, fill_annotations: self.fill_annotations, walk };
         let spec = InputSpec { size, normalisation, scan, ..InputSpec::new(size) };
         spec.check().map_err(|e| Error::Invalid(format!("the scan settings: {e}")))?;
         Ok(spec)
@@ -226,6 +237,10 @@ pub fn run(args: Args) -> Result<()> {
         (Some((_, model)), _) => model,
         (None, Some(path)) => crate::pretrained::classifier(path, &arch, &device)?,
         (None, None) => arch.init(&device),
+    };
+    let start = match args.norm_momentum {
+        Some(m) => start.with_norm_momentum(crate::common::check_norm_momentum(m)?),
+        None => start,
     };
     let mut trainer = Trainer::new(start, card.input.clone(), config, train.len(), &device);
     let progress = bar(trainer.total_steps(), "training");

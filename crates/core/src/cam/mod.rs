@@ -41,7 +41,7 @@ pub enum CamMethod {
     #[serde(rename = "layercam-multi")]
     LayerCamMulti,
     /// Classifier only: multi-layer LayerCAM spread by a random walk on the classifier's
-    /// block-1 features, then the shape step (see [`walk`]). No intensity rule.
+    /// features (the card's `input.scan.walk`), then the shape step (see [`walk`]). No intensity rule.
     #[serde(rename = "layercam-walk")]
     LayerCamWalk,
     /// No classifier at all: the card's brightness prior (bright or dark lesions) and the same

@@ -12,14 +12,18 @@
 //! "alike" is what the classifier's filters respond to.
 
 use crate::plane::Plane;
+use serde::{Deserialize, Serialize};
 
-/// The block whose activations define the graph: block 1 (half the input's resolution) is
-/// fine enough to follow a lesion's edge and already responds to texture, not just level.
-pub const FEATURE_BLOCK: usize = 1;
-
-/// How the walk runs. [`Walk::CHOSEN`] was chosen on LGG val (docs/results.md, section 2).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How the walk runs, as a card states it (`input.scan.walk`): how far evidence should spread
+/// depends on how large lesions are in a kind of scan and on the network's grid.
+/// [`Walk::CHOSEN`] was chosen on LGG val (docs/results.md, section 2); BUSI's card has its own,
+/// chosen on BUSI val (section 5).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Walk {
+    /// The block whose activations define the graph (0-based; a model with fewer blocks uses
+    /// its last).
+    pub feature_block: usize,
     /// Neighbours within this many feature-grid pixels (Euclidean) are joined.
     pub radius: usize,
     /// Width of the affinity kernel, as a share of the image's mean squared feature distance:
@@ -28,8 +32,45 @@ pub struct Walk {
     pub steps: usize,
 }
 
+impl Default for Walk {
+    fn default() -> Self {
+        Walk::CHOSEN
+    }
+}
+
 impl Walk {
-    pub const CHOSEN: Walk = Walk { radius: 2, beta: 0.3, steps: 64 };
+    /// LGG val's choice: block 1 (half the plain network's input resolution) is fine enough to
+    /// follow a lesion's edge and already responds to texture, not just level.
+    pub const CHOSEN: Walk = Walk { feature_block: 1, radius: 2, beta: 0.3, steps: 64 };
+
+    /// `FEATURE_BLOCK,RADIUS,BETA,STEPS` (as `--walk` takes it), checked.
+    pub fn parse(text: &str) -> Result<Walk, String> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let bad = || format!("`{text}` is not FEATURE_BLOCK,RADIUS,BETA,STEPS (e.g. `1,2,0.3,64`)");
+        let [block, radius, beta, steps] = parts[..] else { return Err(bad()) };
+        let walk = Walk {
+            feature_block: block.parse().map_err(|_| bad())?,
+            radius: radius.parse().map_err(|_| bad())?,
+            beta: beta.parse().map_err(|_| bad())?,
+            steps: steps.parse().map_err(|_| bad())?,
+        };
+        walk.check()?;
+        Ok(walk)
+    }
+
+    /// A message naming the field that is out of range, if any.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=8).contains(&self.radius) {
+            return Err(format!("`walk.radius` {} is outside 1 to 8", self.radius));
+        }
+        if !(self.beta > 0.0 && self.beta <= 100.0) {
+            return Err(format!("`walk.beta` {} is outside (0, 100]", self.beta));
+        }
+        if self.steps > 4096 {
+            return Err(format!("`walk.steps` {} is more than 4096", self.steps));
+        }
+        Ok(())
+    }
 
     /// `seed` ([h,w], any values) after the walk on `features` (`channels` planes of `w x h`,
     /// channel-major). The result is a weighted average of the seed, so it stays within the
@@ -118,11 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_reads_as_written_and_out_of_range_fields_are_named() {
+        assert_eq!(Walk::parse("0, 3,0.3,16"), Ok(Walk { feature_block: 0, radius: 3, beta: 0.3, steps: 16 }));
+        assert!(Walk::parse("1,2,0.3").unwrap_err().contains("FEATURE_BLOCK,RADIUS,BETA,STEPS"));
+        assert!(Walk::parse("1,two,0.3,64").unwrap_err().contains("not FEATURE_BLOCK"));
+        assert!(Walk::parse("1,0,0.3,64").unwrap_err().contains("`walk.radius` 0"));
+        assert!(Walk::parse("1,2,NaN,64").unwrap_err().contains("`walk.beta` NaN"));
+        assert!(Walk::parse("1,2,0.3,5000").unwrap_err().contains("`walk.steps` 5000"));
+    }
+
+    #[test]
     fn the_walk_averages_so_constants_stay_and_values_stay_in_range() {
         let constant = Plane::new(16, 8, vec![0.7; 16 * 8]);
         assert!(Walk::CHOSEN.spread(&halves(), 1, &constant).data.iter().all(|&v| (v - 0.7).abs() < 1e-5));
         let seed = Plane::new(16, 8, (0..16 * 8).map(|i| ((i * 37) % 11) as f32 / 10.0).collect());
-        let walked = Walk { radius: 3, beta: 1.0, steps: 5 }.spread(&halves(), 1, &seed);
+        let walked = Walk { radius: 3, beta: 1.0, steps: 5, ..Walk::CHOSEN }.spread(&halves(), 1, &seed);
         assert!(walked.data.iter().all(|&v| (0.0..=1.0).contains(&v)));
         // No steps: the seed itself. Features all alike (scale 0): an even blur, no NaN.
         assert_eq!(Walk { steps: 0, ..Walk::CHOSEN }.spread(&halves(), 1, &seed), seed);

@@ -1,9 +1,11 @@
 //! What a kind of scan looks like, as the model card states it: where its field of view is,
 //! whether its lesions are brighter or darker than their surroundings, and whether a rim
-//! inside the field of view's outline should be ignored. Nothing in the core assumes a head:
+//! inside the field of view's outline should be ignored; and how far `layercam-walk` spreads
+//! evidence, which depends on how large its lesions are. Nothing in the core assumes a head:
 //! the LGG card says "bright lesion inside a head with a scalp rim", the BUSI card "dark lesion
 //! in an ultrasound sector, no rim".
 
+use crate::cam::walk::Walk;
 use serde::{Deserialize, Serialize};
 
 /// Whether lesions are brighter or darker than the field of view's mean: the polarity of the
@@ -52,13 +54,16 @@ pub struct ScanSettings {
     /// lesion ([`annotations_filled`]). Off for cards that do not say.
     #[serde(default)]
     pub fill_annotations: bool,
+    /// `layercam-walk`'s random walk; LGG val's ([`Walk::CHOSEN`]) for cards that do not say.
+    #[serde(default)]
+    pub walk: Walk,
 }
 
 impl Default for ScanSettings {
     /// Brain FLAIR: head above 20/255, bright lesion, full weight at 1.35 x the head's mean,
     /// an 8 px scalp band.
     fn default() -> Self {
-        Self { field_of_view_level: 20.0 / 255.0, lesion_polarity: Polarity::Bright, lesion_contrast: 1.35, rim_band_px: 8, fill_annotations: false }
+        Self { field_of_view_level: 20.0 / 255.0, lesion_polarity: Polarity::Bright, lesion_contrast: 1.35, rim_band_px: 8, fill_annotations: false, walk: Walk::CHOSEN }
     }
 }
 
@@ -127,7 +132,7 @@ impl ScanSettings {
         if self.rim_band_px > 128 {
             return Err(format!("`rim_band_px` {} is wider than half a 256 px image", self.rim_band_px));
         }
-        Ok(())
+        self.walk.check()
     }
 }
 
@@ -143,8 +148,9 @@ mod tests {
         }
         let busi: serde_json::Value = serde_json::from_str(include_str!("../../../../static/models/busi.json")).unwrap();
         let card = serde_json::from_value::<ScanSettings>(busi["input"]["scan"].clone()).unwrap();
-        // All but the filling, which val chose for the plain network from scratch only.
-        assert_eq!(card, ScanSettings { fill_annotations: false, ..ScanKind::Ultrasound.settings() });
+        // All but the filling, which val chose for the plain network from scratch only, and the
+        // walk, which BUSI val chose for the fine-tuned EfficientNet-Lite0's grid.
+        assert_eq!(card, ScanSettings { fill_annotations: false, walk: card.walk, ..ScanKind::Ultrasound.settings() });
         assert!(ScanKind::Ultrasound.settings().fill_annotations);
         assert_eq!(ScanKind::default().settings(), ScanSettings::default(), "FLAIR's, as every card before the others");
     }

@@ -12,10 +12,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 /// The published network's batch-norm epsilon (TensorFlow's 1e-3, not burn's 1e-5).
 const NORM_EPSILON: f64 = 1e-3;
-/// The share of each batch in the running statistics: the published network's own (TensorFlow's
-/// decay 0.99), not burn's 0.1. Fine-tuned on BUSI, the slower statistics gave maps nearer the
-/// lesion on val (docs/results.md, section 5).
-const NORM_MOMENTUM: f64 = 0.01;
+/// The share of each batch in the running statistics of the published weights' norms: the
+/// published network's own (TensorFlow's decay 0.99), not burn's 0.1. Fine-tuned on BUSI, the
+/// slower statistics gave maps nearer the lesion on val (docs/results.md, section 5). Fresh
+/// weights keep burn's 0.1: from random weights the slow statistics lag the fast-moving weights
+/// ([`crate::model::Classifier::with_norm_momentum`] sets either).
+pub const PUBLISHED_NORM_MOMENTUM: f64 = 0.01;
 
 /// The grey level (in [0, 1]) the stem pads with: the published network padded its normalised
 /// input, (255 x - 127) / 128, with zeros, which is this grey, not black.
@@ -38,7 +40,7 @@ fn conv(ch: [usize; 2], kernel: usize, stride: usize, groups: usize, device: &De
 }
 
 fn norm(ch: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(ch).with_epsilon(NORM_EPSILON).with_momentum(NORM_MOMENTUM).init(device)
+    BatchNormConfig::new(ch).with_epsilon(NORM_EPSILON).init(device)
 }
 
 /// Expansion (1x1) -> depthwise conv -> projection (1x1), each batch-normed; ReLU6 after the
@@ -99,7 +101,7 @@ pub struct Lite0 {
 }
 
 impl Lite0 {
-    /// Fresh weights for the first `blocks` blocks.
+    /// Fresh weights for the first `blocks` blocks (batch norm's momentum burn's 0.1).
     pub fn new(blocks: usize, device: &Device) -> Self {
         let mut in_ch = LITE0_STEM;
         let stages = LITE0_LAYERS[..blocks]
@@ -119,6 +121,12 @@ impl Lite0 {
         Self { stem, stem_norm: norm(LITE0_STEM, device), stages }
     }
 
+    /// Every batch norm, stem first.
+    pub fn norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
+        let layers = self.stages.iter_mut().flat_map(|s| s.layers.iter_mut());
+        std::iter::once(&mut self.stem_norm).chain(layers.flat_map(|l| l.expand_norm.as_mut().into_iter().chain([&mut l.depthwise_norm, &mut l.project_norm])))
+    }
+
     /// Block `k` on the previous block's output (block 0 on the image).
     pub fn run_block(&self, k: usize, mut x: Tensor<4>) -> Tensor<4> {
         if k == 0 {
@@ -131,7 +139,8 @@ impl Lite0 {
         x
     }
 
-    /// The network filled with named tensors, named as the `efficientnet-lite-pytorch` package
+    /// The network filled with named tensors (batch norm's momentum the published
+    /// [`PUBLISHED_NORM_MOMENTUM`]), named as the `efficientnet-lite-pytorch` package
     /// names them (`_conv_stem.weight`, `_blocks.3._bn1.running_var`, ...). The stem must
     /// already take one channel (`scripts/export-lite0.py` folds ImageNet's three into it).
     /// `get` returns a tensor's shape and values, or None when the file lacks it.
@@ -182,6 +191,7 @@ impl Filler<'_> {
         norm.beta = Param::from_tensor(self.tensor(&format!("{name}.bias"), shape)?);
         norm.running_mean = RunningState::new(self.tensor(&format!("{name}.running_mean"), shape)?);
         norm.running_var = RunningState::new(self.tensor(&format!("{name}.running_var"), shape)?);
+        norm.momentum = PUBLISHED_NORM_MOMENTUM;
         Ok(())
     }
 }
@@ -257,8 +267,13 @@ mod tests {
                 }
             }
         }
-        let filled = Lite0::from_named(2, &device, &mut |n| lookup.get(n).cloned()).unwrap();
+        let mut filled = Lite0::from_named(2, &device, &mut |n| lookup.get(n).cloned()).unwrap();
         assert_eq!(floats(filled.stem.weight.val().reshape([-1])), lookup["_conv_stem.weight"].1);
+        // The published statistics come with the published momentum; fresh ones keep burn's.
+        let mut fresh = fresh;
+        assert_eq!(filled.norms_mut().count(), 1 + 3 * 3 - 1, "the stem's, and three per layer but the first (no expansion)");
+        assert!(filled.norms_mut().all(|n| n.momentum == PUBLISHED_NORM_MOMENTUM));
+        assert!(fresh.norms_mut().all(|n| n.momentum == 0.1));
         let last = &filled.stages[1].layers[1];
         assert_eq!(floats(last.project_norm.running_var.value()), lookup["_blocks.2._bn2.running_var"].1);
         assert_eq!(floats(last.expand.as_ref().unwrap().weight.val().reshape([-1])), lookup["_blocks.2._expand_conv.weight"].1);

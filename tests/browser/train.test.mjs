@@ -56,6 +56,8 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     // From scratch, the kind of scan sets the card's scan settings (a start model brings its own).
     assert.equal(await page.locator('[data-testid=train-scan] option').count(), 4);
     await page.selectOption('[data-testid=train-scan]', 'bright-lesion');
+    // The gate balanced on val, as `camseg train --balance-gate`.
+    await page.check('[data-testid=train-balance-gate]');
     const started = Date.now();
     await page.click('[data-testid=train-start]');
     // The page stays live while the worker trains: the phase line moves.
@@ -67,6 +69,7 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     assert.equal(await page.locator('[data-testid=train-epochs-table] tbody tr').count(), 2);
     // The result is the current model, and it draws heatmaps on the images shown.
     assert.equal(await text(page, 'model'), 'mine (trained here)');
+    assert.match(await text(page, 'card-description'), /Gate balanced on val: p \d\.\d+ reads 0\.5 \(logit shift [+-]\d\.\d+\)/);
     await settled(page);
     assert.notEqual(await text(page, 'dice'), '');
     assert.equal(await text(page, 'error'), '');

@@ -138,7 +138,9 @@ pub enum WorkerInput {
     /// Train a classifier on the folder last read, from scratch or from a model's weights;
     /// the best epoch by val AUC is kept. Answered by `Train*` messages with the same `run`.
     /// From scratch, the card takes `scan`'s settings; from a model, that model's.
-    Train { run: u64, options: LabelOptions, from: Option<ModelId>, scan: crate::data::ScanKind, epochs: usize, name: String },
+    /// `balance_gate`: the head's bias moved so that p = 0.5 falls at val's best balanced
+    /// accuracy, as `camseg train --balance-gate`.
+    Train { run: u64, options: LabelOptions, from: Option<ModelId>, scan: crate::data::ScanKind, epochs: usize, balance_gate: bool, name: String },
     CancelTrain { run: u64 },
     /// Every trust check on one image for one method and block: answered by `Trusted`.
     Trust(ImageQuestion),

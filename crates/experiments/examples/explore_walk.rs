@@ -72,6 +72,7 @@ fn main() -> camseg::Result<()> {
         variants.push((1, 2, 0.3, 64, false));
     }
     let mut scores = vec![vec![Vec::new(); CUTS.len() + 1]; variants.len()];
+    let mut clusters = Vec::new();
     for chunk in records.chunks(16) {
         let images = chunk.iter().map(|r| ds.load_image(r, spec.channel)).collect::<camseg::Result<Vec<_>>>()?;
         let refs: Vec<&Plane> = images.iter().collect();
@@ -86,6 +87,7 @@ fn main() -> camseg::Result<()> {
             })
             .collect();
         for (i, (r, image)) in chunk.iter().zip(&images).enumerate() {
+            clusters.push(r.patient.clone());
             let truth = ds.load_mask(r, image.width, image.height)?;
             for (v, &(feat, radius, beta, steps, cam_seed)) in variants.iter().enumerate() {
                 let map = if steps == 0 {
@@ -119,5 +121,15 @@ fn main() -> camseg::Result<()> {
         })
         .collect();
     explore::print_table("features, radius, beta, steps", &CUTS, &names, &scores);
+    // SCORES=path: every image's Dice at Otsu per variant (CSV), for checking a choice on one
+    // half of the split's clusters against the other (scripts/split-half.py).
+    if let Ok(path) = std::env::var("SCORES") {
+        let mut csv = format!("cluster,{}\n", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(","));
+        for (i, cluster) in clusters.iter().enumerate() {
+            let row: Vec<String> = scores.iter().map(|s| format!("{:.5}", s[CUTS.len()][i])).collect();
+            csv += &format!("{cluster},{}\n", row.join(","));
+        }
+        std::fs::write(&path, csv).map_err(|e| camseg::Error::io(&path, e))?;
+    }
     Ok(())
 }

@@ -25,7 +25,10 @@ pub trait Load {
 
 impl Load for ModelCard {
     fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
-        fill(self.architecture.init(device), weights, "the card's architecture")
+        let model = fill(self.architecture.init(device), weights, "the card's architecture")?;
+        // EfficientNet-Lite0's trained statistics, fine-tuned further (`--init`, the page's
+        // "start from"), keep the published momentum, as from ImageNet's weights.
+        Ok(if model.lite0.is_some() { model.with_norm_momentum(crate::model::lite0::PUBLISHED_NORM_MOMENTUM) } else { model })
     }
 
     fn load_checked(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {

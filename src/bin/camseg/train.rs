@@ -8,10 +8,10 @@ use camseg::card::LabelsInfo;
 use camseg::data::labelled::{LabelOptions, Layout};
 use camseg::data::{Dataset, InputSpec, Negatives, Normalisation, Polarity, Record, ScanSettings};
 use camseg::evaluate::{best_threshold, summarise};
-use camseg::metrics::{balanced_cut, roc_auc, Confusion};
+use camseg::metrics::{roc_auc, Confusion};
 use burn::tensor::Device;
 use camseg::model::{Classifier, ClassifierConfig};
-use camseg::train::{predict, Sample, TrainConfig, Trainer};
+use camseg::train::{balanced_gate, predict, Sample, TrainConfig, Trainer};
 use camseg::{block_on, Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,8 +75,9 @@ pub struct Args {
     #[arg(long, conflicts_with = "init")]
     pretrained: Option<PathBuf>,
     /// Batch norm's momentum (each batch's share of the running statistics) while training.
-    /// Default: the start's own, 0.01 with `--pretrained` (the published network's), burn's 0.1
-    /// from scratch or `--init`.
+    /// Default: EfficientNet-Lite0 from trained weights (`--pretrained`, or `--init` with a Lite0
+    /// card) the published network's 0.01; otherwise burn's 0.1 (from random weights, 0.01
+    /// called every BUSI val image normal: docs/results.md, section 5).
     #[arg(long)]
     norm_momentum: Option<f64>,
     /// Blocks of EfficientNet-Lite0 kept with `--pretrained` (block k ends at stride 2^(k+1)).
@@ -292,11 +293,9 @@ pub fn run(args: Args) -> Result<()> {
     let mut model = best;
     eprintln!("best epoch {best_epoch} (val auc {best_auc:.4})");
     if args.balance_gate {
-        let cut = balanced_cut(&best_probs, &val_labels)
-            .ok_or_else(|| Error::Invalid(format!("--balance-gate: the {} split of {} needs lesion and normal images", args.val_split, args.data.display())))?
-            .clamp(1e-6, 1.0 - 1e-6);
-        let shift = -(cut / (1.0 - cut)).ln();
-        model = model.with_lesion_logit_shift(shift);
+        let (balanced, shift, cut) = balanced_gate(model, &best_probs, &val_labels)
+            .ok_or_else(|| Error::Invalid(format!("--balance-gate: the {} split of {} needs lesion and normal images", args.val_split, args.data.display())))?;
+        model = balanced;
         let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
         best_acc = Confusion::from_probs(&probs, &val_labels, camseg::evaluate::GATE).accuracy();
         card.metrics.insert("gate_shift_logit".into(), shift as f64);

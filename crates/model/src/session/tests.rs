@@ -396,7 +396,7 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
 
     // From the shipped phantom model's weights (its architecture and input size).
     // The kind of scan is for runs from scratch: a start model brings its own settings.
-    session.accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, name: "mine".into() });
+    session.accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, balance_gate: false, name: "mine".into() });
     let out = run(&mut session);
     let started = out.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, val, .. } => Some((*train, *val)), _ => None });
     assert_eq!(started, Some((30, 10)));
@@ -416,13 +416,32 @@ fn a_labelled_folder_is_summarised_trained_on_and_becomes_a_model_with_its_own_c
     assert_eq!(session.accept(WorkerInput::AddModel { model: ModelId(7), card_json: card_json.clone(), weights: weights.clone() }), vec![WorkerOutput::ModelAccepted { model: ModelId(7) }]);
 
     // From scratch, the card reads the kind of scan asked for.
-    session.accept(WorkerInput::Train { run: 5, options: options.clone(), from: None, scan: crate::data::ScanKind::DarkLesion, epochs: 1, name: "dark".into() });
+    session.accept(WorkerInput::Train { run: 5, options: options.clone(), from: None, scan: crate::data::ScanKind::DarkLesion, epochs: 1, balance_gate: false, name: "dark".into() });
     let out = run(&mut session);
     let Some(WorkerOutput::TrainFinished { card_json, .. }) = out.last() else { panic!("{:?}", out.last()) };
     assert_eq!(ModelCard::from_json(card_json).unwrap().input.scan, crate::data::ScanKind::DarkLesion.settings());
 
+    // The first run again with the gate balanced on val: the same epochs, so the same AUC;
+    // p = 0.5 moves to val's best balanced accuracy, which on this balanced val is accuracy.
+    session.accept(WorkerInput::Train { run: 6, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::default(), epochs: 2, balance_gate: true, name: "balanced".into() });
+    let out = run(&mut session);
+    let Some(WorkerOutput::TrainFinished { card_json, weights: balanced_weights, .. }) = out.last() else { panic!("{:?}", out.last()) };
+    let balanced = ModelCard::from_json(card_json).unwrap();
+    assert_eq!(balanced.metrics["val_auc"], card.metrics["val_auc"]);
+    assert!(balanced.metrics["val_accuracy"] >= card.metrics["val_accuracy"], "{:?} against {:?}", balanced.metrics, card.metrics);
+    // The weights carry the recorded shift: the lesion logit's lead grows by it, nothing else moves.
+    let bias = |card: &ModelCard, weights: &Vec<u8>| {
+        use crate::card::Load;
+        card.load(weights.clone(), &Device::flex()).unwrap().head.bias.unwrap().val().into_data().try_to_vec::<f32>().unwrap()
+    };
+    let (plain, moved, shift) = (bias(&card, weights), bias(&balanced, balanced_weights), balanced.metrics["gate_shift_logit"] as f32);
+    assert!(((moved[1] - moved[0]) - (plain[1] - plain[0]) - shift).abs() < 1e-4, "{plain:?} -> {moved:?}, shift {shift}");
+    assert!(((moved[1] + moved[0]) - (plain[1] + plain[0])).abs() < 1e-4);
+    assert!(balanced.description.contains("Gate balanced on val: p "), "{}", balanced.description);
+    assert!(!card.metrics.contains_key("gate_shift_logit"));
+
     // Cancelled at once: nothing more is sent for the run.
-    session.accept(WorkerInput::Train { run: 4, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, name: "x".into() });
+    session.accept(WorkerInput::Train { run: 4, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, balance_gate: false, name: "x".into() });
     assert_eq!(session.accept(WorkerInput::CancelTrain { run: 4 }), vec![WorkerOutput::TrainCancelled { run: 4 }]);
     assert!(!session.busy());
 }
@@ -530,7 +549,7 @@ fn labelled_volumes_are_cut_into_slices_and_trained_on() {
         assert_eq!((class.per_split["train"], class.per_split["val"]), (12, 4), "one whole scan of four held out: {class:?}");
     }
     assert!(summary.warnings.iter().any(|w| w.starts_with("normal/bad.nii:")), "{:?}", summary.warnings);
-    session.accept(WorkerInput::Train { run: 2, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, name: "scans".into() });
+    session.accept(WorkerInput::Train { run: 2, options, from: None, scan: crate::data::ScanKind::default(), epochs: 1, balance_gate: false, name: "scans".into() });
     let out = run(&mut session);
     let started = out.iter().find_map(|o| match o { WorkerOutput::TrainStarted { train, val, .. } => Some((*train, *val)), _ => None });
     assert_eq!(started, Some((24, 8)));
@@ -586,7 +605,7 @@ fn a_run_shared_by_two_workers_keeps_one_set_of_parameters_and_outlives_its_help
         pool[0].accept(WorkerInput::PeerJoined { peer: 1 });
         pool[1].accept(WorkerInput::PeerJoined { peer: 0 });
         pool[0].accept(WorkerInput::ReadLabels { request: 1, files: Some(phantom_folder(80)), options: options.clone() });
-        pool[0].accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, name: "shared".into() });
+        pool[0].accept(WorkerInput::Train { run: 3, options: options.clone(), from: Some(PHANTOM), scan: crate::data::ScanKind::Ultrasound, epochs: 2, balance_gate: false, name: "shared".into() });
         let mut compared = 0;
         let said = run_pool(&mut pool, lose_at, |pool| {
             let main = pool[0].training.as_ref().and_then(|j| j.trainer());
@@ -631,7 +650,7 @@ fn a_run_on_autodiff_stays_with_the_main_worker() {
     let weights = block_on(crate::card::weights_bytes(&card.architecture.init(&Device::flex()), &card.architecture)).unwrap();
     assert_eq!(pool[0].accept(WorkerInput::AddModel { model: ModelId(9), card_json: card.to_json(), weights }), vec![WorkerOutput::ModelAccepted { model: ModelId(9) }]);
     pool[0].accept(WorkerInput::ReadLabels { request: 1, files: Some(phantom_folder(24)), options: options.clone() });
-    pool[0].accept(WorkerInput::Train { run: 3, options, from: Some(ModelId(9)), scan: crate::data::ScanKind::default(), epochs: 1, name: "lite".into() });
+    pool[0].accept(WorkerInput::Train { run: 3, options, from: Some(ModelId(9)), scan: crate::data::ScanKind::default(), epochs: 1, balance_gate: false, name: "lite".into() });
     let mut helped = false;
     let said = run_pool(&mut pool, None, |pool| helped |= pool[1].shard.is_some());
     assert!(!helped, "the helper was handed a shard");

@@ -14,7 +14,7 @@ use crate::metrics::{roc_auc, Confusion};
 use crate::model::Classifier;
 use crate::plane::Plane;
 use crate::protocol::{Busy, WorkerInput, WorkerOutput};
-use crate::train::{predict, Sample, TrainConfig, Trainer};
+use crate::train::{balanced_gate, predict, Sample, TrainConfig, Trainer};
 use super::sharing::{self, Sharing};
 use crate::{Error, Result};
 use burn::tensor::Device;
@@ -83,6 +83,14 @@ pub struct Start {
     pub model: Option<Classifier>,
 }
 
+struct BestEpoch {
+    auc: f64,
+    accuracy: f64,
+    epoch: usize,
+    model: Classifier,
+    probs: Vec<f32>,
+}
+
 pub struct TrainJob {
     pub run: u64,
     set: Labelled,
@@ -94,7 +102,9 @@ pub struct TrainJob {
     train: Vec<Sample>,
     val: Vec<Sample>,
     trainer: Option<Trainer>,
-    best: Option<(f64, f64, usize, Classifier)>,
+    /// The best epoch so far: its val AUC and accuracy, number, model and val probabilities.
+    best: Option<BestEpoch>,
+    balance_gate: bool,
     loss_sum: f64,
     started: f64,
     /// The peers taking shards of each step, where the run is shared.
@@ -103,9 +113,20 @@ pub struct TrainJob {
     val_due: Option<crate::train::Progress>,
 }
 
+/// What the person chose for a run besides the data and the start.
+pub struct Recipe {
+    /// What a model trained from scratch reads (a start model brings its own).
+    pub scan: ScanKind,
+    pub epochs: usize,
+    /// Move the head's bias so that p = 0.5 falls at val's best balanced accuracy
+    /// ([`crate::train::balanced_gate`]).
+    pub balance_gate: bool,
+}
+
 impl TrainJob {
-    /// A run on `set` (read with `options`), from `start` (from scratch: reading `scan`), named `name`.
-    pub fn new(run: u64, set: Labelled, options: &LabelOptions, start: Start, scan: ScanKind, epochs: usize, name: &str, now: f64) -> Result<TrainJob> {
+    /// A run on `set` (read with `options`), from `start`, as `recipe` says, named `name`.
+    pub fn new(run: u64, set: Labelled, options: &LabelOptions, start: Start, recipe: Recipe, name: &str, now: f64) -> Result<TrainJob> {
+        let Recipe { scan, epochs, balance_gate } = recipe;
         let arch = start.card.as_ref().map(|c| c.architecture.clone()).unwrap_or_default();
         let mut card = ModelCard::new(name, arch.clone());
         card.input.scan = scan.settings();
@@ -129,7 +150,7 @@ impl TrainJob {
         }
         // The CLI's default recipe, so a page run and `camseg train` agree.
         let config = TrainConfig { epochs: epochs.clamp(1, MAX_EPOCHS), seed: options.seed, ..TrainConfig::default() };
-        Ok(TrainJob { run, set, card, start: start.model, config, next: 0, train: Vec::new(), val: Vec::new(), trainer: None, best: None, loss_sum: 0.0, started: now, sharing: None, val_due: None })
+        Ok(TrainJob { run, set, card, start: start.model, config, next: 0, train: Vec::new(), val: Vec::new(), trainer: None, best: None, balance_gate, loss_sum: 0.0, started: now, sharing: None, val_due: None })
     }
 
     /// One short piece of the run. `peers`: the workers that can take a shard of each step
@@ -172,7 +193,7 @@ impl TrainJob {
             None => trainer.step(&self.train).await?,
         };
         let Some(progress) = progress else {
-            out.push(self.finish(now).await?);
+            out.push(self.finish(now, device).await?);
             return Ok(out);
         };
         if progress.read_steps > 0 {
@@ -193,10 +214,10 @@ impl TrainJob {
         let model = trainer.model();
         let loss = self.loss_sum / trainer.steps_per_epoch() as f64;
         self.loss_sum = 0.0;
-        let (auc, accuracy) = self.held_out(&model, device).await?;
+        let (auc, accuracy, probs) = self.held_out(&model, device).await?;
         // As the CLI: the later epoch wins ties; with no AUC (one class in val) the latest.
-        if self.best.as_ref().is_none_or(|b| auc.is_nan() || auc >= b.0 || b.0.is_nan()) {
-            self.best = Some((auc, accuracy, progress.epoch + 1, model));
+        if self.best.as_ref().is_none_or(|b| auc.is_nan() || auc >= b.auc || b.auc.is_nan()) {
+            self.best = Some(BestEpoch { auc, accuracy, epoch: progress.epoch + 1, model, probs });
         }
         Ok(vec![WorkerOutput::TrainEpoch { run: self.run, epoch: progress.epoch, loss, val_auc: auc, val_accuracy: accuracy }])
     }
@@ -253,26 +274,44 @@ impl TrainJob {
         WorkerOutput::Busy(Some(Busy { what: "reading the training images".into(), done: end, total: self.set.images.len() }))
     }
 
-    async fn held_out(&self, model: &Classifier, device: &Device) -> Result<(f64, f64)> {
+    /// Val AUC, accuracy at the gate, and the probabilities.
+    async fn held_out(&self, model: &Classifier, device: &Device) -> Result<(f64, f64, Vec<f32>)> {
         if self.val.is_empty() {
-            return Ok((f64::NAN, f64::NAN));
+            return Ok((f64::NAN, f64::NAN, Vec::new()));
         }
         let inputs: Vec<&Plane> = self.val.iter().map(|s| &s.input).collect();
-        let labels: Vec<bool> = self.val.iter().map(|s| s.label).collect();
         let probs = predict(model, &self.card.input, &inputs, 32, device).await?;
-        Ok((roc_auc(&probs, &labels), Confusion::from_probs(&probs, &labels, GATE).accuracy()))
+        let labels = self.val_labels();
+        Ok((roc_auc(&probs, &labels), Confusion::from_probs(&probs, &labels, GATE).accuracy(), probs))
     }
 
-    async fn finish(&mut self, now: f64) -> Result<WorkerOutput> {
-        let (auc, accuracy, epoch, model) = self.best.take().ok_or_else(|| Error::Invalid("training ended before its first epoch".into()))?;
+    fn val_labels(&self) -> Vec<bool> {
+        self.val.iter().map(|s| s.label).collect()
+    }
+
+    async fn finish(&mut self, now: f64, device: &Device) -> Result<WorkerOutput> {
+        let BestEpoch { auc, mut accuracy, epoch, mut model, probs } = self.best.take().ok_or_else(|| Error::Invalid("training ended before its first epoch".into()))?;
         let seconds = (now - self.started) / 1000.0;
         let mut card = self.card.clone();
+        let mut gate = String::new();
+        if self.balance_gate {
+            let labels = self.val_labels();
+            match balanced_gate(model.clone(), &probs, &labels) {
+                Some((balanced, shift, cut)) => {
+                    model = balanced;
+                    accuracy = self.held_out(&model, device).await?.1;
+                    card.metrics.insert("gate_shift_logit".into(), shift as f64);
+                    gate = format!(" Gate balanced on val: p {cut:.3} reads 0.5 (logit shift {shift:+.2}).");
+                }
+                None => gate = " The gate was not balanced: val lacks lesion or normal images.".into(),
+            }
+        }
         card.metrics.insert("val_auc".into(), auc);
         card.metrics.insert("val_accuracy".into(), accuracy);
         card.metrics.insert("best_epoch".into(), epoch as f64);
         card.training.seconds = seconds;
         card.description = format!(
-            "Trained in this browser on {} images ({} held out as val); best epoch {epoch}, val AUC {auc:.3}.{}",
+            "Trained in this browser on {} images ({} held out as val); best epoch {epoch}, val AUC {auc:.3}.{gate}{}",
             self.train.len(),
             self.val.len(),
             if self.set.warnings.is_empty() { String::new() } else { format!(" Warnings: {}", self.set.warnings.join("; ")) }
@@ -293,7 +332,7 @@ impl super::Session {
                 let (read, classes) = self.folder.read(&options);
                 vec![WorkerOutput::LabelsRead { request, summary: read.map(|s| s.summary()), classes }]
             }
-            WorkerInput::Train { run, options, from, scan, epochs, name } => {
+            WorkerInput::Train { run, options, from, scan, epochs, balance_gate, name } => {
                 let mut out: Vec<WorkerOutput> = Vec::new();
                 if let Some(old) = self.training.take() {
                     out.extend(old.leave());
@@ -304,7 +343,7 @@ impl super::Session {
                         Some(id) => self.model(id).map(|(card, model)| Start { card: Some(card), model: Some(model) })?,
                         None => Start { card: None, model: None },
                     };
-                    TrainJob::new(run, set, &options, start, scan, epochs, &name, (self.clock)())
+                    TrainJob::new(run, set, &options, start, Recipe { scan, epochs, balance_gate }, &name, (self.clock)())
                 });
                 match job {
                     Ok(job) => self.training = Some(job),

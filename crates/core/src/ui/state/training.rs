@@ -44,6 +44,8 @@ pub struct Training {
     pub from: Option<ModelId>,
     /// What a model trained from scratch reads (a start model brings its own).
     pub scan: crate::data::ScanKind,
+    /// Balance the gate on val (`camseg train --balance-gate`): for unbalanced classes.
+    pub balance_gate: bool,
     pub phase: TrainPhase,
     pub run: u64,
     pub train: usize,
@@ -72,6 +74,7 @@ impl Default for Training {
             epochs: 10,
             from: None,
             scan: Default::default(),
+            balance_gate: false,
             phase: TrainPhase::Idle,
             run: 0,
             train: 0,
@@ -98,6 +101,7 @@ pub enum TrainAction {
     EpochsChosen(usize),
     FromChosen(Option<ModelId>),
     ScanChosen(crate::data::ScanKind),
+    BalanceGateChosen(bool),
     Requested { run: u64 },
     Started { run: u64, train: usize, val: usize, total_steps: usize, workers: usize },
     Step { run: u64, progress: Progress, now_ms: f64 },
@@ -143,6 +147,7 @@ impl Training {
             TrainAction::EpochsChosen(n) => self.epochs = n.clamp(1, 100),
             TrainAction::FromChosen(from) => self.from = from,
             TrainAction::ScanChosen(scan) => self.scan = scan,
+            TrainAction::BalanceGateChosen(on) => self.balance_gate = on,
             TrainAction::Requested { run } => {
                 self = Training { run, phase: TrainPhase::Running, message: None, ..self.clear_run() };
             }

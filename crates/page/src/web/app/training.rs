@@ -106,7 +106,7 @@ pub(super) fn callbacks(store: &UseReducerHandle<Store>, shared: &Rc<Shared>) ->
             let stem = t.source.strip_suffix(".zip").unwrap_or(&t.source);
             let name = format!("{} (trained here)", if stem.is_empty() { "my model" } else { stem });
             store.dispatch(Action::Train(TrainAction::Requested { run }));
-            shared.send(&WorkerInput::Train { run, options: t.options.clone(), from: t.from, scan: t.scan, epochs: t.epochs, name });
+            shared.send(&WorkerInput::Train { run, options: t.options.clone(), from: t.from, scan: t.scan, epochs: t.epochs, balance_gate: t.balance_gate, name });
         })
     };
     let on_train_cancel = {

@@ -124,6 +124,7 @@ pub fn page() -> Html {
                 on_epochs={ctx.dispatch_with(|n| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::EpochsChosen(n)))}
                 on_from={ctx.dispatch_with(|m| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::FromChosen(m)))}
                 on_scan={ctx.dispatch_with(|k| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::ScanChosen(k)))}
+                on_balance_gate={ctx.dispatch_with(|on| crate::ui::state::Action::Train(crate::ui::state::training::TrainAction::BalanceGateChosen(on)))}
                 on_start={ctx.on_train_start.clone()}
                 on_cancel={ctx.on_train_cancel.clone()}
                 on_problems={ctx.dispatch_with(crate::ui::state::Action::Failed)} />

@@ -128,7 +128,7 @@ pub fn model_panel(p: &ModelProps) -> Html {
             if let Some(c) = card {
                 <details class="card">
                     <summary>{ format!("Model card: test accuracy {}, AUC {}, trained on {} images", fmt(metric("test_accuracy"), 3), fmt(metric("test_auc"), 3), c.training.train_images) }</summary>
-                    <p>{ &c.description }</p>
+                    <p data-testid="card-description">{ &c.description }</p>
                     <dl>
                         <dt>{ "Data" }</dt><dd>{ &c.training.data }</dd>
                         <dt>{ "Input" }</dt><dd>{ format!("{} px, {:?} channel, normalised by {}", c.input.size, c.input.channel, normalisation(&c.input.normalisation)) }</dd>

@@ -21,6 +21,7 @@ pub struct TrainProps {
     pub on_epochs: Callback<usize>,
     pub on_from: Callback<Option<ModelId>>,
     pub on_scan: Callback<ScanKind>,
+    pub on_balance_gate: Callback<bool>,
     pub on_start: Callback<()>,
     pub on_cancel: Callback<()>,
     /// Files that could not be read from a dropped folder.
@@ -69,6 +70,7 @@ pub fn train_view(p: &TrainProps) -> Html {
     };
     let on_epochs = p.on_epochs.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(10));
     let on_scan = p.on_scan.reform(|e: Event| ScanKind::parse(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or_default());
+    let on_balance_gate = p.on_balance_gate.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked());
     let on_from = p.on_from.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value().parse().ok().map(ModelId));
     let named = t.classes.iter().find(|c| POSITIVE_NAMES.iter().any(|n| c.eq_ignore_ascii_case(n)));
     let best = t.best();
@@ -131,6 +133,9 @@ pub fn train_view(p: &TrainProps) -> Html {
                     }
                     <label>{ "Epochs " }<input type="number" min="1" max="100" value={t.epochs.to_string()} data-testid="train-epochs" onchange={on_epochs} disabled={locked} /></label>
                     <label>{ "Val share " }<input type="number" min="0" max="0.9" step="0.05" value={t.options.val_share.to_string()} data-testid="train-val-share" onchange={on_share} disabled={locked} /></label>
+                    <label title="For unbalanced classes: p = 0.5 moves to where val's balanced accuracy (sensitivity + specificity) is best. Rankings and heatmaps do not change.">
+                        <input type="checkbox" checked={t.balance_gate} data-testid="train-balance-gate" onchange={on_balance_gate} disabled={locked} />{ " balance the gate on val" }
+                    </label>
                 </div>
             }
             <div class="row">

@@ -171,6 +171,16 @@ fn the_intensity_rule_ignores_the_classifier_and_multi_layer_cam_and_its_walk_do
     assert_eq!(wa[0].probability, la[0].probability);
     assert_eq!((wa[1].heatmap.width, wa[1].heatmap.height), (40, 40));
     assert!(wa.iter().all(|r| r.heatmap.data.iter().all(|v| (0.0..=1.0).contains(v))));
+    // The walk is the card's (`input.scan.walk`): longer, or on another block's features, it
+    // draws another map.
+    use crate::cam::walk::Walk;
+    let with = |walk: Walk| {
+        let spec = InputSpec { scan: crate::data::ScanSettings { walk, ..spec.scan }, ..spec.clone() };
+        crate::block_on(analyse(&a, &spec, &images, 2, CamMethod::LayerCamWalk, &device)).unwrap().remove(0).heatmap
+    };
+    assert_eq!(with(Walk::CHOSEN), wa[0].heatmap, "a card that does not say walks as LGG's");
+    assert_ne!(with(Walk { steps: 256, ..Walk::CHOSEN }), wa[0].heatmap);
+    assert_ne!(with(Walk { feature_block: 0, ..Walk::CHOSEN }), wa[0].heatmap);
 }
 
 /// The teaching view's steps add up to the method's own heatmap, for every plain CAM, and

@@ -146,6 +146,13 @@ done
 # 7. The mask-only control of filter-and-retrain: a classifier trained on the binary masks of
 # the walk alone, beside the unfiltered original, same recipe (the card's architecture from
 # fresh weights), on test. Last: with EfficientNet-Lite0 it is the slowest step (about 25 minutes).
+# First, on val, batch norm's momentum for a network from random weights (results.md, section 5,
+# "The momentum for each start"): the default (0.1) is what val chose.
+mkdir -p "$OUT/momentum"
+for m in 0.1 0.01; do
+  [ -f "$OUT/momentum/scratch-val-$m.jsonl" ] || $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method layercam-walk --block "$WB" --threshold "$WT" \
+    --epochs 16 --input-size 128 --seeds 1 --filters none --test-split val --norm-momentum $m --json > "$OUT/momentum/scratch-val-$m.jsonl"
+done
 [ -f "$OUT/mask-only.jsonl" ] || $CAMSEG filter-retrain --data "$DATA" --model "$MODEL" --method layercam-walk --block "$WB" --threshold "$WT" \
   --epochs 16 --input-size 128 --seeds 1 --filters mask-only --json > "$OUT/mask-only.jsonl"
 echo "results in $OUT"

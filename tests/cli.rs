@@ -118,6 +118,10 @@ fn phantom_train_eval_cam_end_to_end() {
     assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "0.5"]).contains("at least 1"));
     assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--contrast", "1.4", "--no-augment"]).contains("--no-augment"));
     assert!(fails(&["filter-retrain", "--data", s(&data), "--model", s(&model), "--contrast", "0.5"]).contains("at least 1"));
+    assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--norm-momentum", "0"]).contains("--norm-momentum 0 must be in (0, 1]"));
+    assert!(fails(&["filter-retrain", "--data", s(&data), "--model", s(&model), "--norm-momentum", "1.5"]).contains("--norm-momentum 1.5"));
+    assert!(fails(&["train", "--data", s(&data), "--out", s(&out), "--walk", "1,2,0.3"]).contains("--walk: `1,2,0.3` is not FEATURE_BLOCK,RADIUS,BETA,STEPS"));
+    assert!(fails(&["card", "--data", s(&data), "--model", s(&model), "--walk", "1,9,0.3,64"]).contains("`walk.radius` 9"));
     let corrupt = dir.path().join("corrupt.png");
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n not really").unwrap();
     assert!(fails(&["cam", "--model", s(&model), "--image", s(&corrupt), "--out", s(&heat)]).contains("corrupt"));

@@ -128,6 +128,7 @@ fn retrain(arch: &ClassifierConfig, norm_momentum: Option<f64>, card: &ModelCard
 pub fn run(args: Args) -> Result<()> {
     crate::common::check_budget(args.epochs, args.batch_size)?;
     crate::common::check_contrast(args.contrast, true)?;
+    args.norm_momentum.map(crate::common::check_norm_momentum).transpose()?;
     let started = Instant::now();
     let device = device();
     let (card, model) = load_model(&args.input.model, &device)?;
@@ -154,7 +155,6 @@ pub fn run(args: Args) -> Result<()> {
     let mut arch = card.architecture.clone();
     arch.input_size = args.input_size.unwrap_or(arch.input_size);
     arch.validate()?;
-    args.norm_momentum.map(crate::common::check_norm_momentum).transpose()?;
     if args.seeds == 0 {
         return Err(Error::Invalid("--seeds must be at least 1".into()));
     }

@@ -171,6 +171,8 @@ fn samples(images: Vec<camseg::plane::Plane>, records: &[Record], card: &ModelCa
 
 pub fn run(args: Args) -> Result<()> {
     crate::common::check_budget(args.epochs, args.batch_size)?;
+    // Flags are checked before minutes of reading images, not after.
+    let norm_momentum = args.norm_momentum.map(crate::common::check_norm_momentum).transpose()?;
     // The output is checked before minutes of training, not after.
     let (weights, card_path) = model_paths(&args.out);
     if !args.force {
@@ -239,8 +241,8 @@ pub fn run(args: Args) -> Result<()> {
         (None, Some(path)) => crate::pretrained::classifier(path, &arch, &device)?,
         (None, None) => arch.init(&device),
     };
-    let start = match args.norm_momentum {
-        Some(m) => start.with_norm_momentum(crate::common::check_norm_momentum(m)?),
+    let start = match norm_momentum {
+        Some(m) => start.with_norm_momentum(m),
         None => start,
     };
     let mut trainer = Trainer::new(start, card.input.clone(), config, train.len(), &device);

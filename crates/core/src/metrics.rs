@@ -107,6 +107,16 @@ pub fn roc_auc(scores: &[f32], labels: &[bool]) -> f64 {
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
+/// A gate balanced on held-out images: the logit shift that moves p = 0.5 to the cut with
+/// the best balanced accuracy of `probs` (the model's own on `labels`), and that cut; `None`
+/// when a class is missing. For classes as unbalanced as BUSI's, where p = 0.5 sits far from
+/// that cut. Since p moves monotonically, the shifted model's calls at 0.5 are `probs`' calls
+/// at the cut: nothing needs predicting again.
+pub fn balanced_gate(probs: &[f32], labels: &[bool]) -> Option<(f32, f32)> {
+    let cut = balanced_cut(probs, labels)?.clamp(1e-6, 1.0 - 1e-6);
+    Some((-(cut / (1.0 - cut)).ln(), cut))
+}
+
 /// The cut on `scores` (a positive where score >= cut) with the best balanced accuracy
 /// (Youden's J: sensitivity + specificity - 1), halfway between two neighbouring scores; on
 /// a tie, the one nearest 0.5. `None` when one class is missing.
@@ -162,6 +172,10 @@ mod tests {
         // Separable scores: the cut falls in the gap, far from 0.5 if need be.
         assert!((balanced_cut(&[0.99, 0.97, 0.9, 0.8], &[true, true, false, false]).unwrap() - 0.935).abs() < 1e-6);
         assert_eq!(balanced_cut(&[0.3, 0.7], &[true, true]), None);
+        // The gate's shift puts p = 0.5 at the cut: logit(0.65) + shift = 0.
+        let (shift, cut) = balanced_gate(&scores, &labels).unwrap();
+        assert!((cut - 0.65).abs() < 1e-6 && ((0.65f32 / 0.35).ln() + shift).abs() < 1e-5);
+        assert_eq!(balanced_gate(&[0.3, 0.7], &[true, true]), None);
     }
 
     #[test]

@@ -39,8 +39,8 @@ fn main() -> camseg::Result<()> {
     let spec = &card.input;
     let every: usize = std::env::var("EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let records: Vec<_> = records.into_iter().step_by(every).collect();
-    // (features: 0/1 = block, 9 = input pixels; radius; beta; steps; seed: the CAM, or (control,
-    // no classifier) a Gaussian at the head's centre)
+    // (features: a block, or 9 = input pixels; radius; beta; steps; seed: the CAM, or (control,
+    // no classifier) a Gaussian at the field of view's centre)
     let wide = std::env::var("GRID").is_ok_and(|g| g == "wide");
     let walk_block = card.cam.per_method.iter().find(|m| m.method == CamMethod::LayerCamWalk).map_or(2, |m| m.block);
     let feature_blocks = model.blocks().min(3);

@@ -25,10 +25,9 @@ pub trait Load {
 
 impl Load for ModelCard {
     fn load(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {
-        let model = fill(self.architecture.init(device), weights, "the card's architecture")?;
-        // EfficientNet-Lite0's trained statistics, fine-tuned further (`--init`, the page's
-        // "start from"), keep the published momentum, as from ImageNet's weights.
-        Ok(if model.lite0.is_some() { model.with_norm_momentum(crate::model::lite0::PUBLISHED_NORM_MOMENTUM) } else { model })
+        // A card's weights are trained: fine-tuned further (`--init`, the page's "start from"),
+        // they keep their family's momentum for trained weights.
+        Ok(fill(self.architecture.init(device), weights, "the card's architecture")?.with_trained_norm_momentum())
     }
 
     fn load_checked(&self, weights: Vec<u8>, device: &Device) -> Result<Classifier> {

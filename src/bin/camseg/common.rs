@@ -144,7 +144,6 @@ pub fn check_budget(epochs: usize, batch_size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks `--contrast` (an augmentation: at least 1, and not with augmentation off).
 /// `--norm-momentum`: each batch's share of batch norm's running statistics, in (0, 1].
 pub fn check_norm_momentum(momentum: f64) -> Result<f64> {
     if momentum > 0.0 && momentum <= 1.0 {
@@ -154,6 +153,7 @@ pub fn check_norm_momentum(momentum: f64) -> Result<f64> {
     }
 }
 
+/// Checks `--contrast` (an augmentation: at least 1, and not with augmentation off).
 pub fn check_contrast(contrast: f32, augment: bool) -> Result<()> {
     if !(contrast.is_finite() && contrast >= 1.0) {
         return Err(Error::Invalid(format!("--contrast {contrast} must be at least 1 (1 = off)")));

@@ -8,7 +8,7 @@ use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
 
 /// A classifier of `config` (the EfficientNet-Lite0 family) whose blocks hold the file's
-/// weights; its head is fresh.
+/// weights, with the published momentum for fine-tuning them; its head is fresh.
 pub fn classifier(path: &Path, config: &ClassifierConfig, device: &Device) -> Result<Classifier> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| Error::Invalid(format!("{}: not a safetensors file ({e})", path.display())))?;
@@ -17,5 +17,5 @@ pub fn classifier(path: &Path, config: &ClassifierConfig, device: &Device) -> Re
         (view.dtype() == Dtype::F32).then(|| (view.shape().to_vec(), view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()))
     };
     let blocks = Lite0::from_named(config.blocks(), device, &mut get).map_err(|e| Error::Invalid(format!("{}: {e} (f32 tensors named as efficientnet-lite-pytorch names them, from scripts/export-lite0.py)", path.display())))?;
-    Ok(Classifier::with_lite0(blocks, config, device))
+    Ok(Classifier::with_lite0(blocks, config, device).with_trained_norm_momentum())
 }

@@ -8,10 +8,10 @@ use camseg::card::LabelsInfo;
 use camseg::data::labelled::{LabelOptions, Layout};
 use camseg::data::{Dataset, InputSpec, Negatives, Normalisation, Polarity, Record, ScanSettings};
 use camseg::evaluate::{best_threshold, summarise};
-use camseg::metrics::{roc_auc, Confusion};
+use camseg::metrics::{balanced_gate, roc_auc, Confusion};
 use burn::tensor::Device;
 use camseg::model::{Classifier, ClassifierConfig};
-use camseg::train::{balanced_gate, predict, Sample, TrainConfig, Trainer};
+use camseg::train::{predict, Sample, TrainConfig, Trainer};
 use camseg::{block_on, Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -295,11 +295,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut model = best;
     eprintln!("best epoch {best_epoch} (val auc {best_auc:.4})");
     if args.balance_gate {
-        let (balanced, shift, cut) = balanced_gate(model, &best_probs, &val_labels)
+        let (shift, cut) = balanced_gate(&best_probs, &val_labels)
             .ok_or_else(|| Error::Invalid(format!("--balance-gate: the {} split of {} needs lesion and normal images", args.val_split, args.data.display())))?;
-        model = balanced;
-        let probs = block_on(predict(&model, &card.input, &val_inputs, 64, &device))?;
-        best_acc = Confusion::from_probs(&probs, &val_labels, camseg::evaluate::GATE).accuracy();
+        model = model.with_lesion_logit_shift(shift);
+        best_acc = Confusion::from_probs(&best_probs, &val_labels, cut).accuracy();
         card.metrics.insert("gate_shift_logit".into(), shift as f64);
         eprintln!("gate balanced on {}: p {cut:.4} now reads 0.5 (logit shift {shift:+.3}), val accuracy {best_acc:.4}", args.val_split);
     }

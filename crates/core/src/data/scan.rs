@@ -148,9 +148,8 @@ mod tests {
         }
         let busi: serde_json::Value = serde_json::from_str(include_str!("../../../../static/models/busi.json")).unwrap();
         let card = serde_json::from_value::<ScanSettings>(busi["input"]["scan"].clone()).unwrap();
-        // All but the filling, which val chose for the plain network from scratch only, and the
-        // walk, which BUSI val chose for the fine-tuned EfficientNet-Lite0's grid.
-        assert_eq!(card, ScanSettings { fill_annotations: false, walk: card.walk, ..ScanKind::Ultrasound.settings() });
+        // All but the filling, which val chose for the plain network from scratch only.
+        assert_eq!(card, ScanSettings { fill_annotations: false, ..ScanKind::Ultrasound.settings() });
         assert!(ScanKind::Ultrasound.settings().fill_annotations);
         assert_eq!(ScanKind::default().settings(), ScanSettings::default(), "FLAIR's, as every card before the others");
     }

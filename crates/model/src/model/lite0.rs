@@ -17,7 +17,7 @@ const NORM_EPSILON: f64 = 1e-3;
 /// Fine-tuned on BUSI, the slower statistics gave maps nearer the lesion on val
 /// (docs/results.md, section 5). Fresh weights keep burn's 0.1: from random weights, 0.01
 /// called every BUSI val image normal (val AUC 0.55 against 0.74).
-/// [`crate::model::Classifier::with_norm_momentum`] sets either.
+/// [`crate::model::Classifier::with_trained_norm_momentum`] applies it to trained weights.
 pub const PUBLISHED_NORM_MOMENTUM: f64 = 0.01;
 
 /// The grey level (in [0, 1]) the stem pads with: the published network padded its normalised
@@ -140,8 +140,7 @@ impl Lite0 {
         x
     }
 
-    /// The network filled with named tensors (batch norm's momentum the published
-    /// [`PUBLISHED_NORM_MOMENTUM`]), named as the `efficientnet-lite-pytorch` package
+    /// The network filled with named tensors, named as the `efficientnet-lite-pytorch` package
     /// names them (`_conv_stem.weight`, `_blocks.3._bn1.running_var`, ...). The stem must
     /// already take one channel (`scripts/export-lite0.py` folds ImageNet's three into it).
     /// `get` returns a tensor's shape and values, or None when the file lacks it.
@@ -192,7 +191,6 @@ impl Filler<'_> {
         norm.beta = Param::from_tensor(self.tensor(&format!("{name}.bias"), shape)?);
         norm.running_mean = RunningState::new(self.tensor(&format!("{name}.running_mean"), shape)?);
         norm.running_var = RunningState::new(self.tensor(&format!("{name}.running_var"), shape)?);
-        norm.momentum = PUBLISHED_NORM_MOMENTUM;
         Ok(())
     }
 }
@@ -270,11 +268,7 @@ mod tests {
         }
         let mut filled = Lite0::from_named(2, &device, &mut |n| lookup.get(n).cloned()).unwrap();
         assert_eq!(floats(filled.stem.weight.val().reshape([-1])), lookup["_conv_stem.weight"].1);
-        // The published statistics come with the published momentum; fresh ones keep burn's.
-        let mut fresh = fresh;
         assert_eq!(filled.norms_mut().count(), 1 + 3 * 3 - 1, "the stem's, and three per layer but the first (no expansion)");
-        assert!(filled.norms_mut().all(|n| n.momentum == PUBLISHED_NORM_MOMENTUM));
-        assert!(fresh.norms_mut().all(|n| n.momentum == 0.1));
         let last = &filled.stages[1].layers[1];
         assert_eq!(floats(last.project_norm.running_var.value()), lookup["_blocks.2._bn2.running_var"].1);
         assert_eq!(floats(last.expand.as_ref().unwrap().weight.val().reshape([-1])), lookup["_blocks.2._expand_conv.weight"].1);

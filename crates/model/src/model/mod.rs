@@ -136,6 +136,13 @@ impl Classifier {
         self
     }
 
+    /// The same network ready to fine-tune trained weights further (ImageNet's, or a card's):
+    /// EfficientNet-Lite0 takes the published [`lite0::PUBLISHED_NORM_MOMENTUM`]; the plain
+    /// family keeps burn's 0.1, as it was trained. Fresh weights keep burn's 0.1 in both.
+    pub fn with_trained_norm_momentum(self) -> Self {
+        if self.lite0.is_some() { self.with_norm_momentum(lite0::PUBLISHED_NORM_MOMENTUM) } else { self }
+    }
+
     /// The same network with the tumour logit's lead over the other raised by `delta`, through
     /// the head's biases: p moves along its logistic curve, its ranking (AUC) does not, and no
     /// CAM changes (no gradient reaches a bias-only shift).
@@ -195,6 +202,11 @@ mod tests {
         assert_eq!(norms, vec![0.25; 3]);
         let mut model = ClassifierConfig::lite0(32, 3, 0.0).init(&device);
         assert!(model.lite0.as_mut().unwrap().norms_mut().all(|n| n.momentum == 0.1), "fresh weights keep burn's");
+        // Trained weights: Lite0 takes the published momentum, the plain family keeps burn's.
+        let mut trained = model.clone().with_trained_norm_momentum();
+        assert!(trained.lite0.as_mut().unwrap().norms_mut().all(|n| n.momentum == lite0::PUBLISHED_NORM_MOMENTUM));
+        let plain_trained = plain.init(&device).with_trained_norm_momentum();
+        assert!(plain_trained.features.iter().flat_map(|b| &b.norms).all(|n| n.momentum == 0.1));
         let mut model = model.with_norm_momentum(0.25);
         let norms: Vec<f64> = model.lite0.as_mut().unwrap().norms_mut().map(|n| n.momentum).collect();
         // The stem's, two in the first layer (no expansion), three in each of the next four.

@@ -10,11 +10,11 @@ use crate::data::ScanKind;
 use crate::data::labelled::{self, Entry, LabelOptions, Labelled, ScanSlices};
 use crate::data::upload::{split_volumes, FileBytes};
 use crate::evaluate::GATE;
-use crate::metrics::{roc_auc, Confusion};
+use crate::metrics::{balanced_gate, roc_auc, Confusion};
 use crate::model::Classifier;
 use crate::plane::Plane;
 use crate::protocol::{Busy, WorkerInput, WorkerOutput};
-use crate::train::{balanced_gate, predict, Sample, TrainConfig, Trainer};
+use crate::train::{predict, Sample, TrainConfig, Trainer};
 use super::sharing::{self, Sharing};
 use crate::{Error, Result};
 use burn::tensor::Device;
@@ -119,7 +119,7 @@ pub struct Recipe {
     pub scan: ScanKind,
     pub epochs: usize,
     /// Move the head's bias so that p = 0.5 falls at val's best balanced accuracy
-    /// ([`crate::train::balanced_gate`]).
+    /// ([`crate::metrics::balanced_gate`]).
     pub balance_gate: bool,
 }
 
@@ -193,7 +193,7 @@ impl TrainJob {
             None => trainer.step(&self.train).await?,
         };
         let Some(progress) = progress else {
-            out.push(self.finish(now, device).await?);
+            out.push(self.finish(now).await?);
             return Ok(out);
         };
         if progress.read_steps > 0 {
@@ -289,17 +289,17 @@ impl TrainJob {
         self.val.iter().map(|s| s.label).collect()
     }
 
-    async fn finish(&mut self, now: f64, device: &Device) -> Result<WorkerOutput> {
+    async fn finish(&mut self, now: f64) -> Result<WorkerOutput> {
         let BestEpoch { auc, mut accuracy, epoch, mut model, probs } = self.best.take().ok_or_else(|| Error::Invalid("training ended before its first epoch".into()))?;
         let seconds = (now - self.started) / 1000.0;
         let mut card = self.card.clone();
         let mut gate = String::new();
         if self.balance_gate {
             let labels = self.val_labels();
-            match balanced_gate(model.clone(), &probs, &labels) {
-                Some((balanced, shift, cut)) => {
-                    model = balanced;
-                    accuracy = self.held_out(&model, device).await?.1;
+            match balanced_gate(&probs, &labels) {
+                Some((shift, cut)) => {
+                    model = model.with_lesion_logit_shift(shift);
+                    accuracy = Confusion::from_probs(&probs, &labels, cut).accuracy();
                     card.metrics.insert("gate_shift_logit".into(), shift as f64);
                     gate = format!(" Gate balanced on val: p {cut:.3} reads 0.5 (logit shift {shift:+.2}).");
                 }

@@ -330,17 +330,6 @@ pub async fn train(
     Ok((trainer.into_model(), false))
 }
 
-/// A gate balanced on held-out images: the head's bias moved so that p = 0.5 falls at the
-/// cut with the best balanced accuracy (Youden's J) of `probs` (the model's own on `labels`).
-/// For classes as unbalanced as BUSI's, where p = 0.5 sits far from that cut; rankings (AUC)
-/// and heatmaps do not move. Returns the model, the logit shift and the cut; `None` when the
-/// held-out images lack a class.
-pub fn balanced_gate(model: Classifier, probs: &[f32], labels: &[bool]) -> Option<(Classifier, f32, f32)> {
-    let cut = crate::metrics::balanced_cut(probs, labels)?.clamp(1e-6, 1.0 - 1e-6);
-    let shift = -(cut / (1.0 - cut)).ln();
-    Some((model.with_lesion_logit_shift(shift), shift, cut))
-}
-
 /// Tumour probabilities of prepared inputs, in batches. `model` must be in eval mode.
 pub async fn predict(model: &Classifier, spec: &InputSpec, inputs: &[&Plane], batch: usize, device: &Device) -> Result<Vec<f32>> {
     let mut probs = Vec::with_capacity(inputs.len());

@@ -74,7 +74,8 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     assert.notEqual(await text(page, 'dice'), '');
     assert.equal(await text(page, 'error'), '');
 
-    // A reload finds it in the browser's storage.
+    // A reload finds it in the browser's storage, once the page says it is kept there.
+    await page.waitForFunction(() => document.querySelector('[data-testid=stored-state]')?.textContent.includes('kept in its storage'), null, { timeout: 60_000 });
     await page.reload();
     await settled(page);
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length > n, SHIPPED, { timeout: 60_000 });
@@ -86,7 +87,7 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     await page.fill('[data-testid=model-rename]', 'phantom finder');
     await page.dispatchEvent('[data-testid=model-rename]', 'change');
     await page.waitForFunction(() => document.querySelector('[data-testid=model]').textContent === 'phantom finder');
-    await page.waitForTimeout(500); // the card is rewritten in storage
+    await page.waitForFunction(() => document.querySelector('[data-testid=stored-state]')?.textContent.includes('kept in its storage'), null, { timeout: 60_000 });
     await page.reload();
     await settled(page);
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length > n, SHIPPED, { timeout: 60_000 });
@@ -94,8 +95,8 @@ test('train a model from a class-folder zip, use it, and find it again after a r
     const renamed = await page.$eval('[data-testid=model-picker]', (s) => [...s.options].find((o) => o.textContent === 'phantom finder').value);
     await page.selectOption('[data-testid=model-picker]', renamed);
     await page.click('[data-testid=model-delete]');
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length === n, SHIPPED);
-    await page.waitForTimeout(500);
+    // It leaves the picker once storage has let it go.
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=model-picker] option').length === n, SHIPPED, { timeout: 60_000 });
     await page.reload();
     await settled(page);
     await page.waitForTimeout(1000);

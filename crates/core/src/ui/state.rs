@@ -118,6 +118,11 @@ impl PageState {
                     entry.card.name = name;
                 }
             }
+            Action::ModelKeeping { id, keeping } => {
+                if let Some(stored) = self.models.iter_mut().find(|m| m.id == id).and_then(|m| m.stored.as_mut()) {
+                    stored.keeping = keeping;
+                }
+            }
             Action::ModelDeleted(id) => {
                 self.models.retain(|m| m.id != id);
                 if self.training.from == Some(id) {
@@ -449,7 +454,7 @@ pub mod trust_batch;
 pub use action::Action;
 pub use demo::DemoSet;
 pub use finetune::{FineTune, TunePhase};
-pub use items::{Analysed, Item, ModelEntry};
+pub use items::{Analysed, Item, Keeping, ModelEntry, Stored};
 pub use view::{SortKey, ViewSettings};
 pub use table::{BatchSummary, Row};
 

@@ -1,6 +1,6 @@
 //! Every event the page's state answers to ([`super::PageState::reduce`]).
 
-use super::{asked, training, trust_batch, Analysed, DemoSet, Item, ModelEntry, SortKey};
+use super::{asked, training, trust_batch, Analysed, DemoSet, Item, Keeping, ModelEntry, SortKey};
 use crate::cam::CamMethod;
 use crate::filters::Filter;
 use crate::masks::Threshold;
@@ -69,7 +69,9 @@ pub enum Action {
     ChannelPicked(usize),
     /// A model trained here got a new name (its card's).
     ModelRenamed { id: ModelId, name: String },
-    /// A model trained here was deleted; the first model is chosen if it was the current one.
+    /// A write of a model trained here to the browser's storage began or ended.
+    ModelKeeping { id: ModelId, keeping: Keeping },
+    /// A model trained here was deleted from the browser's storage; the first model is chosen if it was the current one.
     ModelDeleted(ModelId),
     Failed(String),
     Dismissed,

@@ -21,9 +21,33 @@ pub struct ModelEntry {
     pub card: ModelCard,
     /// Whether the worker has its weights.
     pub ready: bool,
-    /// Its key in the browser's own storage, for models trained here (they survive a reload
+    /// Its place in the browser's own storage, for models trained here (they survive a reload
     /// and can be renamed or deleted).
-    pub stored: Option<String>,
+    pub stored: Option<Stored>,
+}
+
+/// A model trained here, in the browser's own storage under `key`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    pub key: String,
+    pub keeping: Keeping,
+}
+
+/// Where its last write to storage stands: the page says "kept" only once the write is done,
+/// so a reload never loses a model the page called kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keeping {
+    /// Being written, renamed or removed.
+    Saving,
+    Kept,
+    /// The storage refused the last write (the page says why; the model works in this tab).
+    Refused,
+}
+
+impl Stored {
+    pub fn saving(key: String) -> Self {
+        Self { key, keeping: Keeping::Saving }
+    }
 }
 
 /// What the model said about one image, for the method and layer it was computed with.

@@ -474,3 +474,20 @@ fn the_image_on_screen_saves_its_heatmap_mask_and_overlay_as_pngs_named_for_it()
     let mask = it.export_picture(&asked, "mask").unwrap();
     assert!(mask.gray && mask.pixels.iter().filter(|&&p| p == 255).count() == 2, "the mask's pixels, white where it is set");
 }
+
+#[test]
+fn a_trained_model_reads_kept_only_once_its_write_is_done() {
+    let mut trained = entry(1, "mine");
+    trained.stored = Some(Stored::saving("trained-1".into()));
+    let s = PageState::default().reduce(Action::ModelAdded(entry(0, "shipped"))).reduce(Action::ModelAdded(trained));
+    let keeping = |s: &PageState, id: u32| s.entry(ModelId(id)).and_then(|m| m.stored.as_ref()).map(|st| st.keeping);
+    assert_eq!(keeping(&s, 1), Some(Keeping::Saving));
+    let s = s.reduce(Action::ModelKeeping { id: ModelId(1), keeping: Keeping::Kept });
+    assert_eq!(keeping(&s, 1), Some(Keeping::Kept));
+    // A rename writes again; a refusal is kept as such.
+    let s = s.reduce(Action::ModelKeeping { id: ModelId(1), keeping: Keeping::Saving }).reduce(Action::ModelKeeping { id: ModelId(1), keeping: Keeping::Refused });
+    assert_eq!(keeping(&s, 1), Some(Keeping::Refused));
+    // A model that is not in storage gains no place there.
+    let s = s.reduce(Action::ModelKeeping { id: ModelId(0), keeping: Keeping::Kept });
+    assert_eq!(keeping(&s, 0), None);
+}

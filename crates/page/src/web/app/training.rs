@@ -7,7 +7,7 @@ use crate::card::ModelCard;
 use crate::data::labelled::LabelOptions;
 use crate::protocol::{ModelId, WorkerInput};
 use crate::ui::state::training::TrainAction;
-use crate::ui::state::{Action, ModelEntry};
+use crate::ui::state::{Action, Keeping, ModelEntry, Stored};
 use crate::web::files::{self, Picked};
 use crate::web::storage;
 use std::rc::Rc;
@@ -24,16 +24,27 @@ pub(super) fn finished(run: u64, card_json: String, weights: Vec<u8>, seconds: f
                 let key = format!("trained-{}-{run}", now_ms().round() as u64);
                 let id = shared.new_model_id();
                 shared.send_model(id, &card, weights.clone());
-                act(Action::ModelAdded(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key.clone()) }));
+                act(Action::ModelAdded(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(Stored::saving(key.clone())) }));
                 let dispatch = dispatch.clone();
                 spawn_local(async move {
-                    if let Err(e) = storage::save(&key, &card_json, &weights).await {
-                        dispatch.dispatch(Action::Failed(format!("the trained model works in this tab but could not be kept in the browser ({e}); download it to keep it")));
-                    }
+                    let saved = storage::save(&key, &card_json, &weights).await;
+                    kept(&dispatch, id, saved, "the trained model works in this tab but could not be kept in the browser");
                 });
             }
             Err(e) => act(Action::Train(TrainAction::Failed { run, message: format!("the run wrote a card the page cannot read: {e}") })),
         }
+}
+
+/// A write to storage has ended: the model reads kept, or the page says why it is not.
+fn kept(dispatch: &Dispatch, id: ModelId, result: Result<(), String>, failure: &str) {
+    let keeping = match result {
+        Ok(()) => Keeping::Kept,
+        Err(e) => {
+            dispatch.dispatch(Action::Failed(format!("{failure} ({e}); download it to keep it")));
+            Keeping::Refused
+        }
+    };
+    dispatch.dispatch(Action::ModelKeeping { id, keeping });
 }
 
 /// Models trained here in earlier visits, from the browser's storage, to the picker and the
@@ -46,7 +57,8 @@ pub(super) async fn restore(shared: Rc<Shared>, dispatch: Dispatch) {
             Ok(card) => {
                 let id = shared.new_model_id();
                 shared.send_model(id, &card, weights);
-                entries.push(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(key) });
+                let stored = Stored { key, keeping: Keeping::Kept };
+                entries.push(ModelEntry { id, source: "trained in this browser".into(), shipped: None, card, ready: false, stored: Some(stored) });
             }
             Err(e) => dispatch.dispatch(Action::Failed(format!("a model kept in this browser ({key}) cannot be read: {e}"))),
         }
@@ -116,30 +128,38 @@ pub(super) fn callbacks(store: &UseReducerHandle<Store>, shared: &Rc<Shared>) ->
     let on_model_rename = {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |(id, name): (ModelId, String)| {
-            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
+            let Some(key) = store.0.entry(id).and_then(|e| e.stored.as_ref()).map(|s| s.key.clone()) else { return };
             let Some(card) = shared.models.borrow_mut().get_mut(&id).map(|(card, _)| {
                 card.name = name.clone();
                 card.clone()
             }) else { return };
             store.dispatch(Action::ModelRenamed { id, name });
+            store.dispatch(Action::ModelKeeping { id, keeping: Keeping::Saving });
             let dispatch = store.dispatcher();
             spawn_local(async move {
-                if let Err(e) = storage::save_card(&key, &card.to_json()).await {
-                    dispatch.dispatch(Action::Failed(format!("the new name could not be kept in the browser ({e})")));
-                }
+                let saved = storage::save_card(&key, &card.to_json()).await;
+                kept(&dispatch, id, saved, "the new name works in this tab but could not be kept in the browser");
             });
         })
     };
     let on_model_delete = {
         let (store, shared) = (store.clone(), shared.clone());
         Callback::from(move |id: ModelId| {
-            let Some(key) = store.0.entry(id).and_then(|e| e.stored.clone()) else { return };
-            shared.models.borrow_mut().remove(&id);
-            store.dispatch(Action::ModelDeleted(id));
-            let dispatch = store.dispatcher();
+            let Some(key) = store.0.entry(id).and_then(|e| e.stored.as_ref()).map(|s| s.key.clone()) else { return };
+            // It leaves the picker once storage has let it go, so a reload cannot bring back a
+            // model the page showed as deleted.
+            store.dispatch(Action::ModelKeeping { id, keeping: Keeping::Saving });
+            let (dispatch, shared) = (store.dispatcher(), shared.clone());
             spawn_local(async move {
-                if let Err(e) = storage::remove(&key).await {
-                    dispatch.dispatch(Action::Failed(format!("the model could not be removed from the browser's storage ({e})")));
+                match storage::remove(&key).await {
+                    Ok(()) => {
+                        shared.models.borrow_mut().remove(&id);
+                        dispatch.dispatch(Action::ModelDeleted(id));
+                    }
+                    Err(e) => {
+                        dispatch.dispatch(Action::Failed(format!("the model could not be removed from the browser's storage ({e})")));
+                        dispatch.dispatch(Action::ModelKeeping { id, keeping: Keeping::Refused });
+                    }
                 }
             });
         })

@@ -4,7 +4,7 @@
 use super::fmt;
 use crate::data::{Normalisation, ScanSettings};
 use crate::protocol::ModelId;
-use crate::ui::state::{Backend, DemoSet, ModelEntry};
+use crate::ui::state::{Backend, DemoSet, Keeping, ModelEntry};
 use crate::web::files::Picked;
 use yew::prelude::*;
 
@@ -40,6 +40,14 @@ fn normalisation(n: &Normalisation) -> String {
 
 /// The card's scan settings in words: what the brightness rule, the shape step and the walk
 /// assume.
+fn keeping_note(k: Keeping) -> &'static str {
+    match k {
+        Keeping::Saving => "Trained in this browser; saving to its storage…",
+        Keeping::Kept => "Trained in this browser and kept in its storage.",
+        Keeping::Refused => "Trained in this browser; its storage refused the last change (download the model to keep it).",
+    }
+}
+
 fn scan(s: &ScanSettings) -> String {
     let rim = if s.rim_band_px == 0 { "no rim band".to_string() } else { format!("a {} px band inside its outline ignored", s.rim_band_px) };
     let w = s.walk;
@@ -73,6 +81,7 @@ pub fn model_panel(p: &ModelProps) -> Html {
     let on_cpu = p.on_use_cpu.reform(|_: MouseEvent| ());
     let on_download = p.on_download.reform(|_: MouseEvent| ());
     let current = p.model.and_then(|id| p.models.iter().find(|m| m.id == id));
+    let keeping = current.and_then(|m| m.stored.as_ref()).map(|s| s.keeping);
     let stored = current.filter(|m| m.stored.is_some()).map(|m| m.id);
     let on_rename = {
         let on_rename = p.on_rename.clone();
@@ -118,11 +127,11 @@ pub fn model_panel(p: &ModelProps) -> Html {
                 </label>
                 <button onclick={on_download} data-testid="download-model" disabled={card.is_none()}>{ "Download weights + card" }</button>
             </div>
-            if let (Some(_), Some(c)) = (stored, card) {
+            if let (Some(keeping), Some(c)) = (keeping, card) {
                 <div class="row" data-testid="stored-model">
-                    <span class="note">{ "Trained in this browser and kept in its storage." }</span>
-                    <label>{ "Name " }<input type="text" value={c.name.clone()} data-testid="model-rename" onchange={on_rename} /></label>
-                    <button onclick={on_delete} data-testid="model-delete">{ "Delete" }</button>
+                    <span class="note" data-testid="stored-state">{ keeping_note(keeping) }</span>
+                    <label>{ "Name " }<input type="text" value={c.name.clone()} data-testid="model-rename" onchange={on_rename} disabled={keeping == Keeping::Saving} /></label>
+                    <button onclick={on_delete} data-testid="model-delete" disabled={keeping == Keeping::Saving}>{ "Delete" }</button>
                 </div>
             }
             if let Some(c) = card {

@@ -104,6 +104,20 @@ if [ ! -f "$OUT/walk/busi-card-walk-0-3-0.3-16.json" ]; then
   $CAMSEG card --data "$DATA" --model "$OUT/walk/busi-card-walk-0-3-0.3-16" --walk 0,3,0.3,16 --report-split test > "$OUT/walk/card.log" 2>&1
 fi
 
+# 2c. How far a cut could take the card's maps (val only; docs/results.md, section 5, "How far a
+# cut could take v3's maps"): each method against each image's best cut (an oracle), then
+# per-image cuts from the walk's map alone and from the classifier's keep / remove answers.
+mkdir -p "$OUT/cuts"
+if [ ! -f "$OUT/cuts/classifier-val.csv" ]; then
+  examples=(--example explore_ceiling --example explore_cut_rules --example explore_classifier_cut)
+  case $CAMSEG in *release*) cargo build --release -p camseg-experiments "${examples[@]}" ;; *) cargo build -p camseg-experiments "${examples[@]}" ;; esac
+  bin=$(dirname "$CAMSEG")/examples
+  METHODS=intensity,gradcam,layercam-multi,layercam-walk,fusion "$bin/explore_ceiling" "$DATA" "$MODEL" val > "$OUT/cuts/ceiling-val.md"
+  SCORES="$OUT/cuts/walk-val.csv" "$bin/explore_cut_rules" "$DATA" "$MODEL" val > "$OUT/cuts/rules-val.md"
+  python3 scripts/split-half.py "$OUT/cuts/walk-val.csv" otsu 500 > "$OUT/cuts/split-half.txt"
+  SCORES="$OUT/cuts/classifier-val.csv" "$bin/explore_classifier_cut" "$DATA" "$MODEL" val > "$OUT/cuts/classifier-val.md"
+fi
+
 # 3. Each method at its own val-chosen block and cut (the card's per_method), val and test, with
 # cluster-bootstrap intervals, the pointing game, and paired differences against the
 # brightness rule (dark polarity, no classifier).

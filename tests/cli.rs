@@ -107,6 +107,26 @@ fn phantom_train_eval_cam_end_to_end() {
     let table = ok(&["sweep", "--data", s(&data), "--model", s(&model), "--split", "test", "--methods", "gradcam,fusion"]);
     assert_eq!(table.lines().filter(|l| l.starts_with("| gradcam") || l.starts_with("| fusion")).count(), 4);
 
+    // `card` re-chooses the CAM default on val, and can write what it chose from: one column per
+    // method, block and cut, one row per val lesion image; the best column's mean is the card's.
+    let rechosen = dir.path().join("rechosen");
+    for ext in ["bpk", "json"] {
+        std::fs::copy(model.with_extension(ext), rechosen.with_extension(ext)).unwrap();
+    }
+    let choices = dir.path().join("choices.csv");
+    ok(&["card", "--data", s(&data), "--model", s(&rechosen), "--choice-scores", s(&choices)]);
+    let mut csv = csv::Reader::from_path(&choices).unwrap();
+    let header = csv.headers().unwrap().clone();
+    assert_eq!(header.len(), 1 + 8 * 2 * 11, "cluster, then 8 methods x 2 blocks x 10 cuts and Otsu");
+    assert!(header.iter().any(|h| h == "layercam-walk block 1 otsu"), "{header:?}");
+    let rows: Vec<Vec<f64>> = csv.records().map(|r| r.unwrap().iter().skip(1).map(|v| v.parse().unwrap()).collect()).collect();
+    let val_lesions = index.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).filter(|f| f[3] == "val" && f[5] != "0").count();
+    assert_eq!(rows.len(), val_lesions);
+    let best = (0..header.len() - 1).map(|c| rows.iter().map(|r| r[c]).sum::<f64>() / rows.len() as f64).fold(f64::NEG_INFINITY, f64::max);
+    let card: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(rechosen.with_extension("json")).unwrap()).unwrap();
+    assert!((card["metrics"]["val_mean_dice"].as_f64().unwrap() - best).abs() < 1e-4, "the card's val Dice is not the best column's");
+    assert!(fails(&["card", "--data", s(&data), "--model", s(&rechosen), "--choice-scores", s(&dir.path().join("no/such/folder.csv"))]).contains("does not exist"));
+
     // Bad input, each with its own message.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

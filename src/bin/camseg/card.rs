@@ -19,12 +19,20 @@ pub struct Args {
     /// `examples/explore_walk.rs`) before the default is re-chosen.
     #[arg(long)]
     walk: Option<String>,
+    /// Also write every val lesion image's Dice under each method, block and cut that the
+    /// choice weighed (CSV: cluster, then one column each), for a split-half check of the
+    /// choice (`scripts/split-half.py FILE BASELINE`).
+    #[arg(long)]
+    choice_scores: Option<std::path::PathBuf>,
 }
 
 /// The sentence of the description that says how the default was chosen; replaced on each run.
 const CHOICE: &str = " CAM default chosen on val by `camseg card`";
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(path) = &args.choice_scores {
+        crate::common::check_folder_of(path, "--choice-scores")?;
+    }
     let device = device();
     let (mut card, model) = load_model(&args.input.model, &device)?;
     if let Some(walk) = &args.walk {
@@ -33,9 +41,13 @@ pub fn run(args: Args) -> Result<()> {
     let ds = Dataset::open_for(&args.input.data, &card)?;
     let negatives = Negatives::parse(&card.training.negatives)?;
     let val = ds.select("val", negatives)?;
-    let (cam, dice) = choose_cam(&model, &card, &ds, &val, &device)?
+    let choice = choose_cam(&model, &card, &ds, &val, &device)?
         .ok_or_else(|| camseg::Error::Invalid(format!("{}: the val split has no tumour slices to choose a CAM on", args.input.data.display())))?;
-    card.cam = cam;
+    if let Some(path) = &args.choice_scores {
+        camseg::card::files::write_atomically(path, &choice.candidates.to_csv())?;
+    }
+    let dice = choice.dice;
+    card.cam = choice.cam;
     // Mask figures of the previous default are dropped: they described another method. The
     // classifier's own figures stand.
     card.metrics.retain(|k, _| !(k.contains("dice") || k.contains("mask_rate")));

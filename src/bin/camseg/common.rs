@@ -144,6 +144,14 @@ pub fn check_budget(epochs: usize, batch_size: usize) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an output path whose folder does not exist, before any work is done for it.
+pub fn check_folder_of(path: &std::path::Path, flag: &str) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) if !folder.is_dir() => Err(Error::Invalid(format!("{flag} {}: the folder {} does not exist", path.display(), folder.display()))),
+        _ => Ok(()),
+    }
+}
+
 /// `--norm-momentum`: each batch's share of batch norm's running statistics, in (0, 1].
 pub fn check_norm_momentum(momentum: f64) -> Result<f64> {
     if momentum > 0.0 && momentum <= 1.0 {

@@ -117,6 +117,16 @@ if [ ! -f "$OUT/cuts/classifier-val.csv" ]; then
   python3 scripts/split-half.py "$OUT/cuts/walk-val.csv" otsu 500 > "$OUT/cuts/split-half.txt"
   SCORES="$OUT/cuts/classifier-val.csv" "$bin/explore_classifier_cut" "$DATA" "$MODEL" val > "$OUT/cuts/classifier-val.md"
 fi
+# How much choosing the default among 176 candidates on val flatters it: the choice made on half
+# of val's clusters, scored on the other half (a copy of the card: `camseg card` rewrites it).
+mkdir -p "$OUT/choice"
+if [ ! -f "$OUT/choice/card-choices.csv" ]; then
+  cp "$MODEL.bpk" "$MODEL.json" "$OUT/choice/"
+  $CAMSEG card --data "$DATA" --model "$OUT/choice/$(basename "$MODEL")" --choice-scores "$OUT/choice/card-choices.csv" > "$OUT/choice/card.log" 2>&1
+  for baseline in "intensity block 3 0.1" "gradcam block 3 0.6"; do
+    python3 scripts/split-half.py "$OUT/choice/card-choices.csv" "$baseline" 500
+  done > "$OUT/choice/split-half.txt"
+fi
 
 # 3. Each method at its own val-chosen block and cut (the card's per_method), val and test, with
 # cluster-bootstrap intervals, the pointing game, and paired differences against the

@@ -2,7 +2,7 @@
 //! number in a card is typed by hand. The weights are not touched.
 
 use crate::common::{device, load_model, model_paths, DataModelArgs};
-use crate::train::{choose_cam, report};
+use crate::choose::{choose_cam, report};
 use camseg::card::ModelCard;
 use camseg::data::{Dataset, Negatives};
 use camseg::Result;

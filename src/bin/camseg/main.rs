@@ -4,6 +4,7 @@
 mod bench;
 mod cam;
 mod card;
+mod choose;
 mod common;
 mod eval;
 mod export;

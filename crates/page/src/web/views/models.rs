@@ -38,8 +38,7 @@ fn normalisation(n: &Normalisation) -> String {
     }
 }
 
-/// The card's scan settings in words: what the brightness rule, the shape step and the walk
-/// assume.
+/// Where a model trained here stands in the browser's storage, in words.
 fn keeping_note(k: Keeping) -> &'static str {
     match k {
         Keeping::Saving => "Trained in this browser; saving to its storage…",
@@ -48,6 +47,8 @@ fn keeping_note(k: Keeping) -> &'static str {
     }
 }
 
+/// The card's scan settings in words: what the brightness rule, the shape step and the walk
+/// assume.
 fn scan(s: &ScanSettings) -> String {
     let rim = if s.rim_band_px == 0 { "no rim band".to_string() } else { format!("a {} px band inside its outline ignored", s.rim_band_px) };
     let w = s.walk;

@@ -220,14 +220,14 @@ mod tests {
         let cfg = ClassifierConfig { input_size: 16, widths: vec![4, 8], convs: vec![1, 1], dropout: 0.0, ..Default::default() };
         let model = cfg.init(&device);
         let x = Tensor::<4>::random([3, 1, 16, 16], Distribution::Uniform(0.0, 2.0), &device);
-        let before = model.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let before = model.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap();
         let shifted = model.clone().with_lesion_logit_shift(1.5);
-        let after = shifted.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let after = shifted.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap();
         for (b, a) in before.chunks(2).zip(after.chunks(2)) {
             assert!(((a[1] - a[0]) - (b[1] - b[0]) - 1.5).abs() < 1e-5, "{b:?} -> {a:?}");
             assert!(((a[0] + a[1]) - (b[0] + b[1])).abs() < 1e-5);
         }
-        let features = model.activations(x.clone(), 1).into_data().to_vec::<f32>().unwrap();
-        assert_eq!(features, shifted.activations(x, 1).into_data().to_vec::<f32>().unwrap());
+        let features = model.activations(x.clone(), 1).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(features, shifted.activations(x, 1).into_data().try_to_vec::<f32>().unwrap());
     }
 }

@@ -123,6 +123,17 @@ pub enum Removal {
     Road { seed: u64 },
 }
 
+/// What insertion puts pixels back into: the image blurred (a box of `blur_radius`, twice),
+/// so that what is not put back keeps its coarse context and loses its detail.
+pub fn insertion_base(image: &Plane, blur_radius: usize) -> Plane {
+    crate::cam::refine::box_blurred(&crate::cam::refine::box_blurred(image, blur_radius), blur_radius)
+}
+
+/// Insertion's blur radius at an input of `size` px: 8 px at 256.
+pub fn insertion_blur_radius(size: usize) -> usize {
+    (8 * size).div_ceil(256)
+}
+
 /// The image with the first `k` of `order` removed, for k at 0, 5%, ..., 100%: STEPS + 1 images.
 pub fn deletion_steps(image: &Plane, heat: &Plane, removal: Removal) -> Vec<Plane> {
     let order = hottest_first(heat);
@@ -142,7 +153,7 @@ pub fn deletion_steps(image: &Plane, heat: &Plane, removal: Removal) -> Vec<Plan
 /// The blurred image with the first `k` of `order` put back from the image, for k at 0, 5%,
 /// ..., 100%: STEPS + 1 images (RISE's insertion).
 pub fn insertion_steps(image: &Plane, heat: &Plane, blur_radius: usize) -> Vec<Plane> {
-    let blurred = crate::cam::refine::box_blurred(&crate::cam::refine::box_blurred(image, blur_radius), blur_radius);
+    let blurred = insertion_base(image, blur_radius);
     let order = hottest_first(heat);
     (0..=STEPS)
         .map(|s| {

@@ -7,12 +7,12 @@
 //! oracle of 0.647 against Otsu's 0.447 (`explore_ceiling`), so the question is asked again.
 //!
 //! SCORES=runs/busi/cuts/classifier-val.csv cargo run -p camseg-experiments --example explore_classifier_cut -- ../shared/data/busi static/models/busi val
-use camseg::faithfulness::impute;
+use camseg::faithfulness::{impute, insertion_base, insertion_blur_radius};
 use camseg::masks::threshold;
 use camseg::metrics::{dice, mean};
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
-use camseg_experiments::explore::Exploration;
+use camseg_experiments::explore::{self, Exploration};
 
 const GRID: [f32; 17] = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
 
@@ -36,7 +36,7 @@ fn main() -> camseg::Result<()> {
     let (method, block, card_cut) = (card.cam.method, card.cam.block, card.cam.threshold);
     let spec = &card.input;
     let size = spec.size;
-    let blur = (8 * size).div_ceil(256);
+    let blur = insertion_blur_radius(size);
     let (mut scores, mut at_card, mut oracle, mut clusters) = (vec![Vec::new(); RULES.len()], Vec::new(), Vec::new(), Vec::new());
     let mut chose_nothing = vec![0usize; RULES.len()];
     for (n, r) in records.iter().enumerate() {
@@ -45,7 +45,7 @@ fn main() -> camseg::Result<()> {
         let a = camseg::block_on(analyse(&model, spec, &[&image], block, method, &device))?.remove(0);
         let small = image.resize_bilinear(size, size);
         let heat = a.heatmap.resize_bilinear(size, size);
-        let blurred = camseg::cam::refine::box_blurred(&camseg::cam::refine::box_blurred(&small, blur), blur);
+        let blurred = insertion_base(&small, blur);
         let input = spec.prepare_like(&small, &small);
         let (mut kept, mut removed) = (Vec::new(), Vec::new());
         for (k, &t) in GRID.iter().enumerate() {
@@ -82,13 +82,9 @@ fn main() -> camseg::Result<()> {
     }
     println!("| *oracle: each image's best level (reads the true mask)* | {:.3} | |", mean(&oracle));
     if let Ok(path) = std::env::var("SCORES") {
-        let names: Vec<String> = std::iter::once("the card's").chain(RULES.iter().map(|(n, _)| *n)).map(|n| format!("\"{n}\"")).collect();
-        let mut csv = format!("cluster,{}\n", names.join(","));
-        for (i, cluster) in clusters.iter().enumerate() {
-            let row: Vec<String> = std::iter::once(at_card[i]).chain(scores.iter().map(|s| s[i])).map(|v| format!("{v:.5}")).collect();
-            csv += &format!("{cluster},{}\n", row.join(","));
-        }
-        std::fs::write(&path, csv).map_err(|e| camseg::Error::io(&path, e))?;
+        let names: Vec<String> = std::iter::once("the card's").chain(RULES.iter().map(|(n, _)| *n)).map(String::from).collect();
+        let columns: Vec<Vec<f64>> = std::iter::once(at_card).chain(scores).collect();
+        explore::write_scores(&path, &clusters, &names, &columns)?;
     }
     Ok(())
 }

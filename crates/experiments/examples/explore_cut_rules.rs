@@ -10,7 +10,7 @@ use camseg::masks::{otsu_threshold, threshold, Mask, Threshold};
 use camseg::metrics::{dice, mean};
 use camseg::pipeline::analyse;
 use camseg::plane::Plane;
-use camseg_experiments::explore::Exploration;
+use camseg_experiments::explore::{self, Exploration};
 
 const BINS: usize = 256;
 const GRID: [f32; 17] = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
@@ -188,13 +188,8 @@ fn main() -> camseg::Result<()> {
     }
     println!("| *oracle: each image's best cut (reads the true mask)* | {:.3} | |", mean(&oracle));
     if let Ok(path) = std::env::var("SCORES") {
-        let names: Vec<String> = RULES.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-        let mut csv = format!("cluster,{}\n", names.join(","));
-        for (i, cluster) in clusters.iter().enumerate() {
-            let row: Vec<String> = scores.iter().map(|s| format!("{:.5}", s[i])).collect();
-            csv += &format!("{cluster},{}\n", row.join(","));
-        }
-        std::fs::write(&path, csv).map_err(|e| camseg::Error::io(&path, e))?;
+        let names: Vec<String> = RULES.iter().map(|(n, _)| n.to_string()).collect();
+        explore::write_scores(&path, &clusters, &names, &scores)?;
     }
     Ok(())
 }

@@ -124,12 +124,8 @@ fn main() -> camseg::Result<()> {
     // SCORES=path: every image's Dice at Otsu per variant (CSV), for checking a choice on one
     // half of the split's clusters against the other (scripts/split-half.py).
     if let Ok(path) = std::env::var("SCORES") {
-        let mut csv = format!("cluster,{}\n", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(","));
-        for (i, cluster) in clusters.iter().enumerate() {
-            let row: Vec<String> = scores.iter().map(|s| format!("{:.5}", s[CUTS.len()][i])).collect();
-            csv += &format!("{cluster},{}\n", row.join(","));
-        }
-        std::fs::write(&path, csv).map_err(|e| camseg::Error::io(&path, e))?;
+        let at_otsu: Vec<Vec<f64>> = scores.iter().map(|s| s[CUTS.len()].clone()).collect();
+        explore::write_scores(&path, &clusters, &names, &at_otsu)?;
     }
     Ok(())
 }

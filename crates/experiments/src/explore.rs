@@ -44,3 +44,16 @@ pub fn print_table(first_column: &str, cuts: &[f32], names: &[String], scores: &
         println!("| {name} | {} |", cells.join(" | "));
     }
 }
+
+/// Writes every image's score under each variant as CSV (one row per image: its cluster, then
+/// one column per variant), for checking a choice on one half of the split's clusters against
+/// the other (`scripts/split-half.py`).
+pub fn write_scores(path: &str, clusters: &[String], names: &[String], columns: &[Vec<f64>]) -> camseg::Result<()> {
+    let header: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let mut csv = format!("cluster,{}\n", header.join(","));
+    for (i, cluster) in clusters.iter().enumerate() {
+        let row: Vec<String> = columns.iter().map(|c| format!("{:.5}", c[i])).collect();
+        csv += &format!("{cluster},{}\n", row.join(","));
+    }
+    std::fs::write(path, csv).map_err(|e| camseg::Error::io(path, e))
+}

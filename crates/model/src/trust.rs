@@ -8,7 +8,7 @@ use crate::cam::CamMethod;
 use crate::card::ModelCard;
 use crate::evaluate::points_inside;
 pub use crate::faithfulness::{ImageTrust, RandomisedMap, RANDOMISATION_CUT};
-use crate::faithfulness::{curve_area, deletion_steps, insertion_steps, spearman_within, ssim, Removal};
+use crate::faithfulness::{curve_area, deletion_steps, insertion_blur_radius, insertion_steps, spearman_within, ssim, Removal};
 use crate::masks::Mask;
 use crate::model::Classifier;
 use crate::pipeline::analyse;
@@ -81,7 +81,7 @@ pub async fn curves(model: &Classifier, card: &ModelCard, image: &Plane, heatmap
     let input = card.input.prepare_like(&small, &small);
     let imputed = deletion_steps(&input, &heat, Removal::Road { seed });
     let road = curve(crate::train::predict(model, &card.input, &imputed.iter().collect::<Vec<_>>(), 32, device).await?);
-    let insertion = curve(probabilities(model, card, &insertion_steps(&small, &heat, (8 * size).div_ceil(256)), &small, device).await?);
+    let insertion = curve(probabilities(model, card, &insertion_steps(&small, &heat, insertion_blur_radius(size)), &small, device).await?);
     Ok(Curves { deletion, road, insertion })
 }
 
